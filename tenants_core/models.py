@@ -1,0 +1,118 @@
+"""Public-schema models: plans, clinics (tenants) and their domains."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class PlanCode(models.TextChoices):
+    BASIC = "basic", _("Basic")
+    PROFESSIONAL = "professional", _("Professional")
+    ENTERPRISE = "enterprise", _("Enterprise")
+
+
+class Plan(models.Model):
+    """A subscription plan: what a clinic pays each month and how much it may hold."""
+
+    code = models.CharField(max_length=32, unique=True, choices=PlanCode.choices)
+    name = models.CharField(max_length=100)
+    max_users = models.PositiveIntegerField(help_text="Active staff users allowed.")
+    max_patients = models.PositiveIntegerField(help_text="Patients (not archived) allowed.")
+    monthly_price = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217 code.")
+
+    class Meta:
+        ordering = ["monthly_price"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(monthly_price__gte=Decimal("0")), name="plan_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="plan_currency_iso"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClinicStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+
+
+class Clinic(TenantMixin):
+    """A dental clinic: one PostgreSQL schema, reached at ``<subdomain>.<BASE_DOMAIN>``.
+
+    The platform itself is the row whose schema is ``public``.
+    """
+
+    name = models.CharField(max_length=200)
+    subdomain = models.CharField(max_length=63, unique=True)
+    legal_id = models.CharField(
+        max_length=11, blank=True, help_text="Peruvian RUC (11 digits, SUNAT check digit)."
+    )
+    email = models.EmailField(blank=True)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="clinics")
+    max_users_override = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Replaces the plan's user limit for this clinic."
+    )
+    max_patients_override = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Replaces the plan's patient limit for this clinic."
+    )
+    status = models.CharField(
+        max_length=16, choices=ClinicStatus.choices, default=ClinicStatus.ACTIVE
+    )
+    timezone = models.CharField(max_length=64, default=settings.DEFAULT_CLINIC_TIMEZONE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # The provisioning service creates the schema inside its own transaction.
+    auto_create_schema = True
+    auto_drop_schema = False
+
+    class Meta:
+        ordering = ["subdomain"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(schema_name="public") | Q(legal_id__regex=r"^(10|15|17|20)[0-9]{9}$"),
+                name="clinic_legal_id_is_ruc",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "suspended"]), name="clinic_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.subdomain})"
+
+    @property
+    def is_public(self) -> bool:
+        return self.schema_name == settings.PUBLIC_SCHEMA_NAME
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.status == ClinicStatus.SUSPENDED
+
+    @property
+    def max_users(self) -> int:
+        """The effective user limit: the clinic's override, else its plan's."""
+        if self.max_users_override is not None:
+            return self.max_users_override
+        return self.plan.max_users
+
+    @property
+    def max_patients(self) -> int:
+        """The effective patient limit: the clinic's override, else its plan's."""
+        if self.max_patients_override is not None:
+            return self.max_patients_override
+        return self.plan.max_patients
+
+
+class Domain(DomainMixin):
+    """A host name that routes to a clinic's schema."""

@@ -1,0 +1,196 @@
+"""Session-wide fixtures: the test database with its clinic schemas, built once.
+
+pytest-django creates ``test_<name>`` and runs the shared migrations; then the clinics below
+are provisioned once, committed, and shared by every test. Each test runs in a transaction
+that is rolled back, so tests stay isolated without re-migrating any schema.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from django.conf import settings
+from django.db import connection
+from django_tenants.utils import get_public_schema_name
+
+from backend.db import database_url_for
+from tenants_core.models import Clinic, ClinicStatus
+from tenants_core.services import clinic_provision
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_PASSWORD = "s3cure-Pass!word"
+
+
+@dataclass(frozen=True)
+class SeedClinic:
+    subdomain: str
+    name: str
+    legal_id: str
+    plan: str
+    status: str = ClinicStatus.ACTIVE
+
+
+SEED_CLINICS = (
+    SeedClinic("clinica1", "Clínica Dental Norte", "20601234565", "professional"),
+    SeedClinic("clinica2", "Dental Smile", "20504321097", "basic"),
+    SeedClinic("cerrada", "Clínica Cerrada", "20100070970", "basic", ClinicStatus.SUSPENDED),
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Argon2 is deliberately slow; tests that are about hashing opt back in.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    with django_db_blocker.unblock():
+        for seed in SEED_CLINICS:
+            clinic = clinic_provision(
+                subdomain=seed.subdomain,
+                name=seed.name,
+                legal_id=seed.legal_id,
+                email=f"contacto@{seed.subdomain}.pe",
+                plan=seed.plan,
+                admin_email=f"admin@{seed.subdomain}.pe",
+                admin_password=TEST_PASSWORD,
+            )
+            if seed.status != ClinicStatus.ACTIVE:
+                Clinic.objects.filter(pk=clinic.pk).update(status=seed.status)
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_after_test() -> Iterator[None]:
+    """A test that switched schema must not leak it into the next one."""
+    yield
+    connection.set_schema_to_public()
+
+
+def _clinic(subdomain: str) -> Clinic:
+    connection.set_schema_to_public()
+    return Clinic.objects.select_related("plan").get(subdomain=subdomain)
+
+
+@pytest.fixture
+def clinic1(db: None) -> Clinic:
+    return _clinic("clinica1")
+
+
+@pytest.fixture
+def clinic2(db: None) -> Clinic:
+    return _clinic("clinica2")
+
+
+@pytest.fixture
+def public_schema_name() -> str:
+    return get_public_schema_name()
+
+
+def host_for(subdomain: str | None) -> str:
+    return f"{subdomain}.{settings.BASE_DOMAIN}" if subdomain else settings.BASE_DOMAIN
+
+
+def graphql(
+    client: Any,
+    query: str,
+    *,
+    host: str,
+    variables: dict[str, Any] | None = None,
+    token: str | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """POST a query through Django's full stack (middleware included) with a Host header."""
+    headers = {"HTTP_HOST": host}
+    if token:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    response = client.post(
+        "/graphql",
+        data={"query": query, "variables": variables or {}},
+        content_type="application/json",
+        **headers,
+    )
+    return response.status_code, response.json()
+
+
+# --- a real uvicorn server, for behaviour that is HTTP ------------------------------------
+
+
+def tests_database_url() -> str:
+    """The test database, as a URL that child processes (uvicorn, scripts) can use."""
+    return database_url_for(connection.settings_dict)
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=tests_database_url(),
+        DEBUG="1",
+        DATA_DIR=str(settings.DATA_DIR),
+        PYTHONPATH=str(ROOT),
+        DJANGO_SETTINGS_MODULE="backend.settings",
+    )
+    env.update(extra)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def post(self, host: str, json: Any, **kwargs: Any) -> httpx.Response:
+        headers = {"Host": f"{host}:{self.port}", **kwargs.pop("headers", {})}
+        return httpx.post(f"{self.url}/graphql", json=json, headers=headers, timeout=10, **kwargs)
+
+    def request(self, method: str, path: str, host: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Host": f"{host}:{self.port}", **kwargs.pop("headers", {})}
+        return httpx.request(method, f"{self.url}{path}", headers=headers, timeout=10, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def uvicorn_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveServer]:
+    """uvicorn serving the test database on a free loopback port."""
+    with django_db_blocker.unblock():
+        env = child_env()
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning", "--lifespan", "off"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    server = LiveServer(port)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if server.request("GET", "/healthz", settings.BASE_DOMAIN).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.1)
+    yield server
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
