@@ -68,6 +68,7 @@ SHARED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "backend.accounts",
+    "backend.audit",
     "django.contrib.postgres",
     "backend.core",
     "graphql_api",
@@ -78,6 +79,7 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "backend.accounts",
+    "backend.audit",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -85,11 +87,16 @@ TENANT_MODEL = "tenants_core.Clinic"
 TENANT_DOMAIN_MODEL = "tenants_core.Domain"
 PUBLIC_SCHEMA_NAME = "public"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# Issue `SET search_path` once per schema change, not before every statement. django-tenants
+# forgets the cached path on rollback (including to a savepoint), when PostgreSQL reverts it.
+TENANT_LIMIT_SET_CALLS = True
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
     "tenants_core.middleware.ClinicTenantMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "backend.audit.context.AuditContextMiddleware",
+    "backend.accounts.middleware.BearerTokenMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -126,6 +133,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Authentication: opaque bearer tokens, and login throttling per account and client IP.
+AUTH_TOKEN_TTL_SECONDS = int(os.environ.get("AUTH_TOKEN_TTL_SECONDS") or 12 * 3600)
+LOGIN_THROTTLE_MAX_FAILURES = 5
+LOGIN_THROTTLE_WINDOW_SECONDS = 15 * 60
+
+# Platform operator created by scripts/dev (required there when DEBUG is off).
+PLATFORM_ADMIN_EMAIL = os.environ.get("PLATFORM_ADMIN_EMAIL") or (
+    "admin@localhost" if DEBUG else ""
+)
+PLATFORM_ADMIN_PASSWORD = os.environ.get("PLATFORM_ADMIN_PASSWORD") or ("admin" if DEBUG else "")
+DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD") or "demo1234!"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]

@@ -1,11 +1,15 @@
-"""The demo data that ``scripts/dev`` seeds: two clinics with a valid RUC each."""
+"""The demo data that ``scripts/dev`` seeds: the platform operator and two clinics, each
+with an admin, a dentist and a receptionist."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django_tenants.utils import schema_context, tenant_context
 
+from backend.accounts.models import Role
 from tenants_core.models import Clinic, PlanCode
 from tenants_core.services import clinic_provision, public_tenant_ensure
 
@@ -22,10 +26,27 @@ DEMO_CLINICS = (
     DemoClinic("clinica1", "Clínica Dental Norte", "20601234565", PlanCode.PROFESSIONAL),
     DemoClinic("clinica2", "Dental Smile", "20504321097", PlanCode.BASIC),
 )
+DEMO_STAFF = (
+    ("admin", "Demo Admin", Role.ADMIN),
+    ("dentist", "Demo Dentist", Role.DENTIST),
+    ("reception", "Demo Reception", Role.RECEPTIONIST),
+)
 
 
 @transaction.atomic
-def demo_seed(*, admin_password: str, base_domain: str) -> list[Clinic]:
+def platform_admin_ensure(*, email: str, password: str) -> None:
+    """The platform operator (a superuser of the public schema). The password is set as
+    given: development defaults are deliberately simple."""
+    user_model = get_user_model()
+    with schema_context("public"):
+        if not user_model.objects.filter(email=email.lower()).exists():
+            user_model.objects.create_superuser(
+                email=email, password=password, full_name="Platform Admin"
+            )
+
+
+@transaction.atomic
+def demo_seed(*, password: str, base_domain: str) -> list[Clinic]:
     """Idempotent: create what is missing, leave what exists."""
     public_tenant_ensure()
     clinics = []
@@ -39,8 +60,16 @@ def demo_seed(*, admin_password: str, base_domain: str) -> list[Clinic]:
                 email=f"contacto@{demo.subdomain}.{base_domain}",
                 plan=demo.plan,
                 admin_email=f"admin@{demo.subdomain}.{base_domain}",
-                admin_password=admin_password,
+                admin_password=password,
                 admin_full_name="Demo Admin",
             )
+        with tenant_context(clinic):
+            user_model = get_user_model()
+            for local_part, full_name, role in DEMO_STAFF:
+                email = f"{local_part}@{demo.subdomain}.{base_domain}"
+                if not user_model.objects.filter(email=email).exists():
+                    user_model.objects.create_user(
+                        email=email, password=password, full_name=full_name, role=role
+                    )
         clinics.append(clinic)
     return clinics

@@ -69,6 +69,8 @@ class Clinic(TenantMixin):
     status = models.CharField(
         max_length=16, choices=ClinicStatus.choices, default=ClinicStatus.ACTIVE
     )
+    suspension_reason = models.CharField(max_length=500, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
     timezone = models.CharField(max_length=64, default=settings.DEFAULT_CLINIC_TIMEZONE)
     created_at = models.DateTimeField(auto_now_add=True)
 

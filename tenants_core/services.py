@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.http.request import validate_host
+from django.utils.timezone import now as timezone_now
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context, tenant_context
 
 from backend.accounts.models import Role
+from backend.audit.services import audit_record, diff
+from tenants_core import limits
 from tenants_core.errors import PlatformError
 from tenants_core.models import Clinic, ClinicStatus, Domain, Plan, PlanCode
 from tenants_core.validators import validate_ruc, validate_subdomain, validate_timezone
@@ -94,6 +100,7 @@ def clinic_provision(
     admin_password: str,
     admin_full_name: str = "",
     timezone: str = settings.DEFAULT_CLINIC_TIMEZONE,
+    actor: Any = None,
 ) -> Clinic:
     """Create a clinic: its schema with every tenant migration, its primary domain
     ``<subdomain>.<BASE_DOMAIN>`` and its first ADMIN user (``admin_email``, by default the
@@ -194,3 +201,178 @@ def public_tenant_ensure(*, domain: str | None = None) -> Clinic:
             domain=domain, defaults={"tenant": public, "is_primary": not public.domains.exists()}
         )
     return public
+
+
+def clinic_get(*, subdomain: str) -> Clinic:
+    """The clinic at ``subdomain`` (never the platform itself)."""
+    clinic = (
+        Clinic.objects.select_related("plan")
+        .exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
+        .filter(subdomain=(subdomain or "").strip().lower())
+        .first()
+    )
+    if clinic is None:
+        raise ValidationError(
+            {
+                "subdomain": ValidationError(
+                    _("No clinic has this subdomain."), code=PlatformError.NOT_FOUND
+                )
+            }
+        )
+    return clinic
+
+
+@transaction.atomic
+def clinic_plan_change(*, actor: Any, clinic: Clinic, plan: str) -> Clinic:
+    """Move the clinic to another plan. A plan below the clinic's current usage is refused
+    with ``PLAN_BELOW_USAGE``, saying what must go first. Holds the clinic's lock, so no
+    creation can slip in between the check and the change."""
+    new_plan = _get_plan(plan)
+    clinic = limits.clinic_lock(clinic)
+    old_code = clinic.plan.code
+    usage = limits.usage_by_schema([clinic.schema_name])[clinic.schema_name]
+    clinic.plan = new_plan
+    problems = []
+    for resource in limits.resources():
+        limit = getattr(clinic, resource.limit_attribute)
+        used = usage[resource.name]
+        if used > limit:
+            problems.append(
+                _("remove %(excess)d %(what)s (%(used)d now, the %(plan)s plan allows %(limit)d)")
+                % {
+                    "excess": used - limit,
+                    "what": resource.label,
+                    "used": used,
+                    "plan": new_plan.name,
+                    "limit": limit,
+                }
+            )
+    if problems:
+        raise ValidationError(
+            {
+                "plan": ValidationError(
+                    _("The clinic uses more than the new plan allows. First %(what)s.")
+                    % {"what": "; ".join(problems)},
+                    code=PlatformError.PLAN_BELOW_USAGE,
+                )
+            }
+        )
+    clinic.save(update_fields=["plan"])
+    audit_record(
+        actor=actor,
+        action="clinic.change_plan",
+        entity=clinic,
+        changes=diff({"plan": old_code}, {"plan": new_plan.code}),
+    )
+    return clinic
+
+
+@transaction.atomic
+def clinic_suspend(*, actor: Any, clinic: Clinic, reason: str) -> Clinic:
+    """Suspend the clinic: its domains answer ``CLINIC_SUSPENDED`` and its tokens stop
+    working. Nothing of its data is touched."""
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise ValidationError(
+            {
+                "reason": ValidationError(
+                    _("Give a reason (at most 500 characters)."), code=PlatformError.INVALID_REASON
+                )
+            }
+        )
+    clinic = limits.clinic_lock(clinic)
+    if clinic.is_suspended:
+        raise ValidationError(
+            _("The clinic is already suspended."), code=PlatformError.ALREADY_SUSPENDED
+        )
+    clinic.status = ClinicStatus.SUSPENDED
+    clinic.suspension_reason = reason
+    clinic.suspended_at = timezone_now()
+    clinic.save(update_fields=["status", "suspension_reason", "suspended_at"])
+    audit_record(
+        actor=actor,
+        action="clinic.suspend",
+        entity=clinic,
+        changes={
+            "status": {"from": ClinicStatus.ACTIVE, "to": ClinicStatus.SUSPENDED},
+            "reason": reason,
+        },
+    )
+    return clinic
+
+
+@transaction.atomic
+def clinic_reactivate(*, actor: Any, clinic: Clinic) -> Clinic:
+    """Lift a suspension."""
+    clinic = limits.clinic_lock(clinic)
+    if not clinic.is_suspended:
+        raise ValidationError(_("The clinic is not suspended."), code=PlatformError.NOT_SUSPENDED)
+    clinic.status = ClinicStatus.ACTIVE
+    clinic.suspension_reason = ""
+    clinic.suspended_at = None
+    clinic.save(update_fields=["status", "suspension_reason", "suspended_at"])
+    audit_record(
+        actor=actor,
+        action="clinic.reactivate",
+        entity=clinic,
+        changes={"status": {"from": ClinicStatus.SUSPENDED, "to": ClinicStatus.ACTIVE}},
+    )
+    return clinic
+
+
+_HOSTNAME_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def _validate_domain(domain: str) -> str:
+    domain = (domain or "").strip().lower().rstrip(".")
+    labels = domain.split(".")
+    if (
+        len(domain) > 253
+        or len(labels) < 2
+        or not all(_HOSTNAME_LABEL.match(label) for label in labels)
+    ):
+        raise ValidationError(
+            {
+                "domain": ValidationError(
+                    _("“%(value)s” is not a valid host name.") % {"value": domain},
+                    code=PlatformError.INVALID_DOMAIN,
+                )
+            }
+        )
+    if not validate_host(domain, settings.ALLOWED_HOSTS):
+        raise ValidationError(
+            {
+                "domain": ValidationError(
+                    _(
+                        "This server does not accept “%(value)s”: "
+                        "add it to EXTRA_ALLOWED_HOSTS first."
+                    )
+                    % {"value": domain},
+                    code=PlatformError.DOMAIN_NOT_ALLOWED,
+                )
+            }
+        )
+    return domain
+
+
+@transaction.atomic
+def clinic_domain_add(*, actor: Any, clinic: Clinic, domain: str) -> Domain:
+    """Route another host name to the clinic (it stays non-primary)."""
+    domain = _validate_domain(domain)
+    taken = ValidationError(
+        {
+            "domain": ValidationError(
+                _("“%(value)s” is already in use.") % {"value": domain},
+                code=PlatformError.DOMAIN_TAKEN,
+            )
+        }
+    )
+    if Domain.objects.filter(domain=domain).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            added = Domain.objects.create(domain=domain, tenant=clinic, is_primary=False)
+    except IntegrityError:
+        raise taken from None
+    audit_record(actor=actor, action="clinic.add_domain", entity=clinic, changes={"domain": domain})
+    return added

@@ -20,15 +20,19 @@ from typing import Any
 import httpx
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
+from backend.accounts.auth import _token_issue
+from backend.accounts.models import Role, User
 from backend.db import database_url_for
 from tenants_core.models import Clinic, ClinicStatus
 from tenants_core.services import clinic_provision
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_PASSWORD = "s3cure-Pass!word"
+PLATFORM_ADMIN_EMAIL = "root@platform.pe"
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,10 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
             )
             if seed.status != ClinicStatus.ACTIVE:
                 Clinic.objects.filter(pk=clinic.pk).update(status=seed.status)
+        with schema_context("public"):
+            get_user_model().objects.create_superuser(
+                email=PLATFORM_ADMIN_EMAIL, password=TEST_PASSWORD, full_name="Root"
+            )
 
 
 @pytest.fixture(autouse=True)
@@ -92,8 +100,75 @@ def clinic2(db: None) -> Clinic:
 
 
 @pytest.fixture
-def public_schema_name() -> str:
-    return get_public_schema_name()
+def public_tenant(db: None) -> Clinic:
+    connection.set_schema_to_public()
+    return Clinic.objects.get(schema_name=get_public_schema_name())
+
+
+@pytest.fixture
+def make_staff(db: None) -> Any:
+    """``make_staff(clinic, role)``: a user in the clinic's schema."""
+    counter = iter(range(1, 10_000))
+
+    def make(
+        clinic: Clinic,
+        role: Role | str = Role.DENTIST,
+        *,
+        email: str | None = None,
+        active: bool = True,
+        **fields: Any,
+    ) -> User:
+        email = email or f"{str(role).lower()}{next(counter)}@{clinic.subdomain}.pe"
+        with tenant_context(clinic):
+            return get_user_model().objects.create_user(
+                email=email, password=TEST_PASSWORD, full_name=email.split("@")[0].title(),
+                role=role, is_active=active, **fields,
+            )  # fmt: skip
+
+    return make
+
+
+@pytest.fixture
+def token_for(db: None) -> Any:
+    """``token_for(clinic, user)``: a fresh bearer token issued by that clinic's schema."""
+
+    def issue(clinic: Clinic, user: User) -> str:
+        with tenant_context(clinic):
+            return _token_issue(user).raw
+
+    return issue
+
+
+@pytest.fixture
+def platform_admin(public_tenant: Clinic) -> User:
+    return User.objects.get(email=PLATFORM_ADMIN_EMAIL)
+
+
+@pytest.fixture
+def platform_token(public_tenant: Clinic, platform_admin: User, token_for: Any) -> str:
+    return token_for(public_tenant, platform_admin)
+
+
+@pytest.fixture
+def clinic1_admin(clinic1: Clinic) -> User:
+    with tenant_context(clinic1):
+        return User.objects.get(email="admin@clinica1.pe")
+
+
+@pytest.fixture
+def admin_token(clinic1: Clinic, clinic1_admin: User, token_for: Any) -> str:
+    return token_for(clinic1, clinic1_admin)
+
+
+def error_code(body: dict[str, Any]) -> str | None:
+    """The code of the first top-level GraphQL error, if any."""
+    errors = body.get("errors") or []
+    return errors[0].get("extensions", {}).get("code") if errors else None
+
+
+def operation_codes(payload: dict[str, Any]) -> list[str]:
+    """The codes of an OperationInfo payload."""
+    return [message["code"] for message in payload.get("messages", [])]
 
 
 def host_for(subdomain: str | None) -> str:

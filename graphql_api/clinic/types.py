@@ -8,8 +8,9 @@ import strawberry
 import strawberry_django
 
 from graphql_api.scalars import Money
-from graphql_api.typing_helpers import django_type
+from graphql_api.typing_helpers import django_type, graphql_type
 from tenants_core import models
+from tenants_core.limits import usage_by_schema
 
 
 @strawberry.enum(description="Subscription plans.")
@@ -44,6 +45,14 @@ class Plan:
         return Money(amount=root.monthly_price, currency=root.currency)
 
 
+@graphql_type
+class Usage:
+    """How much of its limits a clinic uses."""
+
+    users: int = strawberry.field(description="Active staff users.")
+    patients: int = strawberry.field(description="Patients that are not archived.")
+
+
 @django_type(models.Clinic)
 class Clinic:
     """A dental clinic: its own schema, reached at its subdomain."""
@@ -58,6 +67,9 @@ class Clinic:
     def status(self, root: models.Clinic) -> ClinicStatus:
         return ClinicStatus(root.status)
 
+    legal_id: str = strawberry_django.field(description="The clinic's RUC.")
+    email: strawberry.auto
+
     @strawberry_django.field(
         only=["max_users_override", "plan__max_users"],
         description="Active staff users allowed: the clinic's override, else the plan's.",
@@ -71,3 +83,23 @@ class Clinic:
     )
     def max_patients(self, root: models.Clinic) -> int:
         return root.max_patients
+
+
+@django_type(models.Clinic)
+class ManagedClinic(Clinic):
+    """A clinic as platform operators see it: with its domains, usage and suspension."""
+
+    suspension_reason: strawberry.auto
+    suspended_at: strawberry.auto
+
+    @strawberry_django.field(prefetch_related=["domains"], description="Host names routed here.")
+    def domains(self, root: models.Clinic) -> list[str]:
+        return [d.domain for d in root.domains.all()]
+
+    @strawberry.field(description="Current usage, counted in the clinic's schema.")
+    def usage(self, root: models.Clinic) -> Usage:
+        # The platform resolvers load usage for a whole page in one statement.
+        counts = getattr(root, "usage_counts", None)
+        if counts is None:
+            counts = usage_by_schema([root.schema_name])[root.schema_name]
+        return Usage(users=counts.get("users", 0), patients=counts.get("patients", 0))

@@ -1,4 +1,4 @@
-"""``manage.py dev``: migrate, seed the demo clinics, print the URLs and serve with uvicorn.
+"""``manage.py dev``: migrate, seed the demo data, print the URLs and serve with uvicorn.
 
 One process does it all, so the embedded PostgreSQL it started stays up while it serves.
 """
@@ -10,9 +10,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tenants_core.demo import demo_seed
+from tenants_core.demo import DEMO_STAFF, demo_seed, platform_admin_ensure
 
 
 class Command(BaseCommand):
@@ -24,24 +24,34 @@ class Command(BaseCommand):
         parser.add_argument("--no-serve", action="store_true", help="Set up, then exit.")
 
     def handle(self, *args: Any, host: str, port: int, no_serve: bool, **options: Any) -> None:
+        if not (settings.PLATFORM_ADMIN_EMAIL and settings.PLATFORM_ADMIN_PASSWORD):
+            raise CommandError(
+                "Set PLATFORM_ADMIN_EMAIL and PLATFORM_ADMIN_PASSWORD (required when DEBUG is off)."
+            )
         call_command("migrate_schemas", interactive=False, verbosity=0)
-        password = os.environ.get("DEMO_PASSWORD", "demo1234!")
-        clinics = demo_seed(admin_password=password, base_domain=settings.BASE_DOMAIN)
+        password = settings.DEMO_PASSWORD
+        clinics = demo_seed(password=password, base_domain=settings.BASE_DOMAIN)
+        platform_admin_ensure(
+            email=settings.PLATFORM_ADMIN_EMAIL, password=settings.PLATFORM_ADMIN_PASSWORD
+        )
 
         base = settings.BASE_DOMAIN
         lines = [
             "",
             self.style.SUCCESS("Dental SaaS is ready."),
-            f"  platform:  http://{base}:{port}/graphql",
+            f"  platform   http://{base}:{port}/graphql",
+            f"             operator {settings.PLATFORM_ADMIN_EMAIL}"
+            f" / {settings.PLATFORM_ADMIN_PASSWORD}",
         ]
         for clinic in clinics:
-            lines.append(
-                f"  {clinic.subdomain}:  http://{clinic.subdomain}.{base}:{port}/graphql"
-                f"   ({clinic.name}, {clinic.plan.code};"
-                f" admin@{clinic.subdomain}.{base} / {password})"
-            )
+            users = ", ".join(f"{local}@{clinic.subdomain}.{base}" for local, _, _ in DEMO_STAFF)
+            lines += [
+                f"  {clinic.subdomain:<10} http://{clinic.subdomain}.{base}:{port}/graphql"
+                f"  ({clinic.name}, {clinic.plan.code} plan)",
+                f"             {users} / {password}",
+            ]
         lines += [
-            f"  health:    http://{base}:{port}/healthz",
+            f"  health     http://{base}:{port}/healthz",
             "",
             "  curl -s -H 'content-type: application/json' "
             f"""-d '{{"query":"{{ currentClinic {{ name }} }}"}}' """

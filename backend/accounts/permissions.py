@@ -1,0 +1,33 @@
+"""Permissions of staff management, and the grant type every domain uses for its rows of
+the permission matrix (``backend.accounts.roles``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from backend.accounts.models import Role
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One row of the permission matrix: which roles hold a permission."""
+
+    permission: StrEnum
+    roles: frozenset[Role]
+    description: str
+
+
+class StaffPermission(StrEnum):
+    VIEW_STAFF = "staff.view"
+    MANAGE_STAFF = "staff.manage"
+
+
+GRANTS = (
+    Grant(StaffPermission.VIEW_STAFF, frozenset({Role.ADMIN}), "List the clinic's staff"),
+    Grant(
+        StaffPermission.MANAGE_STAFF,
+        frozenset({Role.ADMIN}),
+        "Create staff users, change their role, deactivate them",
+    ),
+)

@@ -1,0 +1,76 @@
+"""Signing in and out, and staff management."""
+
+from __future__ import annotations
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+
+from backend.accounts import auth, services
+from backend.accounts.models import Role as RoleChoice
+from backend.accounts.permissions import StaffPermission
+from graphql_api.accounts.inputs import CreateStaffUserInput
+from graphql_api.accounts.types import AuthToken, Role, StaffUser
+from graphql_api.context import Info
+from graphql_api.ids import decode_id
+from graphql_api.permissions import clinic_permission, signed_in
+
+
+def _staff_user(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+    return services.staff_user_get(user_id=decode_id(global_id, "StaffUser"))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        description="Sign in on this domain: a clinic's staff on its subdomain, platform "
+        "operators on the platform's domain.",
+    )
+    def login(self, info: Info, email: str, password: str) -> AuthToken:
+        issued = auth.auth_login(email=email, password=password)
+        return AuthToken(
+            token=issued.raw, expires_at=issued.token.expires_at, user=issued.token.user
+        )  # type: ignore[arg-type]
+
+    @strawberry.mutation(extensions=signed_in(), description="Revoke the token of this request.")
+    def logout(self, info: Info) -> bool:
+        token = info.context.token
+        assert token is not None  # signed_in() ran first
+        auth.auth_logout(token=token)
+        return True
+
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=clinic_permission(StaffPermission.MANAGE_STAFF),
+        description="Create a staff user. Counts against the plan's user limit.",
+    )
+    def create_staff_user(self, info: Info, input: CreateStaffUserInput) -> StaffUser:
+        return services.staff_user_create(  # type: ignore[return-value]
+            actor=info.context.require_user(),
+            email=input.email,
+            full_name=input.full_name,
+            role=RoleChoice(input.role.value),
+            password=input.password,
+        )
+
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=clinic_permission(StaffPermission.MANAGE_STAFF),
+        description="Change a staff user's role. The last active admin cannot be demoted.",
+    )
+    def change_staff_role(self, info: Info, id: relay.GlobalID, role: Role) -> StaffUser:
+        return services.staff_role_change(  # type: ignore[return-value]
+            actor=info.context.require_user(), user=_staff_user(id), role=RoleChoice(role.value)
+        )
+
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=clinic_permission(StaffPermission.MANAGE_STAFF),
+        description="Deactivate a staff user and revoke their tokens. The last active admin "
+        "cannot be deactivated.",
+    )
+    def deactivate_staff_user(self, info: Info, id: relay.GlobalID) -> StaffUser:
+        return services.staff_user_deactivate(  # type: ignore[return-value]
+            actor=info.context.require_user(), user=_staff_user(id)
+        )

@@ -1,0 +1,31 @@
+"""Who am I, and the clinic's staff."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import strawberry
+import strawberry_django
+from strawberry_django.relay import DjangoListConnection
+
+from backend.accounts import selectors
+from backend.accounts.models import User
+from backend.accounts.permissions import StaffPermission
+from graphql_api.accounts.types import StaffUser
+from graphql_api.context import Info
+from graphql_api.permissions import clinic_permission, signed_in
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(extensions=signed_in(), description="The signed-in user.")
+    def me(self, info: Info) -> StaffUser:
+        return info.context.require_user()  # type: ignore[return-value]
+
+    @strawberry_django.connection(
+        DjangoListConnection[StaffUser],
+        extensions=clinic_permission(StaffPermission.VIEW_STAFF),
+        description="The clinic's staff, by name.",
+    )
+    def staff(self, info: Info, search: str | None = None) -> Iterable[User]:
+        return selectors.staff_list(search=search)

@@ -1,0 +1,47 @@
+"""Types of staff users and authentication."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+
+from backend.accounts import models
+from graphql_api.typing_helpers import django_type, graphql_type
+
+
+@strawberry.enum(description="A staff member's role in the clinic.")
+class Role(Enum):
+    ADMIN = "ADMIN"
+    DENTIST = "DENTIST"
+    ASSISTANT = "ASSISTANT"
+    RECEPTIONIST = "RECEPTIONIST"
+
+
+@django_type(models.User)
+class StaffUser(relay.Node):
+    """A person who signs in: clinic staff, or a platform operator on the platform's domain."""
+
+    email: strawberry.auto
+    full_name: strawberry.auto
+    is_active: strawberry.auto
+    date_joined: strawberry.auto
+
+    @strawberry_django.field(
+        only=["role"], description="The clinic role; null for platform operators."
+    )
+    def role(self, root: models.User) -> Role | None:
+        return Role(root.role) if root.role else None
+
+
+@graphql_type
+class AuthToken:
+    """A bearer token. Send it as ``Authorization: Bearer <token>`` to this domain only; the
+    token is shown once and stored only as a hash."""
+
+    token: str
+    expires_at: datetime
+    user: StaffUser

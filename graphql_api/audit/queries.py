@@ -1,0 +1,43 @@
+"""Reading the clinic's audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+from strawberry_django.relay import DjangoListConnection
+
+from backend.audit import selectors
+from backend.audit.models import AuditEvent as AuditEventModel
+from backend.audit.permissions import AuditPermission
+from graphql_api.audit.types import AuditEvent
+from graphql_api.context import Info
+from graphql_api.ids import decode_id
+from graphql_api.permissions import clinic_permission
+
+
+@strawberry.type
+class Query:
+    @strawberry_django.connection(
+        DjangoListConnection[AuditEvent],
+        extensions=clinic_permission(AuditPermission.VIEW_AUDIT),
+        description="The clinic's audit trail, newest first. `from` is inclusive, `to` is not.",
+    )
+    def audit_events(
+        self,
+        info: Info,
+        entity_type: str | None = None,
+        actor: relay.GlobalID | None = None,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+    ) -> Iterable[AuditEventModel]:
+        return selectors.audit_event_list(
+            entity_type=entity_type,
+            actor_id=int(decode_id(actor, "StaffUser", field="actor")) if actor else None,
+            since=from_,
+            until=to,
+        )

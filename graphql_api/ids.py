@@ -1,0 +1,20 @@
+"""Decoding global IDs from clients."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from strawberry import relay
+
+
+def decode_id(global_id: relay.GlobalID, type_name: str, *, field: str = "id") -> str:
+    """The primary key inside ``global_id``; ``NOT_FOUND`` when it names another type.
+
+    An ID from another clinic decodes fine but names no row here: the selector that loads
+    it answers ``NOT_FOUND`` as well, so the two cases look the same to the caller.
+    """
+    if global_id.type_name != type_name or not global_id.node_id.isdigit():
+        raise ValidationError(
+            {field: ValidationError(_("Nothing was found with this ID."), code="NOT_FOUND")}
+        )
+    return global_id.node_id

@@ -1,0 +1,101 @@
+"""What each GraphQL operation requires, read from the permission extensions on the schema's
+fields. Drives ``docs/permissions.md`` and the role-matrix tests, so neither can drift from
+the code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from strawberry.permission import PermissionExtension
+
+from backend.accounts.models import Role
+from backend.accounts.roles import permissions_markdown, role_has_permission
+from graphql_api.permissions import (
+    HasPermission,
+    IsAuthenticated,
+    IsPlatformAdmin,
+    PublicDomainOnly,
+    TenantDomainOnly,
+)
+from graphql_api.schema import schema
+
+
+@dataclass(frozen=True)
+class OperationRule:
+    operation: str  # "query staff", "mutation login"
+    field: str
+    domain: str  # "clinic", "platform" or "any"
+    signed_in: bool
+    permission: str | None
+    platform_admin: bool
+
+    def allows(self, role: Role) -> bool:
+        """Whether a signed-in clinic user with ``role`` may call it on a clinic domain."""
+        if self.domain == "platform" or self.platform_admin:
+            return False
+        return self.permission is None or role_has_permission(role, self.permission)  # type: ignore[arg-type]
+
+
+def operation_rules() -> list[OperationRule]:
+    rules = []
+    for kind, type_name in (("query", "Query"), ("mutation", "Mutation")):
+        definition = schema.get_type_by_name(type_name)
+        for field in definition.fields:  # type: ignore[union-attr]
+            permissions = [
+                permission
+                for extension in field.extensions
+                if isinstance(extension, PermissionExtension)
+                for permission in extension.permissions
+            ]
+            kinds = {type(p) for p in permissions}
+            domain = "any"
+            if TenantDomainOnly in kinds:
+                domain = "clinic"
+            elif PublicDomainOnly in kinds:
+                domain = "platform"
+            needed = next((p.permission for p in permissions if isinstance(p, HasPermission)), None)
+            name = schema.config.name_converter.get_graphql_name(field)
+            rules.append(
+                OperationRule(
+                    operation=f"{kind} {name}",
+                    field=name,
+                    domain=domain,
+                    signed_in=bool(kinds & {IsAuthenticated, HasPermission, IsPlatformAdmin}),
+                    permission=str(needed) if needed else None,
+                    platform_admin=IsPlatformAdmin in kinds,
+                )
+            )
+    return rules
+
+
+def operations_markdown() -> str:
+    roles = list(Role)
+    lines = [
+        "## Operations",
+        "",
+        "Read from the permission extensions on each GraphQL field.",
+        "",
+        "| Operation | Domain | Requires | " + " | ".join(r.value for r in roles) + " |",
+        "|---|---|---|" + "---|" * len(roles),
+    ]
+    for rule in operation_rules():
+        if rule.platform_admin:
+            requires = "platform superuser"
+        elif rule.permission:
+            requires = f"`{rule.permission}`"
+        elif rule.signed_in:
+            requires = "signed in"
+        else:
+            requires = "nothing"
+        if rule.domain == "platform":
+            cells = ["—"] * len(roles)
+        else:
+            cells = ["✅" if rule.allows(role) else "—" for role in roles]
+        lines.append(
+            f"| `{rule.operation}` | {rule.domain} | {requires} | " + " | ".join(cells) + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def permissions_document() -> str:
+    return permissions_markdown() + "\n" + operations_markdown()

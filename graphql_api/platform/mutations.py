@@ -1,0 +1,76 @@
+"""Platform mutations: public domain, superusers only. Clinics are addressed by subdomain."""
+
+from __future__ import annotations
+
+import strawberry
+import strawberry_django
+
+from graphql_api.clinic.types import ManagedClinic, PlanCode
+from graphql_api.context import Info
+from graphql_api.permissions import platform_admin
+from graphql_api.platform.inputs import CreateClinicInput
+from tenants_core import services
+
+
+@strawberry.type
+class Mutation:
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=platform_admin(),
+        description="Provision a clinic: schema, domain <subdomain>.<BASE_DOMAIN>, first admin.",
+    )
+    def create_clinic(self, info: Info, input: CreateClinicInput) -> ManagedClinic:
+        return services.clinic_provision(  # type: ignore[return-value]
+            subdomain=input.subdomain,
+            name=input.name,
+            legal_id=input.legal_id,
+            email=input.email,
+            plan=input.plan.value,
+            admin_email=input.admin_email,
+            admin_password=input.admin_password,
+            timezone=input.timezone,
+            actor=info.context.require_user(),
+        )
+
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=platform_admin(),
+        description="Move a clinic to another plan; refused below its current usage.",
+    )
+    def change_clinic_plan(self, info: Info, subdomain: str, plan: PlanCode) -> ManagedClinic:
+        return services.clinic_plan_change(  # type: ignore[return-value]
+            actor=info.context.require_user(),
+            clinic=services.clinic_get(subdomain=subdomain),
+            plan=plan.value,
+        )
+
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=platform_admin(),
+        description="Suspend a clinic: its users cannot sign in and its tokens stop working. "
+        "Its data is kept.",
+    )
+    def suspend_clinic(self, info: Info, subdomain: str, reason: str) -> ManagedClinic:
+        return services.clinic_suspend(  # type: ignore[return-value]
+            actor=info.context.require_user(),
+            clinic=services.clinic_get(subdomain=subdomain),
+            reason=reason,
+        )
+
+    @strawberry_django.mutation(
+        handle_django_errors=True, extensions=platform_admin(), description="Lift a suspension."
+    )
+    def reactivate_clinic(self, info: Info, subdomain: str) -> ManagedClinic:
+        return services.clinic_reactivate(  # type: ignore[return-value]
+            actor=info.context.require_user(), clinic=services.clinic_get(subdomain=subdomain)
+        )
+
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=platform_admin(),
+        description="Route another host name to a clinic.",
+    )
+    def add_clinic_domain(self, info: Info, subdomain: str, domain: str) -> ManagedClinic:
+        clinic = services.clinic_get(subdomain=subdomain)
+        services.clinic_domain_add(actor=info.context.require_user(), clinic=clinic, domain=domain)
+        return clinic  # type: ignore[return-value]

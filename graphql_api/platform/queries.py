@@ -1,0 +1,46 @@
+"""Platform queries: public domain, superusers only."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry_django.relay import DjangoListConnection
+
+from graphql_api.clinic.types import ClinicStatus, ManagedClinic, Plan
+from graphql_api.context import Info
+from graphql_api.permissions import platform_admin
+from tenants_core import selectors
+from tenants_core.limits import usage_by_schema
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(extensions=platform_admin(), description="The subscription plans.")
+    def plans(self, info: Info) -> list[Plan]:
+        return list(selectors.plan_list())  # type: ignore[arg-type]
+
+    @strawberry.field(
+        extensions=platform_admin(),
+        description="Clinics, by subdomain. `search` matches name, subdomain, RUC or email.",
+    )
+    def clinics(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        search: str | None = None,
+        status: ClinicStatus | None = None,
+    ) -> DjangoListConnection[ManagedClinic]:
+        clinics = (
+            selectors.clinic_list(search=search, status=status.value if status else None)
+            .select_related("plan")
+            .prefetch_related("domains")
+        )
+        connection = DjangoListConnection[ManagedClinic].resolve_connection(
+            clinics, info=info, first=first, after=after
+        )
+        # Usage of the whole page in one statement, whatever its size.
+        page = [edge.node for edge in connection.edges]  # type: ignore[union-attr]
+        usage = usage_by_schema(clinic.schema_name for clinic in page)
+        for clinic in page:
+            clinic.usage_counts = usage[clinic.schema_name]
+        return connection  # type: ignore[return-value]
