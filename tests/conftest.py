@@ -7,6 +7,7 @@ that is rolled back, so tests stay isolated without re-migrating any schema.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -51,30 +52,59 @@ SEED_CLINICS = (
 )
 
 
+FAST_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Argon2 is deliberately slow; tests that are about hashing opt back in.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+def django_db_setup(
+    request: pytest.FixtureRequest,
+    django_test_environment: None,
+    django_db_blocker: Any,
+    django_db_keepdb: bool,
+    django_db_modify_db_settings: None,
+) -> Iterator[None]:
+    """Always build the test database, even for a session of HTTP-only tests: pytest-django
+    would otherwise skip it when no collected test asks for ``db``, and the uvicorn tests
+    would run against the development database."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    verbosity = request.config.option.verbose
     with django_db_blocker.unblock():
-        for seed in SEED_CLINICS:
-            clinic = clinic_provision(
-                subdomain=seed.subdomain,
-                name=seed.name,
-                legal_id=seed.legal_id,
-                email=f"contacto@{seed.subdomain}.pe",
-                plan=seed.plan,
-                admin_email=f"admin@{seed.subdomain}.pe",
-                admin_password=TEST_PASSWORD,
-            )
-            if seed.status != ClinicStatus.ACTIVE:
-                Clinic.objects.filter(pk=clinic.pk).update(status=seed.status)
-        with schema_context("public"):
-            get_user_model().objects.create_superuser(
-                email=PLATFORM_ADMIN_EMAIL, password=TEST_PASSWORD, full_name="Root"
-            )
+        db_cfg = setup_databases(
+            verbosity=verbosity, interactive=False, keepdb=django_db_keepdb, aliases={"default"}
+        )
+        assert connection.settings_dict["NAME"].startswith("test_"), "not a test database"
+        _seed()
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(db_cfg, verbosity=verbosity, keepdb=django_db_keepdb)
+
+
+def _seed() -> None:
+    for seed in SEED_CLINICS:
+        clinic = clinic_provision(
+            subdomain=seed.subdomain,
+            name=seed.name,
+            legal_id=seed.legal_id,
+            email=f"contacto@{seed.subdomain}.pe",
+            plan=seed.plan,
+            admin_email=f"admin@{seed.subdomain}.pe",
+            admin_password=TEST_PASSWORD,
+        )
+        if seed.status != ClinicStatus.ACTIVE:
+            Clinic.objects.filter(pk=clinic.pk).update(status=seed.status)
+    with schema_context("public"):
+        get_user_model().objects.create_superuser(
+            email=PLATFORM_ADMIN_EMAIL, password=TEST_PASSWORD, full_name="Root"
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -212,6 +242,7 @@ def child_env(**extra: str) -> dict[str, str]:
         DATA_DIR=str(settings.DATA_DIR),
         PYTHONPATH=str(ROOT),
         DJANGO_SETTINGS_MODULE="backend.settings",
+        PASSWORD_HASHERS=",".join(FAST_HASHERS),
     )
     env.update(extra)
     return env
@@ -233,39 +264,82 @@ class LiveServer:
 
     def post(self, host: str, json: Any, **kwargs: Any) -> httpx.Response:
         headers = {"Host": f"{host}:{self.port}", **kwargs.pop("headers", {})}
-        return httpx.post(f"{self.url}/graphql", json=json, headers=headers, timeout=10, **kwargs)
+        kwargs.setdefault("timeout", 10)
+        return httpx.post(f"{self.url}/graphql", json=json, headers=headers, **kwargs)
 
     def request(self, method: str, path: str, host: str, **kwargs: Any) -> httpx.Response:
         headers = {"Host": f"{host}:{self.port}", **kwargs.pop("headers", {})}
-        return httpx.request(method, f"{self.url}{path}", headers=headers, timeout=10, **kwargs)
+        kwargs.setdefault("timeout", 10)
+        return httpx.request(method, f"{self.url}{path}", headers=headers, **kwargs)
 
 
-@pytest.fixture(scope="session")
-def uvicorn_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveServer]:
+@contextlib.contextmanager
+def running_uvicorn(django_db_blocker: Any, *, workers: int = 1) -> Iterator[LiveServer]:
     """uvicorn serving the test database on a free loopback port."""
     with django_db_blocker.unblock():
         env = child_env()
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--lifespan", "off"],
+         "--port", str(port), "--log-level", "warning", "--lifespan", "off",
+         "--workers", str(workers)],
         cwd=ROOT, env=env,
     )  # fmt: skip
     server = LiveServer(port)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if server.request("GET", "/healthz", settings.BASE_DOMAIN).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.1)
-    yield server
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if server.request("GET", "/healthz", settings.BASE_DOMAIN).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.1)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def uvicorn_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveServer]:
+    with running_uvicorn(django_db_blocker) as server:
+        yield server
+
+
+@pytest.fixture
+def committed_clinic(django_db_blocker: Any) -> Iterator[Any]:
+    """``committed_clinic(subdomain, plan)``: a clinic committed to the database (visible to
+    uvicorn), dropped with its schema after the test."""
+    created: list[Clinic] = []
+
+    def make(subdomain: str, plan: str = "basic") -> Clinic:
+        with django_db_blocker.unblock():
+            clinic = clinic_provision(
+                subdomain=subdomain, name=subdomain.title(), legal_id="20600000005",
+                email=f"hola@{subdomain}.pe", plan=plan, admin_email=f"admin@{subdomain}.pe",
+                admin_password=TEST_PASSWORD,
+            )  # fmt: skip
+        created.append(clinic)
+        return clinic
+
+    yield make
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        for clinic in created:
+            clinic.delete(force_drop=True)
+
+
+def http_login(server: LiveServer, host: str, email: str, password: str = TEST_PASSWORD) -> Any:
+    query = (
+        "mutation($e: String!, $p: String!) { login(email: $e, password: $p) {"
+        " __typename ... on AuthToken { token } ... on OperationInfo { messages { code } } } }"
+    )
+    response = server.post(host, {"query": query, "variables": {"e": email, "p": password}})
+    assert response.status_code == 200, response.text
+    return response.json()["data"]["login"]
