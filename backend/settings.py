@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import warnings
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -80,6 +81,9 @@ TENANT_APPS = [
     "django.contrib.auth",
     "backend.accounts",
     "backend.audit",
+    "backend.patients",
+    "backend.staff",
+    "backend.scheduling",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -90,6 +94,12 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 # Issue `SET search_path` once per schema change, not before every statement. django-tenants
 # forgets the cached path on rollback (including to a savepoint), when PostgreSQL reverts it.
 TENANT_LIMIT_SET_CALLS = True
+# btree_gist, pg_trgm and unaccent live once in this schema, seen by every clinic.
+PG_EXTRA_SEARCH_PATHS = ["extensions"]
+# django-tenants reads the tenant schemas once at start-up to validate that setting; expected.
+warnings.filterwarnings(
+    "ignore", message="Accessing the database during app initialization", category=RuntimeWarning
+)
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
@@ -143,6 +153,12 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTH_TOKEN_TTL_SECONDS = int(os.environ.get("AUTH_TOKEN_TTL_SECONDS") or 12 * 3600)
 LOGIN_THROTTLE_MAX_FAILURES = 5
 LOGIN_THROTTLE_WINDOW_SECONDS = 15 * 60
+LOGIN_THROTTLE_MAX_FAILURES_PER_IP = 50  # across accounts: password spraying
+
+# GraphQL limits (a query is refused before it runs when it exceeds one).
+GRAPHQL_MAX_DEPTH = int(os.environ.get("GRAPHQL_MAX_DEPTH") or 10)
+GRAPHQL_MAX_ALIASES = int(os.environ.get("GRAPHQL_MAX_ALIASES") or 15)
+GRAPHQL_MAX_TOKENS = int(os.environ.get("GRAPHQL_MAX_TOKENS") or 2000)
 
 # Platform operator created by scripts/dev (required there when DEBUG is off).
 PLATFORM_ADMIN_EMAIL = os.environ.get("PLATFORM_ADMIN_EMAIL") or (
@@ -158,6 +174,7 @@ USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"  # stored time is UTC; each clinic shows its own IANA zone
 DEFAULT_CLINIC_TIMEZONE = "America/Lima"
+AVAILABILITY_STEP_MINUTES = 15  # free slots start every 15 minutes
 
 STATIC_URL = "static/"
 

@@ -13,8 +13,13 @@ def decode_id(global_id: relay.GlobalID, type_name: str, *, field: str = "id") -
     An ID from another clinic decodes fine but names no row here: the selector that loads
     it answers ``NOT_FOUND`` as well, so the two cases look the same to the caller.
     """
-    if global_id.type_name != type_name or not global_id.node_id.isdigit():
+    node_id = global_id.node_id
+    if (
+        global_id.type_name != type_name
+        or not (node_id.isascii() and node_id.isdigit())
+        or len(node_id) > 18
+    ):
         raise ValidationError(
             {field: ValidationError(_("Nothing was found with this ID."), code="NOT_FOUND")}
         )
-    return global_id.node_id
+    return node_id

@@ -26,14 +26,14 @@ class OperationRule:
     field: str
     domain: str  # "clinic", "platform" or "any"
     signed_in: bool
-    permission: str | None
+    permissions: tuple[str, ...]  # any one of them is enough
     platform_admin: bool
 
     def allows(self, role: Role) -> bool:
         """Whether a signed-in clinic user with ``role`` may call it on a clinic domain."""
         if self.domain == "platform" or self.platform_admin:
             return False
-        return self.permission is None or role_has_permission(role, self.permission)  # type: ignore[arg-type]
+        return not self.permissions or any(role_has_permission(role, p) for p in self.permissions)  # type: ignore[arg-type]
 
 
 def operation_rules() -> list[OperationRule]:
@@ -53,7 +53,12 @@ def operation_rules() -> list[OperationRule]:
                 domain = "clinic"
             elif PublicDomainOnly in kinds:
                 domain = "platform"
-            needed = next((p.permission for p in permissions if isinstance(p, HasPermission)), None)
+            needed = tuple(
+                str(needed)
+                for p in permissions
+                if isinstance(p, HasPermission)
+                for needed in p.permissions
+            )
             name = schema.config.name_converter.get_graphql_name(field)
             rules.append(
                 OperationRule(
@@ -61,7 +66,7 @@ def operation_rules() -> list[OperationRule]:
                     field=name,
                     domain=domain,
                     signed_in=bool(kinds & {IsAuthenticated, HasPermission, IsPlatformAdmin}),
-                    permission=str(needed) if needed else None,
+                    permissions=needed,
                     platform_admin=IsPlatformAdmin in kinds,
                 )
             )
@@ -81,8 +86,8 @@ def operations_markdown() -> str:
     for rule in operation_rules():
         if rule.platform_admin:
             requires = "platform superuser"
-        elif rule.permission:
-            requires = f"`{rule.permission}`"
+        elif rule.permissions:
+            requires = " or ".join(f"`{p}`" for p in rule.permissions)
         elif rule.signed_in:
             requires = "signed in"
         else:

@@ -70,20 +70,22 @@ class IsAuthenticated(CodedPermission):
 
 
 class HasPermission(CodedPermission):
-    """The user's clinic role holds ``permission`` in the permission matrix."""
+    """The user's clinic role holds one of ``permissions`` in the permission matrix. Row
+    rules (a dentist changing only their own appointments) are checked after loading."""
 
-    def __init__(self, permission: StrEnum) -> None:
-        self.permission = permission
+    def __init__(self, *permissions: StrEnum) -> None:
+        self.permissions = permissions
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         user = info.context.user
-        if user is None or not role_has_permission(user.role, self.permission):
-            return self.refuse(
-                _("Your role cannot do this (it needs “%(permission)s”).")
-                % {"permission": self.permission},
-                "FORBIDDEN",
-            )
+        if user is None or not any(role_has_permission(user.role, p) for p in self.permissions):
+            return self.refuse(_("Your role does not allow this."), "FORBIDDEN")
         return True
+
+
+def forbidden() -> GraphQLError:
+    """The refusal of a row rule, raised by a resolver after loading the row."""
+    return GraphQLError(_("Your role does not allow this."), extensions={"code": "FORBIDDEN"})
 
 
 class IsPlatformAdmin(CodedPermission):
@@ -91,7 +93,8 @@ class IsPlatformAdmin(CodedPermission):
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         user = info.context.user
-        if user is None or not user.is_superuser:
+        # A superuser of a clinic schema is not a platform operator.
+        if user is None or not user.is_superuser or not info.context.is_public_domain:
             return self.refuse(_("Only platform operators can do this."), "FORBIDDEN")
         return True
 
@@ -111,9 +114,9 @@ def signed_in() -> list[FieldExtension]:
     return _extension(IsAuthenticated())
 
 
-def clinic_permission(permission: StrEnum) -> list[FieldExtension]:
-    """A clinic field for users whose role holds ``permission``."""
-    return _extension(TenantDomainOnly(), IsAuthenticated(), HasPermission(permission))
+def clinic_permission(*permissions: StrEnum) -> list[FieldExtension]:
+    """A clinic field for users whose role holds one of ``permissions``."""
+    return _extension(TenantDomainOnly(), IsAuthenticated(), HasPermission(*permissions))
 
 
 def platform_admin() -> list[FieldExtension]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import strawberry
+from django.conf import settings
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
@@ -10,10 +13,50 @@ from graphql_api.accounts.mutations import Mutation as AccountsMutation
 from graphql_api.accounts.queries import Query as AccountsQuery
 from graphql_api.audit.queries import Query as AuditQuery
 from graphql_api.clinic.queries import Query as ClinicQuery
+from graphql_api.errors import ValidationErrorCodes
+from graphql_api.patients.mutations import Mutation as PatientsMutation
+from graphql_api.patients.queries import Query as PatientsQuery
 from graphql_api.platform.mutations import Mutation as PlatformMutation
 from graphql_api.platform.queries import Query as PlatformQuery
+from graphql_api.resources.mutations import Mutation as ResourcesMutation
+from graphql_api.resources.queries import Query as ResourcesQuery
+from graphql_api.scheduling.mutations import Mutation as SchedulingMutation
+from graphql_api.scheduling.queries import Query as SchedulingQuery
 
-Query = merge_types("Query", (ClinicQuery, AccountsQuery, AuditQuery, PlatformQuery))
-Mutation = merge_types("Mutation", (AccountsMutation, PlatformMutation))
+Query = merge_types(
+    "Query",
+    (
+        ClinicQuery,
+        AccountsQuery,
+        PatientsQuery,
+        ResourcesQuery,
+        SchedulingQuery,
+        AuditQuery,
+        PlatformQuery,
+    ),
+)
+Mutation = merge_types(
+    "Mutation",
+    (AccountsMutation, PatientsMutation, ResourcesMutation, SchedulingMutation, PlatformMutation),
+)
 
-schema = strawberry.Schema(query=Query, mutation=Mutation, extensions=[DjangoOptimizerExtension])
+
+def _not_introspection(context: IgnoreContext) -> bool:
+    return context.field_name.startswith("__")
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[
+        # Refuse abusive documents before anything runs: one request must not be able to hold
+        # thousands of aliased logins or a query nested without end.
+        lambda: QueryDepthLimiter(
+            max_depth=settings.GRAPHQL_MAX_DEPTH, should_ignore=_not_introspection
+        ),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.GRAPHQL_MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),
+        DjangoOptimizerExtension,
+        ValidationErrorCodes,
+    ],
+)

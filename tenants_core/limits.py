@@ -84,7 +84,12 @@ def limit_reserve(*, resource: str, adding: int = 1) -> None:
     if used + adding > limit:
         raise ValidationError(
             _("The %(plan)s plan allows %(limit)d %(what)s and the clinic has %(used)d.")
-            % {"plan": clinic.plan.name, "limit": limit, "what": counted.label, "used": used},
+            % {
+                "plan": clinic.plan.get_code_display(),
+                "limit": limit,
+                "what": counted.label,
+                "used": used,
+            },
             code=PlatformError.PLAN_LIMIT_REACHED,
             params=None,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import DisallowedHost
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django_tenants.middleware.main import TenantMainMiddleware
 
@@ -20,6 +21,8 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         connection.set_schema_to_public()
+        # These refusals are answered before LocaleMiddleware runs: pick the language here.
+        translation.activate(translation.get_language_from_request(request))
         try:
             hostname = self.hostname_from_request(request)
         except DisallowedHost:

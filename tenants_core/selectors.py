@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
+from tenants_core.errors import PlatformError
+from tenants_core.limits import usage_by_schema
 from tenants_core.models import Clinic, Plan
 
 
@@ -26,3 +30,30 @@ def clinic_list(*, search: str | None = None, status: str | None = None) -> Quer
     if status:
         clinics = clinics.filter(status=status)
     return clinics.order_by("subdomain")
+
+
+def clinic_get(*, subdomain: str) -> Clinic:
+    """The clinic at ``subdomain`` (never the platform itself)."""
+    clinic = (
+        Clinic.objects.select_related("plan")
+        .exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
+        .filter(subdomain=(subdomain or "").strip().lower())
+        .first()
+    )
+    if clinic is None:
+        raise ValidationError(
+            {
+                "subdomain": ValidationError(
+                    _("No clinic has this subdomain."), code=PlatformError.NOT_FOUND
+                )
+            }
+        )
+    return clinic
+
+
+def clinics_with_usage(clinics: list[Clinic]) -> list[Clinic]:
+    """Attach ``usage_counts`` to each clinic of a page, in one SQL statement."""
+    usage = usage_by_schema(clinic.schema_name for clinic in clinics)
+    for clinic in clinics:
+        clinic.usage_counts = usage[clinic.schema_name]  # type: ignore[attr-defined]
+    return clinics

@@ -68,6 +68,8 @@ def _validate_name(value: str) -> str:
 def _validate_email(value: str) -> str:
     value = (value or "").strip().lower()
     try:
+        if len(value) > 254:
+            raise ValidationError("too long")
         validate_email(value)
     except ValidationError:
         raise ValidationError(
@@ -157,7 +159,9 @@ def clinic_provision(
                 Domain.objects.create(
                     domain=clinic_domain_for(subdomain), tenant=clinic, is_primary=True
                 )
-        except (IntegrityError, ValidationError) as error:
+        except IntegrityError as error:
+            if "subdomain" not in str(error) and "domain" not in str(error):
+                raise
             # A concurrent sign-up took the subdomain between our check and our insert.
             logger.info("clinic_provision lost a race for %s: %s", subdomain, error)
             raise ValidationError(
@@ -171,8 +175,31 @@ def clinic_provision(
                 }
             ) from error
 
+        audit_record(
+            actor=actor,
+            actor_email="" if actor else "system",
+            action="clinic.create",
+            entity=clinic,
+            changes={
+                "subdomain": subdomain,
+                "name": name,
+                "legal_id": legal_id,
+                "plan": plan_obj.code,
+                "admin_email": admin_email,
+            },
+        )
+
     with tenant_context(clinic):
-        _clinic_admin_create(email=admin_email, password=admin_password, full_name=admin_full_name)
+        admin = _clinic_admin_create(
+            email=admin_email, password=admin_password, full_name=admin_full_name
+        )
+        audit_record(
+            actor=None,
+            actor_email=getattr(actor, "email", "") or "system",
+            action="staff.create",
+            entity=admin,
+            changes={"email": admin.email, "role": str(Role.ADMIN), "by": "platform"},
+        )
     return clinic
 
 
@@ -203,25 +230,6 @@ def public_tenant_ensure(*, domain: str | None = None) -> Clinic:
     return public
 
 
-def clinic_get(*, subdomain: str) -> Clinic:
-    """The clinic at ``subdomain`` (never the platform itself)."""
-    clinic = (
-        Clinic.objects.select_related("plan")
-        .exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
-        .filter(subdomain=(subdomain or "").strip().lower())
-        .first()
-    )
-    if clinic is None:
-        raise ValidationError(
-            {
-                "subdomain": ValidationError(
-                    _("No clinic has this subdomain."), code=PlatformError.NOT_FOUND
-                )
-            }
-        )
-    return clinic
-
-
 @transaction.atomic
 def clinic_plan_change(*, actor: Any, clinic: Clinic, plan: str) -> Clinic:
     """Move the clinic to another plan. A plan below the clinic's current usage is refused
@@ -243,7 +251,7 @@ def clinic_plan_change(*, actor: Any, clinic: Clinic, plan: str) -> Clinic:
                     "excess": used - limit,
                     "what": resource.label,
                     "used": used,
-                    "plan": new_plan.name,
+                    "plan": new_plan.get_code_display(),
                     "limit": limit,
                 }
             )

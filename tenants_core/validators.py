@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import zoneinfo
 
@@ -45,7 +46,7 @@ def validate_subdomain(value: str) -> str:
         raise ValidationError(
             _("The subdomain must be lowercase."), code=PlatformError.INVALID_SUBDOMAIN
         )
-    if not _SUBDOMAIN_RE.match(value):
+    if not _SUBDOMAIN_RE.fullmatch(value):
         raise ValidationError(
             _(
                 "The subdomain may only contain letters a-z, digits and hyphens, "
@@ -91,11 +92,14 @@ def validate_ruc(value: str) -> str:
 
 def validate_timezone(value: str) -> str:
     """Check that ``value`` is an IANA time zone name such as ``America/Lima``."""
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+    if not isinstance(value, str) or value not in _timezones():
         raise ValidationError(
             _("“%(value)s” is not an IANA time zone.") % {"value": value},
             code=PlatformError.INVALID_TIMEZONE,
-        ) from None
+        )
     return value
+
+
+@functools.cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())

@@ -23,6 +23,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.utils import translation
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 from backend.accounts.auth import _token_issue
@@ -107,11 +108,18 @@ def _seed() -> None:
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _always_the_test_database(django_db_setup: None) -> None:
+    """Every test, even one that only unblocks the database (``django_db_blocker``) or only
+    talks to uvicorn, runs against the test database, never the development one."""
+
+
 @pytest.fixture(autouse=True)
 def _public_schema_after_test() -> Iterator[None]:
-    """A test that switched schema must not leak it into the next one."""
+    """A test that switched schema or language must not leak it into the next one."""
     yield
     connection.set_schema_to_public()
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 def _clinic(subdomain: str) -> Clinic:

@@ -56,6 +56,17 @@ def test_the_extensions_are_installed_in_the_database(db):
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT extname FROM pg_extension")
-        installed = {row[0] for row in cursor.fetchall()}
-    assert {"btree_gist", "pg_trgm", "unaccent"} <= installed
+        cursor.execute(
+            "SELECT e.extname, n.nspname FROM pg_extension e"
+            " JOIN pg_namespace n ON n.oid = e.extnamespace"
+        )
+        installed = dict(cursor.fetchall())
+        cursor.execute("SELECT extensions.immutable_unaccent('José Pérez Ñúñez')")
+        unaccented = cursor.fetchone()[0]
+    # Installed once, in the shared schema that every clinic's search_path includes.
+    assert {name: installed.get(name) for name in ("btree_gist", "pg_trgm", "unaccent")} == {
+        "btree_gist": "extensions",
+        "pg_trgm": "extensions",
+        "unaccent": "extensions",
+    }
+    assert unaccented == "Jose Perez Nunez"

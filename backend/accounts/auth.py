@@ -36,9 +36,14 @@ class IssuedToken:
 
 
 def _throttled(email: str, ip: str | None) -> bool:
+    """Too many recent failures for this account from this IP, or from this IP for any
+    account (password spraying)."""
     since = timezone.now() - timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW_SECONDS)
-    failures = LoginFailure.objects.filter(email=email, ip=ip, created_at__gte=since).count()
-    return failures >= settings.LOGIN_THROTTLE_MAX_FAILURES
+    recent = LoginFailure.objects.filter(ip=ip, created_at__gte=since)
+    return (
+        recent.filter(email=email).count() >= settings.LOGIN_THROTTLE_MAX_FAILURES
+        or recent.count() >= settings.LOGIN_THROTTLE_MAX_FAILURES_PER_IP
+    )
 
 
 def _lock_login(email: str, ip: str | None) -> None:
@@ -58,13 +63,16 @@ def auth_login(*, email: str, password: str) -> IssuedToken:
     user alike, so that accounts cannot be probed). Failures are recorded and audited even
     though the login is refused.
     """
-    email = (email or "").strip().lower()
+    email = (email or "").strip().lower()[:254]
     origin = current_origin()
     with transaction.atomic():
         _lock_login(email, origin.ip)
         if _throttled(email, origin.ip):
             audit_record(
-                actor=None, actor_email=email, action="auth.login_throttled", entity_type="user"
+                actor=None,
+                actor_email=email,
+                action="auth.login_throttled",
+                entity_type="accounts.user",
             )
             refusal = ValidationError(
                 _("Too many failed attempts. Try again in %(minutes)d minutes.")
@@ -73,8 +81,9 @@ def auth_login(*, email: str, password: str) -> IssuedToken:
             )
         else:
             user = User.objects.filter(email=email).first()
-            if user is None:
-                make_password(password)  # same cost as a real check: no timing oracle
+            if user is None or not user.is_active or not user.has_usable_password():
+                # Same cost as a real check: the answer time tells nothing about the account.
+                make_password(password)
             if user is not None and user.is_active and user.check_password(password):
                 LoginFailure.objects.filter(email=email, ip=origin.ip).delete()
                 issued = _token_issue(user)

@@ -16,6 +16,9 @@ from backend.accounts.permissions import Grant
 GRANT_MODULES = (
     "backend.accounts.permissions",
     "backend.audit.permissions",
+    "backend.patients.permissions",
+    "backend.staff.permissions",
+    "backend.scheduling.permissions",
 )
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
+from backend.accounts.errors import StaffError
 from backend.accounts.models import User
 
 
@@ -15,3 +18,10 @@ def staff_list(*, search: str | None = None, include_inactive: bool = True) -> Q
     if search:
         users = users.filter(Q(email__icontains=search) | Q(full_name__icontains=search))
     return users.order_by("full_name", "id")
+
+
+def staff_user_get(*, user_id: int | str) -> User:
+    try:
+        return User.objects.get(pk=int(user_id))
+    except (User.DoesNotExist, ValueError, TypeError):
+        raise ValidationError(_("No such staff user."), code=StaffError.NOT_FOUND) from None

@@ -30,6 +30,8 @@ def _validated(*, email: str, full_name: str, password: str) -> tuple[str, str]:
     email = (email or "").strip().lower()
     full_name = (full_name or "").strip()
     try:
+        if len(email) > 254:
+            raise ValidationError("too long")
         validate_email(email)
     except ValidationError:
         errors["email"] = [
@@ -96,13 +98,6 @@ def _refuse_if_last_admin(user: User, admins: list[int]) -> None:
             % {"email": user.email},
             code=StaffError.LAST_ADMIN,
         )
-
-
-def staff_user_get(*, user_id: int | str) -> User:
-    try:
-        return User.objects.get(pk=user_id)
-    except (User.DoesNotExist, ValueError, TypeError):
-        raise ValidationError(_("No such staff user."), code=StaffError.NOT_FOUND) from None
 
 
 @transaction.atomic

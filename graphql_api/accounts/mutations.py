@@ -6,7 +6,7 @@ import strawberry
 import strawberry_django
 from strawberry import relay
 
-from backend.accounts import auth, services
+from backend.accounts import auth, selectors, services
 from backend.accounts.models import Role as RoleChoice
 from backend.accounts.permissions import StaffPermission
 from graphql_api.accounts.inputs import CreateStaffUserInput
@@ -17,7 +17,7 @@ from graphql_api.permissions import clinic_permission, signed_in
 
 
 def _staff_user(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
-    return services.staff_user_get(user_id=decode_id(global_id, "StaffUser"))
+    return selectors.staff_user_get(user_id=decode_id(global_id, "StaffUser"))
 
 
 @strawberry.type

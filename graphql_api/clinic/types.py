@@ -67,9 +67,6 @@ class Clinic:
     def status(self, root: models.Clinic) -> ClinicStatus:
         return ClinicStatus(root.status)
 
-    legal_id: str = strawberry_django.field(description="The clinic's RUC.")
-    email: strawberry.auto
-
     @strawberry_django.field(
         only=["max_users_override", "plan__max_users"],
         description="Active staff users allowed: the clinic's override, else the plan's.",
@@ -89,6 +86,8 @@ class Clinic:
 class ManagedClinic(Clinic):
     """A clinic as platform operators see it: with its domains, usage and suspension."""
 
+    legal_id: str = strawberry_django.field(description="The clinic's RUC.")
+    email: strawberry.auto
     suspension_reason: strawberry.auto
     suspended_at: strawberry.auto
 

@@ -9,7 +9,7 @@ from graphql_api.clinic.types import ManagedClinic, PlanCode
 from graphql_api.context import Info
 from graphql_api.permissions import platform_admin
 from graphql_api.platform.inputs import CreateClinicInput
-from tenants_core import services
+from tenants_core import selectors, services
 
 
 @strawberry.type
@@ -40,7 +40,7 @@ class Mutation:
     def change_clinic_plan(self, info: Info, subdomain: str, plan: PlanCode) -> ManagedClinic:
         return services.clinic_plan_change(  # type: ignore[return-value]
             actor=info.context.require_user(),
-            clinic=services.clinic_get(subdomain=subdomain),
+            clinic=selectors.clinic_get(subdomain=subdomain),
             plan=plan.value,
         )
 
@@ -53,7 +53,7 @@ class Mutation:
     def suspend_clinic(self, info: Info, subdomain: str, reason: str) -> ManagedClinic:
         return services.clinic_suspend(  # type: ignore[return-value]
             actor=info.context.require_user(),
-            clinic=services.clinic_get(subdomain=subdomain),
+            clinic=selectors.clinic_get(subdomain=subdomain),
             reason=reason,
         )
 
@@ -62,7 +62,7 @@ class Mutation:
     )
     def reactivate_clinic(self, info: Info, subdomain: str) -> ManagedClinic:
         return services.clinic_reactivate(  # type: ignore[return-value]
-            actor=info.context.require_user(), clinic=services.clinic_get(subdomain=subdomain)
+            actor=info.context.require_user(), clinic=selectors.clinic_get(subdomain=subdomain)
         )
 
     @strawberry_django.mutation(
@@ -71,6 +71,6 @@ class Mutation:
         description="Route another host name to a clinic.",
     )
     def add_clinic_domain(self, info: Info, subdomain: str, domain: str) -> ManagedClinic:
-        clinic = services.clinic_get(subdomain=subdomain)
+        clinic = selectors.clinic_get(subdomain=subdomain)
         services.clinic_domain_add(actor=info.context.require_user(), clinic=clinic, domain=domain)
         return clinic  # type: ignore[return-value]

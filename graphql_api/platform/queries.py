@@ -9,7 +9,6 @@ from graphql_api.clinic.types import ClinicStatus, ManagedClinic, Plan
 from graphql_api.context import Info
 from graphql_api.permissions import platform_admin
 from tenants_core import selectors
-from tenants_core.limits import usage_by_schema
 
 
 @strawberry.type
@@ -39,8 +38,5 @@ class Query:
             clinics, info=info, first=first, after=after
         )
         # Usage of the whole page in one statement, whatever its size.
-        page = [edge.node for edge in connection.edges]  # type: ignore[union-attr]
-        usage = usage_by_schema(clinic.schema_name for clinic in page)
-        for clinic in page:
-            clinic.usage_counts = usage[clinic.schema_name]
+        selectors.clinics_with_usage([edge.node for edge in connection.edges])  # type: ignore[misc]
         return connection  # type: ignore[return-value]

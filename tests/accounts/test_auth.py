@@ -7,7 +7,7 @@ from django.contrib.auth.hashers import identify_hasher
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from backend.accounts.models import AuthToken, LoginFailure, Role
+from backend.accounts.models import AuthToken, LoginFailure, Role, User
 from tests.conftest import TEST_PASSWORD, error_code, graphql, operation_codes
 
 pytestmark = pytest.mark.django_db
@@ -176,3 +176,67 @@ def test_passwords_are_hashed_with_argon2(client, clinic1, settings, make_staff)
     user = make_staff(clinic1, Role.DENTIST)
     assert identify_hasher(user.password).algorithm == "argon2"
     assert login(client, "clinica1.localhost", user.email)["__typename"] == "AuthToken"
+
+
+def test_a_copied_token_row_is_still_useless_in_another_clinic(
+    client, clinic1, clinic2, admin_token
+):
+    """The hash binds the token to the issuing schema: even the same row in clinica2 (same
+    user id 1, same hash) does not authenticate there."""
+    with tenant_context(clinic1):
+        original = AuthToken.objects.get()
+    with tenant_context(clinic2):
+        admin2 = User.objects.get(pk=original.user_id)  # clinica2's own user with that id
+        AuthToken.objects.create(
+            key_hash=original.key_hash, user=admin2, expires_at=original.expires_at
+        )
+    _, body = graphql(client, ME, host="clinica2.localhost", token=admin_token)
+    assert error_code(body) == "UNAUTHENTICATED"
+
+
+def test_one_ip_spraying_many_accounts_is_throttled(client, clinic1, settings):
+    settings.LOGIN_THROTTLE_MAX_FAILURES_PER_IP = 8
+    for index in range(8):
+        assert operation_codes(
+            login(client, "clinica1.localhost", f"user{index}@clinica1.pe", "x")
+        ) == ["INVALID_CREDENTIALS"]
+    assert operation_codes(login(client, "clinica1.localhost", "admin@clinica1.pe")) == [
+        "LOGIN_THROTTLED"
+    ]
+
+
+def test_a_login_with_a_huge_email_is_invalid_credentials_not_an_error(client, clinic1):
+    payload = login(client, "clinica1.localhost", "a" * 400 + "@x.pe", "x")
+    assert operation_codes(payload) == ["INVALID_CREDENTIALS"]
+
+
+def test_many_aliased_logins_in_one_request_are_refused_before_running(client, clinic1):
+    aliases = " ".join(
+        f'a{i}: login(email: "u{i}@x.pe", password: "x") {{ __typename }}' for i in range(40)
+    )
+    response = client.post(
+        "/graphql", data={"query": f"mutation {{ {aliases} }}"}, content_type="application/json",
+        HTTP_HOST="clinica1.localhost",
+    )  # fmt: skip
+    body = response.json()
+    assert body.get("data") is None
+    assert "aliases" in body["errors"][0]["message"].lower()
+    with tenant_context(clinic1):
+        assert not LoginFailure.objects.exists()
+
+
+def test_a_query_deeper_than_the_limit_is_refused(client, clinic1, admin_token, settings):
+    deep = "{ auditEvents(first: 1) { edges { node { actor { email } } } } }"
+    _, body = graphql(client, deep, host="clinica1.localhost", token=admin_token)
+    assert "errors" not in body, body
+    settings.GRAPHQL_MAX_DEPTH = 2
+    _, body = graphql(client, deep, host="clinica1.localhost", token=admin_token)
+    assert body.get("data") is None
+    assert "depth" in body["errors"][0]["message"].lower()
+
+
+def test_introspection_is_not_counted_as_depth(client, clinic1, settings):
+    settings.GRAPHQL_MAX_DEPTH = 3
+    query = "{ __schema { types { name fields { name type { name ofType { name ofType { name } } } } } } }"
+    _, body = graphql(client, query, host="clinica1.localhost")
+    assert "errors" not in body

@@ -1,19 +1,114 @@
 """Every role against every operation, driven by the permission matrix read from the schema
 (the same source as docs/permissions.md)."""
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.contrib.auth import get_user_model
 from django_tenants.utils import schema_context, tenant_context
 from strawberry.relay import to_base64
 
 from backend.accounts.models import Role, User
+from backend.audit.models import AuditEvent
+from backend.patients.models import Patient
+from backend.scheduling.models import Appointment
+from backend.staff.models import Chair, Professional, TimeOff, WorkingHours
 from graphql_api.permission_docs import operation_rules
 from tests.conftest import error_code, graphql
 
 pytestmark = pytest.mark.django_db
 
-# One call per operation. Variables may name "{target}", a StaffUser id made for the test.
+# One call per operation. A variable value "{name}" is the global ID of an object of the
+# test's world (see `world`).
 CALLS = {
+    "patient": ("query($id: ID!) { patient(id: $id) { fullName } }", {"id": "{patient}"}),
+    "patients": ('{ patients(first: 5, search: "per") { totalCount } }', {}),
+    "professional": (
+        "query($id: ID!) { professional(id: $id) { fullName } }",
+        {"id": "{professional}"},
+    ),
+    "professionals": ("{ professionals(first: 5) { totalCount } }", {}),
+    "chair": ("query($id: ID!) { chair(id: $id) { name } }", {"id": "{chair}"}),
+    "chairs": ("{ chairs(first: 5) { totalCount } }", {}),
+    "appointment": ("query($id: ID!) { appointment(id: $id) { status } }", {"id": "{appointment}"}),
+    "appointments": ("{ appointments(first: 5) { totalCount } }", {}),
+    "availability": (
+        'query($p: ID!) { availability(professionalId: $p, date: "2030-01-07", durationMinutes: 30) { startsAt } }',
+        {"p": "{professional}"},
+    ),
+    "createPatient": (
+        "mutation($input: CreatePatientInput!) { createPatient(input: $input) { ...Outcome } }",
+        {
+            "input": {
+                "firstName": "Ana",
+                "lastName": "Díaz",
+                "documentType": "DNI",
+                "documentNumber": "44556677",
+            }
+        },
+    ),
+    "updatePatient": (
+        'mutation($id: ID!) { updatePatient(id: $id, input: {phone: "987654321"}) { ...Outcome } }',
+        {"id": "{patient}"},
+    ),
+    "archivePatient": (
+        "mutation($id: ID!) { archivePatient(id: $id) { ...Outcome } }",
+        {"id": "{patient}"},
+    ),
+    "createProfessional": (
+        'mutation { createProfessional(input: {fullName: "Dra. Ruiz", licenseNumber: "99887"}) { ...Outcome } }',
+        {},
+    ),
+    "updateProfessional": (
+        'mutation($id: ID!) { updateProfessional(id: $id, input: {specialty: "Ortodoncia"}) { ...Outcome } }',
+        {"id": "{professional}"},
+    ),
+    "deactivateProfessional": (
+        "mutation($id: ID!) { deactivateProfessional(id: $id) { ...Outcome } }",
+        {"id": "{professional}"},
+    ),
+    "addTimeOff": (
+        'mutation($p: ID!) { addTimeOff(input: {professionalId: $p, startsAt: "2030-02-01T00:00:00-05:00", endsAt: "2030-02-02T00:00:00-05:00"}) { ...Outcome } }',
+        {"p": "{professional}"},
+    ),
+    "removeTimeOff": (
+        "mutation($id: ID!) { removeTimeOff(id: $id) { ...Outcome } }",
+        {"id": "{time_off}"},
+    ),
+    "createChair": ('mutation { createChair(name: "Sillón 9") { ...Outcome } }', {}),
+    "updateChair": (
+        'mutation($id: ID!) { updateChair(id: $id, name: "Sillón 8") { ...Outcome } }',
+        {"id": "{chair}"},
+    ),
+    "deactivateChair": (
+        "mutation($id: ID!) { deactivateChair(id: $id) { ...Outcome } }",
+        {"id": "{chair}"},
+    ),
+    "scheduleAppointment": (
+        "mutation($input: ScheduleAppointmentInput!) { scheduleAppointment(input: $input) { ...Outcome } }",
+        {
+            "input": {
+                "patientId": "{patient}",
+                "professionalId": "{professional}",
+                "chairId": "{chair}",
+                "startsAt": "2030-01-07T11:00:00-05:00",
+                "endsAt": "2030-01-07T11:30:00-05:00",
+            }
+        },
+    ),
+    "rescheduleAppointment": (
+        'mutation($id: ID!) { rescheduleAppointment(id: $id, input: {startsAt: "2030-01-07T12:00:00-05:00", endsAt: "2030-01-07T12:30:00-05:00"}) { ...Outcome } }',
+        {"id": "{appointment}"},
+    ),
+    "changeAppointmentStatus": (
+        "mutation($id: ID!) { changeAppointmentStatus(id: $id, status: CONFIRMED) { ...Outcome } }",
+        {"id": "{appointment}"},
+    ),
+    "cancelAppointment": (
+        'mutation($id: ID!) { cancelAppointment(id: $id, reason: "Paciente avisó") { ...Outcome } }',
+        {"id": "{appointment}"},
+    ),
     "currentClinic": ("{ currentClinic { name } }", {}),
     "me": ("{ me { email } }", {}),
     "staff": ("{ staff(first: 5) { totalCount } }", {}),
@@ -21,12 +116,12 @@ CALLS = {
     "plans": ("{ plans { code } }", {}),
     "clinics": ("{ clinics(first: 5) { totalCount } }", {}),
     "login": (
-        'mutation { login(email: "x@y.pe", password: "nope") { __typename } }',
+        'mutation { login(email: "x@y.pe", password: "nope") { ...Outcome } }',
         {},
     ),
     "logout": ("mutation { logout }", {}),
     "createStaffUser": (
-        "mutation($input: CreateStaffUserInput!) { createStaffUser(input: $input) { __typename } }",
+        "mutation($input: CreateStaffUserInput!) { createStaffUser(input: $input) { ...Outcome } }",
         {
             "input": {
                 "email": "matrix@x.pe",
@@ -37,15 +132,15 @@ CALLS = {
         },
     ),
     "changeStaffRole": (
-        "mutation($id: ID!) { changeStaffRole(id: $id, role: RECEPTIONIST) { __typename } }",
-        {"id": "{target}"},
+        "mutation($id: ID!) { changeStaffRole(id: $id, role: RECEPTIONIST) { ...Outcome } }",
+        {"id": "{staff}"},
     ),
     "deactivateStaffUser": (
-        "mutation($id: ID!) { deactivateStaffUser(id: $id) { __typename } }",
-        {"id": "{target}"},
+        "mutation($id: ID!) { deactivateStaffUser(id: $id) { ...Outcome } }",
+        {"id": "{staff}"},
     ),
     "createClinic": (
-        "mutation($input: CreateClinicInput!) { createClinic(input: $input) { __typename } }",
+        "mutation($input: CreateClinicInput!) { createClinic(input: $input) { ...Outcome } }",
         {
             "input": {
                 "subdomain": "matriz",
@@ -59,16 +154,16 @@ CALLS = {
         },
     ),
     "changeClinicPlan": (
-        'mutation { changeClinicPlan(subdomain: "clinica2", plan: ENTERPRISE) { __typename } }',
+        'mutation { changeClinicPlan(subdomain: "clinica2", plan: ENTERPRISE) { ...Outcome } }',
         {},
     ),
     "suspendClinic": (
-        'mutation { suspendClinic(subdomain: "clinica2", reason: "test") { __typename } }',
+        'mutation { suspendClinic(subdomain: "clinica2", reason: "test") { ...Outcome } }',
         {},
     ),
-    "reactivateClinic": ('mutation { reactivateClinic(subdomain: "cerrada") { __typename } }', {}),
+    "reactivateClinic": ('mutation { reactivateClinic(subdomain: "cerrada") { ...Outcome } }', {}),
     "addClinicDomain": (
-        'mutation { addClinicDomain(subdomain: "clinica2", domain: "smile.localhost") { __typename } }',
+        'mutation { addClinicDomain(subdomain: "clinica2", domain: "smile.localhost") { ...Outcome } }',
         {},
     ),
 }
@@ -77,12 +172,25 @@ CLINIC_RULES = [r for r in RULES if r.domain != "platform" and r.signed_in]
 PLATFORM_RULES = [r for r in RULES if r.domain == "platform"]
 
 
-def call(client, rule, host, token, target=None):
+OUTCOME = "fragment Outcome on OperationInfo { messages { code } }"
+
+
+def _fill(value, world):
+    if isinstance(value, dict):
+        return {key: _fill(item, world) for key, item in value.items()}
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return world[value[1:-1]]
+    return value
+
+
+def call(client, rule, host, token, world=None):
     query, variables = CALLS[rule.field]
-    variables = {
-        k: (to_base64("StaffUser", target.pk) if v == "{target}" else v)
-        for k, v in variables.items()
-    }
+    if "...Outcome" in query:
+        query = query.replace(
+            "{ ...Outcome }", "{ __typename ... on OperationInfo { ...Outcome } }"
+        )
+        query += "\n" + OUTCOME
+    variables = _fill(variables, world or WORLD_ELSEWHERE)
     status, body = graphql(client, query, host=host, token=token, variables=variables)
     assert status == 200, body
     return body
@@ -97,40 +205,132 @@ def test_every_clinic_operation_except_sign_in_needs_a_token_or_a_role():
     assert open_fields == {"currentClinic", "login"}
 
 
+# IDs that name nothing: enough for calls that must be refused before any lookup.
+WORLD_ELSEWHERE = {
+    name: to_base64(type_name, 424242)
+    for name, type_name in [
+        ("staff", "StaffUser"), ("patient", "Patient"), ("professional", "Professional"),
+        ("chair", "Chair"), ("appointment", "Appointment"), ("time_off", "TimeOff"),
+    ]
+}  # fmt: skip
+TYPE_NAMES = dict(
+    staff="StaffUser", patient="Patient", professional="Professional", chair="Chair",
+    appointment="Appointment", time_off="TimeOff",
+)  # fmt: skip
+
+
+def build_world(clinic, caller, make_staff):
+    """One of everything in ``clinic``; the professional is the caller when the caller is a
+    dentist, so that row rules ("their own appointments") let the call through."""
+    make_staff(clinic, Role.ADMIN)  # so that no call trips the last-admin rule
+    staff = make_staff(clinic, Role.DENTIST)
+    with tenant_context(clinic):
+        patient = Patient.objects.create(
+            first_name="José", last_name="Pérez", document_type="DNI", document_number="12345678"
+        )
+        professional = Professional.objects.create(
+            full_name="Dr. Soto",
+            license_number="12345",
+            user=caller if caller.role == Role.DENTIST else None,
+        )
+        for weekday in range(7):
+            WorkingHours.objects.create(
+                professional=professional,
+                weekday=weekday,
+                start_time=dt.time(8),
+                end_time=dt.time(20),
+            )
+        chair = Chair.objects.create(name="Sillón 1")
+        starts = dt.datetime(2030, 1, 7, 10, tzinfo=ZoneInfo("America/Lima"))
+        appointment = Appointment.objects.create(
+            patient=patient, professional=professional, chair=chair,
+            starts_at=starts, ends_at=starts + dt.timedelta(minutes=30),
+        )  # fmt: skip
+        time_off = TimeOff.objects.create(
+            professional=professional, starts_at=starts + dt.timedelta(days=60),
+            ends_at=starts + dt.timedelta(days=61),
+        )  # fmt: skip
+    objects = dict(
+        staff=staff, patient=patient, professional=professional, chair=chair,
+        appointment=appointment, time_off=time_off,
+    )  # fmt: skip
+    return {name: to_base64(TYPE_NAMES[name], obj.pk) for name, obj in objects.items()}
+
+
+def snapshot(clinic):
+    """Everything a refused call must leave untouched."""
+    with tenant_context(clinic):
+        return (
+            list(User.objects.order_by("pk").values_list("pk", "role", "is_active")),
+            list(Patient.objects.order_by("pk").values_list("pk", "phone", "is_archived")),
+            list(Professional.objects.order_by("pk").values_list("pk", "specialty", "is_active")),
+            list(Chair.objects.order_by("pk").values_list("pk", "name", "is_active")),
+            list(Appointment.objects.order_by("pk").values_list("pk", "starts_at", "status")),
+            list(TimeOff.objects.order_by("pk").values_list("pk")),
+            AuditEvent.objects.exclude(action__startswith="auth.").count(),
+        )
+
+
 @pytest.mark.parametrize("role", list(Role))
 @pytest.mark.parametrize("rule", CLINIC_RULES, ids=lambda r: r.operation)
 def test_role_against_operation(client, clinic1, make_staff, token_for, role, rule):
     caller = make_staff(clinic1, role)
-    make_staff(clinic1, Role.ADMIN)  # so that no call trips the last-admin rule
-    target = make_staff(clinic1, Role.DENTIST)
-    with tenant_context(clinic1):
-        users_before = list(User.objects.order_by("pk").values_list("pk", "role", "is_active"))
-    body = call(client, rule, "clinica1.localhost", token_for(clinic1, caller), target)
+    world = build_world(clinic1, caller, make_staff)
+    before = snapshot(clinic1)
+    body = call(client, rule, "clinica1.localhost", token_for(clinic1, caller), world)
 
     if rule.allows(role):
-        assert error_code(body) is None, body
+        assert "errors" not in body, body
     else:
         assert error_code(body) == "FORBIDDEN", body
-        with tenant_context(clinic1):
-            assert (
-                list(User.objects.order_by("pk").values_list("pk", "role", "is_active"))
-                == users_before
-            )
+        assert snapshot(clinic1) == before
+
+
+def test_a_dentist_cannot_change_the_status_of_another_professionals_appointment(
+    client, clinic1, make_staff, token_for
+):
+    dentist = make_staff(clinic1, Role.DENTIST)
+    world = build_world(clinic1, make_staff(clinic1, Role.ADMIN), make_staff)  # not the dentist's
+    before = snapshot(clinic1)
+    rule = next(r for r in CLINIC_RULES if r.field == "changeAppointmentStatus")
+    body = call(client, rule, "clinica1.localhost", token_for(clinic1, dentist), world)
+    assert error_code(body) == "FORBIDDEN"
+    assert snapshot(clinic1) == before
 
 
 @pytest.mark.parametrize("rule", CLINIC_RULES, ids=lambda r: r.operation)
 def test_clinic_operations_without_a_token_are_unauthenticated(client, clinic1, make_staff, rule):
-    target = make_staff(clinic1, Role.DENTIST)
-    body = call(client, rule, "clinica1.localhost", None, target)
+    world = build_world(clinic1, make_staff(clinic1, Role.ADMIN), make_staff)
+    before = snapshot(clinic1)
+    body = call(client, rule, "clinica1.localhost", None, world)
     assert error_code(body) == "UNAUTHENTICATED"
+    assert snapshot(clinic1) == before
 
 
 @pytest.mark.parametrize(
     "rule", [r for r in CLINIC_RULES if r.domain == "clinic"], ids=lambda r: r.operation
 )
 def test_clinic_operations_answer_tenant_domain_only_on_the_platform(client, platform_token, rule):
-    body = call(client, rule, "localhost", platform_token, target=User(pk=1))
+    body = call(client, rule, "localhost", platform_token)
     assert error_code(body) == "TENANT_DOMAIN_ONLY"
+
+
+@pytest.mark.parametrize(
+    "rule", [r for r in CLINIC_RULES if "'{" in str(CALLS[r.field][1])], ids=lambda r: r.operation
+)
+def test_another_clinics_ids_are_not_found(client, clinic1, clinic2, make_staff, token_for, rule):
+    """IDs of clinica2's objects used on clinica1: NOT_FOUND, and nothing of either changes."""
+    world2 = build_world(clinic2, make_staff(clinic2, Role.ADMIN), make_staff)
+    admin = make_staff(clinic1, Role.ADMIN)
+    before = snapshot(clinic1), snapshot(clinic2)
+    body = call(client, rule, "clinica1.localhost", token_for(clinic1, admin), world2)
+    data = (body.get("data") or {}).get(rule.field)
+    if isinstance(data, dict) and "messages" in data:
+        codes = [message["code"] for message in data["messages"]]
+    else:
+        codes = [error_code(body)]
+    assert "NOT_FOUND" in codes, body
+    assert (snapshot(clinic1), snapshot(clinic2)) == before
 
 
 @pytest.mark.parametrize("rule", PLATFORM_RULES, ids=lambda r: r.operation)
@@ -158,4 +358,4 @@ def test_platform_operations_without_a_token_are_unauthenticated(client, public_
 @pytest.mark.parametrize("rule", PLATFORM_RULES, ids=lambda r: r.operation)
 def test_platform_operations_work_for_a_superuser(client, platform_token, rule):
     body = call(client, rule, "localhost", platform_token)
-    assert error_code(body) is None, body
+    assert "errors" not in body, body

@@ -128,3 +128,39 @@ def test_failed_provisioning_can_be_retried(django_db_blocker, monkeypatch):
         finally:
             Domain.objects.filter(tenant=clinic).delete()
             clinic.delete(force_drop=True)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("timezone", ["America", "Etc", "Lima", "x" * 300, "../../etc/passwd"])
+def test_a_bad_timezone_is_a_coded_error(timezone):
+    with pytest.raises(ValidationError) as raised:
+        clinic_provision(**{**GOOD, "timezone": timezone})
+    assert _codes(raised.value) == {"timezone": [PlatformError.INVALID_TIMEZONE]}
+
+
+@pytest.mark.django_db
+def test_an_email_longer_than_the_column_is_a_coded_error():
+    long_email = "a" * 245 + "@clinic.pe"  # 255 characters: valid for Django, not for us
+    with pytest.raises(ValidationError) as raised:
+        clinic_provision(**{**GOOD, "email": long_email, "admin_email": "ok@clinic.pe"})
+    assert _codes(raised.value) == {"email": [PlatformError.INVALID_EMAIL]}
+
+
+@pytest.mark.django_db
+def test_a_subdomain_with_a_trailing_newline_is_invalid_not_taken():
+    with pytest.raises(ValidationError) as raised:
+        clinic_provision(**{**GOOD, "subdomain": "nueva\n"})
+    assert _codes(raised.value) == {"subdomain": [PlatformError.INVALID_SUBDOMAIN]}
+
+
+@pytest.mark.django_db
+def test_provisioning_is_audited_in_both_schemas(platform_admin):
+    from backend.audit.models import AuditEvent
+
+    clinic = clinic_provision(**GOOD, actor=platform_admin)
+    event = AuditEvent.objects.get(action="clinic.create", entity_id=str(clinic.pk))
+    assert event.actor_id == platform_admin.pk
+    assert event.changes["subdomain"] == "nueva-clinica"
+    with tenant_context(clinic):
+        created = AuditEvent.objects.get(action="staff.create")
+        assert created.changes["role"] == "ADMIN"

@@ -59,7 +59,7 @@ def test_good_rucs_are_accepted(ruc):
         ("201000709700", PlatformError.RUC_INVALID_FORMAT),
         ("2010007097A", PlatformError.RUC_INVALID_FORMAT),
         ("20100 70970", PlatformError.RUC_INVALID_FORMAT),
-        ("２０１０００７０９７０", PlatformError.RUC_INVALID_FORMAT),  # full-width digits  # noqa: RUF001
+        ("２０１０００７０９７０", PlatformError.RUC_INVALID_FORMAT),  # full-width digits
         ("30100070970", PlatformError.RUC_INVALID_PREFIX),
         ("12345678901", PlatformError.RUC_INVALID_PREFIX),
         ("20100070971", PlatformError.RUC_INVALID_CHECK_DIGIT),

@@ -1,0 +1,149 @@
+"""Writes on patients: register, update, archive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backend.accounts.models import User
+from backend.audit.services import audit_record, diff
+from backend.patients import validators as v
+from backend.patients.errors import PatientError
+from backend.patients.models import DocumentType, Patient, Sex
+from tenants_core.limits import limit_reserve
+
+_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "first_name": v.validate_name,
+    "last_name": v.validate_name,
+    "birth_date": v.validate_birth_date,
+    "sex": lambda value: Sex(value) if value else "",
+    "phone": v.normalize_phone,
+    "email": v.normalize_email,
+    "address": lambda value: v.validate_text(value, max_length=300),
+    "emergency_contact_name": lambda value: v.validate_text(value, max_length=200),
+    "emergency_contact_phone": v.normalize_phone,
+    "notes": lambda value: v.validate_text(value, max_length=5000),
+    "allergies": lambda value: v.validate_text(value, max_length=2000),
+    "medical_alerts": lambda value: v.validate_text(value, max_length=2000),
+}
+REQUIRED = ("first_name", "last_name", "document_type", "document_number")
+
+
+def _clean(data: Mapping[str, Any], *, current: Patient | None = None) -> dict[str, Any]:
+    """Validate and normalize the given fields; every problem is reported at once."""
+    errors: dict[str, list[ValidationError]] = {}
+    cleaned: dict[str, Any] = {}
+    for field, value in data.items():
+        if field in _FIELDS:
+            try:
+                cleaned[field] = _FIELDS[field](value)
+            except ValidationError as error:
+                errors.setdefault(field, []).append(error)
+    if "document_type" in data or "document_number" in data:
+        document_type = data.get("document_type") or (current.document_type if current else None)
+        number = data.get("document_number", current.document_number if current else "")
+        try:
+            cleaned["document_type"] = DocumentType(document_type)
+            cleaned["document_number"] = v.validate_document(document_type, number)
+        except (ValidationError, ValueError) as error:
+            message = error if isinstance(error, ValidationError) else None
+            errors.setdefault("document_number", []).append(
+                message
+                or ValidationError(_("Unknown document type."), code=PatientError.INVALID_DOCUMENT)
+            )
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _document_taken() -> ValidationError:
+    return ValidationError(
+        {
+            "document_number": ValidationError(
+                _("A patient with this document already exists."),
+                code=PatientError.DOCUMENT_TAKEN,
+            )
+        }
+    )
+
+
+def _save(patient: Patient, **kwargs: Any) -> None:
+    try:
+        with transaction.atomic():
+            patient.save(**kwargs)
+    except IntegrityError as error:
+        if "patient_document_unique" in str(error):
+            raise _document_taken() from None
+        raise
+
+
+@transaction.atomic
+def patient_create(*, actor: User, data: Mapping[str, Any]) -> Patient:
+    """Register a patient. Counts against the plan's patient limit, under the clinic's lock."""
+    missing = [field for field in REQUIRED if not data.get(field)]
+    cleaned = _clean(data)
+    if missing:
+        raise ValidationError(
+            {
+                field: ValidationError(_("This field is required."), code="REQUIRED")
+                for field in missing
+            }
+        )
+    limit_reserve(resource="patients")
+    if Patient.objects.filter(
+        document_type=cleaned["document_type"], document_number=cleaned["document_number"]
+    ).exists():
+        raise _document_taken()
+    patient = Patient(**cleaned)
+    _save(patient)
+    audit_record(
+        actor=actor,
+        action="patient.create",
+        entity=patient,
+        changes={k: str(val) for k, val in cleaned.items()},
+    )
+    return patient
+
+
+@transaction.atomic
+def patient_update(*, actor: User, patient: Patient, data: Mapping[str, Any]) -> Patient:
+    """Change the given fields only; the audit event keeps what changed."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    cleaned = _clean(data, current=patient)
+    before = {field: str(getattr(patient, field)) for field in cleaned}
+    for field, value in cleaned.items():
+        setattr(patient, field, value)
+    patient.updated_at = timezone.now()
+    _save(patient)
+    audit_record(
+        actor=actor,
+        action="patient.update",
+        entity=patient,
+        changes=diff(before, {field: str(value) for field, value in cleaned.items()}),
+    )
+    return patient
+
+
+@transaction.atomic
+def patient_archive(*, actor: User, patient: Patient) -> Patient:
+    """Archive a patient: kept with all its history, hidden from search, not counted."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if patient.is_archived:
+        raise ValidationError(
+            _("This patient is already archived."), code=PatientError.ALREADY_ARCHIVED
+        )
+    patient.is_archived = True
+    patient.updated_at = timezone.now()
+    patient.save(update_fields=["is_archived", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="patient.archive",
+        entity=patient,
+        changes={"is_archived": {"from": False, "to": True}},
+    )
+    return patient

@@ -1,0 +1,124 @@
+"""Working time and free slots. All arithmetic is in UTC; hours are read and slots shown in
+the clinic's local time, so days with a DST change come out right (a local range that falls
+into a skipped hour shrinks, one in a repeated hour grows)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q
+
+from backend.scheduling.models import INACTIVE_STATUSES, Appointment
+from backend.staff.models import Chair, Professional, TimeOff, WorkingHours
+
+Interval = tuple[dt.datetime, dt.datetime]
+UTC = dt.UTC
+
+
+def _local(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime:
+    # Through UTC and back: a wall time that does not exist (spring forward) lands after the
+    # gap, as a clock on the wall would show it.
+    return dt.datetime.combine(day, time, tzinfo=tz).astimezone(UTC)
+
+
+def working_intervals(
+    professional: Professional,
+    day: dt.date,
+    tz: ZoneInfo,
+    hours: Iterable[WorkingHours] | None = None,
+) -> list[Interval]:
+    """The professional's working ranges on local ``day``, in UTC."""
+    if hours is None:
+        hours = WorkingHours.objects.filter(professional=professional, weekday=day.weekday())
+    intervals = []
+    for rng in hours:
+        if rng.weekday != day.weekday():
+            continue
+        start, end = _local(day, rng.start_time, tz), _local(day, rng.end_time, tz)
+        if end > start:
+            intervals.append((start, end))
+    return sorted(intervals)
+
+
+def busy_intervals(
+    *, professional: Professional, chair: Chair | None, start: dt.datetime, end: dt.datetime,
+    exclude_appointment_id: int | None = None,
+) -> list[Interval]:  # fmt: skip
+    """Active appointments of the professional (or the chair) and the professional's time
+    off that touch ``[start, end)``."""
+    who = Q(professional=professional)
+    if chair is not None:
+        who |= Q(chair=chair)
+    appointments = (
+        Appointment.objects.filter(who, starts_at__lt=end, ends_at__gt=start)
+        .exclude(status__in=INACTIVE_STATUSES)
+        .exclude(pk=exclude_appointment_id)
+        .values_list("starts_at", "ends_at")
+    )
+    time_off = TimeOff.objects.filter(
+        professional=professional, starts_at__lt=end, ends_at__gt=start
+    ).values_list("starts_at", "ends_at")
+    return sorted([*appointments, *time_off])
+
+
+def subtract(free: list[Interval], busy: list[Interval]) -> list[Interval]:
+    """``free`` minus ``busy``, both sorted."""
+    result = []
+    for start, end in free:
+        cursor = start
+        for busy_start, busy_end in busy:
+            if busy_end <= cursor or busy_start >= end:
+                continue
+            if busy_start > cursor:
+                result.append((cursor, busy_start))
+            cursor = max(cursor, busy_end)
+        if cursor < end:
+            result.append((cursor, end))
+    return result
+
+
+def free_slots(
+    *,
+    professional: Professional,
+    day: dt.date,
+    duration: dt.timedelta,
+    tz: ZoneInfo,
+    chair: Chair | None = None,
+    now: dt.datetime,
+    step: dt.timedelta,
+) -> list[Interval]:
+    """Slots of ``duration`` on local ``day``, starting every ``step`` from the start of each
+    free stretch, that fit in working hours, avoid appointments and time off, and are not
+    in the past."""
+    working = working_intervals(professional, day, tz)
+    if not working:
+        return []
+    busy = busy_intervals(
+        professional=professional, chair=chair, start=working[0][0], end=working[-1][1]
+    )
+    slots = []
+    for start, end in subtract(working, busy):
+        cursor = start
+        while cursor + duration <= end:
+            if cursor >= now:
+                slots.append((cursor, cursor + duration))
+            cursor += step
+    return slots
+
+
+def within_working_hours(
+    professional: Professional, starts_at: dt.datetime, ends_at: dt.datetime, tz: ZoneInfo
+) -> bool:
+    """Whether ``[starts_at, ends_at)`` fits in one working range and no time off."""
+    day = starts_at.astimezone(tz).date()
+    fits = any(
+        start <= starts_at and ends_at <= end
+        for start, end in working_intervals(professional, day, tz)
+    )
+    if not fits:
+        return False
+    return not TimeOff.objects.filter(
+        professional=professional, starts_at__lt=ends_at, ends_at__gt=starts_at
+    ).exists()

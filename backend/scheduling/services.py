@@ -1,0 +1,283 @@
+"""Booking, rescheduling, status changes and cancellations.
+
+Every booking is checked here for friendly errors (past, working hours, overlap), and the
+exclusion constraints in PostgreSQL refuse whatever races past the checks: of many parallel
+bookings of one slot, exactly one commits and the others get ``APPOINTMENT_OVERLAP``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backend.accounts.models import User
+from backend.audit.services import audit_record, diff
+from backend.patients.models import Patient
+from backend.scheduling.availability import busy_intervals, within_working_hours
+from backend.scheduling.errors import SchedulingError
+from backend.scheduling.models import MAX_DURATION, Appointment, AppointmentStatus
+from backend.staff.models import Chair, Professional
+from tenants_core.context import current_timezone
+
+S = AppointmentStatus
+# The legal moves. A patient may arrive without having confirmed, hence SCHEDULED→CHECKED_IN.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.SCHEDULED: frozenset({S.CONFIRMED, S.CHECKED_IN, S.CANCELLED, S.NO_SHOW}),
+    S.CONFIRMED: frozenset({S.CHECKED_IN, S.CANCELLED, S.NO_SHOW}),
+    S.CHECKED_IN: frozenset({S.IN_PROGRESS, S.CANCELLED}),
+    S.IN_PROGRESS: frozenset({S.COMPLETED}),
+    S.COMPLETED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.NO_SHOW: frozenset(),
+}
+RESCHEDULABLE = frozenset({S.SCHEDULED, S.CONFIRMED})
+
+
+def _error(field: str | None, message: str, code: str) -> ValidationError:
+    error = ValidationError(message, code=code)
+    return ValidationError({field: error}) if field else error
+
+
+def _local_range(starts_at: dt.datetime, ends_at: dt.datetime) -> str:
+    tz = current_timezone()
+    start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
+    return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"
+
+
+def _text(value: str | None, field: str, max_length: int = 300) -> str:
+    value = (value or "").strip()
+    if len(value) > max_length:
+        raise _error(
+            field, _("At most %(max)d characters.") % {"max": max_length}, SchedulingError.TOO_LONG
+        )
+    return value
+
+
+def _check_times(starts_at: dt.datetime, ends_at: dt.datetime, *, now: dt.datetime) -> None:
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise _error(
+            "starts_at", _("Give times with their UTC offset."), SchedulingError.INVALID_TIME_RANGE
+        )
+    if ends_at <= starts_at:
+        raise _error(
+            "ends_at",
+            _("The appointment must end after it starts."),
+            SchedulingError.INVALID_TIME_RANGE,
+        )
+    if ends_at - starts_at > MAX_DURATION:
+        raise _error(
+            "ends_at", _("An appointment lasts at most 8 hours."), SchedulingError.DURATION_TOO_LONG
+        )
+    if starts_at < now:
+        raise _error("starts_at", _("This time is in the past."), SchedulingError.IN_THE_PAST)
+
+
+def _check_parties(patient: Patient, professional: Professional, chair: Chair) -> None:
+    if patient.is_archived:
+        raise _error("patient_id", _("This patient is archived."), SchedulingError.PATIENT_ARCHIVED)
+    if not professional.is_active:
+        raise _error(
+            "professional_id",
+            _("This professional is inactive."),
+            SchedulingError.INACTIVE_RESOURCE,
+        )
+    if not chair.is_active:
+        raise _error("chair_id", _("This chair is inactive."), SchedulingError.INACTIVE_RESOURCE)
+
+
+def _overlap_error(appointment: Appointment) -> ValidationError:
+    """Name the appointment that holds the slot, in clinic-local time."""
+    busy = busy_intervals(
+        professional=appointment.professional,
+        chair=appointment.chair,
+        start=appointment.starts_at,
+        end=appointment.ends_at,
+        exclude_appointment_id=appointment.pk,
+    )
+    when = (
+        _local_range(*busy[0]) if busy else _local_range(appointment.starts_at, appointment.ends_at)
+    )
+    return _error(
+        "starts_at",
+        _("The professional or the chair is already booked at %(when)s.") % {"when": when},
+        SchedulingError.APPOINTMENT_OVERLAP,
+    )
+
+
+def _check_slot(appointment: Appointment) -> None:
+    if not within_working_hours(
+        appointment.professional, appointment.starts_at, appointment.ends_at, current_timezone()
+    ):
+        raise _error(
+            "starts_at",
+            _("This time is outside the professional's working hours or during their time off."),
+            SchedulingError.OUTSIDE_WORKING_HOURS,
+        )
+    if busy_intervals(
+        professional=appointment.professional,
+        chair=appointment.chair,
+        start=appointment.starts_at,
+        end=appointment.ends_at,
+        exclude_appointment_id=appointment.pk,
+    ):
+        raise _overlap_error(appointment)
+
+
+def _save(appointment: Appointment, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    try:
+        with transaction.atomic():
+            appointment.save(**kwargs)
+    except IntegrityError as error:
+        # Another booking committed between our check and our insert.
+        if "appointment_no_" in str(error):
+            raise _overlap_error(appointment) from None
+        raise
+
+
+@transaction.atomic
+def appointment_schedule(
+    *,
+    actor: User,
+    patient: Patient,
+    professional: Professional,
+    chair: Chair,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    reason: str = "",
+    notes: str = "",
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Book ``patient`` with ``professional`` in ``chair`` for ``[starts_at, ends_at)``."""
+    _check_times(starts_at, ends_at, now=now or timezone.now())
+    _check_parties(patient, professional, chair)
+    appointment = Appointment(
+        patient=patient,
+        professional=professional,
+        chair=chair,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason=_text(reason, "reason"),
+        notes=_text(notes, "notes", 5000),
+        created_by=actor,
+    )
+    _check_slot(appointment)
+    _save(appointment)
+    audit_record(
+        actor=actor,
+        action="appointment.schedule",
+        entity=appointment,
+        changes={
+            "patient_id": patient.pk,
+            "professional_id": professional.pk,
+            "chair_id": chair.pk,
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+            "reason": appointment.reason,
+        },
+    )
+    return appointment
+
+
+@transaction.atomic
+def appointment_reschedule(
+    *,
+    actor: User,
+    appointment: Appointment,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    professional: Professional | None = None,
+    chair: Chair | None = None,
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Move a scheduled or confirmed appointment; it needs confirming again."""
+    appointment = (
+        Appointment.objects.select_for_update()
+        .select_related("patient", "professional", "chair")
+        .get(pk=appointment.pk)
+    )
+    if appointment.status not in RESCHEDULABLE:
+        raise _error(
+            None,
+            _("A %(status)s appointment cannot be rescheduled.")
+            % {"status": appointment.get_status_display()},
+            SchedulingError.INVALID_TRANSITION,
+        )
+    _check_times(starts_at, ends_at, now=now or timezone.now())
+    professional = professional or appointment.professional
+    chair = chair or appointment.chair
+    _check_parties(appointment.patient, professional, chair)
+    before = {
+        "starts_at": appointment.starts_at.isoformat(),
+        "ends_at": appointment.ends_at.isoformat(),
+        "professional_id": appointment.professional_id,
+        "chair_id": appointment.chair_id,
+        "status": appointment.status,
+    }
+    appointment.starts_at, appointment.ends_at = starts_at, ends_at
+    appointment.professional, appointment.chair = professional, chair
+    appointment.status = S.SCHEDULED
+    appointment.updated_at = timezone.now()
+    _check_slot(appointment)
+    _save(appointment)
+    after = {
+        "starts_at": starts_at.isoformat(),
+        "ends_at": ends_at.isoformat(),
+        "professional_id": professional.pk,
+        "chair_id": chair.pk,
+        "status": appointment.status,
+    }
+    audit_record(
+        actor=actor,
+        action="appointment.reschedule",
+        entity=appointment,
+        changes=diff(before, after),
+    )
+    return appointment
+
+
+@transaction.atomic
+def appointment_change_status(
+    *, actor: User, appointment: Appointment, status: str, reason: str = ""
+) -> Appointment:
+    """Move an appointment along its lifecycle; anything else is ``INVALID_TRANSITION``.
+    Cancelling needs a reason."""
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    status = AppointmentStatus(status)
+    if status not in TRANSITIONS[appointment.status]:
+        raise _error(
+            "status",
+            _("An appointment cannot go from %(from)s to %(to)s.")
+            % {"from": appointment.get_status_display(), "to": status.label},
+            SchedulingError.INVALID_TRANSITION,
+        )
+    reason = _text(reason, "reason")
+    if status == S.CANCELLED and not reason:
+        raise _error(
+            "reason", _("Say why the appointment is cancelled."), SchedulingError.REASON_REQUIRED
+        )
+    before = {"status": appointment.status}
+    appointment.status = status
+    update_fields = ["status", "updated_at"]
+    if status == S.CANCELLED:
+        appointment.cancellation_reason = reason
+        update_fields.append("cancellation_reason")
+    appointment.updated_at = timezone.now()
+    appointment.save(update_fields=update_fields)
+    changes = diff(before, {"status": str(status)})
+    if reason:
+        changes["reason"] = reason
+    audit_record(
+        actor=actor, action="appointment.change_status", entity=appointment, changes=changes
+    )
+    return appointment
+
+
+def appointment_cancel(*, actor: User, appointment: Appointment, reason: str) -> Appointment:
+    """Cancel with a reason; the slot is free again at once."""
+    return appointment_change_status(
+        actor=actor, appointment=appointment, status=S.CANCELLED, reason=reason
+    )

@@ -1,0 +1,53 @@
+"""Registering and updating patients."""
+
+from __future__ import annotations
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+
+from backend.patients import selectors, services
+from backend.patients.permissions import PatientPermission
+from graphql_api.context import Info
+from graphql_api.ids import decode_id
+from graphql_api.inputs import input_data
+from graphql_api.patients.inputs import CreatePatientInput, UpdatePatientInput
+from graphql_api.patients.types import Patient
+from graphql_api.permissions import clinic_permission
+
+
+def _patient(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+    return selectors.patient_get(patient_id=decode_id(global_id, "Patient"))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=clinic_permission(PatientPermission.MANAGE_PATIENTS),
+        description="Register a patient. Counts against the plan's patient limit.",
+    )
+    def create_patient(self, info: Info, input: CreatePatientInput) -> Patient:
+        return services.patient_create(  # type: ignore[return-value]
+            actor=info.context.require_user(), data=input_data(input)
+        )
+
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=clinic_permission(PatientPermission.MANAGE_PATIENTS),
+        description="Change a patient's data; fields left out stay as they are.",
+    )
+    def update_patient(self, info: Info, id: relay.GlobalID, input: UpdatePatientInput) -> Patient:
+        return services.patient_update(  # type: ignore[return-value]
+            actor=info.context.require_user(), patient=_patient(id), data=input_data(input)
+        )
+
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=clinic_permission(PatientPermission.ARCHIVE_PATIENTS),
+        description="Archive a patient: kept with its history, no longer counted or listed.",
+    )
+    def archive_patient(self, info: Info, id: relay.GlobalID) -> Patient:
+        return services.patient_archive(  # type: ignore[return-value]
+            actor=info.context.require_user(), patient=_patient(id)
+        )

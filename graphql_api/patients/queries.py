@@ -1,0 +1,45 @@
+"""Finding patients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+from strawberry_django.relay import DjangoListConnection
+
+from backend.patients import selectors
+from backend.patients.models import Patient as PatientModel
+from backend.patients.permissions import PatientPermission
+from graphql_api.context import Info
+from graphql_api.ids import decode_id
+from graphql_api.patients.types import Patient, PatientOrder
+from graphql_api.permissions import clinic_permission
+
+
+@strawberry.type
+class Query:
+    @strawberry_django.field(
+        extensions=clinic_permission(PatientPermission.VIEW_PATIENTS),
+        description="One patient, archived or not.",
+    )
+    def patient(self, info: Info, id: relay.GlobalID) -> Patient:
+        return selectors.patient_get(patient_id=decode_id(id, "Patient"))  # type: ignore[return-value]
+
+    @strawberry_django.connection(
+        DjangoListConnection[Patient],
+        extensions=clinic_permission(PatientPermission.VIEW_PATIENTS),
+        description="Patients. `search` ignores accents and case and matches parts of the "
+        'names and the document: "jose per" finds "José Pérez".',
+    )
+    def patients(
+        self,
+        info: Info,
+        search: str | None = None,
+        include_archived: bool = False,
+        order_by: PatientOrder = PatientOrder.LAST_NAME,
+    ) -> Iterable[PatientModel]:
+        return selectors.patient_list(
+            search=search, include_archived=include_archived, order_by=order_by.value
+        )

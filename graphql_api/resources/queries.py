@@ -1,0 +1,46 @@
+"""Reading professionals and chairs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+from strawberry_django.relay import DjangoListConnection
+
+from backend.staff import models, selectors
+from backend.staff.permissions import ResourcePermission
+from graphql_api.context import Info
+from graphql_api.ids import decode_id
+from graphql_api.permissions import clinic_permission
+from graphql_api.resources.types import Chair, Professional
+
+VIEW = ResourcePermission.VIEW_RESOURCES
+
+
+@strawberry.type
+class Query:
+    @strawberry_django.field(extensions=clinic_permission(VIEW))
+    def professional(self, info: Info, id: relay.GlobalID) -> Professional:
+        return selectors.professional_get(professional_id=decode_id(id, "Professional"))  # type: ignore[return-value]
+
+    @strawberry_django.connection(
+        DjangoListConnection[Professional],
+        extensions=clinic_permission(VIEW),
+        description="Professionals, by name.",
+    )
+    def professionals(self, info: Info, active_only: bool = False) -> Iterable[models.Professional]:
+        return selectors.professional_list(active_only=active_only)
+
+    @strawberry_django.field(extensions=clinic_permission(VIEW))
+    def chair(self, info: Info, id: relay.GlobalID) -> Chair:
+        return selectors.chair_get(chair_id=decode_id(id, "Chair"))  # type: ignore[return-value]
+
+    @strawberry_django.connection(
+        DjangoListConnection[Chair],
+        extensions=clinic_permission(VIEW),
+        description="Chairs, by name.",
+    )
+    def chairs(self, info: Info, active_only: bool = False) -> Iterable[models.Chair]:
+        return selectors.chair_list(active_only=active_only)

@@ -1,0 +1,68 @@
+"""Professionals and chairs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+
+from backend.staff import models
+from graphql_api.accounts.types import StaffUser
+from graphql_api.typing_helpers import django_type
+
+
+@strawberry.enum
+class Weekday(Enum):
+    MONDAY = 0
+    TUESDAY = 1
+    WEDNESDAY = 2
+    THURSDAY = 3
+    FRIDAY = 4
+    SATURDAY = 5
+    SUNDAY = 6
+
+
+@django_type(models.WorkingHours)
+class WorkingHoursRange:
+    """A range of weekly hours, in the clinic's local time."""
+
+    @strawberry_django.field(only=["weekday"])
+    def weekday(self, root: models.WorkingHours) -> Weekday:
+        return Weekday(root.weekday)
+
+    start_time: dt.time
+    end_time: dt.time
+
+
+@django_type(models.TimeOff)
+class TimeOff(relay.Node):
+    """A period when the professional cannot be booked."""
+
+    starts_at: strawberry.auto
+    ends_at: strawberry.auto
+    reason: strawberry.auto
+
+
+@django_type(models.Professional)
+class Professional(relay.Node):
+    """Who treats: a dentist or specialist with a weekly schedule."""
+
+    full_name: strawberry.auto
+    license_number: str = strawberry_django.field(description="COP license number.")
+    specialty: strawberry.auto
+    color: str = strawberry_django.field(description="Calendar colour, #RRGGBB.")
+    is_active: strawberry.auto
+    user: StaffUser | None = strawberry_django.field(description="The linked DENTIST user, if any.")
+    working_hours: list[WorkingHoursRange]
+    time_off: list[TimeOff]
+
+
+@django_type(models.Chair)
+class Chair(relay.Node):
+    """A dental chair (operatory, “sillón”)."""
+
+    name: strawberry.auto
+    is_active: strawberry.auto

@@ -1,0 +1,108 @@
+"""Booking and moving appointments."""
+
+from __future__ import annotations
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+
+from backend.accounts.roles import role_has_permission
+from backend.patients import selectors as patient_selectors
+from backend.scheduling import selectors, services
+from backend.scheduling.permissions import SchedulingPermission
+from backend.staff import selectors as staff_selectors
+from graphql_api.context import Info
+from graphql_api.ids import decode_id
+from graphql_api.permissions import clinic_permission, forbidden
+from graphql_api.scheduling.inputs import RescheduleAppointmentInput, ScheduleAppointmentInput
+from graphql_api.scheduling.types import Appointment, AppointmentStatus
+
+MANAGE = SchedulingPermission.MANAGE_AGENDA
+OWN_STATUS = SchedulingPermission.CHANGE_OWN_APPOINTMENT_STATUS
+
+
+def _appointment(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+    return selectors.appointment_get(appointment_id=decode_id(global_id, "Appointment"))
+
+
+def _professional(global_id: relay.GlobalID | None, field: str = "professional_id"):  # type: ignore[no-untyped-def]
+    if global_id is None:
+        return None
+    return staff_selectors.professional_get(
+        professional_id=decode_id(global_id, "Professional", field=field)
+    )
+
+
+def _chair(global_id: relay.GlobalID | None):  # type: ignore[no-untyped-def]
+    if global_id is None:
+        return None
+    return staff_selectors.chair_get(chair_id=decode_id(global_id, "Chair", field="chair_id"))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=clinic_permission(MANAGE),
+        description="Book an appointment. Refused with APPOINTMENT_OVERLAP, "
+        "OUTSIDE_WORKING_HOURS or IN_THE_PAST.",
+    )
+    def schedule_appointment(self, info: Info, input: ScheduleAppointmentInput) -> Appointment:
+        return services.appointment_schedule(  # type: ignore[return-value]
+            actor=info.context.require_user(),
+            patient=patient_selectors.patient_get(
+                patient_id=decode_id(input.patient_id, "Patient", field="patient_id")
+            ),
+            professional=_professional(input.professional_id),
+            chair=_chair(input.chair_id),
+            starts_at=input.starts_at,
+            ends_at=input.ends_at,
+            reason=input.reason,
+            notes=input.notes,
+        )
+
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=clinic_permission(MANAGE),
+        description="Move a scheduled or confirmed appointment (it must be confirmed again).",
+    )
+    def reschedule_appointment(
+        self, info: Info, id: relay.GlobalID, input: RescheduleAppointmentInput
+    ) -> Appointment:
+        return services.appointment_reschedule(  # type: ignore[return-value]
+            actor=info.context.require_user(),
+            appointment=_appointment(id),
+            starts_at=input.starts_at,
+            ends_at=input.ends_at,
+            professional=_professional(input.professional_id),
+            chair=_chair(input.chair_id),
+        )
+
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=clinic_permission(MANAGE, OWN_STATUS),
+        description="Move an appointment along its lifecycle. Dentists may change only their "
+        "own appointments. Cancelling needs a reason.",
+    )
+    def change_appointment_status(
+        self, info: Info, id: relay.GlobalID, status: AppointmentStatus, reason: str = ""
+    ) -> Appointment:
+        user = info.context.require_user()
+        appointment = _appointment(id)
+        if not role_has_permission(user.role, MANAGE) and not selectors.is_own_appointment(
+            user, appointment
+        ):
+            raise forbidden()
+        return services.appointment_change_status(  # type: ignore[return-value]
+            actor=user, appointment=appointment, status=status.value, reason=reason
+        )
+
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=clinic_permission(MANAGE),
+        description="Cancel an appointment; its slot is free again at once.",
+    )
+    def cancel_appointment(self, info: Info, id: relay.GlobalID, reason: str) -> Appointment:
+        return services.appointment_cancel(  # type: ignore[return-value]
+            actor=info.context.require_user(), appointment=_appointment(id), reason=reason
+        )

@@ -1,0 +1,103 @@
+"""The agenda and the free slots."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Annotated
+
+import strawberry
+import strawberry_django
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from strawberry import relay
+from strawberry_django.relay import DjangoListConnection
+
+from backend.scheduling import selectors
+from backend.scheduling.availability import free_slots
+from backend.scheduling.errors import SchedulingError
+from backend.scheduling.models import Appointment as AppointmentModel
+from backend.scheduling.permissions import SchedulingPermission
+from backend.staff import selectors as staff_selectors
+from graphql_api.context import Info
+from graphql_api.ids import decode_id
+from graphql_api.permissions import clinic_permission
+from graphql_api.scheduling.types import Appointment, AppointmentStatus, Slot, local
+from tenants_core.context import current_timezone
+
+VIEW = SchedulingPermission.VIEW_AGENDA
+
+
+def _pk(global_id: relay.GlobalID | None, type_name: str, field: str) -> int | None:
+    return int(decode_id(global_id, type_name, field=field)) if global_id else None
+
+
+@strawberry.type
+class Query:
+    @strawberry_django.field(extensions=clinic_permission(VIEW))
+    def appointment(self, info: Info, id: relay.GlobalID) -> Appointment:
+        return selectors.appointment_get(appointment_id=decode_id(id, "Appointment"))  # type: ignore[return-value]
+
+    @strawberry_django.connection(
+        DjangoListConnection[Appointment],
+        extensions=clinic_permission(VIEW),
+        description="The agenda: appointments that overlap [from, to), in time order.",
+    )
+    def appointments(
+        self,
+        info: Info,
+        from_: Annotated[dt.datetime | None, strawberry.argument(name="from")] = None,
+        to: dt.datetime | None = None,
+        professional_id: relay.GlobalID | None = None,
+        chair_id: relay.GlobalID | None = None,
+        patient_id: relay.GlobalID | None = None,
+        status: list[AppointmentStatus] | None = None,
+    ) -> Iterable[AppointmentModel]:
+        return selectors.appointment_list(
+            since=from_,
+            until=to,
+            professional_id=_pk(professional_id, "Professional", "professional_id"),
+            chair_id=_pk(chair_id, "Chair", "chair_id"),
+            patient_id=_pk(patient_id, "Patient", "patient_id"),
+            statuses=[s.value for s in status] if status else None,
+        )
+
+    @strawberry.field(
+        extensions=clinic_permission(VIEW),
+        description="Free slots of `durationMinutes` on a local `date`, every 15 minutes, in "
+        "the professional's hours, around appointments (of the chair too, if given) and time "
+        "off, never in the past.",
+    )
+    def availability(
+        self,
+        info: Info,
+        professional_id: relay.GlobalID,
+        date: dt.date,
+        duration_minutes: int,
+        chair_id: relay.GlobalID | None = None,
+    ) -> list[Slot]:
+        if not 5 <= duration_minutes <= 8 * 60:
+            raise ValidationError(
+                {"duration_minutes": ValidationError(
+                    _("Between 5 minutes and 8 hours."), code=SchedulingError.INVALID_DURATION)}
+            )  # fmt: skip
+        professional = staff_selectors.professional_get(
+            professional_id=decode_id(professional_id, "Professional", field="professional_id")
+        )
+        chair = (
+            staff_selectors.chair_get(chair_id=decode_id(chair_id, "Chair", field="chair_id"))
+            if chair_id
+            else None
+        )
+        slots = free_slots(
+            professional=professional,
+            day=date,
+            duration=dt.timedelta(minutes=duration_minutes),
+            tz=current_timezone(),
+            chair=chair,
+            now=timezone.now(),
+            step=dt.timedelta(minutes=settings.AVAILABILITY_STEP_MINUTES),
+        )
+        return [Slot(starts_at=local(start), ends_at=local(end)) for start, end in slots]

@@ -1,0 +1,67 @@
+"""Appointments and free slots. Times come in the clinic's local offset (ISO 8601)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+
+from backend.scheduling import models
+from graphql_api.patients.types import Patient
+from graphql_api.resources.types import Chair, Professional
+from graphql_api.typing_helpers import django_type, graphql_type
+from tenants_core.context import current_timezone
+
+
+@strawberry.enum(description="SCHEDULED → CONFIRMED → CHECKED_IN → IN_PROGRESS → COMPLETED, "
+                 "or CANCELLED / NO_SHOW.")  # fmt: skip
+class AppointmentStatus(Enum):
+    SCHEDULED = "SCHEDULED"
+    CONFIRMED = "CONFIRMED"
+    CHECKED_IN = "CHECKED_IN"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    NO_SHOW = "NO_SHOW"
+
+
+def local(value: dt.datetime) -> dt.datetime:
+    """Stored in UTC, shown with the clinic's offset."""
+    return value.astimezone(current_timezone())
+
+
+@django_type(models.Appointment)
+class Appointment(relay.Node):
+    """A patient booked with a professional in a chair."""
+
+    patient: Patient
+    professional: Professional
+    chair: Chair
+
+    @strawberry_django.field(only=["starts_at"], description="Start, with the clinic's offset.")
+    def starts_at(self, root: models.Appointment) -> dt.datetime:
+        return local(root.starts_at)
+
+    @strawberry_django.field(only=["ends_at"], description="End (exclusive), clinic offset.")
+    def ends_at(self, root: models.Appointment) -> dt.datetime:
+        return local(root.ends_at)
+
+    @strawberry_django.field(only=["status"])
+    def status(self, root: models.Appointment) -> AppointmentStatus:
+        return AppointmentStatus(root.status)
+
+    reason: strawberry.auto
+    notes: strawberry.auto
+    cancellation_reason: strawberry.auto
+    created_at: strawberry.auto
+
+
+@graphql_type
+class Slot:
+    """A free period that can be booked, in the clinic's local time."""
+
+    starts_at: dt.datetime
+    ends_at: dt.datetime
