@@ -39,7 +39,17 @@ def working_intervals(
         start, end = _local(day, rng.start_time, tz), _local(day, rng.end_time, tz)
         if end > start:
             intervals.append((start, end))
-    return sorted(intervals)
+    return _merge(sorted(intervals))
+
+
+def _merge(intervals: list[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for start, end in intervals:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def busy_intervals(
@@ -89,9 +99,9 @@ def free_slots(
     now: dt.datetime,
     step: dt.timedelta,
 ) -> list[Interval]:
-    """Slots of ``duration`` on local ``day``, starting every ``step`` from the start of each
-    free stretch, that fit in working hours, avoid appointments and time off, and are not
-    in the past."""
+    """Slots of ``duration`` on local ``day`` that fit in working hours, avoid appointments
+    and time off, and are not in the past. Each free stretch offers its first minute, then
+    every ``step`` on the clock (10:10 after an appointment, then 10:15, 10:30…)."""
     working = working_intervals(professional, day, tz)
     if not working:
         return []
@@ -104,8 +114,16 @@ def free_slots(
         while cursor + duration <= end:
             if cursor >= now:
                 slots.append((cursor, cursor + duration))
-            cursor += step
+            cursor = _next_on_grid(cursor, step)
     return slots
+
+
+def _next_on_grid(moment: dt.datetime, step: dt.timedelta) -> dt.datetime:
+    """The next multiple of ``step`` after ``moment`` (UTC-aligned: every real time zone's
+    offset is a multiple of 15 minutes, so the grid is the same on the local clock)."""
+    seconds = int(step.total_seconds())
+    offset = int(moment.timestamp()) % seconds
+    return moment + dt.timedelta(seconds=seconds - offset)
 
 
 def within_working_hours(

@@ -1,0 +1,99 @@
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import pytest
+from django_tenants.utils import tenant_context
+from strawberry.relay import to_base64
+
+from backend.accounts.models import Role
+from backend.patients.models import Patient
+from backend.staff.models import Chair, Professional, WorkingHours
+
+LIMA = ZoneInfo("America/Lima")
+MONDAY = dt.date(2030, 1, 7)  # a Monday, far enough in the future
+
+
+def lima(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=LIMA)
+
+
+def iso(value: dt.datetime) -> str:
+    return value.isoformat()
+
+
+@dataclass
+class Agenda:
+    professional: Professional
+    other_professional: Professional
+    chair: Chair
+    other_chair: Chair
+    patient: Patient
+    other_patient: Patient
+    token: str  # a receptionist's
+
+    def ids(self, **objects):
+        return {name: to_base64(type(obj).__name__, obj.pk) for name, obj in objects.items()}
+
+
+@pytest.fixture
+def agenda(clinic1, make_staff, token_for):
+    with tenant_context(clinic1):
+        professional = Professional.objects.create(
+            full_name="Dra. Ana Soto", license_number="11111"
+        )
+        other = Professional.objects.create(full_name="Dr. Luis Vega", license_number="22222")
+        for person in (professional, other):
+            for weekday in range(5):  # Monday to Friday, 08:00–13:00 and 14:00–18:00
+                WorkingHours.objects.create(
+                    professional=person,
+                    weekday=weekday,
+                    start_time=dt.time(8),
+                    end_time=dt.time(13),
+                )
+                WorkingHours.objects.create(
+                    professional=person,
+                    weekday=weekday,
+                    start_time=dt.time(14),
+                    end_time=dt.time(18),
+                )
+        chair = Chair.objects.create(name="Sillón 1")
+        other_chair = Chair.objects.create(name="Sillón 2")
+        patient = Patient.objects.create(
+            first_name="José", last_name="Pérez", document_type="DNI", document_number="12345678"
+        )
+        other_patient = Patient.objects.create(
+            first_name="María", last_name="Quispe", document_type="DNI", document_number="87654321"
+        )
+    receptionist = make_staff(clinic1, Role.RECEPTIONIST)
+    return Agenda(
+        professional,
+        other,
+        chair,
+        other_chair,
+        patient,
+        other_patient,
+        token_for(clinic1, receptionist),
+    )
+
+
+SCHEDULE = """
+mutation($input: ScheduleAppointmentInput!) {
+  scheduleAppointment(input: $input) {
+    __typename
+    ... on Appointment { id startsAt endsAt status patient { fullName } professional { fullName } chair { name } }
+    ... on OperationInfo { messages { code field message } }
+  }
+}
+"""
+
+
+def booking(agenda, start, end, *, professional=None, chair=None, patient=None, **extra):
+    return {
+        "patientId": to_base64("Patient", (patient or agenda.patient).pk),
+        "professionalId": to_base64("Professional", (professional or agenda.professional).pk),
+        "chairId": to_base64("Chair", (chair or agenda.chair).pk),
+        "startsAt": iso(start),
+        "endsAt": iso(end),
+        **extra,
+    }

@@ -1,0 +1,375 @@
+"""Status lifecycle, rescheduling, the agenda query and free slots (with a DST change)."""
+
+import datetime as dt
+
+import pytest
+from django_tenants.utils import tenant_context
+from strawberry.relay import to_base64
+
+from backend.scheduling.models import Appointment, AppointmentStatus
+from backend.scheduling.services import TRANSITIONS
+from backend.staff.models import WorkingHours
+from tenants_core.models import Clinic
+from tests.conftest import graphql
+from tests.scheduling.conftest import MONDAY, lima
+
+pytestmark = pytest.mark.django_db
+
+CHANGE = """
+mutation($id: ID!, $status: AppointmentStatus!, $reason: String! = "") {
+  changeAppointmentStatus(id: $id, status: $status, reason: $reason) {
+    __typename
+    ... on Appointment { status cancellationReason }
+    ... on OperationInfo { messages { code field message } }
+  }
+}
+"""
+RESCHEDULE = """
+mutation($id: ID!, $input: RescheduleAppointmentInput!) {
+  rescheduleAppointment(id: $id, input: $input) {
+    __typename
+    ... on Appointment { startsAt status }
+    ... on OperationInfo { messages { code field } }
+  }
+}
+"""
+AGENDA = """
+query($from: DateTime, $to: DateTime, $professionalId: ID, $status: [AppointmentStatus!], $first: Int) {
+  appointments(from: $from, to: $to, professionalId: $professionalId, status: $status, first: $first) {
+    totalCount
+    edges { node { id startsAt status patient { fullName hasAlerts } professional { fullName } chair { name } } }
+  }
+}
+"""
+AVAILABILITY = """
+query($p: ID!, $date: Date!, $minutes: Int!, $chair: ID) {
+  availability(professionalId: $p, date: $date, durationMinutes: $minutes, chairId: $chair) { startsAt endsAt }
+}
+"""
+
+
+def make(clinic, agenda, start, end, status=AppointmentStatus.SCHEDULED, **kwargs):
+    with tenant_context(clinic):
+        return Appointment.objects.create(
+            patient=kwargs.get("patient", agenda.patient), professional=kwargs.get("professional", agenda.professional),
+            chair=kwargs.get("chair", agenda.chair), starts_at=start, ends_at=end, status=status,
+        )  # fmt: skip
+
+
+def gid(appointment):
+    return to_base64("Appointment", appointment.pk)
+
+
+ALL_STATUSES = list(AppointmentStatus)
+
+
+@pytest.mark.parametrize("source", ALL_STATUSES)
+@pytest.mark.parametrize("target", ALL_STATUSES)
+def test_only_legal_transitions_are_allowed(client, clinic1, agenda, source, target):
+    appointment = make(clinic1, agenda, lima(MONDAY, 10), lima(MONDAY, 11), status=source)
+    _, body = graphql(
+        client, CHANGE, host="clinica1.localhost", token=agenda.token,
+        variables={"id": gid(appointment), "status": target.value, "reason": "Motivo"},
+    )  # fmt: skip
+    payload = body["data"]["changeAppointmentStatus"]
+    with tenant_context(clinic1):
+        stored = Appointment.objects.get(pk=appointment.pk).status
+    if target in TRANSITIONS[source]:
+        assert payload["status"] == target.value
+        assert stored == target
+    else:
+        assert [m["code"] for m in payload["messages"]] == ["INVALID_TRANSITION"]
+        assert stored == source
+
+
+def test_the_happy_path_of_a_visit(client, clinic1, agenda):
+    appointment = make(clinic1, agenda, lima(MONDAY, 10), lima(MONDAY, 11))
+    for status in ["CONFIRMED", "CHECKED_IN", "IN_PROGRESS", "COMPLETED"]:
+        _, body = graphql(
+            client,
+            CHANGE,
+            host="clinica1.localhost",
+            token=agenda.token,
+            variables={"id": gid(appointment), "status": status},
+        )
+        assert body["data"]["changeAppointmentStatus"]["status"] == status
+
+
+def test_cancelling_needs_a_reason(client, clinic1, agenda):
+    appointment = make(clinic1, agenda, lima(MONDAY, 10), lima(MONDAY, 11))
+    _, body = graphql(
+        client,
+        CHANGE,
+        host="clinica1.localhost",
+        token=agenda.token,
+        variables={"id": gid(appointment), "status": "CANCELLED"},
+    )
+    assert [m["code"] for m in body["data"]["changeAppointmentStatus"]["messages"]] == [
+        "REASON_REQUIRED"
+    ]
+
+
+def test_a_dentist_changes_the_status_of_their_own_appointment(
+    client, clinic1, agenda, make_staff, token_for
+):
+    from backend.accounts.models import Role
+
+    dentist = make_staff(clinic1, Role.DENTIST)
+    with tenant_context(clinic1):
+        agenda.professional.user = dentist
+        agenda.professional.save()
+    appointment = make(clinic1, agenda, lima(MONDAY, 10), lima(MONDAY, 11))
+    _, body = graphql(
+        client,
+        CHANGE,
+        host="clinica1.localhost",
+        token=token_for(clinic1, dentist),
+        variables={"id": gid(appointment), "status": "CONFIRMED"},
+    )
+    assert body["data"]["changeAppointmentStatus"]["status"] == "CONFIRMED"
+
+
+def test_reschedule_moves_and_asks_for_confirmation_again(client, clinic1, agenda):
+    appointment = make(
+        clinic1, agenda, lima(MONDAY, 10), lima(MONDAY, 11), status=AppointmentStatus.CONFIRMED
+    )
+    make(clinic1, agenda, lima(MONDAY, 15), lima(MONDAY, 16), patient=agenda.other_patient)
+    variables = {
+        "id": gid(appointment),
+        "input": {
+            "startsAt": lima(MONDAY, 15, 30).isoformat(),
+            "endsAt": lima(MONDAY, 16, 30).isoformat(),
+        },
+    }
+    _, body = graphql(
+        client, RESCHEDULE, host="clinica1.localhost", token=agenda.token, variables=variables
+    )
+    assert [m["code"] for m in body["data"]["rescheduleAppointment"]["messages"]] == [
+        "APPOINTMENT_OVERLAP"
+    ]
+
+    variables["input"] = {
+        "startsAt": lima(MONDAY, 16).isoformat(),
+        "endsAt": lima(MONDAY, 17).isoformat(),
+    }
+    _, body = graphql(
+        client, RESCHEDULE, host="clinica1.localhost", token=agenda.token, variables=variables
+    )
+    assert body["data"]["rescheduleAppointment"] == {
+        "__typename": "Appointment",
+        "startsAt": "2030-01-07T16:00:00-05:00",
+        "status": "SCHEDULED",
+    }
+
+
+def test_an_appointment_can_move_within_its_own_slot(client, clinic1, agenda):
+    appointment = make(clinic1, agenda, lima(MONDAY, 10), lima(MONDAY, 11))
+    variables = {
+        "id": gid(appointment),
+        "input": {
+            "startsAt": lima(MONDAY, 10, 30).isoformat(),
+            "endsAt": lima(MONDAY, 11, 30).isoformat(),
+        },
+    }
+    _, body = graphql(
+        client, RESCHEDULE, host="clinica1.localhost", token=agenda.token, variables=variables
+    )
+    assert body["data"]["rescheduleAppointment"]["__typename"] == "Appointment"
+
+
+def test_a_completed_appointment_cannot_be_rescheduled(client, clinic1, agenda):
+    appointment = make(
+        clinic1, agenda, lima(MONDAY, 10), lima(MONDAY, 11), status=AppointmentStatus.COMPLETED
+    )
+    variables = {
+        "id": gid(appointment),
+        "input": {"startsAt": lima(MONDAY, 15).isoformat(), "endsAt": lima(MONDAY, 16).isoformat()},
+    }
+    _, body = graphql(
+        client, RESCHEDULE, host="clinica1.localhost", token=agenda.token, variables=variables
+    )
+    assert [m["code"] for m in body["data"]["rescheduleAppointment"]["messages"]] == [
+        "INVALID_TRANSITION"
+    ]
+
+
+def test_the_agenda_filters_by_day_professional_and_status(client, clinic1, agenda):
+    make(clinic1, agenda, lima(MONDAY, 10), lima(MONDAY, 11))
+    make(clinic1, agenda, lima(MONDAY, 11), lima(MONDAY, 12), status=AppointmentStatus.CANCELLED)
+    make(
+        clinic1,
+        agenda,
+        lima(MONDAY, 10),
+        lima(MONDAY, 11),
+        professional=agenda.other_professional,
+        chair=agenda.other_chair,
+    )
+    make(
+        clinic1,
+        agenda,
+        lima(MONDAY + dt.timedelta(days=1), 10),
+        lima(MONDAY + dt.timedelta(days=1), 11),
+    )
+    day = {
+        "from": lima(MONDAY, 0).isoformat(),
+        "to": lima(MONDAY + dt.timedelta(days=1), 0).isoformat(),
+        "first": 50,
+    }
+
+    def count(**variables):
+        _, body = graphql(
+            client,
+            AGENDA,
+            host="clinica1.localhost",
+            token=agenda.token,
+            variables={**day, **variables},
+        )
+        return body["data"]["appointments"]["totalCount"]
+
+    assert count() == 3
+    assert count(professionalId=to_base64("Professional", agenda.professional.pk)) == 2
+    assert count(status=["SCHEDULED"]) == 2
+    assert count(status=["CANCELLED"]) == 1
+
+
+@pytest.mark.parametrize("rows", [10, 500])
+def test_the_day_agenda_costs_the_same_statements_for_10_and_500(
+    client, clinic1, agenda, django_assert_num_queries, rows
+):
+    with tenant_context(clinic1):
+        start = lima(MONDAY, 0)
+        Appointment.objects.bulk_create(
+            Appointment(
+                patient=agenda.patient, professional=agenda.professional, chair=agenda.chair,
+                starts_at=start + dt.timedelta(minutes=2 * i), ends_at=start + dt.timedelta(minutes=2 * i + 2),
+            )
+            for i in range(rows)
+        )  # fmt: skip
+    variables = {
+        "from": start.isoformat(),
+        "to": (start + dt.timedelta(days=1)).isoformat(),
+        "first": 100,
+    }
+    # host (2) + token (1) + SET to the clinic (1) + page with count, patient, professional, chair (1)
+    with django_assert_num_queries(5):
+        _, body = graphql(
+            client, AGENDA, host="clinica1.localhost", token=agenda.token, variables=variables
+        )
+    assert body["data"]["appointments"]["totalCount"] == rows
+    assert len(body["data"]["appointments"]["edges"]) == min(rows, 100)
+
+
+def slots(client, agenda, day, minutes, chair=None):
+    variables = {
+        "p": to_base64("Professional", agenda.professional.pk),
+        "date": day.isoformat(),
+        "minutes": minutes,
+    }
+    if chair:
+        variables["chair"] = to_base64("Chair", chair.pk)
+    _, body = graphql(
+        client, AVAILABILITY, host="clinica1.localhost", token=agenda.token, variables=variables
+    )
+    assert "errors" not in body, body
+    return [(s["startsAt"][11:16], s["endsAt"][11:16]) for s in body["data"]["availability"]]
+
+
+def test_availability_goes_around_appointments_and_lunch(client, clinic1, agenda):
+    make(clinic1, agenda, lima(MONDAY, 9), lima(MONDAY, 10, 10))
+    free = slots(client, agenda, MONDAY, 60)
+    assert free[:4] == [
+        ("08:00", "09:00"),
+        ("10:10", "11:10"),
+        ("10:15", "11:15"),
+        ("10:30", "11:30"),
+    ]
+    assert ("12:00", "13:00") in free
+    assert ("12:15", "13:15") not in free  # lunch
+    assert ("14:00", "15:00") in free
+    assert free[-1] == ("17:00", "18:00")
+
+
+def test_availability_respects_the_chair_when_asked(client, clinic1, agenda):
+    make(clinic1, agenda, lima(MONDAY, 8), lima(MONDAY, 12), professional=agenda.other_professional)
+    assert ("08:00", "09:00") in slots(client, agenda, MONDAY, 60)
+    assert ("08:00", "09:00") not in slots(client, agenda, MONDAY, 60, chair=agenda.chair)
+
+
+def test_no_availability_on_a_day_off(client, agenda):
+    assert slots(client, agenda, MONDAY + dt.timedelta(days=6), 30) == []
+
+
+def test_availability_is_never_in_the_past(client, agenda):
+    assert slots(client, agenda, dt.date(2020, 1, 6), 30) == []
+
+
+@pytest.mark.parametrize("minutes", [0, 4, 481, -30])
+def test_availability_refuses_a_silly_duration(client, agenda, minutes):
+    variables = {
+        "p": to_base64("Professional", agenda.professional.pk),
+        "date": MONDAY.isoformat(),
+        "minutes": minutes,
+    }
+    _, body = graphql(
+        client, AVAILABILITY, host="clinica1.localhost", token=agenda.token, variables=variables
+    )
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_DURATION"
+
+
+def test_availability_of_another_clinics_professional_is_not_found(client, agenda):
+    variables = {"p": to_base64("Professional", 999999), "date": MONDAY.isoformat(), "minutes": 30}
+    _, body = graphql(
+        client, AVAILABILITY, host="clinica1.localhost", token=agenda.token, variables=variables
+    )
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+def test_availability_across_a_dst_change(client, clinic1, agenda):
+    """America/Santiago skips 00:00–01:00 on 2030-09-08 and falls back on 2030-04-07."""
+    Clinic.objects.filter(pk=clinic1.pk).update(timezone="America/Santiago")
+    with tenant_context(clinic1):
+        for weekday in (5, 6):  # Saturdays and Sundays, 00:00–03:00
+            WorkingHours.objects.create(
+                professional=agenda.professional,
+                weekday=weekday,
+                start_time=dt.time(0),
+                end_time=dt.time(3),
+            )
+
+    def raw(day, minutes):
+        variables = {
+            "p": to_base64("Professional", agenda.professional.pk),
+            "date": day.isoformat(),
+            "minutes": minutes,
+        }
+        _, body = graphql(
+            client, AVAILABILITY, host="clinica1.localhost", token=agenda.token, variables=variables
+        )
+        return body["data"]["availability"]
+
+    # Spring forward: 00:00–03:00 on the wall is two real hours, 01:00–03:00 at -03:00.
+    spring = raw(dt.date(2030, 9, 8), 60)
+    assert spring[0]["startsAt"] == "2030-09-08T01:00:00-03:00"
+    assert spring[-1]["startsAt"] == "2030-09-08T02:00:00-03:00"
+    assert len(spring) == 5
+    # The day before keeps the winter offset.
+    assert raw(dt.date(2030, 9, 7), 60)[0]["startsAt"] == "2030-09-07T00:00:00-04:00"
+    # Fall back: Saturday 2030-04-06 is still at -03:00, Sunday at -04:00.
+    assert raw(dt.date(2030, 4, 6), 60)[0]["startsAt"] == "2030-04-06T00:00:00-03:00"
+    assert raw(dt.date(2030, 4, 7), 60)[0]["startsAt"] == "2030-04-07T00:00:00-04:00"
+
+
+def test_a_booking_in_a_dst_clinic_uses_its_local_hours(client, clinic1, agenda):
+    from tests.scheduling.conftest import SCHEDULE, booking
+
+    Clinic.objects.filter(pk=clinic1.pk).update(timezone="America/Santiago")
+    santiago = lima(MONDAY, 8).tzinfo.__class__("America/Santiago")
+    start = dt.datetime(2030, 1, 7, 8, tzinfo=santiago)  # 08:00 in Santiago = 06:00 in Lima
+    _, body = graphql(
+        client,
+        SCHEDULE,
+        host="clinica1.localhost",
+        token=agenda.token,
+        variables={"input": booking(agenda, start, start + dt.timedelta(hours=1))},
+    )
+    assert body["data"]["scheduleAppointment"]["startsAt"] == "2030-01-07T08:00:00-03:00"
