@@ -20,10 +20,19 @@ class DemoClinic:
     name: str
     legal_id: str
     plan: str
+    max_patients_override: int | None = None
 
 
 DEMO_CLINICS = (
-    DemoClinic("clinica1", "Clínica Dental Norte", "20601234565", PlanCode.PROFESSIONAL),
+    # clinica1 holds about 200 demo patients: more than its plan's 100, so it shows the
+    # per-clinic override at work. clinica2 stays within the basic plan.
+    DemoClinic(
+        "clinica1",
+        "Clínica Dental Norte",
+        "20601234565",
+        PlanCode.PROFESSIONAL,
+        max_patients_override=300,
+    ),
     DemoClinic("clinica2", "Dental Smile", "20504321097", PlanCode.BASIC),
 )
 DEMO_STAFF = (
@@ -63,6 +72,9 @@ def demo_seed(*, password: str, base_domain: str) -> list[Clinic]:
                 admin_password=password,
                 admin_full_name="Demo Admin",
             )
+            if demo.max_patients_override is not None:
+                clinic.max_patients_override = demo.max_patients_override
+                clinic.save(update_fields=["max_patients_override"])
         with tenant_context(clinic):
             user_model = get_user_model()
             for local_part, full_name, role in DEMO_STAFF:

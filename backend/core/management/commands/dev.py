@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from backend.core.demo import clinic_demo_data_seed
 from tenants_core.demo import DEMO_STAFF, demo_seed, platform_admin_ensure
 
 
@@ -31,6 +32,9 @@ class Command(BaseCommand):
         call_command("migrate_schemas", interactive=False, verbosity=0)
         password = settings.DEMO_PASSWORD
         clinics = demo_seed(password=password, base_domain=settings.BASE_DOMAIN)
+        for clinic in clinics:
+            # About 200 patients; a basic clinic gets what its plan allows, with room to spare.
+            clinic_demo_data_seed(clinic, patients=min(200, clinic.max_patients - 5))
         platform_admin_ensure(
             email=settings.PLATFORM_ADMIN_EMAIL, password=settings.PLATFORM_ADMIN_PASSWORD
         )

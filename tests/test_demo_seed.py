@@ -1,0 +1,35 @@
+"""The demo data that scripts/dev seeds: realistic, within the plan, idempotent."""
+
+import pytest
+from django.db.models import Count
+from django_tenants.utils import tenant_context
+
+from backend.core.demo import clinic_demo_data_seed
+from backend.patients.models import Patient
+from backend.scheduling.models import Appointment
+from backend.staff.models import Chair, Professional
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_basic_clinic_gets_demo_data_within_its_plan_once(clinic2):
+    assert clinic_demo_data_seed(clinic2, patients=clinic2.max_patients - 5) is True
+    with tenant_context(clinic2):
+        assert Patient.objects.filter(is_archived=False).count() == 45 <= clinic2.max_patients
+        assert Professional.objects.count() == 4
+        assert Chair.objects.count() == 3
+        appointments = Appointment.objects.count()
+        assert appointments > 50
+        # Spanish names with accents are part of the point.
+        assert Patient.objects.filter(last_name__regex="[áéíóúñÁÉÍÓÚÑ]").exists()
+        # No professional is ever booked twice in an overlapping way (the constraint holds).
+        assert not Appointment.objects.values("professional", "starts_at").annotate(n=Count("id")).filter(n__gt=1)
+    assert clinic_demo_data_seed(clinic2, patients=45) is False
+    with tenant_context(clinic2):
+        assert Appointment.objects.count() == appointments
+
+
+def test_the_demo_patients_are_capped_by_the_plan(clinic2):
+    clinic_demo_data_seed(clinic2, patients=500)
+    with tenant_context(clinic2):
+        assert Patient.objects.count() == clinic2.max_patients
