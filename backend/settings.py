@@ -84,6 +84,8 @@ TENANT_APPS = [
     "backend.patients",
     "backend.staff",
     "backend.scheduling",
+    "backend.clinical",
+    "backend.treatments",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -13,6 +13,8 @@ from graphql_api.accounts.mutations import Mutation as AccountsMutation
 from graphql_api.accounts.queries import Query as AccountsQuery
 from graphql_api.audit.queries import Query as AuditQuery
 from graphql_api.clinic.queries import Query as ClinicQuery
+from graphql_api.clinical.mutations import Mutation as ClinicalMutation
+from graphql_api.clinical.queries import Query as ClinicalQuery
 from graphql_api.errors import ValidationErrorCodes
 from graphql_api.patients.mutations import Mutation as PatientsMutation
 from graphql_api.patients.queries import Query as PatientsQuery
@@ -22,6 +24,8 @@ from graphql_api.resources.mutations import Mutation as ResourcesMutation
 from graphql_api.resources.queries import Query as ResourcesQuery
 from graphql_api.scheduling.mutations import Mutation as SchedulingMutation
 from graphql_api.scheduling.queries import Query as SchedulingQuery
+from graphql_api.treatments.mutations import Mutation as TreatmentsMutation
+from graphql_api.treatments.queries import Query as TreatmentsQuery
 
 Query = merge_types(
     "Query",
@@ -31,13 +35,23 @@ Query = merge_types(
         PatientsQuery,
         ResourcesQuery,
         SchedulingQuery,
+        ClinicalQuery,
+        TreatmentsQuery,
         AuditQuery,
         PlatformQuery,
     ),
 )
 Mutation = merge_types(
     "Mutation",
-    (AccountsMutation, PatientsMutation, ResourcesMutation, SchedulingMutation, PlatformMutation),
+    (
+        AccountsMutation,
+        PatientsMutation,
+        ResourcesMutation,
+        SchedulingMutation,
+        ClinicalMutation,
+        TreatmentsMutation,
+        PlatformMutation,
+    ),
 )
 
 

@@ -72,6 +72,9 @@ class Clinic(TenantMixin):
     suspension_reason = models.CharField(max_length=500, blank=True)
     suspended_at = models.DateTimeField(null=True, blank=True)
     timezone = models.CharField(max_length=64, default=settings.DEFAULT_CLINIC_TIMEZONE)
+    restrict_notes_to_author = models.BooleanField(
+        default=False, help_text="Clinical notes are read only by their author and admins."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     # The provisioning service creates the schema inside its own transaction.

@@ -206,3 +206,19 @@ def test_django_uses_the_catalog_for_spanish():
         assert translation.gettext("No clinic has this subdomain.") == (
             "Ninguna clínica tiene este subdominio."
         )
+
+
+@pytest.mark.parametrize(
+    ("english", "spanish"),
+    [
+        (
+            "The professional or the chair is already booked at %(when)s.",
+            "El profesional o el sillón ya está ocupado en el horario %(when)s.",
+        ),
+        ("A DNI has exactly 8 digits.", "El DNI debe tener exactamente 8 dígitos."),
+    ],
+)
+def test_django_translates_scheduling_and_patient_messages(english, spanish):
+    """A booking refused in Spanish is heavy to set up over HTTP; gettext is the same path."""
+    with translation.override("es"):
+        assert translation.gettext(english) == spanish

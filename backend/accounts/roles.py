@@ -19,6 +19,8 @@ GRANT_MODULES = (
     "backend.patients.permissions",
     "backend.staff.permissions",
     "backend.scheduling.permissions",
+    "backend.clinical.permissions",
+    "backend.treatments.permissions",
 )
 
 

@@ -219,21 +219,25 @@ def professional_update(
     return professional
 
 
+def _deactivate(actor: User, resource: Professional | Chair, action: str) -> Any:
+    resource = type(resource).objects.select_for_update().get(pk=resource.pk)
+    if not resource.is_active:
+        raise ValidationError(_("Already inactive."), code=ResourceError.ALREADY_INACTIVE)
+    resource.is_active = False
+    resource.save(update_fields=["is_active"])
+    audit_record(
+        actor=actor,
+        action=action,
+        entity=resource,
+        changes={"is_active": {"from": True, "to": False}},
+    )
+    return resource
+
+
 @transaction.atomic
 def professional_deactivate(*, actor: User, professional: Professional) -> Professional:
     """No new bookings; the agenda already booked is kept."""
-    professional = Professional.objects.select_for_update().get(pk=professional.pk)
-    if not professional.is_active:
-        raise ValidationError(_("Already inactive."), code=ResourceError.ALREADY_INACTIVE)
-    professional.is_active = False
-    professional.save(update_fields=["is_active"])
-    audit_record(
-        actor=actor,
-        action="professional.deactivate",
-        entity=professional,
-        changes={"is_active": {"from": True, "to": False}},
-    )
-    return professional
+    return _deactivate(actor, professional, "professional.deactivate")  # type: ignore[no-any-return]
 
 
 @transaction.atomic
@@ -323,15 +327,5 @@ def chair_update(*, actor: User, chair: Chair, name: str) -> Chair:
 
 @transaction.atomic
 def chair_deactivate(*, actor: User, chair: Chair) -> Chair:
-    chair = Chair.objects.select_for_update().get(pk=chair.pk)
-    if not chair.is_active:
-        raise ValidationError(_("Already inactive."), code=ResourceError.ALREADY_INACTIVE)
-    chair.is_active = False
-    chair.save(update_fields=["is_active"])
-    audit_record(
-        actor=actor,
-        action="chair.deactivate",
-        entity=chair,
-        changes={"is_active": {"from": True, "to": False}},
-    )
-    return chair
+    """No new bookings in this chair; its booked appointments are kept."""
+    return _deactivate(actor, chair, "chair.deactivate")  # type: ignore[no-any-return]

@@ -11,9 +11,11 @@ from strawberry.relay import to_base64
 
 from backend.accounts.models import Role, User
 from backend.audit.models import AuditEvent
+from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
 from backend.patients.models import Patient
 from backend.scheduling.models import Appointment
 from backend.staff.models import Chair, Professional, TimeOff, WorkingHours
+from backend.treatments.models import Procedure, TreatmentPlan, TreatmentPlanItem
 from graphql_api.permission_docs import operation_rules
 from tests.conftest import error_code, graphql
 
@@ -110,6 +112,96 @@ CALLS = {
         {"id": "{appointment}"},
     ),
     "currentClinic": ("{ currentClinic { name } }", {}),
+    "medicalHistory": (
+        "query($p: ID!) { medicalHistory(patientId: $p) { version } }",
+        {"p": "{patient}"},
+    ),
+    "medicalHistoryVersions": (
+        "query($p: ID!) { medicalHistoryVersions(patientId: $p) { version } }",
+        {"p": "{patient}"},
+    ),
+    "clinicalNote": ("query($id: ID!) { clinicalNote(id: $id) { status } }", {"id": "{note}"}),
+    "clinicalNotes": (
+        "query($p: ID!) { clinicalNotes(patientId: $p, first: 5) { totalCount } }",
+        {"p": "{patient}"},
+    ),
+    "odontogram": (
+        "query($p: ID!) { odontogram(patientId: $p) { teeth { tooth } } }",
+        {"p": "{patient}"},
+    ),
+    "procedures": ("{ procedures(first: 5) { totalCount } }", {}),
+    "treatmentPlan": (
+        "query($id: ID!) { treatmentPlan(id: $id) { status totals { net } } }",
+        {"id": "{plan}"},
+    ),
+    "treatmentPlans": (
+        "query($p: ID!) { treatmentPlans(patientId: $p, first: 5) { totalCount } }",
+        {"p": "{patient}"},
+    ),
+    "recordMedicalHistory": (
+        'mutation($p: ID!) { recordMedicalHistory(patientId: $p, input: {allergies: "Látex"}) { ...Outcome } }',
+        {"p": "{patient}"},
+    ),
+    "createClinicalNote": (
+        'mutation($p: ID!) { createClinicalNote(input: {patientId: $p, subjective: "Dolor"}) { ...Outcome } }',
+        {"p": "{patient}"},
+    ),
+    "updateClinicalNote": (
+        'mutation($id: ID!) { updateClinicalNote(id: $id, input: {plan: "Control"}) { ...Outcome } }',
+        {"id": "{note}"},
+    ),
+    "signClinicalNote": (
+        "mutation($id: ID!) { signClinicalNote(id: $id) { ...Outcome } }",
+        {"id": "{note}"},
+    ),
+    "addNoteAddendum": (
+        'mutation($id: ID!) { addNoteAddendum(noteId: $id, text: "Corrección") { ...Outcome } }',
+        {"id": "{signed_note}"},
+    ),
+    "recordFinding": (
+        'mutation($p: ID!) { recordFinding(input: {patientId: $p, tooth: 16, condition: CARIES, surfaces: ["O"]}) { ...Outcome } }',
+        {"p": "{patient}"},
+    ),
+    "changeFindingState": (
+        "mutation($id: ID!) { changeFindingState(id: $id, state: EXISTING) { ...Outcome } }",
+        {"id": "{finding}"},
+    ),
+    "removeFinding": (
+        "mutation($id: ID!) { removeFinding(id: $id) { ...Outcome } }",
+        {"id": "{finding}"},
+    ),
+    "createProcedure": (
+        'mutation { createProcedure(input: {code: "X1", name: "Nuevo", category: PREVENTION, defaultPrice: "50.00"}) { ...Outcome } }',
+        {},
+    ),
+    "updateProcedure": (
+        'mutation($id: ID!) { updateProcedure(id: $id, input: {defaultPrice: "60.00"}) { ...Outcome } }',
+        {"id": "{procedure}"},
+    ),
+    "deactivateProcedure": (
+        "mutation($id: ID!) { deactivateProcedure(id: $id) { ...Outcome } }",
+        {"id": "{procedure}"},
+    ),
+    "createTreatmentPlan": (
+        'mutation($p: ID!, $d: ID!) { createTreatmentPlan(input: {patientId: $p, dentistId: $d, title: "Plan"}) { ...Outcome } }',
+        {"p": "{patient}", "d": "{professional}"},
+    ),
+    "addTreatmentPlanItem": (
+        'mutation($id: ID!, $proc: ID!) { addTreatmentPlanItem(planId: $id, input: {procedureId: $proc, tooth: 16, surfaces: ["O"]}) { ...Outcome } }',
+        {"id": "{plan}", "proc": "{procedure}"},
+    ),
+    "cancelTreatmentPlanItem": (
+        "mutation($id: ID!) { cancelTreatmentPlanItem(itemId: $id) { ...Outcome } }",
+        {"id": "{item}"},
+    ),
+    "changeTreatmentPlanStatus": (
+        "mutation($id: ID!) { changeTreatmentPlanStatus(id: $id, status: PRESENTED) { ...Outcome } }",
+        {"id": "{plan}"},
+    ),
+    "completeTreatmentPlanItem": (
+        "mutation($id: ID!) { completeTreatmentPlanItem(itemId: $id) { ...Outcome } }",
+        {"id": "{item}"},
+    ),
     "me": ("{ me { email } }", {}),
     "staff": ("{ staff(first: 5) { totalCount } }", {}),
     "auditEvents": ("{ auditEvents(first: 5) { totalCount } }", {}),
@@ -211,11 +303,14 @@ WORLD_ELSEWHERE = {
     for name, type_name in [
         ("staff", "StaffUser"), ("patient", "Patient"), ("professional", "Professional"),
         ("chair", "Chair"), ("appointment", "Appointment"), ("time_off", "TimeOff"),
+        ("note", "ClinicalNote"), ("signed_note", "ClinicalNote"), ("finding", "Finding"),
+        ("procedure", "Procedure"), ("plan", "TreatmentPlan"), ("item", "TreatmentPlanItem"),
     ]
 }  # fmt: skip
 TYPE_NAMES = dict(
     staff="StaffUser", patient="Patient", professional="Professional", chair="Chair",
-    appointment="Appointment", time_off="TimeOff",
+    appointment="Appointment", time_off="TimeOff", note="ClinicalNote", signed_note="ClinicalNote",
+    finding="Finding", procedure="Procedure", plan="TreatmentPlan", item="TreatmentPlanItem",
 )  # fmt: skip
 
 
@@ -250,9 +345,34 @@ def build_world(clinic, caller, make_staff):
             professional=professional, starts_at=starts + dt.timedelta(days=60),
             ends_at=starts + dt.timedelta(days=61),
         )  # fmt: skip
+        clinician = caller if caller.role in (Role.DENTIST, Role.ADMIN) else staff
+        note = ClinicalNote.objects.create(patient=patient, author=clinician, subjective="Dolor")
+        signed_note = ClinicalNote.objects.create(
+            patient=patient, author=clinician, subjective="Control", status="SIGNED",
+            signed_by=clinician, signed_at=starts,
+        )  # fmt: skip
+        finding = Finding.objects.create(
+            patient=patient,
+            tooth=16,
+            surfaces=["O"],
+            condition="CARIES",
+            state="PLANNED",
+            recorded_by=staff,
+        )
+        procedure = Procedure.objects.create(
+            code="RES1", name="Resina simple", category="RESTORATIVE", default_price="120.00",
+            requires_tooth=True, result_condition="RESTORATION", result_material="RESIN",
+        )  # fmt: skip
+        plan = TreatmentPlan.objects.create(
+            patient=patient, dentist=professional, title="Plan", created_by=staff
+        )
+        item = TreatmentPlanItem.objects.create(
+            plan=plan, procedure=procedure, tooth=16, surfaces=["O"], price="120.00"
+        )
     objects = dict(
         staff=staff, patient=patient, professional=professional, chair=chair,
-        appointment=appointment, time_off=time_off,
+        appointment=appointment, time_off=time_off, note=note, signed_note=signed_note,
+        finding=finding, procedure=procedure, plan=plan, item=item,
     )  # fmt: skip
     return {name: to_base64(TYPE_NAMES[name], obj.pk) for name, obj in objects.items()}
 
@@ -267,6 +387,13 @@ def snapshot(clinic):
             list(Chair.objects.order_by("pk").values_list("pk", "name", "is_active")),
             list(Appointment.objects.order_by("pk").values_list("pk", "starts_at", "status")),
             list(TimeOff.objects.order_by("pk").values_list("pk")),
+            list(ClinicalNote.objects.order_by("pk").values_list("pk", "status", "plan")),
+            NoteAddendum.objects.count(),
+            list(Finding.objects.order_by("pk").values_list("pk", "resolved_at")),
+            MedicalHistory.objects.count(),
+            list(Procedure.objects.order_by("pk").values_list("pk", "default_price", "is_active")),
+            list(TreatmentPlan.objects.order_by("pk").values_list("pk", "status")),
+            list(TreatmentPlanItem.objects.order_by("pk").values_list("pk", "status")),
             AuditEvent.objects.exclude(action__startswith="auth.").count(),
         )
 

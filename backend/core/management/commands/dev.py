@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backend.core.demo import clinic_demo_data_seed
+from backend.core.demo_clinical import clinic_clinical_demo_seed
 from tenants_core.demo import DEMO_STAFF, demo_seed, platform_admin_ensure
 
 
@@ -35,6 +36,7 @@ class Command(BaseCommand):
         for clinic in clinics:
             # About 200 patients; a basic clinic gets what its plan allows, with room to spare.
             clinic_demo_data_seed(clinic, patients=min(200, clinic.max_patients - 5))
+            clinic_clinical_demo_seed(clinic)
         platform_admin_ensure(
             email=settings.PLATFORM_ADMIN_EMAIL, password=settings.PLATFORM_ADMIN_PASSWORD
         )

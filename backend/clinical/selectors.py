@@ -1,0 +1,57 @@
+"""Reading clinical records, scoped to what the actor may see."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from backend.accounts.models import Role, User
+from backend.clinical.errors import ClinicalError
+from backend.clinical.models import ClinicalNote, Finding, MedicalHistory
+from tenants_core.context import current_clinic
+
+
+def medical_history_versions(*, patient_id: int) -> QuerySet[MedicalHistory]:
+    """Every version, newest first."""
+    return MedicalHistory.objects.filter(patient_id=patient_id).order_by("-version")
+
+
+def note_list(*, actor: User, patient_id: int | None = None) -> QuerySet[ClinicalNote]:
+    """Notes the actor may read: all of them, or only their own when the clinic restricts
+    notes to their authors (admins still read every note)."""
+    notes = ClinicalNote.objects.all()
+    if patient_id is not None:
+        notes = notes.filter(patient_id=patient_id)
+    if current_clinic().restrict_notes_to_author and actor.role != Role.ADMIN:
+        notes = notes.filter(author=actor)
+    return notes.order_by("-created_at", "-id")
+
+
+def note_get(*, actor: User, note_id: int | str) -> ClinicalNote:
+    """One note the actor may read; ``NOT_FOUND`` otherwise (whether it exists or not)."""
+    try:
+        return note_list(actor=actor).get(pk=int(note_id))
+    except (ClinicalNote.DoesNotExist, ValueError, TypeError):
+        raise ValidationError(_("No such clinical note."), code=ClinicalError.NOT_FOUND) from None
+
+
+def finding_get(*, finding_id: int | str) -> Finding:
+    try:
+        return Finding.objects.get(pk=int(finding_id))
+    except (Finding.DoesNotExist, ValueError, TypeError):
+        raise ValidationError(_("No such finding."), code=ClinicalError.NOT_FOUND) from None
+
+
+def odontogram_findings(*, patient_id: int, at: dt.datetime | None = None) -> QuerySet[Finding]:
+    """The findings on the chart now, or as they were at ``at``."""
+    findings = Finding.objects.filter(patient_id=patient_id)
+    if at is None:
+        findings = findings.filter(resolved_at__isnull=True)
+    else:
+        findings = findings.filter(recorded_at__lte=at).filter(
+            Q(resolved_at__isnull=True) | Q(resolved_at__gt=at)
+        )
+    return findings.order_by("tooth", "recorded_at", "id")

@@ -1,0 +1,79 @@
+"""Reading the catalog and plans, and the plans' exact totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from backend.treatments.errors import TreatmentError
+from backend.treatments.models import ItemStatus, Procedure, TreatmentPlan, TreatmentPlanItem
+from backend.treatments.money import money
+
+
+def procedure_list(*, active_only: bool = False, search: str | None = None) -> QuerySet[Procedure]:
+    procedures = Procedure.objects.all()
+    if active_only:
+        procedures = procedures.filter(is_active=True)
+    if search:
+        procedures = procedures.filter(
+            Q(name__unaccent__icontains=search) | Q(code__istartswith=search)
+        )
+    return procedures.order_by("category", "name", "id")
+
+
+def plan_list(
+    *, patient_id: int | None = None, statuses: list[str] | None = None
+) -> QuerySet[TreatmentPlan]:
+    plans = TreatmentPlan.objects.all()
+    if patient_id is not None:
+        plans = plans.filter(patient_id=patient_id)
+    if statuses:
+        plans = plans.filter(status__in=statuses)
+    return plans.order_by("-created_at", "-id")
+
+
+def _get(model, pk, message):  # type: ignore[no-untyped-def]
+    try:
+        return model._default_manager.get(pk=int(pk))
+    except (model.DoesNotExist, ValueError, TypeError):
+        raise ValidationError(message, code=TreatmentError.NOT_FOUND) from None
+
+
+def procedure_get(*, procedure_id: int | str) -> Procedure:
+    return _get(Procedure, procedure_id, _("No such procedure."))  # type: ignore[no-any-return]
+
+
+def plan_get(*, plan_id: int | str) -> TreatmentPlan:
+    return _get(TreatmentPlan, plan_id, _("No such treatment plan."))  # type: ignore[no-any-return]
+
+
+def item_get(*, item_id: int | str) -> TreatmentPlanItem:
+    return _get(TreatmentPlanItem, item_id, _("No such plan item."))  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class PlanTotals:
+    gross: Decimal
+    discounts: Decimal
+    net: Decimal
+    done: Decimal
+    remaining: Decimal
+
+
+def plan_totals(items: list[TreatmentPlanItem]) -> PlanTotals:
+    """Totals of the items that are not cancelled, exact to the cent."""
+    counted = [item for item in items if item.status != ItemStatus.CANCELLED]
+    gross = money(sum((item.price for item in counted), Decimal(0)))
+    discounts = money(sum((item.discount for item in counted), Decimal(0)))
+    done = money(sum((item.net for item in counted if item.status == ItemStatus.DONE), Decimal(0)))
+    return PlanTotals(
+        gross=gross,
+        discounts=discounts,
+        net=gross - discounts,
+        done=done,
+        remaining=gross - discounts - done,
+    )

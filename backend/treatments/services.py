@@ -1,0 +1,308 @@
+"""Writes on the procedure catalog and treatment plans, and completing plan items."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backend.accounts.models import User
+from backend.audit.services import audit_record
+from backend.clinical.models import FindingState
+from backend.clinical.services import finding_change_state, finding_record, finding_remove
+from backend.clinical.teeth import validate_surfaces, validate_tooth
+from backend.patients.models import Patient
+from backend.scheduling.models import Appointment
+from backend.staff.models import Professional
+from backend.treatments.errors import TreatmentError
+from backend.treatments.models import (
+    ItemStatus,
+    PerformedProcedure,
+    PlanStatus,
+    Procedure,
+    TreatmentPlan,
+    TreatmentPlanItem,
+)
+from backend.treatments.money import amount, percent_of
+
+
+def _error(field: str | None, message: str, code: str) -> ValidationError:
+    error = ValidationError(message, code=code)
+    return ValidationError({field: error}) if field else error
+
+
+# --- plans ---------------------------------------------------------------------------------
+
+# Items are added and changed while the plan is a draft; the rest is decided on the plan.
+PLAN_TRANSITIONS: dict[str, frozenset[str]] = {
+    PlanStatus.DRAFT: frozenset({PlanStatus.PRESENTED}),
+    PlanStatus.PRESENTED: frozenset({PlanStatus.ACCEPTED, PlanStatus.REJECTED, PlanStatus.DRAFT}),
+    PlanStatus.ACCEPTED: frozenset({PlanStatus.IN_PROGRESS}),
+    PlanStatus.IN_PROGRESS: frozenset({PlanStatus.COMPLETED}),
+    PlanStatus.REJECTED: frozenset(),
+    PlanStatus.COMPLETED: frozenset(),
+}
+OPEN_PLAN = frozenset(
+    {PlanStatus.DRAFT, PlanStatus.PRESENTED, PlanStatus.ACCEPTED, PlanStatus.IN_PROGRESS}
+)
+
+
+@transaction.atomic
+def plan_create(
+    *, actor: User, patient: Patient, dentist: Professional, title: str
+) -> TreatmentPlan:
+    title = " ".join((title or "").split())
+    if not title or len(title) > 200:
+        raise _error(
+            "title", _("A title is required (at most 200 characters)."), TreatmentError.INVALID_NAME
+        )
+    plan = TreatmentPlan.objects.create(
+        patient=patient, dentist=dentist, title=title, created_by=actor
+    )
+    audit_record(
+        actor=actor,
+        action="treatment_plan.create",
+        entity=plan,
+        changes={"patient_id": patient.pk, "dentist_id": dentist.pk, "title": title},
+    )
+    return plan
+
+
+def _locked(plan: TreatmentPlan) -> TreatmentPlan:
+    return TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
+
+
+def _require_draft(plan: TreatmentPlan) -> None:
+    if plan.status != PlanStatus.DRAFT:
+        raise _error(
+            None,
+            _("Items change only while the plan is a draft."),
+            TreatmentError.PLAN_NOT_EDITABLE,
+        )
+
+
+def _item_prices(
+    procedure: Procedure, price: Any, discount: Any, discount_percent: Any
+) -> tuple[Decimal, Decimal]:
+    price = procedure.default_price if price is None else amount(price, "price")
+    if discount is not None and discount_percent is not None:
+        raise _error(
+            "discount",
+            _("Give a discount amount or a percentage, not both."),
+            TreatmentError.INVALID_AMOUNT,
+        )
+    if discount_percent is not None:
+        discount = percent_of(price, discount_percent, "discount_percent")
+    else:
+        discount = amount(discount or 0, "discount")
+    if discount > price:
+        raise _error(
+            "discount",
+            _("The discount is greater than the price."),
+            TreatmentError.DISCOUNT_EXCEEDS_PRICE,
+        )
+    return price, discount
+
+
+@transaction.atomic
+def plan_item_add(
+    *,
+    actor: User,
+    plan: TreatmentPlan,
+    procedure: Procedure,
+    tooth: int | None = None,
+    surfaces: list[str] | None = None,
+    price: Any = None,
+    discount: Any = None,
+    discount_percent: Any = None,
+    phase: int = 1,
+    sequence: int = 1,
+) -> TreatmentPlanItem:
+    """Add a procedure to a draft plan. A procedure that leaves a mark on the chart puts a
+    PLANNED finding on the tooth, which becomes EXISTING when the item is done."""
+    plan = _locked(plan)
+    _require_draft(plan)
+    if not procedure.is_active:
+        raise _error(
+            "procedure_id", _("This procedure is inactive."), TreatmentError.INACTIVE_PROCEDURE
+        )
+    if procedure.requires_tooth and tooth is None:
+        raise _error("tooth", _("This procedure needs a tooth."), TreatmentError.TOOTH_REQUIRED)
+    if tooth is not None:
+        try:
+            tooth = validate_tooth(tooth)
+            surfaces = validate_surfaces(tooth, surfaces)
+        except ValidationError as error:
+            raise ValidationError(
+                {"surfaces" if error.code == "INVALID_SURFACE" else "tooth": error}
+            ) from None
+    item_price, item_discount = _item_prices(procedure, price, discount, discount_percent)
+    finding = None
+    if tooth is not None and procedure.result_condition:
+        finding = finding_record(
+            actor=actor,
+            patient=plan.patient,
+            tooth=tooth,
+            surfaces=surfaces,
+            condition=procedure.result_condition,
+            material=procedure.result_material or None,
+            state=FindingState.PLANNED,
+        )
+    item = TreatmentPlanItem.objects.create(
+        plan=plan,
+        procedure=procedure,
+        tooth=tooth,
+        surfaces=surfaces or [],
+        price=item_price,
+        discount=item_discount,
+        phase=max(1, phase),
+        sequence=max(1, sequence),
+        planned_finding=finding,
+    )
+    audit_record(
+        actor=actor,
+        action="treatment_plan.add_item",
+        entity=plan,
+        changes={
+            "item_id": item.pk,
+            "procedure": procedure.code,
+            "tooth": tooth,
+            "price": item_price,
+            "discount": item_discount,
+        },
+    )
+    return item
+
+
+@transaction.atomic
+def plan_item_cancel(*, actor: User, item: TreatmentPlanItem) -> TreatmentPlanItem:
+    """Drop a planned item (its planned finding leaves the chart)."""
+    plan = _locked(item.plan)
+    item = TreatmentPlanItem.objects.select_for_update().get(pk=item.pk)
+    if plan.status not in OPEN_PLAN or item.status != ItemStatus.PLANNED:
+        raise _error(
+            None,
+            _("Only a planned item of an open plan can be cancelled."),
+            TreatmentError.ITEM_NOT_PLANNED,
+        )
+    item.status = ItemStatus.CANCELLED
+    item.save(update_fields=["status"])
+    if item.planned_finding_id and item.planned_finding.resolved_at is None:
+        finding_remove(
+            actor=actor, finding=item.planned_finding, reason=str(_("Plan item cancelled"))
+        )
+    audit_record(
+        actor=actor, action="treatment_plan.cancel_item", entity=plan, changes={"item_id": item.pk}
+    )
+    _complete_if_done(actor, plan)
+    return item
+
+
+@transaction.atomic
+def plan_change_status(*, actor: User, plan: TreatmentPlan, status: str) -> TreatmentPlan:
+    """Present, accept, reject or reopen a plan; anything else is ``INVALID_TRANSITION``."""
+    plan = _locked(plan)
+    status = PlanStatus(status)
+    if status not in PLAN_TRANSITIONS[plan.status]:
+        raise _error(
+            "status",
+            _("A plan cannot go from %(from)s to %(to)s.")
+            % {"from": plan.get_status_display(), "to": status.label},
+            TreatmentError.INVALID_TRANSITION,
+        )
+    if (
+        status == PlanStatus.PRESENTED
+        and not plan.items.exclude(status=ItemStatus.CANCELLED).exists()
+    ):
+        raise _error(
+            None, _("Add at least one item before presenting the plan."), TreatmentError.PLAN_EMPTY
+        )
+    before = plan.status
+    plan.status = status
+    plan.updated_at = timezone.now()
+    plan.save(update_fields=["status", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="treatment_plan.change_status",
+        entity=plan,
+        changes={"status": {"from": before, "to": status}},
+    )
+    return plan
+
+
+def _complete_if_done(actor: User, plan: TreatmentPlan) -> None:
+    if (
+        plan.status == PlanStatus.IN_PROGRESS
+        and not plan.items.filter(status=ItemStatus.PLANNED).exists()
+    ):
+        plan_change_status(actor=actor, plan=plan, status=PlanStatus.COMPLETED)
+
+
+@transaction.atomic
+def plan_item_complete(
+    *,
+    actor: User,
+    item: TreatmentPlanItem,
+    appointment: Appointment | None = None,
+    performed_at: dt.datetime | None = None,
+) -> PerformedProcedure:
+    """Mark an item done: record the performed procedure (for billing), turn its planned
+    finding into an existing one, and move the plan along (in progress, then completed)."""
+    plan = _locked(item.plan)
+    item = TreatmentPlanItem.objects.select_for_update().select_related("procedure").get(pk=item.pk)
+    if plan.status not in (PlanStatus.ACCEPTED, PlanStatus.IN_PROGRESS):
+        raise _error(
+            None, _("The patient has not accepted this plan."), TreatmentError.PLAN_NOT_ACCEPTED
+        )
+    if item.status != ItemStatus.PLANNED:
+        raise _error(None, _("This item is not planned any more."), TreatmentError.ITEM_NOT_PLANNED)
+    if appointment is not None and appointment.patient_id != plan.patient_id:
+        raise _error(
+            "appointment_id",
+            _("This appointment is another patient's."),
+            TreatmentError.WRONG_PATIENT,
+        )
+    performed_at = performed_at or timezone.now()
+    performed = PerformedProcedure.objects.create(
+        patient_id=plan.patient_id,
+        procedure=item.procedure,
+        plan_item=item,
+        appointment=appointment,
+        professional=appointment.professional if appointment else plan.dentist,
+        performed_by=actor,
+        performed_at=performed_at,
+        tooth=item.tooth,
+        surfaces=item.surfaces,
+        price=item.net,
+    )
+    item.status = ItemStatus.DONE
+    item.save(update_fields=["status"])
+    if item.planned_finding_id and item.planned_finding.resolved_at is None:
+        finding_change_state(
+            actor=actor, finding=item.planned_finding, state=FindingState.EXISTING, at=performed_at
+        )
+    elif item.tooth is not None and item.procedure.result_condition:
+        finding_record(
+            actor=actor,
+            patient=plan.patient,
+            tooth=item.tooth,
+            surfaces=item.surfaces,
+            condition=item.procedure.result_condition,
+            material=item.procedure.result_material or None,
+            at=performed_at,
+        )
+    audit_record(
+        actor=actor,
+        action="treatment_plan.complete_item",
+        entity=plan,
+        changes={"item_id": item.pk, "performed_id": performed.pk, "price": performed.price},
+    )
+    if plan.status == PlanStatus.ACCEPTED:
+        plan = plan_change_status(actor=actor, plan=plan, status=PlanStatus.IN_PROGRESS)
+    _complete_if_done(actor, plan)
+    return performed

@@ -1,0 +1,124 @@
+"""Clinical types: anamnesis, notes, the odontogram."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+
+from backend.clinical import models
+from graphql_api.accounts.types import StaffUser
+from graphql_api.patients.types import Patient
+from graphql_api.scheduling.types import Appointment
+from graphql_api.typing_helpers import django_type, graphql_type
+
+Condition = strawberry.enum(
+    Enum("Condition", {c: c for c in models.Condition.values}), description="Systemic conditions."
+)
+FindingCondition = strawberry.enum(
+    Enum("FindingCondition", {c: c for c in models.FindingCondition.values}),
+    description="What a finding on a tooth is.",
+)
+Material = strawberry.enum(Enum("Material", {c: c for c in models.Material.values}))
+FindingState = strawberry.enum(
+    Enum("FindingState", {c: c for c in models.FindingState.values}),
+    description="EXISTING in the mouth, or PLANNED by a treatment.",
+)
+NoteStatus = strawberry.enum(Enum("NoteStatus", {c: c for c in models.NoteStatus.values}))
+
+
+@django_type(models.MedicalHistory)
+class MedicalHistory(relay.Node):
+    """One version of the anamnesis."""
+
+    version: strawberry.auto
+
+    @strawberry_django.field(only=["conditions"])
+    def conditions(self, root: models.MedicalHistory) -> list[Condition]:  # type: ignore[valid-type]
+        return [Condition(code) for code in root.conditions]
+
+    conditions_notes: strawberry.auto
+    medications: strawberry.auto
+    allergies: strawberry.auto
+    is_pregnant: bool | None
+    is_smoker: strawberry.auto
+    takes_anticoagulants: strawberry.auto
+    last_dental_visit: dt.date | None
+    recorded_by: StaffUser
+    recorded_at: strawberry.auto
+
+
+@django_type(models.NoteAddendum)
+class NoteAddendum(relay.Node):
+    """A signed correction or complement to a signed note."""
+
+    author: StaffUser
+    text: strawberry.auto
+    signed_at: strawberry.auto
+
+
+@django_type(models.ClinicalNote)
+class ClinicalNote(relay.Node):
+    """A visit note (SOAP). Signed notes never change; corrections are addenda."""
+
+    patient: Patient
+    appointment: Appointment | None
+    author: StaffUser
+    subjective: strawberry.auto
+    objective: strawberry.auto
+    assessment: strawberry.auto
+    plan: strawberry.auto
+
+    @strawberry_django.field(only=["status"])
+    def status(self, root: models.ClinicalNote) -> NoteStatus:  # type: ignore[valid-type]
+        return NoteStatus(root.status)
+
+    signed_by: StaffUser | None
+    signed_at: dt.datetime | None
+    created_at: strawberry.auto
+    updated_at: strawberry.auto
+    addenda: list[NoteAddendum]
+
+
+@django_type(models.Finding)
+class Finding(relay.Node):
+    """An entry of the odontogram: a condition of a tooth (and surfaces)."""
+
+    tooth: int = strawberry_django.field(description="FDI notation.")
+    surfaces: list[str]
+
+    @strawberry_django.field(only=["condition"])
+    def condition(self, root: models.Finding) -> FindingCondition:  # type: ignore[valid-type]
+        return FindingCondition(root.condition)
+
+    @strawberry_django.field(only=["material"])
+    def material(self, root: models.Finding) -> Material | None:  # type: ignore[valid-type]
+        return Material(root.material) if root.material else None
+
+    @strawberry_django.field(only=["state"])
+    def state(self, root: models.Finding) -> FindingState:  # type: ignore[valid-type]
+        return FindingState(root.state)
+
+    notes: strawberry.auto
+    recorded_by: StaffUser
+    recorded_at: strawberry.auto
+    resolved_at: dt.datetime | None
+
+
+@graphql_type
+class ToothChart:
+    """One tooth and its findings."""
+
+    tooth: int
+    findings: list[Finding]
+
+
+@graphql_type
+class Odontogram:
+    """A patient's chart, now or as it was at ``at``."""
+
+    at: dt.datetime | None
+    teeth: list[ToothChart]

@@ -1,0 +1,60 @@
+"""Reading the catalog and treatment plans."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+from strawberry_django.relay import DjangoListConnection
+
+from backend.patients import selectors as patient_selectors
+from backend.treatments import models, selectors
+from backend.treatments.permissions import TreatmentPermission
+from graphql_api.context import Info
+from graphql_api.ids import decode_id
+from graphql_api.permissions import clinic_permission
+from graphql_api.treatments.types import PlanStatus, Procedure, TreatmentPlan
+
+SUMMARY = TreatmentPermission.VIEW_PLAN_SUMMARY
+
+
+@strawberry.type
+class Query:
+    @strawberry_django.connection(
+        DjangoListConnection[Procedure],
+        extensions=clinic_permission(TreatmentPermission.VIEW_CATALOG),
+        description="The procedure catalog; `search` matches names (accents ignored) and codes.",
+    )
+    def procedures(
+        self, info: Info, active_only: bool = True, search: str | None = None
+    ) -> Iterable[models.Procedure]:
+        return selectors.procedure_list(active_only=active_only, search=search)
+
+    @strawberry_django.field(extensions=clinic_permission(SUMMARY))
+    def treatment_plan(self, info: Info, id: relay.GlobalID) -> TreatmentPlan:
+        return selectors.plan_get(plan_id=decode_id(id, "TreatmentPlan"))  # type: ignore[return-value]
+
+    @strawberry_django.connection(
+        DjangoListConnection[TreatmentPlan],
+        extensions=clinic_permission(SUMMARY),
+        description="Treatment plans, newest first, by patient and status.",
+    )
+    def treatment_plans(
+        self,
+        info: Info,
+        patient_id: relay.GlobalID | None = None,
+        status: list[PlanStatus] | None = None,  # type: ignore[valid-type]
+    ) -> Iterable[models.TreatmentPlan]:
+        patient = (
+            patient_selectors.patient_get(
+                patient_id=decode_id(patient_id, "Patient", field="patient_id")
+            )
+            if patient_id
+            else None
+        )
+        return selectors.plan_list(
+            patient_id=patient.pk if patient else None,
+            statuses=[s.value for s in status] if status else None,
+        )
