@@ -12,6 +12,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from graphql_api.accounts.mutations import Mutation as AccountsMutation
 from graphql_api.accounts.queries import Query as AccountsQuery
 from graphql_api.audit.queries import Query as AuditQuery
+from graphql_api.clinic.mutations import Mutation as ClinicMutation
 from graphql_api.clinic.queries import Query as ClinicQuery
 from graphql_api.clinical.mutations import Mutation as ClinicalMutation
 from graphql_api.clinical.queries import Query as ClinicalQuery
@@ -44,6 +45,7 @@ Query = merge_types(
 Mutation = merge_types(
     "Mutation",
     (
+        ClinicMutation,
         AccountsMutation,
         PatientsMutation,
         ResourcesMutation,

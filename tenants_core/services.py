@@ -384,3 +384,19 @@ def clinic_domain_add(*, actor: Any, clinic: Clinic, domain: str) -> Domain:
         raise taken from None
     audit_record(actor=actor, action="clinic.add_domain", entity=clinic, changes={"domain": domain})
     return added
+
+
+@transaction.atomic
+def clinic_settings_update(*, actor: Any, clinic: Clinic, restrict_notes_to_author: bool) -> Clinic:
+    """A clinic admin's own settings (today: who reads clinical notes)."""
+    clinic = limits.clinic_lock(clinic)
+    before = {"restrict_notes_to_author": clinic.restrict_notes_to_author}
+    clinic.restrict_notes_to_author = restrict_notes_to_author
+    clinic.save(update_fields=["restrict_notes_to_author"])
+    audit_record(
+        actor=actor,
+        action="clinic.update_settings",
+        entity=clinic,
+        changes=diff(before, {"restrict_notes_to_author": restrict_notes_to_author}),
+    )
+    return clinic

@@ -21,6 +21,7 @@ class Grant:
 class StaffPermission(StrEnum):
     VIEW_STAFF = "staff.view"
     MANAGE_STAFF = "staff.manage"
+    MANAGE_SETTINGS = "clinic.manage_settings"
 
 
 GRANTS = (
@@ -29,5 +30,10 @@ GRANTS = (
         StaffPermission.MANAGE_STAFF,
         frozenset({Role.ADMIN}),
         "Create staff users, change their role, deactivate them",
+    ),
+    Grant(
+        StaffPermission.MANAGE_SETTINGS,
+        frozenset({Role.ADMIN}),
+        "Change the clinic's settings (who reads clinical notes)",
     ),
 )

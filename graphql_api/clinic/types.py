@@ -60,6 +60,9 @@ class Clinic:
     name: strawberry.auto
     subdomain: strawberry.auto
     timezone: str = strawberry_django.field(description="IANA time zone, e.g. America/Lima.")
+    restrict_notes_to_author: bool = strawberry_django.field(
+        description="Clinical notes are read only by their author and admins."
+    )
     created_at: strawberry.auto
     plan: Plan
 

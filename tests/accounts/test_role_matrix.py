@@ -112,6 +112,10 @@ CALLS = {
         {"id": "{appointment}"},
     ),
     "currentClinic": ("{ currentClinic { name } }", {}),
+    "updateClinicSettings": (
+        "mutation { updateClinicSettings(restrictNotesToAuthor: true) { ...Outcome } }",
+        {},
+    ),
     "medicalHistory": (
         "query($p: ID!) { medicalHistory(patientId: $p) { version } }",
         {"p": "{patient}"},

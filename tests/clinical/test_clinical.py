@@ -379,7 +379,10 @@ def test_notes_can_be_restricted_to_their_authors(
         client, query, host="clinica1.localhost", token=other, variables={"id": note["id"]}
     )
     assert body["data"]["clinicalNote"] == {"subjective": "x"}
-    Clinic.objects.filter(pk=clinic1.pk).update(restrict_notes_to_author=True)
+    settings_mutation = "mutation { updateClinicSettings(restrictNotesToAuthor: true) { ... on Clinic { restrictNotesToAuthor } } }"
+    _, body = graphql(client, settings_mutation, host="clinica1.localhost", token=admin)
+    assert body == {"data": {"updateClinicSettings": {"restrictNotesToAuthor": True}}}
+    assert Clinic.objects.get(pk=clinic1.pk).restrict_notes_to_author is True
     _, body = graphql(
         client, query, host="clinica1.localhost", token=other, variables={"id": note["id"]}
     )
