@@ -12,6 +12,8 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from graphql_api.accounts.mutations import Mutation as AccountsMutation
 from graphql_api.accounts.queries import Query as AccountsQuery
 from graphql_api.audit.queries import Query as AuditQuery
+from graphql_api.billing.mutations import Mutation as BillingMutation
+from graphql_api.billing.queries import Query as BillingQuery
 from graphql_api.clinic.mutations import Mutation as ClinicMutation
 from graphql_api.clinic.queries import Query as ClinicQuery
 from graphql_api.clinical.mutations import Mutation as ClinicalMutation
@@ -38,6 +40,7 @@ Query = merge_types(
         SchedulingQuery,
         ClinicalQuery,
         TreatmentsQuery,
+        BillingQuery,
         AuditQuery,
         PlatformQuery,
     ),
@@ -52,6 +55,7 @@ Mutation = merge_types(
         SchedulingMutation,
         ClinicalMutation,
         TreatmentsMutation,
+        BillingMutation,
         PlatformMutation,
     ),
 )

@@ -21,6 +21,7 @@ GRANT_MODULES = (
     "backend.scheduling.permissions",
     "backend.clinical.permissions",
     "backend.treatments.permissions",
+    "backend.billing.permissions",
 )
 
 

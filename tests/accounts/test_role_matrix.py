@@ -11,6 +11,7 @@ from strawberry.relay import to_base64
 
 from backend.accounts.models import Role, User
 from backend.audit.models import AuditEvent
+from backend.billing.models import Charge, Payment, PaymentAllocation, Receipt, ReceiptLine
 from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
 from backend.patients.models import Patient
 from backend.scheduling.models import Appointment
@@ -112,6 +113,52 @@ CALLS = {
         {"id": "{appointment}"},
     ),
     "currentClinic": ("{ currentClinic { name } }", {}),
+    "patientBalance": (
+        "query($p: ID!) { patientBalance(patientId: $p) { balance } }",
+        {"p": "{patient}"},
+    ),
+    "accountStatement": (
+        "query($p: ID!) { accountStatement(patientId: $p) { balance } }",
+        {"p": "{patient}"},
+    ),
+    "uninvoicedCharges": (
+        "query($p: ID!) { uninvoicedCharges(patientId: $p) { amount } }",
+        {"p": "{patient}"},
+    ),
+    "receipt": ("query($id: ID!) { receipt(id: $id) { fullNumber } }", {"id": "{receipt}"}),
+    "receipts": (
+        "query($p: ID!) { receipts(patientId: $p, first: 5) { totalCount } }",
+        {"p": "{patient}"},
+    ),
+    "cashReport": ('{ cashReport(from: "2030-01-07", to: "2030-01-07") { totalReceived } }', {}),
+    "chargePerformedProcedures": (
+        "mutation($p: ID!) { chargePerformedProcedures(patientId: $p) { ... on OperationInfo { ...Outcome } } }",
+        {"p": "{patient}"},
+    ),
+    "addCharge": (
+        'mutation($p: ID!) { addCharge(input: {patientId: $p, concept: "Kit", unitPrice: "10.00"}) { ...Outcome } }',
+        {"p": "{patient}"},
+    ),
+    "issueReceipt": (
+        "mutation($p: ID!, $c: ID!) { issueReceipt(input: {patientId: $p, chargeIds: [$c], receiptType: BOLETA}) { ...Outcome } }",
+        {"p": "{patient}", "c": "{charge}"},
+    ),
+    "voidReceipt": (
+        'mutation($id: ID!) { voidReceipt(id: $id, reason: "Error") { ...Outcome } }',
+        {"id": "{receipt}"},
+    ),
+    "recordPayment": (
+        'mutation($p: ID!) { recordPayment(input: {patientId: $p, amount: "10.00", method: CASH}) { ...Outcome } }',
+        {"p": "{patient}"},
+    ),
+    "allocatePayment": (
+        'mutation($pay: ID!, $r: ID!) { allocatePayment(paymentId: $pay, receiptId: $r, amount: "1.00") { ...Outcome } }',
+        {"pay": "{payment}", "r": "{receipt}"},
+    ),
+    "refundPayment": (
+        'mutation($p: ID!) { refundPayment(input: {patientId: $p, amount: "1.00", method: CASH, reason: "Devolución"}) { ...Outcome } }',
+        {"p": "{patient}"},
+    ),
     "updateClinicSettings": (
         "mutation { updateClinicSettings(restrictNotesToAuthor: true) { ...Outcome } }",
         {},
@@ -309,12 +356,14 @@ WORLD_ELSEWHERE = {
         ("chair", "Chair"), ("appointment", "Appointment"), ("time_off", "TimeOff"),
         ("note", "ClinicalNote"), ("signed_note", "ClinicalNote"), ("finding", "Finding"),
         ("procedure", "Procedure"), ("plan", "TreatmentPlan"), ("item", "TreatmentPlanItem"),
+        ("charge", "Charge"), ("receipt", "Receipt"), ("payment", "Payment"),
     ]
 }  # fmt: skip
 TYPE_NAMES = dict(
     staff="StaffUser", patient="Patient", professional="Professional", chair="Chair",
     appointment="Appointment", time_off="TimeOff", note="ClinicalNote", signed_note="ClinicalNote",
     finding="Finding", procedure="Procedure", plan="TreatmentPlan", item="TreatmentPlanItem",
+    charge="Charge", receipt="Receipt", payment="Payment",
 )  # fmt: skip
 
 
@@ -373,10 +422,33 @@ def build_world(clinic, caller, make_staff):
         item = TreatmentPlanItem.objects.create(
             plan=plan, procedure=procedure, tooth=16, surfaces=["O"], price="120.00"
         )
+        charge = Charge.objects.create(
+            patient=patient,
+            concept="Consulta",
+            unit_price="50.00",
+            amount="50.00",
+            created_by=staff,
+        )
+        billed = Charge.objects.create(
+            patient=patient,
+            concept="Resina",
+            unit_price="120.00",
+            amount="120.00",
+            created_by=staff,
+        )
+        receipt = Receipt.objects.create(
+            receipt_type="BOLETA", series="B001", number=1, patient=patient, customer_name="José Pérez",
+            igv_rate="0.18", subtotal="101.69", tax="18.31", total="120.00", issued_by=staff,
+        )  # fmt: skip
+        ReceiptLine.objects.create(receipt=receipt, charge=billed, amount="120.00")
+        payment = Payment.objects.create(
+            patient=patient, amount="20.00", amount_pen="20.00", method="CASH", received_by=staff
+        )
     objects = dict(
         staff=staff, patient=patient, professional=professional, chair=chair,
         appointment=appointment, time_off=time_off, note=note, signed_note=signed_note,
-        finding=finding, procedure=procedure, plan=plan, item=item,
+        finding=finding, procedure=procedure, plan=plan, item=item, charge=charge,
+        receipt=receipt, payment=payment,
     )  # fmt: skip
     return {name: to_base64(TYPE_NAMES[name], obj.pk) for name, obj in objects.items()}
 
@@ -398,6 +470,10 @@ def snapshot(clinic):
             list(Procedure.objects.order_by("pk").values_list("pk", "default_price", "is_active")),
             list(TreatmentPlan.objects.order_by("pk").values_list("pk", "status")),
             list(TreatmentPlanItem.objects.order_by("pk").values_list("pk", "status")),
+            list(Charge.objects.order_by("pk").values_list("pk", "amount")),
+            list(Receipt.objects.order_by("pk").values_list("pk", "status")),
+            list(Payment.objects.order_by("pk").values_list("pk", "amount")),
+            PaymentAllocation.objects.count(),
             AuditEvent.objects.exclude(action__startswith="auth.").count(),
         )
 

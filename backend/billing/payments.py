@@ -1,0 +1,251 @@
+"""Payments, their allocation to receipts, credit and refunds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backend.accounts.models import User
+from backend.audit.services import audit_record
+from backend.billing.errors import BillingError
+from backend.billing.models import (
+    Payment,
+    PaymentAllocation,
+    PaymentKind,
+    PaymentMethod,
+    Receipt,
+    ReceiptStatus,
+)
+from backend.billing.services import amount_of, error, receipt_refresh_status
+from backend.billing.tax import money
+from backend.patients.models import Patient
+
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def _sum(queryset, field: str = "amount") -> Decimal:  # type: ignore[no-untyped-def]
+    return queryset.aggregate(s=Sum(field))["s"] or Decimal("0.00")
+
+
+def receipt_outstanding(receipt: Receipt) -> Decimal:
+    if receipt.status == ReceiptStatus.VOID:
+        return Decimal("0.00")
+    return receipt.total - _sum(receipt.allocations.filter(released_at__isnull=True))
+
+
+def patient_credit(patient: Patient) -> Decimal:
+    """Money received and not applied to any live receipt, less what was refunded."""
+    received = _sum(Payment.objects.filter(patient=patient, kind=PaymentKind.PAYMENT), "amount_pen")
+    refunded = _sum(Payment.objects.filter(patient=patient, kind=PaymentKind.REFUND), "amount_pen")
+    applied = _sum(
+        PaymentAllocation.objects.filter(payment__patient=patient, released_at__isnull=True)
+    )
+    return received - applied - refunded
+
+
+def payment_unallocated(payment: Payment) -> Decimal:
+    return payment.amount_pen - _sum(payment.allocations.filter(released_at__isnull=True))
+
+
+def _lock_patient(patient: Patient) -> Patient:
+    """Serialize money movements of one patient, so that credit and outstanding amounts read
+    in a service cannot change before it writes."""
+    return Patient.objects.select_for_update().get(pk=patient.pk)
+
+
+def _rate(currency: str, exchange_rate: Any) -> Decimal:
+    if currency == "PEN":
+        if exchange_rate not in (None, "", 1, Decimal(1)) and Decimal(str(exchange_rate)) != 1:
+            raise error(
+                "exchange_rate",
+                _("Payments in soles have no exchange rate."),
+                BillingError.INVALID_CURRENCY,
+            )
+        return Decimal(1)
+    if currency != "USD":
+        raise error("currency", _("Payments are in PEN or USD."), BillingError.INVALID_CURRENCY)
+    try:
+        rate = Decimal(str(exchange_rate))
+    except (InvalidOperation, ValueError, TypeError):
+        rate = Decimal(0)
+    if exchange_rate is None or not rate.is_finite() or not Decimal("0.1") <= rate <= Decimal(20):
+        raise error(
+            "exchange_rate",
+            _("A payment in USD needs its exchange rate (soles per dollar)."),
+            BillingError.EXCHANGE_RATE_REQUIRED,
+        )
+    return rate.quantize(Decimal("0.0001"))
+
+
+def _paid_at(value: dt.datetime | None) -> dt.datetime:
+    now = timezone.now()
+    if value is None:
+        return now
+    if value.tzinfo is None or value > now + CLOCK_SKEW:
+        raise error(
+            "paid_at", _("A payment date cannot be in the future."), BillingError.IN_THE_FUTURE
+        )
+    return value
+
+
+def _allocate(payment: Payment, receipt: Receipt, amount: Decimal, field: str) -> PaymentAllocation:
+    if receipt.patient_id != payment.patient_id:
+        raise error(field, _("This receipt is another patient's."), BillingError.WRONG_PATIENT)
+    if receipt.status == ReceiptStatus.VOID:
+        raise error(field, _("This receipt is void."), BillingError.RECEIPT_VOID)
+    if amount > receipt_outstanding(receipt):
+        raise error(
+            field,
+            _("Receipt %(number)s has %(outstanding)s left to pay.")
+            % {"number": receipt.full_number, "outstanding": receipt_outstanding(receipt)},
+            BillingError.ALLOCATION_EXCEEDS_BALANCE,
+        )
+    allocation = PaymentAllocation.objects.create(payment=payment, receipt=receipt, amount=amount)
+    receipt_refresh_status(receipt)
+    return allocation
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    actor: User,
+    patient: Patient,
+    amount: Any,
+    method: str,
+    currency: str = "PEN",
+    exchange_rate: Any = None,
+    paid_at: dt.datetime | None = None,
+    reference: str = "",
+    allocations: list[tuple[Receipt, Any]] | None = None,
+) -> Payment:
+    """Record money received. It is applied to the given receipts, or else to the oldest
+    receipts still owed; whatever is left over is the patient's credit."""
+    patient = _lock_patient(patient)
+    value = amount_of(amount, "amount", allow_zero=False)
+    rate = _rate(currency, exchange_rate)
+    try:
+        method = PaymentMethod(method)
+    except ValueError:
+        raise error("method", _("Unknown payment method."), BillingError.INVALID_METHOD) from None
+    reference = (reference or "").strip()
+    if len(reference) > 100:
+        raise error("reference", _("At most 100 characters."), BillingError.INVALID_AMOUNT)
+    payment = Payment.objects.create(
+        patient=patient,
+        kind=PaymentKind.PAYMENT,
+        amount=value,
+        currency=currency,
+        exchange_rate=rate,
+        amount_pen=money(value * rate),
+        method=method,
+        paid_at=_paid_at(paid_at),
+        reference=reference,
+        received_by=actor,
+    )
+    remaining = payment.amount_pen
+    if allocations:
+        for index, (receipt, share) in enumerate(allocations):
+            share = amount_of(share, f"allocations.{index}.amount", allow_zero=False)
+            if share > remaining:
+                raise error(
+                    f"allocations.{index}.amount",
+                    _("More than the payment."),
+                    BillingError.ALLOCATION_EXCEEDS_PAYMENT,
+                )
+            _allocate(payment, receipt, share, f"allocations.{index}.receipt_id")
+            remaining -= share
+    else:
+        owed = Receipt.objects.filter(
+            patient=patient, status__in=[ReceiptStatus.ISSUED, ReceiptStatus.PARTIALLY_PAID]
+        ).order_by("issued_at", "id")
+        for receipt in owed:
+            if remaining <= 0:
+                break
+            share = min(remaining, receipt_outstanding(receipt))
+            if share > 0:
+                _allocate(payment, receipt, share, "allocations")
+                remaining -= share
+    audit_record(
+        actor=actor,
+        action="billing.record_payment",
+        entity=payment,
+        changes={
+            "patient_id": patient.pk,
+            "amount": value,
+            "currency": currency,
+            "amount_pen": payment.amount_pen,
+            "method": method,
+            "to_credit": remaining,
+        },
+    )
+    return payment
+
+
+@transaction.atomic
+def payment_allocate(
+    *, actor: User, payment: Payment, receipt: Receipt, amount: Any
+) -> PaymentAllocation:
+    """Apply credit left on an earlier payment to a receipt."""
+    _lock_patient(payment.patient)
+    if payment.kind != PaymentKind.PAYMENT:
+        raise error("payment_id", _("A refund cannot be allocated."), BillingError.INVALID_AMOUNT)
+    share = amount_of(amount, "amount", allow_zero=False)
+    if share > payment_unallocated(payment):
+        raise error(
+            "amount",
+            _("More than what is left of the payment."),
+            BillingError.ALLOCATION_EXCEEDS_PAYMENT,
+        )
+    allocation = _allocate(payment, receipt, share, "receipt_id")
+    audit_record(
+        actor=actor,
+        action="billing.allocate_payment",
+        entity=payment,
+        changes={"receipt": receipt.full_number, "amount": share},
+    )
+    return allocation
+
+
+@transaction.atomic
+def refund_record(
+    *, actor: User, patient: Patient, amount: Any, method: str, reason: str
+) -> Payment:
+    """Give back part of the patient's credit: a movement of its own, with its reason."""
+    patient = _lock_patient(patient)
+    value = amount_of(amount, "amount", allow_zero=False)
+    reason = " ".join((reason or "").split())
+    if not reason or len(reason) > 300:
+        raise error("reason", _("Say why the money is refunded."), BillingError.REASON_REQUIRED)
+    try:
+        method = PaymentMethod(method)
+    except ValueError:
+        raise error("method", _("Unknown payment method."), BillingError.INVALID_METHOD) from None
+    credit = patient_credit(patient)
+    if value > credit:
+        raise error(
+            "amount",
+            _("The patient's credit is %(credit)s.") % {"credit": credit},
+            BillingError.REFUND_EXCEEDS_CREDIT,
+        )
+    refund = Payment.objects.create(
+        patient=patient,
+        kind=PaymentKind.REFUND,
+        amount=value,
+        amount_pen=value,
+        method=method,
+        reason=reason,
+        received_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="billing.refund",
+        entity=refund,
+        changes={"amount": value, "reason": reason},
+    )
+    return refund

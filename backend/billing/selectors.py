@@ -1,0 +1,175 @@
+"""Reading billing: balances, statements, receipts and the daily cash report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet, Sum
+from django.utils.translation import gettext as _
+
+from backend.billing.errors import BillingError
+from backend.billing.models import Charge, Payment, PaymentKind, Receipt, ReceiptStatus
+from backend.billing.payments import _sum, patient_credit
+from backend.patients.models import Patient
+
+ZERO = Decimal("0.00")
+
+
+def _get(model, pk, message):  # type: ignore[no-untyped-def]
+    try:
+        return model._default_manager.get(pk=int(pk))
+    except (model.DoesNotExist, ValueError, TypeError):
+        raise ValidationError(message, code=BillingError.NOT_FOUND) from None
+
+
+def receipt_get(*, receipt_id: int | str) -> Receipt:
+    return _get(Receipt, receipt_id, _("No such receipt."))  # type: ignore[no-any-return]
+
+
+def charge_get(*, charge_id: int | str) -> Charge:
+    return _get(Charge, charge_id, _("No such charge."))  # type: ignore[no-any-return]
+
+
+def payment_get(*, payment_id: int | str) -> Payment:
+    return _get(Payment, payment_id, _("No such payment."))  # type: ignore[no-any-return]
+
+
+def receipt_list(
+    *, patient_id: int | None = None, statuses: list[str] | None = None
+) -> QuerySet[Receipt]:
+    receipts = Receipt.objects.all()
+    if patient_id is not None:
+        receipts = receipts.filter(patient_id=patient_id)
+    if statuses:
+        receipts = receipts.filter(status__in=statuses)
+    return receipts.order_by("-issued_at", "-id")
+
+
+def uninvoiced_charges(*, patient_id: int) -> QuerySet[Charge]:
+    """The patient's charges that are on no live receipt."""
+    return (
+        Charge.objects.filter(patient_id=patient_id)
+        .exclude(receipt_lines__is_void=False)
+        .order_by("created_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class Balance:
+    charges: Decimal
+    payments: Decimal
+    refunds: Decimal
+    balance: Decimal  # > 0: the patient owes; < 0: the clinic owes (credit)
+    credit: Decimal  # money received and not applied to a live receipt
+
+
+def patient_balance(patient: Patient) -> Balance:
+    """``balance = charges − payments + refunds``, to the cent."""
+    charges = _sum(Charge.objects.filter(patient=patient))
+    payments = _sum(Payment.objects.filter(patient=patient, kind=PaymentKind.PAYMENT), "amount_pen")
+    refunds = _sum(Payment.objects.filter(patient=patient, kind=PaymentKind.REFUND), "amount_pen")
+    return Balance(
+        charges=charges,
+        payments=payments,
+        refunds=refunds,
+        balance=charges - payments + refunds,
+        credit=patient_credit(patient),
+    )
+
+
+@dataclass(frozen=True)
+class Movement:
+    at: dt.datetime
+    kind: str  # CHARGE, PAYMENT or REFUND
+    description: str
+    amount: Decimal  # signed: what it does to the balance
+    balance: Decimal  # running balance after it
+    reference_id: int
+
+
+def patient_statement(patient: Patient) -> list[Movement]:
+    """Every movement in time order, with the running balance (two SQL statements)."""
+    rows: list[tuple[dt.datetime, int, str, str, Decimal, int]] = []
+    for charge in Charge.objects.filter(patient=patient).only("created_at", "concept", "amount"):
+        rows.append((charge.created_at, 0, "CHARGE", charge.concept, charge.amount, charge.pk))
+    for payment in Payment.objects.filter(patient=patient).only(
+        "paid_at", "kind", "method", "amount_pen", "reason"
+    ):
+        signed = -payment.amount_pen if payment.kind == PaymentKind.PAYMENT else payment.amount_pen
+        text = (
+            payment.get_method_display() if payment.kind == PaymentKind.PAYMENT else payment.reason
+        )
+        rows.append((payment.paid_at, 1, payment.kind, str(text), signed, payment.pk))
+    running = ZERO
+    movements = []
+    for at, _order, kind, text, signed, pk in sorted(rows, key=lambda r: (r[0], r[1], r[5])):
+        running += signed
+        movements.append(
+            Movement(
+                at=at, kind=kind, description=text, amount=signed, balance=running, reference_id=pk
+            )
+        )
+    return movements
+
+
+@dataclass
+class CashReport:
+    start: dt.datetime
+    end: dt.datetime
+    by_method: dict[str, tuple[Decimal, Decimal, int]] = field(
+        default_factory=dict
+    )  # in, out, count
+    by_professional: list[tuple[int | None, str, Decimal, int]] = field(default_factory=list)
+    issued: list[Receipt] = field(default_factory=list)
+    voided: list[Receipt] = field(default_factory=list)
+
+
+def cash_report(*, date_from: dt.date, date_to: dt.date, tz: ZoneInfo) -> CashReport:
+    """From ``date_from`` 00:00 to the end of ``date_to``, in the clinic's local time."""
+    if date_to < date_from or (date_to - date_from).days > 366:
+        raise ValidationError(
+            {
+                "to": ValidationError(
+                    _("A range of up to one year, ending after it starts."),
+                    code=BillingError.INVALID_DATE_RANGE,
+                )
+            }
+        )
+    start = dt.datetime.combine(date_from, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    report = CashReport(start=start, end=end)
+    moves = (
+        Payment.objects.filter(paid_at__gte=start, paid_at__lt=end)
+        .values("method", "kind")
+        .annotate(total=Sum("amount_pen"), n=Count("id"))
+    )
+    for row in moves:
+        received, refunded, count = report.by_method.get(row["method"], (ZERO, ZERO, 0))
+        if row["kind"] == PaymentKind.PAYMENT:
+            received += row["total"]
+        else:
+            refunded += row["total"]
+        report.by_method[row["method"]] = (received, refunded, count + row["n"])
+    production = (
+        Charge.objects.filter(created_at__gte=start, created_at__lt=end)
+        .values("professional_id", "professional__full_name")
+        .annotate(total=Sum("amount"), n=Count("id"))
+        .order_by("professional__full_name")
+    )
+    report.by_professional = [
+        (row["professional_id"], row["professional__full_name"] or "", row["total"], row["n"])
+        for row in production
+    ]
+    report.issued = list(
+        Receipt.objects.filter(issued_at__gte=start, issued_at__lt=end).order_by("series", "number")
+    )
+    report.voided = list(
+        Receipt.objects.filter(
+            status=ReceiptStatus.VOID, voided_at__gte=start, voided_at__lt=end
+        ).order_by("series", "number")
+    )
+    return report

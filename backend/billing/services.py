@@ -1,0 +1,312 @@
+"""Charges and receipts: performed procedures and manual concepts become charges; charges
+become receipts numbered per type and series without gaps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backend.accounts.models import User
+from backend.audit.services import audit_record
+from backend.billing.errors import BillingError
+from backend.billing.models import (
+    BillingSettings,
+    Charge,
+    Receipt,
+    ReceiptLine,
+    ReceiptSeries,
+    ReceiptStatus,
+    ReceiptType,
+)
+from backend.billing.tax import charge_amount, split_total
+from backend.patients.models import Patient
+from backend.treatments.models import PerformedProcedure
+from tenants_core.validators import validate_ruc
+
+MAX_AMOUNT = Decimal("1000000.00")  # no single charge or payment of a dental clinic is larger
+
+
+def error(field: str | None, message: str, code: str) -> ValidationError:
+    err = ValidationError(message, code=code)
+    return ValidationError({field: err}) if field else err
+
+
+def amount_of(value: Any, field: str, *, allow_zero: bool = True) -> Decimal:
+    """A positive (or zero) amount with at most two decimals, below ``MAX_AMOUNT``."""
+    try:
+        parsed = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        parsed = Decimal("NaN")
+    if (
+        not parsed.is_finite()
+        or parsed < 0
+        or (parsed == 0 and not allow_zero)
+        or parsed != parsed.quantize(Decimal("0.01"))
+    ):
+        raise error(
+            field,
+            _("Give a positive amount with at most two decimals."),
+            BillingError.INVALID_AMOUNT,
+        )
+    if parsed > MAX_AMOUNT:
+        raise error(
+            field, _("At most %(max)s.") % {"max": MAX_AMOUNT}, BillingError.AMOUNT_TOO_LARGE
+        )
+    return parsed.quantize(Decimal("0.01"))
+
+
+def billing_settings() -> BillingSettings:
+    settings_row, _created = BillingSettings.objects.get_or_create(pk=1)
+    return settings_row
+
+
+# --- charges -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def charges_from_performed(*, actor: User, patient: Patient) -> list[Charge]:
+    """A charge for each performed procedure of the patient that has none yet."""
+    settings_row = billing_settings()
+    pending = PerformedProcedure.objects.filter(
+        patient=patient, charge__isnull=True
+    ).select_related("procedure")
+    charges = []
+    for performed in pending.select_for_update(of=("self",)):
+        charges.append(
+            Charge.objects.create(
+                patient=patient,
+                performed_procedure=performed,
+                professional_id=performed.professional_id,
+                concept=performed.procedure.name
+                + (f" (pieza {performed.tooth})" if performed.tooth else ""),
+                quantity=1,
+                unit_price=performed.price,
+                amount=charge_amount(
+                    performed.price,
+                    rate=settings_row.igv_rate,
+                    prices_include_tax=settings_row.prices_include_tax,
+                ),
+                created_by=actor,
+                created_at=performed.performed_at,
+            )
+        )
+    if charges:
+        audit_record(
+            actor=actor,
+            action="billing.charge_performed",
+            entity=patient,
+            changes={
+                "charges": [c.pk for c in charges],
+                "total": sum((c.amount for c in charges), Decimal(0)),
+            },
+        )
+    return charges
+
+
+@transaction.atomic
+def charge_add(
+    *,
+    actor: User,
+    patient: Patient,
+    concept: str,
+    quantity: int,
+    unit_price: Any,
+    discount: Any = 0,
+) -> Charge:
+    """A manual charge: a concept, a quantity, a unit price and a discount."""
+    concept = " ".join((concept or "").split())
+    if not concept or len(concept) > 200:
+        raise error(
+            "concept",
+            _("Say what is charged (at most 200 characters)."),
+            BillingError.INVALID_CONCEPT,
+        )
+    if not isinstance(quantity, int) or not 1 <= quantity <= 1000:
+        raise error("quantity", _("A quantity from 1 to 1000."), BillingError.INVALID_QUANTITY)
+    unit = amount_of(unit_price, "unit_price")
+    off = amount_of(discount or 0, "discount")
+    base = unit * quantity - off
+    if base < 0:
+        raise error(
+            "discount",
+            _("The discount is greater than the price."),
+            BillingError.DISCOUNT_EXCEEDS_PRICE,
+        )
+    if base > MAX_AMOUNT:
+        raise error(
+            "unit_price", _("At most %(max)s.") % {"max": MAX_AMOUNT}, BillingError.AMOUNT_TOO_LARGE
+        )
+    settings_row = billing_settings()
+    charge = Charge.objects.create(
+        patient=patient,
+        concept=concept,
+        quantity=quantity,
+        unit_price=unit,
+        discount=off,
+        amount=charge_amount(
+            base, rate=settings_row.igv_rate, prices_include_tax=settings_row.prices_include_tax
+        ),
+        created_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="billing.add_charge",
+        entity=charge,
+        changes={"patient_id": patient.pk, "concept": concept, "amount": charge.amount},
+    )
+    return charge
+
+
+# --- receipts ------------------------------------------------------------------------------
+
+
+def _next_number(receipt_type: str, series: str) -> int:
+    """Take the next number of the series under a row lock, inside the issuing transaction:
+    a rolled-back issue gives its number back, so numbers have no gaps and no duplicates."""
+    # A new series continues after any receipt already numbered in it (imported history).
+    existing = Receipt.objects.filter(receipt_type=receipt_type, series=series).aggregate(
+        n=Max("number")
+    )
+    ReceiptSeries.objects.get_or_create(
+        receipt_type=receipt_type, series=series, defaults={"last_number": existing["n"] or 0}
+    )
+    row = ReceiptSeries.objects.select_for_update().get(receipt_type=receipt_type, series=series)
+    row.last_number += 1
+    row.save(update_fields=["last_number"])
+    return row.last_number
+
+
+def receipt_refresh_status(receipt: Receipt) -> Receipt:
+    """ISSUED, PARTIALLY_PAID or PAID, from what is allocated to it (VOID stays VOID)."""
+    if receipt.status == ReceiptStatus.VOID:
+        return receipt
+    paid = receipt.allocations.filter(released_at__isnull=True).aggregate(s=Sum("amount"))[
+        "s"
+    ] or Decimal(0)
+    status = (
+        ReceiptStatus.ISSUED
+        if paid == 0
+        else ReceiptStatus.PAID
+        if paid >= receipt.total
+        else ReceiptStatus.PARTIALLY_PAID
+    )
+    if status != receipt.status:
+        receipt.status = status
+        receipt.save(update_fields=["status"])
+    return receipt
+
+
+@transaction.atomic
+def receipt_issue(
+    *,
+    actor: User,
+    patient: Patient,
+    charges: Iterable[Charge],
+    receipt_type: str = ReceiptType.BOLETA,
+    customer_name: str = "",
+    customer_document: str = "",
+) -> Receipt:
+    """Issue a boleta (consumer) or factura (company: needs the customer's RUC) for some of the
+    patient's charges that are not on a live receipt."""
+    receipt_type = ReceiptType(receipt_type)
+    charge_ids = sorted({c.pk for c in charges})
+    if not charge_ids:
+        raise error("charge_ids", _("Choose at least one charge."), BillingError.NO_CHARGES)
+    locked = list(Charge.objects.select_for_update().filter(pk__in=charge_ids).order_by("pk"))
+    if any(c.patient_id != patient.pk for c in locked) or len(locked) != len(charge_ids):
+        raise error(
+            "charge_ids", _("Every charge must be this patient's."), BillingError.WRONG_PATIENT
+        )
+    if ReceiptLine.objects.filter(charge_id__in=charge_ids, is_void=False).exists():
+        raise error(
+            "charge_ids",
+            _("A charge is already on a receipt."),
+            BillingError.CHARGE_ALREADY_INVOICED,
+        )
+    customer_name = " ".join((customer_name or "").split()) or patient.full_name
+    customer_document = (customer_document or "").strip()
+    if len(customer_name) > 200:
+        raise error("customer_name", _("At most 200 characters."), BillingError.INVALID_CUSTOMER)
+    if receipt_type == ReceiptType.FACTURA:
+        if not customer_document:
+            raise error(
+                "customer_document",
+                _("A factura needs the customer's RUC."),
+                BillingError.CUSTOMER_RUC_REQUIRED,
+            )
+        try:
+            validate_ruc(customer_document)
+        except ValidationError as invalid:
+            raise ValidationError({"customer_document": invalid}) from None
+    else:
+        customer_document = customer_document or patient.document_number
+        if len(customer_document) > 12:
+            raise error(
+                "customer_document", _("At most 12 characters."), BillingError.INVALID_CUSTOMER
+            )
+    settings_row = billing_settings()
+    series = (
+        settings_row.factura_series
+        if receipt_type == ReceiptType.FACTURA
+        else settings_row.boleta_series
+    )
+    split = split_total(sum((c.amount for c in locked), Decimal(0)), rate=settings_row.igv_rate)
+    receipt = Receipt.objects.create(
+        receipt_type=receipt_type,
+        series=series,
+        number=_next_number(receipt_type, series),
+        patient=patient,
+        customer_name=customer_name,
+        customer_document=customer_document,
+        igv_rate=settings_row.igv_rate,
+        subtotal=split.subtotal,
+        tax=split.tax,
+        total=split.total,
+        issued_by=actor,
+    )
+    ReceiptLine.objects.bulk_create(
+        ReceiptLine(receipt=receipt, charge=c, amount=c.amount) for c in locked
+    )
+    audit_record(
+        actor=actor,
+        action="billing.issue_receipt",
+        entity=receipt,
+        changes={"number": receipt.full_number, "charges": charge_ids, "total": receipt.total},
+    )
+    return receipt
+
+
+@transaction.atomic
+def receipt_void(*, actor: User, receipt: Receipt, reason: str) -> Receipt:
+    """Void a receipt: it keeps its number, its charges are free again, and what was paid on it
+    becomes the patient's credit."""
+    receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)
+    reason = " ".join((reason or "").split())
+    if not reason or len(reason) > 300:
+        raise error(
+            "reason",
+            _("Say why the receipt is voided (at most 300 characters)."),
+            BillingError.REASON_REQUIRED,
+        )
+    if receipt.status == ReceiptStatus.VOID:
+        raise error(None, _("This receipt is already void."), BillingError.ALREADY_VOID)
+    now = timezone.now()
+    receipt.status = ReceiptStatus.VOID
+    receipt.void_reason, receipt.voided_by, receipt.voided_at = reason, actor, now
+    receipt.save(update_fields=["status", "void_reason", "voided_by", "voided_at"])
+    receipt.lines.update(is_void=True)
+    released = receipt.allocations.filter(released_at__isnull=True).update(released_at=now)
+    audit_record(
+        actor=actor,
+        action="billing.void_receipt",
+        entity=receipt,
+        changes={"number": receipt.full_number, "reason": reason, "allocations_released": released},
+    )
+    return receipt

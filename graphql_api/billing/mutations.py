@@ -1,0 +1,125 @@
+"""Charging, issuing receipts, taking payments; voids and refunds are for admins."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+
+from backend.billing import payments, selectors, services
+from backend.billing.permissions import BillingPermission
+from backend.patients import selectors as patient_selectors
+from graphql_api.billing.inputs import ChargeInput, IssueReceiptInput, PaymentInput, RefundInput
+from graphql_api.billing.types import Charge, NewCharges, Payment, Receipt
+from graphql_api.context import Info
+from graphql_api.ids import decode_id
+from graphql_api.permissions import clinic_permission
+
+MANAGE = BillingPermission.MANAGE_BILLING
+ADMIN_ONLY = BillingPermission.VOID_AND_REFUND
+
+
+def _mutation(permission: BillingPermission, description: str) -> Any:
+    return strawberry_django.mutation(
+        handle_django_errors=True, extensions=clinic_permission(permission), description=description
+    )
+
+
+def _patient(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+    return patient_selectors.patient_get(
+        patient_id=decode_id(global_id, "Patient", field="patient_id")
+    )
+
+
+def _receipt(global_id: relay.GlobalID, field: str = "id"):  # type: ignore[no-untyped-def]
+    return selectors.receipt_get(receipt_id=decode_id(global_id, "Receipt", field=field))
+
+
+@strawberry.type
+class Mutation:
+    @_mutation(MANAGE, "Charge the patient's performed procedures that are not charged yet.")
+    def charge_performed_procedures(self, info: Info, patient_id: relay.GlobalID) -> NewCharges:
+        charges = services.charges_from_performed(
+            actor=info.context.require_user(), patient=_patient(patient_id)
+        )
+        return NewCharges(charges=charges)  # type: ignore[arg-type]
+
+    @_mutation(MANAGE, "Add a manual charge.")
+    def add_charge(self, info: Info, input: ChargeInput) -> Charge:
+        return services.charge_add(  # type: ignore[return-value]
+            actor=info.context.require_user(),
+            patient=_patient(input.patient_id),
+            concept=input.concept,
+            quantity=input.quantity,
+            unit_price=input.unit_price,
+            discount=input.discount,
+        )
+
+    @_mutation(MANAGE, "Issue a boleta or a factura for some charges; numbers never skip.")
+    def issue_receipt(self, info: Info, input: IssueReceiptInput) -> Receipt:
+        charges = [
+            selectors.charge_get(charge_id=decode_id(gid, "Charge", field="charge_ids"))
+            for gid in input.charge_ids[:200]
+        ]
+        return services.receipt_issue(  # type: ignore[return-value]
+            actor=info.context.require_user(),
+            patient=_patient(input.patient_id),
+            charges=charges,
+            receipt_type=input.receipt_type.value,
+            customer_name=input.customer_name,
+            customer_document=input.customer_document,
+        )
+
+    @_mutation(ADMIN_ONLY, "Void a receipt: it keeps its number and its charges are free again.")
+    def void_receipt(self, info: Info, id: relay.GlobalID, reason: str) -> Receipt:
+        return services.receipt_void(
+            actor=info.context.require_user(), receipt=_receipt(id), reason=reason
+        )  # type: ignore[return-value]
+
+    @_mutation(MANAGE, "Record a payment, applied to receipts; what is left is credit.")
+    def record_payment(self, info: Info, input: PaymentInput) -> Payment:
+        allocations = None
+        if input.allocations is not None:
+            allocations = [
+                (_receipt(a.receipt_id, f"allocations.{i}.receipt_id"), a.amount)
+                for i, a in enumerate(input.allocations[:100])
+            ]
+        return payments.payment_record(  # type: ignore[return-value]
+            actor=info.context.require_user(),
+            patient=_patient(input.patient_id),
+            amount=input.amount,
+            method=input.method.value,
+            currency=input.currency.value,
+            exchange_rate=input.exchange_rate,
+            paid_at=input.paid_at,
+            reference=input.reference,
+            allocations=allocations,
+        )
+
+    @_mutation(MANAGE, "Apply credit left on a payment to a receipt.")
+    def allocate_payment(
+        self, info: Info, payment_id: relay.GlobalID, receipt_id: relay.GlobalID, amount: Decimal
+    ) -> Receipt:
+        receipt = _receipt(receipt_id, "receipt_id")
+        payments.payment_allocate(
+            actor=info.context.require_user(),
+            payment=selectors.payment_get(
+                payment_id=decode_id(payment_id, "Payment", field="payment_id")
+            ),
+            receipt=receipt,
+            amount=amount,
+        )
+        return selectors.receipt_get(receipt_id=receipt.pk)  # type: ignore[return-value]
+
+    @_mutation(ADMIN_ONLY, "Refund part of the patient's credit, with a reason.")
+    def refund_payment(self, info: Info, input: RefundInput) -> Payment:
+        return payments.refund_record(  # type: ignore[return-value]
+            actor=info.context.require_user(),
+            patient=_patient(input.patient_id),
+            amount=input.amount,
+            method=input.method.value,
+            reason=input.reason,
+        )

@@ -1,0 +1,113 @@
+"""Reading billing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Annotated
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+from strawberry_django.relay import DjangoListConnection
+
+from backend.billing import models, selectors
+from backend.billing.permissions import BillingPermission
+from backend.patients import selectors as patient_selectors
+from graphql_api.billing.types import (
+    Balance,
+    CashReport,
+    Charge,
+    MethodTotal,
+    Movement,
+    PaymentMethod,
+    ProfessionalTotal,
+    Receipt,
+    ReceiptStatus,
+)
+from graphql_api.context import Info
+from graphql_api.ids import decode_id
+from graphql_api.permissions import clinic_permission
+from tenants_core.context import current_timezone
+
+VIEW = BillingPermission.VIEW_BILLING
+
+
+def _patient(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+    return patient_selectors.patient_get(
+        patient_id=decode_id(global_id, "Patient", field="patient_id")
+    )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        extensions=clinic_permission(VIEW), description="The patient's balance and credit."
+    )
+    def patient_balance(self, info: Info, patient_id: relay.GlobalID) -> Balance:
+        return Balance(**selectors.patient_balance(_patient(patient_id)).__dict__)
+
+    @strawberry.field(
+        extensions=clinic_permission(VIEW),
+        description="Every charge, payment and refund in order, with the running balance.",
+    )
+    def account_statement(self, info: Info, patient_id: relay.GlobalID) -> list[Movement]:
+        return [
+            Movement(
+                at=m.at, kind=m.kind, description=m.description, amount=m.amount, balance=m.balance
+            )
+            for m in selectors.patient_statement(_patient(patient_id))
+        ]
+
+    @strawberry_django.field(
+        extensions=clinic_permission(VIEW), description="Charges on no live receipt."
+    )
+    def uninvoiced_charges(self, info: Info, patient_id: relay.GlobalID) -> list[Charge]:
+        return selectors.uninvoiced_charges(patient_id=_patient(patient_id).pk)  # type: ignore[return-value]
+
+    @strawberry_django.field(extensions=clinic_permission(VIEW))
+    def receipt(self, info: Info, id: relay.GlobalID) -> Receipt:
+        return selectors.receipt_get(receipt_id=decode_id(id, "Receipt"))  # type: ignore[return-value]
+
+    @strawberry_django.connection(
+        DjangoListConnection[Receipt],
+        extensions=clinic_permission(VIEW),
+        description="Receipts, newest first.",
+    )
+    def receipts(
+        self,
+        info: Info,
+        patient_id: relay.GlobalID | None = None,
+        status: list[ReceiptStatus] | None = None,  # type: ignore[valid-type]
+    ) -> Iterable[models.Receipt]:
+        return selectors.receipt_list(
+            patient_id=_patient(patient_id).pk if patient_id else None,
+            statuses=[s.value for s in status] if status else None,
+        )
+
+    @strawberry.field(
+        extensions=clinic_permission(VIEW),
+        description="Money by method, production by professional, and receipts issued and voided, "
+        "for local days `from` to `to` (inclusive).",
+    )
+    def cash_report(
+        self, info: Info, from_: Annotated[dt.date, strawberry.argument(name="from")], to: dt.date
+    ) -> CashReport:
+        report = selectors.cash_report(date_from=from_, date_to=to, tz=current_timezone())
+        methods = [
+            MethodTotal(method=PaymentMethod(m), received=r, refunded=f, net=r - f, count=n)
+            for m, (r, f, n) in sorted(report.by_method.items())
+        ]
+        return CashReport(
+            start=report.start,
+            end=report.end,
+            by_method=methods,
+            by_professional=[
+                ProfessionalTotal(professional_name=name or None, total=total, count=n)
+                for _pk, name, total, n in report.by_professional
+            ],
+            receipts_issued=report.issued,  # type: ignore[arg-type]
+            receipts_voided=report.voided,  # type: ignore[arg-type]
+            total_received=sum((m.received for m in methods), start=selectors.ZERO),
+            total_refunded=sum((m.refunded for m in methods), start=selectors.ZERO),
+        )

@@ -1,0 +1,173 @@
+"""Billing types. Amounts are Decimal strings in PEN unless a currency says otherwise."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import Enum
+
+import strawberry
+import strawberry_django
+from strawberry import relay
+
+from backend.billing import models
+from graphql_api.accounts.types import StaffUser
+from graphql_api.patients.types import Patient
+from graphql_api.resources.types import Professional
+from graphql_api.typing_helpers import django_type, graphql_type
+
+ReceiptType = strawberry.enum(Enum("ReceiptType", {c: c for c in models.ReceiptType.values}))
+ReceiptStatus = strawberry.enum(
+    Enum("ReceiptStatus", {c: c for c in models.ReceiptStatus.values}),
+    description="ISSUED, PARTIALLY_PAID, PAID (by what is allocated) or VOID.",
+)
+PaymentMethod = strawberry.enum(Enum("PaymentMethod", {c: c for c in models.PaymentMethod.values}))
+PaymentKind = strawberry.enum(Enum("PaymentKind", {c: c for c in models.PaymentKind.values}))
+
+
+@strawberry.enum
+class Currency(Enum):
+    PEN = "PEN"
+    USD = "USD"
+
+
+@django_type(models.Charge)
+class Charge(relay.Node):
+    """Something the patient owes; ``amount`` includes IGV."""
+
+    concept: strawberry.auto
+    quantity: strawberry.auto
+    unit_price: Decimal
+    discount: Decimal
+    amount: Decimal
+    currency: strawberry.auto
+    professional: Professional | None
+    created_at: strawberry.auto
+
+
+@graphql_type
+class NewCharges:
+    """The charges just created."""
+
+    charges: list[Charge]
+
+
+@django_type(models.ReceiptLine)
+class ReceiptLine:
+    """A charge on a receipt."""
+
+    charge: Charge
+    amount: Decimal
+
+
+@django_type(models.Receipt)
+class Receipt(relay.Node):
+    """A boleta or factura, numbered per type and series with no gaps."""
+
+    @strawberry_django.field(
+        only=["series", "number"], description="As printed, e.g. B001-00000123."
+    )
+    def full_number(self, root: models.Receipt) -> str:
+        return root.full_number
+
+    @strawberry_django.field(only=["receipt_type"])
+    def receipt_type(self, root: models.Receipt) -> ReceiptType:  # type: ignore[valid-type]
+        return ReceiptType(root.receipt_type)
+
+    series: strawberry.auto
+    number: strawberry.auto
+    patient: Patient
+    customer_name: strawberry.auto
+    customer_document: strawberry.auto
+    igv_rate: Decimal
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
+    currency: strawberry.auto
+
+    @strawberry_django.field(only=["status"])
+    def status(self, root: models.Receipt) -> ReceiptStatus:  # type: ignore[valid-type]
+        return ReceiptStatus(root.status)
+
+    issued_at: strawberry.auto
+    issued_by: StaffUser
+    void_reason: strawberry.auto
+    voided_at: dt.datetime | None
+    lines: list[ReceiptLine]
+
+
+@django_type(models.Payment)
+class Payment(relay.Node):
+    """Money received (PAYMENT) or returned (REFUND)."""
+
+    @strawberry_django.field(only=["kind"])
+    def kind(self, root: models.Payment) -> PaymentKind:  # type: ignore[valid-type]
+        return PaymentKind(root.kind)
+
+    amount: Decimal
+    currency: strawberry.auto
+    exchange_rate: Decimal
+    amount_pen: Decimal = strawberry_django.field(description="What counts on the account.")
+
+    @strawberry_django.field(only=["method"])
+    def method(self, root: models.Payment) -> PaymentMethod:  # type: ignore[valid-type]
+        return PaymentMethod(root.method)
+
+    paid_at: strawberry.auto
+    reference: strawberry.auto
+    reason: strawberry.auto
+    received_by: StaffUser
+
+
+@graphql_type
+class Balance:
+    """``balance = charges − payments + refunds``. Positive: the patient owes."""
+
+    charges: Decimal
+    payments: Decimal
+    refunds: Decimal
+    balance: Decimal
+    credit: Decimal = strawberry.field(description="Received and not applied to a live receipt.")
+
+
+@graphql_type
+class Movement:
+    """One line of the account statement."""
+
+    at: dt.datetime
+    kind: str
+    description: str
+    amount: Decimal = strawberry.field(description="Signed: + raises the balance, − lowers it.")
+    balance: Decimal = strawberry.field(description="The running balance after this movement.")
+
+
+@graphql_type
+class MethodTotal:
+    method: PaymentMethod  # type: ignore[valid-type]
+    received: Decimal
+    refunded: Decimal
+    net: Decimal
+    count: int
+
+
+@graphql_type
+class ProfessionalTotal:
+    """Charges produced in the period, by the professional who performed them."""
+
+    professional_name: str | None
+    total: Decimal
+    count: int
+
+
+@graphql_type
+class CashReport:
+    """Money and receipts of a period of local days."""
+
+    start: dt.datetime
+    end: dt.datetime
+    by_method: list[MethodTotal]
+    by_professional: list[ProfessionalTotal]
+    receipts_issued: list[Receipt]
+    receipts_voided: list[Receipt]
+    total_received: Decimal
+    total_refunded: Decimal
