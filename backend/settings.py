@@ -34,6 +34,13 @@ DATA_DIR = Path(os.environ.get("DATA_DIR") or BASE_DIR / ".data").resolve()
 PORT = int(os.environ.get("PORT") or 8000)
 BASE_DOMAIN = (os.environ.get("BASE_DOMAIN") or "localhost").strip().lower()
 GRAPHIQL = env_bool("GRAPHIQL", DEBUG)
+# Introspection answers only in development unless enabled explicitly.
+GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", DEBUG)
+# Request bodies larger than this are refused with 413 before anything reads them.
+MAX_REQUEST_BYTES = int(os.environ.get("MAX_REQUEST_BYTES") or 256 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+# No single SQL statement of a request may run longer than this.
+DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS") or 10_000)
 
 
 def _secret_key() -> str:
@@ -106,6 +113,8 @@ warnings.filterwarnings(
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
+    # Touches no database: ids every request and refuses oversized bodies before routing.
+    "backend.core.middleware.RequestIdMiddleware",
     "tenants_core.middleware.ClinicTenantMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "backend.audit.context.AuditContextMiddleware",
@@ -134,6 +143,10 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL") or None
 DATABASE_EMBEDDED = DATABASE_URL is None
 DATABASES = {"default": database_settings(DATABASE_URL, DATA_DIR)}
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+    f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Argon2 first. The test suite swaps in a fast hasher (and hands the same list to the uvicorn
@@ -182,7 +195,10 @@ AVAILABILITY_STEP_MINUTES = 15  # free slots start every 15 minutes
 STATIC_URL = "static/"
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
-X_FRAME_OPTIONS = "DENY"
+X_FRAME_OPTIONS = "DENY"  # GraphiQL is never framed
+SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get("SECURE_HSTS_SECONDS") or 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_REFERRER_POLICY = "same-origin"
 
 LOGGING = {
     "version": 1,

@@ -1,17 +1,29 @@
 """Errors shared by the whole schema.
 
-Mutations return input and business errors as ``OperationInfo`` (strawberry-django's
-``handle_django_errors``). A query has no such union: a Django ``ValidationError`` raised
-there (``NOT_FOUND`` for an ID this clinic does not have, say) becomes a top-level error
-whose ``extensions.code`` is the error's code, with its (translated) message.
+- Mutations return input and business errors as ``OperationInfo`` (strawberry-django's
+  ``handle_django_errors``).
+- A query has no such union: a Django ``ValidationError`` raised there (``NOT_FOUND`` for an
+  ID this clinic does not have, say) becomes a top-level error whose ``extensions.code`` is
+  the error's code, with its (translated) message.
+- Anything unexpected is logged in full with the request id, and the client gets
+  ``INTERNAL_ERROR`` with that id; with ``DEBUG`` off the message says nothing more (no stack
+  trace, no SQL).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import OperationalError
+from django.utils.translation import gettext as _
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.relay.types import GlobalIDValueError
+
+logger = logging.getLogger("graphql_api.errors")
 
 
 def _first(error: ValidationError) -> tuple[str, str | None, str | None]:
@@ -24,16 +36,35 @@ def _first(error: ValidationError) -> tuple[str, str | None, str | None]:
     return inner.messages[0], inner.code, None
 
 
-class ValidationErrorCodes(SchemaExtension):
+class ErrorCodes(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
+        request = getattr(self.execution_context.context, "request", None)
+        request_id = getattr(request, "request_id", None)
         for error in (result.errors if result else None) or []:
-            if isinstance(error.original_error, ValidationError):
-                message, code, field = _first(error.original_error)
+            original = error.original_error
+            if isinstance(original, ValidationError):
+                message, code, field = _first(original)
                 error.message = message
                 error.extensions = {
                     **(error.extensions or {}),
                     "code": code or "INVALID",
                     **({"field": field} if field else {}),
+                }
+            elif isinstance(original, GlobalIDValueError):
+                error.extensions = {**(error.extensions or {}), "code": "INVALID_ID"}
+            elif original is not None and not isinstance(original, GraphQLError):
+                database_down = isinstance(original, OperationalError)
+                logger.error("GraphQL resolver failed [request %s]", request_id, exc_info=original)
+                if not settings.DEBUG:
+                    error.message = (
+                        str(_("The database is unavailable; try again in a moment."))
+                        if database_down
+                        else str(_("Internal error. Quote the request id to support."))
+                    )
+                error.extensions = {
+                    **(error.extensions or {}),
+                    "code": "DATABASE_UNAVAILABLE" if database_down else "INTERNAL_ERROR",
+                    "requestId": request_id,
                 }

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import strawberry
 from django.conf import settings
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
@@ -18,7 +24,7 @@ from graphql_api.clinic.mutations import Mutation as ClinicMutation
 from graphql_api.clinic.queries import Query as ClinicQuery
 from graphql_api.clinical.mutations import Mutation as ClinicalMutation
 from graphql_api.clinical.queries import Query as ClinicalQuery
-from graphql_api.errors import ValidationErrorCodes
+from graphql_api.errors import ErrorCodes
 from graphql_api.patients.mutations import Mutation as PatientsMutation
 from graphql_api.patients.queries import Query as PatientsQuery
 from graphql_api.platform.mutations import Mutation as PlatformMutation
@@ -65,6 +71,11 @@ def _not_introspection(context: IgnoreContext) -> bool:
     return context.field_name.startswith("__")
 
 
+def _introspection() -> SchemaExtension:
+    """Introspection only where it is enabled (development, by default)."""
+    return SchemaExtension() if settings.GRAPHQL_INTROSPECTION else DisableIntrospection()
+
+
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
@@ -76,7 +87,8 @@ schema = strawberry.Schema(
         ),
         lambda: MaxAliasesLimiter(max_alias_count=settings.GRAPHQL_MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),
+        _introspection,
         DjangoOptimizerExtension,
-        ValidationErrorCodes,
+        ErrorCodes,
     ],
 )

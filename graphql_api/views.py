@@ -1,12 +1,18 @@
-"""The GraphQL endpoint: strawberry's sync Django view with our typed context."""
+"""The GraphQL endpoint: strawberry's sync Django view with our typed context and JSON
+errors for requests that never reach GraphQL (bad JSON, empty body, a GET mutation…)."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from django.views.decorators.csrf import csrf_exempt
-from strawberry.django.views import GraphQLView
+import json
+from typing import Any
 
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from strawberry.django.views import GraphQLView, HTTPException
+
+from backend.core.responses import json_error
 from graphql_api.context import Context
 from graphql_api.schema import schema
 
@@ -15,8 +21,37 @@ class ClinicGraphQLView(GraphQLView):
     def get_context(self, request: HttpRequest, response: HttpResponse) -> Context:  # type: ignore[override]
         return Context(request=request, response=response)
 
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
+        try:
+            response = self.run(request=request)
+        except HTTPException as error:
+            return json_error(error.status_code, "BAD_REQUEST", error.reason)
+        except UnicodeDecodeError:
+            return json_error(400, "BAD_REQUEST", _("The request body is not UTF-8."))
+        return _request_errors_are_400(response)  # type: ignore[arg-type]
 
-# Clients authenticate with bearer tokens, not cookies, so the endpoint needs no CSRF token.
+
+def _request_errors_are_400(response: HttpResponse) -> HttpResponse:
+    """A document that never ran (it does not parse, or fails validation: too deep, too many
+    aliases, unknown fields) is the client's error: 400, not 200. Errors raised while running
+    (they have a ``path``) keep 200, with whatever data could be resolved."""
+    head = response.content[:16].replace(b" ", b"")
+    if response.status_code != 200 or not head.startswith(b'{"data":null'):
+        return response
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return response
+    errors = body.get("errors") or []
+    if body.get("data") is None and errors and all("path" not in error for error in errors):
+        for error in errors:
+            error.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+        return JsonResponse(body, status=400)
+    return response
+
+
+# Clients authenticate with bearer tokens, not cookies, so the endpoint needs no CSRF token:
+# a cross-site page cannot attach another site's bearer token.
 graphql_view = csrf_exempt(
     ClinicGraphQLView.as_view(
         schema=schema,

@@ -216,6 +216,15 @@ def test_django_uses_the_catalog_for_spanish():
             "El profesional o el sillón ya está ocupado en el horario %(when)s.",
         ),
         ("A DNI has exactly 8 digits.", "El DNI debe tener exactamente 8 dígitos."),
+        (
+            "This note is signed and cannot change; add an addendum.",
+            "Esta nota está firmada y no se puede modificar; agregue una adenda.",
+        ),
+        ("The discount is greater than the price.", "El descuento es mayor que el precio."),
+        (
+            "Say why the receipt is voided (at most 300 characters).",
+            "Indique el motivo de la anulación del comprobante (máximo 300 caracteres).",
+        ),
     ],
 )
 def test_django_translates_scheduling_and_patient_messages(english, spanish):

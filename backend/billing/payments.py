@@ -27,6 +27,7 @@ from backend.billing.tax import money
 from backend.patients.models import Patient
 
 CLOCK_SKEW = dt.timedelta(minutes=5)
+MAX_BACKDATE = dt.timedelta(days=7)
 
 
 def _sum(queryset, field: str = "amount") -> Decimal:  # type: ignore[no-untyped-def]
@@ -59,9 +60,18 @@ def _lock_patient(patient: Patient) -> Patient:
     return Patient.objects.select_for_update().get(pk=patient.pk)
 
 
+def _decimal(value: Any) -> Decimal:
+    """``value`` as a finite Decimal, or NaN (never a signalling NaN that raises on compare)."""
+    try:
+        parsed = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        return Decimal("NaN")
+    return parsed if parsed.is_finite() else Decimal("NaN")
+
+
 def _rate(currency: str, exchange_rate: Any) -> Decimal:
     if currency == "PEN":
-        if exchange_rate not in (None, "", 1, Decimal(1)) and Decimal(str(exchange_rate)) != 1:
+        if exchange_rate not in (None, "") and _decimal(exchange_rate) != 1:
             raise error(
                 "exchange_rate",
                 _("Payments in soles have no exchange rate."),
@@ -70,10 +80,7 @@ def _rate(currency: str, exchange_rate: Any) -> Decimal:
         return Decimal(1)
     if currency != "USD":
         raise error("currency", _("Payments are in PEN or USD."), BillingError.INVALID_CURRENCY)
-    try:
-        rate = Decimal(str(exchange_rate))
-    except (InvalidOperation, ValueError, TypeError):
-        rate = Decimal(0)
+    rate = _decimal(exchange_rate)
     if exchange_rate is None or not rate.is_finite() or not Decimal("0.1") <= rate <= Decimal(20):
         raise error(
             "exchange_rate",
@@ -87,14 +94,25 @@ def _paid_at(value: dt.datetime | None) -> dt.datetime:
     now = timezone.now()
     if value is None:
         return now
-    if value.tzinfo is None or value > now + CLOCK_SKEW:
+    if value.tzinfo is None:
+        raise error("paid_at", _("Give the time with its UTC offset."), BillingError.INVALID_DATE)
+    if value > now + CLOCK_SKEW:
         raise error(
             "paid_at", _("A payment date cannot be in the future."), BillingError.IN_THE_FUTURE
+        )
+    if value < now - MAX_BACKDATE:
+        # Closed days' cash reports must not change behind the cashier's back.
+        raise error(
+            "paid_at",
+            _("A payment cannot be dated more than %(days)d days back.")
+            % {"days": MAX_BACKDATE.days},
+            BillingError.INVALID_DATE,
         )
     return value
 
 
 def _allocate(payment: Payment, receipt: Receipt, amount: Decimal, field: str) -> PaymentAllocation:
+    receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)  # as it is now, held
     if receipt.patient_id != payment.patient_id:
         raise error(field, _("This receipt is another patient's."), BillingError.WRONG_PATIENT)
     if receipt.status == ReceiptStatus.VOID:
@@ -135,7 +153,7 @@ def payment_record(
         raise error("method", _("Unknown payment method."), BillingError.INVALID_METHOD) from None
     reference = (reference or "").strip()
     if len(reference) > 100:
-        raise error("reference", _("At most 100 characters."), BillingError.INVALID_AMOUNT)
+        raise error("reference", _("At most 100 characters."), BillingError.TOO_LONG)
     payment = Payment.objects.create(
         patient=patient,
         kind=PaymentKind.PAYMENT,
@@ -149,7 +167,7 @@ def payment_record(
         received_by=actor,
     )
     remaining = payment.amount_pen
-    if allocations:
+    if allocations is not None:  # an empty list means: keep it all as credit
         for index, (receipt, share) in enumerate(allocations):
             share = amount_of(share, f"allocations.{index}.amount", allow_zero=False)
             if share > remaining:
@@ -196,7 +214,8 @@ def payment_allocate(
     if payment.kind != PaymentKind.PAYMENT:
         raise error("payment_id", _("A refund cannot be allocated."), BillingError.INVALID_AMOUNT)
     share = amount_of(amount, "amount", allow_zero=False)
-    if share > payment_unallocated(payment):
+    # Refunds come out of the patient's credit, not out of one payment: both must allow it.
+    if share > min(payment_unallocated(payment), patient_credit(payment.patient)):
         raise error(
             "amount",
             _("More than what is left of the payment."),

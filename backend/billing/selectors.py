@@ -130,6 +130,16 @@ class CashReport:
 
 def cash_report(*, date_from: dt.date, date_to: dt.date, tz: ZoneInfo) -> CashReport:
     """From ``date_from`` 00:00 to the end of ``date_to``, in the clinic's local time."""
+    if not (dt.date(2000, 1, 1) <= date_from <= dt.date(2100, 12, 31)) or not (
+        dt.date(2000, 1, 1) <= date_to <= dt.date(2100, 12, 31)
+    ):
+        raise ValidationError(
+            {
+                "from": ValidationError(
+                    _("Dates between 2000 and 2100."), code=BillingError.INVALID_DATE_RANGE
+                )
+            }
+        )
     if date_to < date_from or (date_to - date_from).days > 366:
         raise ValidationError(
             {
@@ -164,8 +174,11 @@ def cash_report(*, date_from: dt.date, date_to: dt.date, tz: ZoneInfo) -> CashRe
         (row["professional_id"], row["professional__full_name"] or "", row["total"], row["n"])
         for row in production
     ]
+    receipts = Receipt.objects.select_related("patient", "issued_by").prefetch_related(
+        "lines__charge"
+    )
     report.issued = list(
-        Receipt.objects.filter(issued_at__gte=start, issued_at__lt=end).order_by("series", "number")
+        receipts.filter(issued_at__gte=start, issued_at__lt=end).order_by("series", "number")
     )
     report.voided = list(
         Receipt.objects.filter(

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
-from backend.audit.services import audit_record
+from backend.audit.services import audit_record, diff
 from backend.billing.errors import BillingError
 from backend.billing.models import (
     BillingSettings,
@@ -44,17 +44,22 @@ def amount_of(value: Any, field: str, *, allow_zero: bool = True) -> Decimal:
         parsed = Decimal(str(value))
     except (InvalidOperation, ValueError, TypeError):
         parsed = Decimal("NaN")
+    if parsed.is_finite() and parsed > MAX_AMOUNT:
+        raise error(
+            field, _("At most %(max)s.") % {"max": MAX_AMOUNT}, BillingError.AMOUNT_TOO_LARGE
+        )
     if (
         not parsed.is_finite()
         or parsed < 0
         or (parsed == 0 and not allow_zero)
         or parsed != parsed.quantize(Decimal("0.01"))
     ):
-        raise error(
-            field,
-            _("Give a positive amount with at most two decimals."),
-            BillingError.INVALID_AMOUNT,
+        message = (
+            _("Give an amount of zero or more, with at most two decimals.")
+            if allow_zero
+            else _("Give an amount greater than zero, with at most two decimals.")
         )
+        raise error(field, message, BillingError.INVALID_AMOUNT)
     if parsed > MAX_AMOUNT:
         raise error(
             field, _("At most %(max)s.") % {"max": MAX_AMOUNT}, BillingError.AMOUNT_TOO_LARGE
@@ -67,18 +72,51 @@ def billing_settings() -> BillingSettings:
     return settings_row
 
 
+@transaction.atomic
+def billing_settings_update(
+    *, actor: User, igv_rate: Any = None, prices_include_tax: bool | None = None
+) -> BillingSettings:
+    """Change the IGV rate (a fraction: 0.18) or whether prices include it. Receipts already
+    issued keep the rate they were issued with."""
+    row = BillingSettings.objects.select_for_update().get(pk=billing_settings().pk)
+    before = {"igv_rate": str(row.igv_rate), "prices_include_tax": row.prices_include_tax}
+    if igv_rate is not None:
+        try:
+            rate = Decimal(str(igv_rate))
+        except (InvalidOperation, ValueError, TypeError):
+            rate = Decimal("NaN")
+        if (
+            not rate.is_finite()
+            or not Decimal(0) <= rate < Decimal("0.5")
+            or rate != rate.quantize(Decimal("0.0001"))
+        ):
+            raise error(
+                "igv_rate", _("A rate from 0 to 0.5, such as 0.18."), BillingError.INVALID_AMOUNT
+            )
+        row.igv_rate = rate
+    if prices_include_tax is not None:
+        row.prices_include_tax = prices_include_tax
+    row.save()
+    after = {"igv_rate": str(row.igv_rate), "prices_include_tax": row.prices_include_tax}
+    audit_record(
+        actor=actor, action="billing.update_settings", entity=row, changes=diff(before, after)
+    )
+    return row
+
+
 # --- charges -------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def charges_from_performed(*, actor: User, patient: Patient) -> list[Charge]:
     """A charge for each performed procedure of the patient that has none yet."""
+    Patient.objects.select_for_update().get(pk=patient.pk)  # one charging run per patient at once
     settings_row = billing_settings()
     pending = PerformedProcedure.objects.filter(
         patient=patient, charge__isnull=True
     ).select_related("procedure")
     charges = []
-    for performed in pending.select_for_update(of=("self",)):
+    for performed in pending:
         charges.append(
             Charge.objects.create(
                 patient=patient,
@@ -190,13 +228,12 @@ def receipt_refresh_status(receipt: Receipt) -> Receipt:
     paid = receipt.allocations.filter(released_at__isnull=True).aggregate(s=Sum("amount"))[
         "s"
     ] or Decimal(0)
-    status = (
-        ReceiptStatus.ISSUED
-        if paid == 0
-        else ReceiptStatus.PAID
-        if paid >= receipt.total
-        else ReceiptStatus.PARTIALLY_PAID
-    )
+    if paid >= receipt.total:  # a receipt for nothing (total 0) is paid from the start
+        status = ReceiptStatus.PAID
+    elif paid == 0:
+        status = ReceiptStatus.ISSUED
+    else:
+        status = ReceiptStatus.PARTIALLY_PAID
     if status != receipt.status:
         receipt.status = status
         receipt.save(update_fields=["status"])
@@ -274,6 +311,7 @@ def receipt_issue(
     ReceiptLine.objects.bulk_create(
         ReceiptLine(receipt=receipt, charge=c, amount=c.amount) for c in locked
     )
+    receipt_refresh_status(receipt)
     audit_record(
         actor=actor,
         action="billing.issue_receipt",
@@ -287,6 +325,9 @@ def receipt_issue(
 def receipt_void(*, actor: User, receipt: Receipt, reason: str) -> Receipt:
     """Void a receipt: it keeps its number, its charges are free again, and what was paid on it
     becomes the patient's credit."""
+    # The patient first, then the receipt: the order every money movement takes, so a void
+    # and a payment on the same receipt wait for each other instead of crossing.
+    Patient.objects.select_for_update().get(pk=receipt.patient_id)
     receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)
     reason = " ".join((reason or "").split())
     if not reason or len(reason) > 300:

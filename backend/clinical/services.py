@@ -33,6 +33,7 @@ from backend.clinical.models import (
 from backend.clinical.teeth import validate_surfaces, validate_tooth
 from backend.patients.models import Patient
 from backend.scheduling.models import Appointment
+from tenants_core.context import current_timezone
 
 TEXT_LIMIT = 10_000
 
@@ -81,7 +82,7 @@ def medical_history_record(
         if code not in conditions:
             conditions.append(code)
     last_visit = data.get("last_dental_visit")
-    if last_visit is not None and last_visit > timezone.localdate():
+    if last_visit is not None and last_visit > timezone.localdate(timezone=current_timezone()):
         raise _error(
             "last_dental_visit", _("This date is in the future."), ClinicalError.INVALID_DATE
         )
@@ -101,8 +102,10 @@ def medical_history_record(
         last_dental_visit=last_visit,
         recorded_by=actor,
     )
-    patient.allergies = history.allergies
-    patient.medical_alerts = _alerts_summary(history)
+    # The front desk's alerts follow the anamnesis, but an empty anamnesis field never wipes
+    # what the front desk registered.
+    patient.allergies = history.allergies or patient.allergies
+    patient.medical_alerts = _alerts_summary(history) or patient.medical_alerts
     patient.updated_at = timezone.now()
     patient.save(update_fields=["allergies", "medical_alerts", "updated_at"])
     audit_record(
@@ -375,7 +378,7 @@ def finding_change_state(
 @transaction.atomic
 def finding_remove(*, actor: User, finding: Finding, reason: str) -> Finding:
     """Take a finding off the chart from now on (it stays in the history)."""
-    reason = _text(reason, "reason", 300) or str(_("Removed"))
+    reason = _text(reason, "reason", 300) or "Removed"  # stored: not translated
     finding = _resolve(finding, actor, reason, timezone.now())
     audit_record(
         actor=actor, action="odontogram.remove", entity=finding, changes={"reason": reason}

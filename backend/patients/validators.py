@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from backend.patients.errors import PatientError
 from backend.patients.models import DOCUMENT_PATTERNS, DocumentType
+from tenants_core.context import current_timezone
 
 DEFAULT_PHONE_REGION = "PE"
 
@@ -48,7 +49,7 @@ def validate_document(document_type: str, number: str | None) -> str:
 def validate_birth_date(value: dt.date | None, *, today: dt.date | None = None) -> dt.date | None:
     if value is None:
         return None
-    today = today or timezone.localdate()
+    today = today or timezone.localdate(timezone=current_timezone())
     if value > today:
         raise ValidationError(
             _("The birth date cannot be in the future."), code=PatientError.INVALID_BIRTH_DATE

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from backend.clinical.models import Finding, FindingCondition, Material
 from backend.patients.models import Patient
@@ -61,12 +62,12 @@ class Procedure(models.Model):
 
 
 class PlanStatus(models.TextChoices):
-    DRAFT = "DRAFT", _("Draft")
-    PRESENTED = "PRESENTED", _("Presented")
-    ACCEPTED = "ACCEPTED", _("Accepted")
-    REJECTED = "REJECTED", _("Rejected")
-    IN_PROGRESS = "IN_PROGRESS", _("In progress")
-    COMPLETED = "COMPLETED", _("Completed")
+    DRAFT = "DRAFT", pgettext_lazy("treatment plan", "Draft")
+    PRESENTED = "PRESENTED", pgettext_lazy("treatment plan", "Presented")
+    ACCEPTED = "ACCEPTED", pgettext_lazy("treatment plan", "Accepted")
+    REJECTED = "REJECTED", pgettext_lazy("treatment plan", "Rejected")
+    IN_PROGRESS = "IN_PROGRESS", pgettext_lazy("treatment plan", "In progress")
+    COMPLETED = "COMPLETED", pgettext_lazy("treatment plan", "Completed")
 
 
 class TreatmentPlan(models.Model):
@@ -94,9 +95,9 @@ class TreatmentPlan(models.Model):
 
 
 class ItemStatus(models.TextChoices):
-    PLANNED = "PLANNED", _("Planned")
-    DONE = "DONE", _("Done")
-    CANCELLED = "CANCELLED", _("Cancelled")
+    PLANNED = "PLANNED", pgettext_lazy("plan item", "Planned")
+    DONE = "DONE", pgettext_lazy("plan item", "Done")
+    CANCELLED = "CANCELLED", pgettext_lazy("plan item", "Cancelled")
 
 
 class TreatmentPlanItem(models.Model):

@@ -141,6 +141,11 @@ def plan_item_add(
             raise ValidationError(
                 {"surfaces" if error.code == "INVALID_SURFACE" else "tooth": error}
             ) from None
+    elif surfaces:
+        raise _error("surfaces", _("Surfaces need a tooth."), TreatmentError.INVALID_SURFACE)
+    for name, value in (("phase", phase), ("sequence", sequence)):
+        if not isinstance(value, int) or not 1 <= value <= 999:
+            raise _error(name, _("A number from 1 to 999."), TreatmentError.INVALID_SEQUENCE)
     item_price, item_discount = _item_prices(procedure, price, discount, discount_percent)
     finding = None
     if tooth is not None and procedure.result_condition:
@@ -160,8 +165,8 @@ def plan_item_add(
         surfaces=surfaces or [],
         price=item_price,
         discount=item_discount,
-        phase=max(1, phase),
-        sequence=max(1, sequence),
+        phase=phase,
+        sequence=sequence,
         planned_finding=finding,
     )
     audit_record(
@@ -193,9 +198,7 @@ def plan_item_cancel(*, actor: User, item: TreatmentPlanItem) -> TreatmentPlanIt
     item.status = ItemStatus.CANCELLED
     item.save(update_fields=["status"])
     if item.planned_finding_id and item.planned_finding.resolved_at is None:
-        finding_remove(
-            actor=actor, finding=item.planned_finding, reason=str(_("Plan item cancelled"))
-        )
+        finding_remove(actor=actor, finding=item.planned_finding, reason="Plan item cancelled")
     audit_record(
         actor=actor, action="treatment_plan.cancel_item", entity=plan, changes={"item_id": item.pk}
     )
@@ -222,7 +225,20 @@ def plan_change_status(*, actor: User, plan: TreatmentPlan, status: str) -> Trea
         raise _error(
             None, _("Add at least one item before presenting the plan."), TreatmentError.PLAN_EMPTY
         )
+    if status == PlanStatus.COMPLETED and plan.items.filter(status=ItemStatus.PLANNED).exists():
+        raise _error(
+            "status",
+            _("Items are still planned: complete or cancel them first."),
+            TreatmentError.INVALID_TRANSITION,
+        )
     before = plan.status
+    if status == PlanStatus.REJECTED:
+        # A rejected plan leaves nothing planned on the chart.
+        for item in plan.items.filter(status=ItemStatus.PLANNED).select_related("planned_finding"):
+            item.status = ItemStatus.CANCELLED
+            item.save(update_fields=["status"])
+            if item.planned_finding_id and item.planned_finding.resolved_at is None:
+                finding_remove(actor=actor, finding=item.planned_finding, reason="Plan rejected")
     plan.status = status
     plan.updated_at = timezone.now()
     plan.save(update_fields=["status", "updated_at"])
@@ -267,7 +283,15 @@ def plan_item_complete(
             _("This appointment is another patient's."),
             TreatmentError.WRONG_PATIENT,
         )
-    performed_at = performed_at or timezone.now()
+    now = timezone.now()
+    if performed_at is None:
+        performed_at = now
+    elif performed_at.tzinfo is None or not now - dt.timedelta(days=31) <= performed_at <= now:
+        raise _error(
+            "performed_at",
+            _("Give when it was done (with its UTC offset), in the last 31 days."),
+            TreatmentError.INVALID_DATE,
+        )
     performed = PerformedProcedure.objects.create(
         patient_id=plan.patient_id,
         procedure=item.procedure,
@@ -284,8 +308,8 @@ def plan_item_complete(
     item.save(update_fields=["status"])
     if item.planned_finding_id and item.planned_finding.resolved_at is None:
         finding_change_state(
-            actor=actor, finding=item.planned_finding, state=FindingState.EXISTING, at=performed_at
-        )
+            actor=actor, finding=item.planned_finding, state=FindingState.EXISTING
+        )  # the chart records when it learned of it: its history is never rewritten
     elif item.tooth is not None and item.procedure.result_condition:
         finding_record(
             actor=actor,
@@ -294,7 +318,6 @@ def plan_item_complete(
             surfaces=item.surfaces,
             condition=item.procedure.result_condition,
             material=item.procedure.result_material or None,
-            at=performed_at,
         )
     audit_record(
         actor=actor,

@@ -45,3 +45,15 @@ class AuthToken:
     token: str
     expires_at: datetime
     user: StaffUser
+
+
+@django_type(models.User)
+class StaffMember(relay.Node):
+    """A colleague as records show them (the author of a note, who took a payment): name and
+    role only. Emails and account state are for admins (``staff``)."""
+
+    full_name: strawberry.auto
+
+    @strawberry_django.field(only=["role"])
+    def role(self, root: models.User) -> Role | None:
+        return Role(root.role) if root.role else None

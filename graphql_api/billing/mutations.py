@@ -7,13 +7,17 @@ from typing import Any
 
 import strawberry
 import strawberry_django
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from strawberry import relay
 
+from backend.accounts.permissions import StaffPermission
 from backend.billing import payments, selectors, services
+from backend.billing.errors import BillingError
 from backend.billing.permissions import BillingPermission
 from backend.patients import selectors as patient_selectors
 from graphql_api.billing.inputs import ChargeInput, IssueReceiptInput, PaymentInput, RefundInput
-from graphql_api.billing.types import Charge, NewCharges, Payment, Receipt
+from graphql_api.billing.types import BillingSettings, Charge, NewCharges, Payment, Receipt
 from graphql_api.context import Info
 from graphql_api.ids import decode_id
 from graphql_api.permissions import clinic_permission
@@ -26,6 +30,18 @@ def _mutation(permission: BillingPermission, description: str) -> Any:
     return strawberry_django.mutation(
         handle_django_errors=True, extensions=clinic_permission(permission), description=description
     )
+
+
+def _bounded(items: list[Any], most: int, field: str) -> list[Any]:
+    if len(items) > most:
+        raise ValidationError(
+            {
+                field: ValidationError(
+                    _("At most %(most)d at once.") % {"most": most}, code=BillingError.TOO_MANY
+                )
+            }
+        )
+    return items
 
 
 def _patient(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
@@ -62,7 +78,7 @@ class Mutation:
     def issue_receipt(self, info: Info, input: IssueReceiptInput) -> Receipt:
         charges = [
             selectors.charge_get(charge_id=decode_id(gid, "Charge", field="charge_ids"))
-            for gid in input.charge_ids[:200]
+            for gid in _bounded(input.charge_ids, 200, "charge_ids")
         ]
         return services.receipt_issue(  # type: ignore[return-value]
             actor=info.context.require_user(),
@@ -85,7 +101,7 @@ class Mutation:
         if input.allocations is not None:
             allocations = [
                 (_receipt(a.receipt_id, f"allocations.{i}.receipt_id"), a.amount)
-                for i, a in enumerate(input.allocations[:100])
+                for i, a in enumerate(_bounded(input.allocations, 100, "allocations"))
             ]
         return payments.payment_record(  # type: ignore[return-value]
             actor=info.context.require_user(),
@@ -113,6 +129,20 @@ class Mutation:
             amount=amount,
         )
         return selectors.receipt_get(receipt_id=receipt.pk)  # type: ignore[return-value]
+
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=clinic_permission(StaffPermission.MANAGE_SETTINGS),
+        description="Change the IGV rate or whether prices include it (admins).",
+    )
+    def update_billing_settings(
+        self, info: Info, igv_rate: Decimal | None = None, prices_include_tax: bool | None = None
+    ) -> BillingSettings:
+        return services.billing_settings_update(  # type: ignore[return-value]
+            actor=info.context.require_user(),
+            igv_rate=igv_rate,
+            prices_include_tax=prices_include_tax,
+        )
 
     @_mutation(ADMIN_ONLY, "Refund part of the patient's credit, with a reason.")
     def refund_payment(self, info: Info, input: RefundInput) -> Payment:

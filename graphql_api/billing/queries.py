@@ -11,11 +11,12 @@ import strawberry_django
 from strawberry import relay
 from strawberry_django.relay import DjangoListConnection
 
-from backend.billing import models, selectors
+from backend.billing import models, selectors, services
 from backend.billing.permissions import BillingPermission
 from backend.patients import selectors as patient_selectors
 from graphql_api.billing.types import (
     Balance,
+    BillingSettings,
     CashReport,
     Charge,
     MethodTotal,
@@ -41,6 +42,10 @@ def _patient(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
 
 @strawberry.type
 class Query:
+    @strawberry_django.field(extensions=clinic_permission(VIEW), description="The tax set-up.")
+    def billing_settings(self, info: Info) -> BillingSettings:
+        return services.billing_settings()  # type: ignore[return-value]
+
     @strawberry.field(
         extensions=clinic_permission(VIEW), description="The patient's balance and credit."
     )

@@ -11,7 +11,7 @@ import strawberry_django
 from strawberry import relay
 
 from backend.billing import models
-from graphql_api.accounts.types import StaffUser
+from graphql_api.accounts.types import StaffMember
 from graphql_api.patients.types import Patient
 from graphql_api.resources.types import Professional
 from graphql_api.typing_helpers import django_type, graphql_type
@@ -90,7 +90,7 @@ class Receipt(relay.Node):
         return ReceiptStatus(root.status)
 
     issued_at: strawberry.auto
-    issued_by: StaffUser
+    issued_by: StaffMember
     void_reason: strawberry.auto
     voided_at: dt.datetime | None
     lines: list[ReceiptLine]
@@ -116,7 +116,7 @@ class Payment(relay.Node):
     paid_at: strawberry.auto
     reference: strawberry.auto
     reason: strawberry.auto
-    received_by: StaffUser
+    received_by: StaffMember
 
 
 @graphql_type
@@ -171,3 +171,13 @@ class CashReport:
     receipts_voided: list[Receipt]
     total_received: Decimal
     total_refunded: Decimal
+
+
+@django_type(models.BillingSettings)
+class BillingSettings:
+    """The clinic's tax set-up."""
+
+    igv_rate: Decimal = strawberry_django.field(description="A fraction: 0.18 is 18%.")
+    prices_include_tax: strawberry.auto
+    boleta_series: strawberry.auto
+    factura_series: strawberry.auto

@@ -66,7 +66,14 @@ class Query:
         user = info.context.require_user()
         notes = (
             selectors.note_list(actor=user, patient_id=_patient_id(patient_id))
-            .select_related("patient", "author", "signed_by", "appointment")
+            .select_related(
+                "patient",
+                "author",
+                "signed_by",
+                "appointment__patient",
+                "appointment__professional",
+                "appointment__chair",
+            )
             .prefetch_related("addenda__author")
         )
         connection = DjangoListConnection[ClinicalNote].resolve_connection(

@@ -10,7 +10,7 @@ import strawberry_django
 from strawberry import relay
 
 from backend.clinical import models
-from graphql_api.accounts.types import StaffUser
+from graphql_api.accounts.types import StaffMember
 from graphql_api.patients.types import Patient
 from graphql_api.scheduling.types import Appointment
 from graphql_api.typing_helpers import django_type, graphql_type
@@ -47,7 +47,7 @@ class MedicalHistory(relay.Node):
     is_smoker: strawberry.auto
     takes_anticoagulants: strawberry.auto
     last_dental_visit: dt.date | None
-    recorded_by: StaffUser
+    recorded_by: StaffMember
     recorded_at: strawberry.auto
 
 
@@ -55,7 +55,7 @@ class MedicalHistory(relay.Node):
 class NoteAddendum(relay.Node):
     """A signed correction or complement to a signed note."""
 
-    author: StaffUser
+    author: StaffMember
     text: strawberry.auto
     signed_at: strawberry.auto
 
@@ -66,7 +66,7 @@ class ClinicalNote(relay.Node):
 
     patient: Patient
     appointment: Appointment | None
-    author: StaffUser
+    author: StaffMember
     subjective: strawberry.auto
     objective: strawberry.auto
     assessment: strawberry.auto
@@ -76,7 +76,7 @@ class ClinicalNote(relay.Node):
     def status(self, root: models.ClinicalNote) -> NoteStatus:  # type: ignore[valid-type]
         return NoteStatus(root.status)
 
-    signed_by: StaffUser | None
+    signed_by: StaffMember | None
     signed_at: dt.datetime | None
     created_at: strawberry.auto
     updated_at: strawberry.auto
@@ -103,7 +103,7 @@ class Finding(relay.Node):
         return FindingState(root.state)
 
     notes: strawberry.auto
-    recorded_by: StaffUser
+    recorded_by: StaffMember
     recorded_at: strawberry.auto
     resolved_at: dt.datetime | None
 

@@ -10,7 +10,7 @@ import strawberry_django
 from strawberry import relay
 
 from backend.staff import models
-from graphql_api.accounts.types import StaffUser
+from graphql_api.accounts.types import StaffMember
 from graphql_api.typing_helpers import django_type
 
 
@@ -55,7 +55,9 @@ class Professional(relay.Node):
     specialty: strawberry.auto
     color: str = strawberry_django.field(description="Calendar colour, #RRGGBB.")
     is_active: strawberry.auto
-    user: StaffUser | None = strawberry_django.field(description="The linked DENTIST user, if any.")
+    user: StaffMember | None = strawberry_django.field(
+        description="The linked DENTIST user, if any."
+    )
     working_hours: list[WorkingHoursRange]
     time_off: list[TimeOff]
 

@@ -78,6 +78,11 @@ class Query:
         duration_minutes: int,
         chair_id: relay.GlobalID | None = None,
     ) -> list[Slot]:
+        if not 2000 <= date.year <= 2100:
+            message = _("A date between 2000 and 2100.")
+            raise ValidationError(
+                {"date": ValidationError(message, code=SchedulingError.INVALID_TIME_RANGE)}
+            )
         if not 5 <= duration_minutes <= 8 * 60:
             raise ValidationError(
                 {"duration_minutes": ValidationError(

@@ -113,6 +113,11 @@ CALLS = {
         {"id": "{appointment}"},
     ),
     "currentClinic": ("{ currentClinic { name } }", {}),
+    "billingSettings": ("{ billingSettings { igvRate } }", {}),
+    "updateBillingSettings": (
+        'mutation { updateBillingSettings(igvRate: "0.18") { ...Outcome } }',
+        {},
+    ),
     "patientBalance": (
         "query($p: ID!) { patientBalance(patientId: $p) { balance } }",
         {"p": "{patient}"},

@@ -107,9 +107,10 @@ def test_a_wrong_role_value_is_a_graphql_validation_error(client, clinic1, admin
         client, CREATE, host="clinica1.localhost", token=admin_token,
         variables={"input": {**NEW, "role": "OWNER"}},
     )  # fmt: skip
-    assert status == 200
+    assert status == 400
     assert body["data"] is None
     assert "OWNER" in body["errors"][0]["message"]
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
 
 
 def test_plan_limit_counts_active_users_only(client, clinic2, make_staff, token_for):
@@ -260,7 +261,8 @@ def test_a_malformed_id_is_a_clear_error_not_a_500(client, clinic1, admin_token)
         client, DEACTIVATE, host="clinica1.localhost", token=admin_token, variables={"id": "%%%"}
     )
     assert status == 200
-    assert body["errors"]
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_ID"
+    assert "GlobalID" in body["errors"][0]["message"]
 
 
 def test_staff_lists_only_this_clinic_with_total_count_and_pages(

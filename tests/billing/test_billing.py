@@ -479,7 +479,7 @@ def test_statement_and_receipts_cost_the_same_statements(
         page = run(
             client,
             token,
-            "query($p: ID!) { receipts(patientId: $p, first: 50) { totalCount edges { node { fullNumber patient { fullName } issuedBy { email } } } } }",
+            "query($p: ID!) { receipts(patientId: $p, first: 50) { totalCount edges { node { fullNumber patient { fullName } issuedBy { fullName } } } } }",
             p=p,
         )
     assert page["totalCount"] == rows
@@ -515,3 +515,88 @@ def test_dentists_read_billing_but_do_not_write_and_assistants_see_nothing(
     with tenant_context(clinic1):
         assert not Charge.objects.exists()
         assert Patient.objects.filter(pk=patient.pk).exists()
+
+
+def test_refunded_credit_cannot_be_allocated_again(clinic1, patient, receptionist, admin):
+    with tenant_context(clinic1):
+        payment = payments.payment_record(
+            actor=receptionist, patient=patient, amount="100.00", method="CASH"
+        )
+        payments.refund_record(
+            actor=admin, patient=patient, amount="100.00", method="CASH", reason="Devolución"
+        )
+        receipt = services.receipt_issue(
+            actor=receptionist,
+            patient=patient,
+            charges=[charge(clinic1, patient, receptionist, "100.00")],
+        )
+        with pytest.raises(ValidationError) as raised:
+            payments.payment_allocate(
+                actor=receptionist, payment=payment, receipt=receipt, amount="100.00"
+            )
+        assert raised.value.error_dict["amount"][0].code == "ALLOCATION_EXCEEDS_PAYMENT"
+        assert payments.patient_credit(patient) == Decimal("0.00")
+
+
+def test_an_empty_allocation_list_keeps_the_money_as_credit(clinic1, patient, receptionist):
+    with tenant_context(clinic1):
+        receipt = services.receipt_issue(
+            actor=receptionist,
+            patient=patient,
+            charges=[charge(clinic1, patient, receptionist, "30.00")],
+        )
+        payments.payment_record(
+            actor=receptionist, patient=patient, amount="30.00", method="CASH", allocations=[]
+        )
+        receipt.refresh_from_db()
+        assert receipt.status == "ISSUED"
+        assert payments.patient_credit(patient) == Decimal("30.00")
+
+
+def test_a_receipt_for_nothing_is_paid_at_once(clinic1, patient, receptionist):
+    with tenant_context(clinic1):
+        free = services.charge_add(
+            actor=receptionist,
+            patient=patient,
+            concept="Control de garantía",
+            quantity=1,
+            unit_price="0.00",
+        )
+        receipt = services.receipt_issue(actor=receptionist, patient=patient, charges=[free])
+    assert (receipt.total, receipt.status) == (Decimal("0.00"), "PAID")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "code"),
+    [
+        ({"amount": "1e30"}, "amount", "AMOUNT_TOO_LARGE"),
+        ({"amount": "sNaN"}, "amount", "INVALID_AMOUNT"),
+        ({"amount": "Infinity"}, "amount", "INVALID_AMOUNT"),
+        ({"exchange_rate": "sNaN"}, "exchange_rate", "INVALID_CURRENCY"),
+        ({"paid_at": timezone.now() - dt.timedelta(days=30)}, "paid_at", "INVALID_DATE"),
+        ({"paid_at": dt.datetime(2030, 1, 1)}, "paid_at", "INVALID_DATE"),  # noqa: DTZ001 - naive on purpose
+    ],
+)
+def test_odd_numbers_and_dates_are_coded_not_crashes(
+    clinic1, patient, receptionist, kwargs, field, code
+):
+    with tenant_context(clinic1):
+        with pytest.raises(ValidationError) as raised:
+            payments.payment_record(
+                actor=receptionist,
+                patient=patient,
+                **{"amount": "10.00", "method": "CASH", **kwargs},
+            )
+        assert raised.value.error_dict[field][0].code == code
+        assert not Payment.objects.exists()
+
+
+def test_too_many_charges_at_once_is_refused_not_cut_short(
+    client, clinic1, patient, receptionist, token_for
+):
+    ids = [to_base64("Charge", i) for i in range(1, 202)]
+    query = "mutation($p: ID!, $c: [ID!]!) { issueReceipt(input: {patientId: $p, chargeIds: $c, receiptType: BOLETA}) { ... on OperationInfo { messages { code field } } } }"
+    payload = run(
+        client, token_for(clinic1, receptionist), query, p=to_base64("Patient", patient.pk), c=ids
+    )
+    assert payload == {"messages": [{"code": "TOO_MANY", "field": "chargeIds"}]}

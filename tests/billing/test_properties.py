@@ -27,6 +27,7 @@ operations = st.lists(
         ),
         st.tuples(st.just("void"), st.integers(min_value=0, max_value=5)),
         st.tuples(st.just("refund"), cents),
+        st.tuples(st.just("allocate"), cents, st.integers(min_value=0, max_value=5)),
     ),
     min_size=1,
     max_size=25,
@@ -57,6 +58,22 @@ def apply(operation, *, patient, user):
         payments.refund_record(
             actor=user, patient=patient, amount=operation[1], method="CASH", reason="Prueba"
         )
+    elif kind == "allocate":
+        paid = list(
+            Payment.objects.filter(patient=patient, kind=PaymentKind.PAYMENT).order_by("pk")
+        )
+        owed = list(
+            Receipt.objects.filter(
+                patient=patient, status__in=["ISSUED", "PARTIALLY_PAID"]
+            ).order_by("pk")
+        )
+        if paid and owed:
+            payments.payment_allocate(
+                actor=user,
+                payment=paid[operation[2] % len(paid)],
+                receipt=owed[operation[2] % len(owed)],
+                amount=operation[1],
+            )
 
 
 @settings(
@@ -94,6 +111,15 @@ def test_the_balance_always_equals_charges_minus_payments_plus_refunds(clinic1, 
             statement = selectors.patient_statement(patient)
             assert (statement[-1].balance if statement else Decimal(0)) == balance.balance
             assert balance.credit >= 0
+            # What is owed on live receipts, plus uninvoiced charges, less credit, is the balance.
+            owed = sum(
+                (payments.receipt_outstanding(r) for r in Receipt.objects.filter(patient=patient)),
+                Decimal(0),
+            )
+            uninvoiced = sum(
+                (c.amount for c in selectors.uninvoiced_charges(patient_id=patient.pk)), Decimal(0)
+            )
+            assert owed + uninvoiced - balance.credit == balance.balance
             for receipt in Receipt.objects.filter(patient=patient):
                 assert receipt.subtotal + receipt.tax == receipt.total
                 assert payments.receipt_outstanding(receipt) >= 0

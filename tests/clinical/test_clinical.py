@@ -150,7 +150,7 @@ def test_an_assistant_records_findings(client, clinic1, patient, make_staff, tok
 
 ODONTOGRAM = """
 query($p: ID!, $at: DateTime) {
-  odontogram(patientId: $p, at: $at) { teeth { tooth findings { condition state surfaces recordedBy { email } } } }
+  odontogram(patientId: $p, at: $at) { teeth { tooth findings { condition state surfaces recordedBy { fullName } } } }
 }
 """
 
@@ -241,7 +241,7 @@ mutation($id: ID!, $plan: String) {
 }
 """
 SIGN = """
-mutation($id: ID!) { signClinicalNote(id: $id) { __typename ... on ClinicalNote { status signedAt signedBy { email } } ... on OperationInfo { messages { code } } } }
+mutation($id: ID!) { signClinicalNote(id: $id) { __typename ... on ClinicalNote { status signedAt signedBy { fullName } } ... on OperationInfo { messages { code } } } }
 """
 
 
@@ -267,7 +267,7 @@ def test_a_signed_note_is_immutable_and_corrected_by_addenda(
     }
     signed = run(client, dentist_token, SIGN, id=note["id"])
     assert signed["status"] == "SIGNED"
-    assert signed["signedBy"]["email"] == dentist.email
+    assert signed["signedBy"]["fullName"] == dentist.full_name
 
     # Over HTTP: NOTE_SIGNED, and nothing changes.
     assert run(client, dentist_token, UPDATE, id=note["id"], plan="Otro") == {
@@ -288,7 +288,7 @@ def test_a_signed_note_is_immutable_and_corrected_by_addenda(
 
     addendum = run(
         client, dentist_token,
-        'mutation($id: ID!) { addNoteAddendum(noteId: $id, text: "Se usó resina A2") { __typename ... on NoteAddendum { text signedAt author { email } } } }',
+        'mutation($id: ID!) { addNoteAddendum(noteId: $id, text: "Se usó resina A2") { __typename ... on NoteAddendum { text signedAt author { fullName } } } }',
         id=note["id"],
     )  # fmt: skip
     assert addendum["text"] == "Se usó resina A2"

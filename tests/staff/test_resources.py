@@ -14,7 +14,7 @@ CREATE = """
 mutation($input: CreateProfessionalInput!) {
   createProfessional(input: $input) {
     __typename
-    ... on Professional { id fullName licenseNumber color user { email } workingHours { weekday startTime endTime } }
+    ... on Professional { id fullName licenseNumber color user { fullName role } workingHours { weekday startTime endTime } }
     ... on OperationInfo { messages { code field } }
   }
 }
@@ -70,7 +70,7 @@ def test_a_professional_is_created_with_hours_and_a_dentist_user(
     )  # fmt: skip
     assert payload["__typename"] == "Professional"
     assert payload["color"] == "#FF0000"
-    assert payload["user"] == {"email": "dra.soto@clinica1.pe"}
+    assert payload["user"] == {"fullName": dentist.full_name, "role": "DENTIST"}
     assert payload["workingHours"] == [
         {"weekday": "MONDAY", "startTime": "09:00:00", "endTime": "13:00:00"},
         {"weekday": "MONDAY", "startTime": "14:00:00", "endTime": "18:00:00"},

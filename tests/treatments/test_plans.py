@@ -12,7 +12,13 @@ from backend.clinical.models import Finding
 from backend.patients.models import Patient
 from backend.staff.models import Professional
 from backend.treatments import services
-from backend.treatments.models import PerformedProcedure, PlanStatus, Procedure, TreatmentPlan
+from backend.treatments.models import (
+    PerformedProcedure,
+    PlanStatus,
+    Procedure,
+    TreatmentPlan,
+    TreatmentPlanItem,
+)
 from backend.treatments.money import percent_of
 from backend.treatments.services import PLAN_TRANSITIONS
 from tests.conftest import error_code, graphql
@@ -166,6 +172,8 @@ def test_only_legal_plan_transitions(client, world, source, target):
     add(client, world, plan)
     with tenant_context(world["clinic"]):
         TreatmentPlan.objects.update(status=source)
+        if target == PlanStatus.COMPLETED:  # completing needs every item done or cancelled
+            TreatmentPlanItem.objects.update(status="DONE")
     payload = run(client, world["token"], STATUS, id=plan["id"], status=target.value)
     if target in PLAN_TRANSITIONS[source]:
         assert payload == {"__typename": "TreatmentPlan", "status": target.value}
@@ -322,3 +330,57 @@ def test_services_refuse_items_outside_a_draft(clinic1, world):
         with pytest.raises(ValidationError) as raised:
             services.plan_item_add(actor=world["dentist"], plan=plan, procedure=world["cleaning"])
     assert raised.value.code == "PLAN_NOT_EDITABLE"
+
+
+def test_a_plan_with_planned_items_cannot_be_completed(client, world):
+    plan = new_plan(client, world)
+    add(client, world, plan)
+    with tenant_context(world["clinic"]):
+        TreatmentPlan.objects.update(status="IN_PROGRESS")
+    assert run(client, world["token"], STATUS, id=plan["id"], status="COMPLETED")["messages"] == [
+        {"code": "INVALID_TRANSITION"}
+    ]
+
+
+def test_rejecting_a_plan_takes_its_planned_findings_off_the_chart(client, world):
+    plan = new_plan(client, world)
+    add(client, world, plan)
+    run(client, world["token"], STATUS, id=plan["id"], status="PRESENTED")
+    assert (
+        run(client, world["token"], STATUS, id=plan["id"], status="REJECTED")["status"]
+        == "REJECTED"
+    )
+    with tenant_context(world["clinic"]):
+        assert not Finding.objects.filter(resolved_at__isnull=True).exists()
+        assert set(TreatmentPlanItem.objects.values_list("status", flat=True)) == {"CANCELLED"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        (
+            {"tooth": None, "surfaces": ["O"], "procedureId": "cleaning"},
+            [("surfaces", "INVALID_SURFACE")],
+        ),
+        ({"phase": 40000}, [("phase", "INVALID_SEQUENCE")]),
+        ({"sequence": 0}, [("sequence", "INVALID_SEQUENCE")]),
+    ],
+)
+def test_item_surfaces_and_sequence_are_validated(client, world, fields, expected):
+    plan = new_plan(client, world)
+    if fields.get("procedureId") == "cleaning":
+        fields = {**fields, "procedureId": to_base64("Procedure", world["cleaning"].pk)}
+    payload = add(client, world, plan, **fields)
+    assert [(m["field"], m["code"]) for m in payload["messages"]] == expected
+
+
+def test_completing_with_a_bad_date_is_refused(client, world):
+    plan = new_plan(client, world)
+    item = add(client, world, plan)
+    run(client, world["token"], STATUS, id=plan["id"], status="PRESENTED")
+    run(client, world["token"], STATUS, id=plan["id"], status="ACCEPTED")
+    query = "mutation($id: ID!, $at: DateTime) { completeTreatmentPlanItem(itemId: $id, input: {performedAt: $at}) { __typename ... on OperationInfo { messages { code field } } } }"
+    payload = run(client, world["token"], query, id=item["id"], at="2031-01-01T10:00:00-05:00")
+    assert payload["messages"] == [{"code": "INVALID_DATE", "field": "performedAt"}]
+    with tenant_context(world["clinic"]):
+        assert not PerformedProcedure.objects.exists()

@@ -1,0 +1,162 @@
+"""The GraphQL endpoint against hostile or broken requests: every refusal is a JSON 4xx with
+a code, never a 500 or an HTML page, and never a stack trace."""
+
+import json
+
+import pytest
+from django.db import connection
+
+from backend.patients import selectors as patient_selectors
+from tests.conftest import graphql
+
+pytestmark = pytest.mark.django_db
+
+HOST = "clinica1.localhost"
+
+
+def post_raw(client, body, content_type="application/json", **extra):
+    return client.generic(
+        "POST", "/graphql", body, content_type=content_type, HTTP_HOST=HOST, **extra
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"",
+        b"[]",
+        b'{"query": 42}',
+        b'{"variables": {}}',
+        "\udcff".encode("utf-8", "surrogatepass"),
+    ],
+    ids=["malformed", "empty", "array", "number-query", "no-query", "bad-utf8"],
+)
+def test_broken_bodies_get_a_json_400(client, clinic1, body):
+    response = post_raw(client, body)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["errors"][0]["extensions"]["code"] in {
+        "BAD_REQUEST",
+        "GRAPHQL_VALIDATION_FAILED",
+    }
+
+
+def test_a_mutation_over_get_is_refused(client, clinic1):
+    response = client.get(
+        "/graphql", {"query": "mutation { logout }"}, HTTP_HOST=HOST, HTTP_ACCEPT="application/json"
+    )
+    assert 400 <= response.status_code < 500
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+def test_a_query_over_get_works(client, clinic1):
+    response = client.get(
+        "/graphql",
+        {"query": "{ currentClinic { name } }"},
+        HTTP_HOST=HOST,
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.json() == {"data": {"currentClinic": {"name": "Clínica Dental Norte"}}}
+
+
+def test_a_one_megabyte_query_is_refused_before_it_is_read(client, clinic1):
+    body = json.dumps({"query": "{ currentClinic { name } }" + " " * (1024 * 1024)}).encode()
+    response = post_raw(client, body)
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
+
+
+def test_a_deeply_nested_query_is_a_400(client, clinic1, admin_token, settings):
+    settings.GRAPHQL_MAX_DEPTH = 3
+    status, body = graphql(
+        client,
+        "{ auditEvents(first: 1) { edges { node { actor { email } } } } }",
+        host=HOST,
+        token=admin_token,
+    )
+    assert status == 400
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+def test_an_unknown_field_is_a_400(client, clinic1):
+    status, body = graphql(client, "{ nope }", host=HOST)
+    assert status == 400
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+def test_an_unexpected_error_is_masked_with_a_request_id(
+    client, clinic1, admin_token, monkeypatch, settings, caplog
+):
+    settings.DEBUG = False
+
+    def explode(**kwargs):
+        raise RuntimeError("secret detail: SELECT * FROM patients_patient")
+
+    monkeypatch.setattr(patient_selectors, "patient_list", explode)
+    response = client.post(
+        "/graphql", data={"query": "{ patients(first: 1) { totalCount } }"}, content_type="application/json",
+        HTTP_HOST=HOST, HTTP_AUTHORIZATION=f"Bearer {admin_token}", HTTP_X_REQUEST_ID="req-12345678",
+    )  # fmt: skip
+    error = response.json()["errors"][0]
+    assert error["extensions"] == {"code": "INTERNAL_ERROR", "requestId": "req-12345678"}
+    assert "secret" not in json.dumps(response.json())
+    assert response["X-Request-ID"] == "req-12345678"
+    assert "req-12345678" in caplog.text
+    assert "secret detail" in caplog.text  # the full error is in the log
+
+
+def test_every_response_carries_a_request_id(client, clinic1):
+    response = client.get("/healthz", HTTP_HOST="localhost")
+    assert len(response["X-Request-ID"]) >= 8
+    assert (
+        client.get("/healthz", HTTP_HOST="localhost", HTTP_X_REQUEST_ID="bad id with spaces")[
+            "X-Request-ID"
+        ]
+        != "bad id with spaces"
+    )
+
+
+def test_introspection_is_off_unless_enabled(client, clinic1, settings):
+    settings.GRAPHQL_INTROSPECTION = False
+    status, body = graphql(client, "{ __schema { queryType { name } } }", host=HOST)
+    assert status == 400
+    assert "introspection" in body["errors"][0]["message"].lower()
+    settings.GRAPHQL_INTROSPECTION = True
+    _, body = graphql(client, "{ __schema { queryType { name } } }", host=HOST)
+    assert body == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
+
+
+def test_security_headers(client, clinic1, settings):
+    settings.SECURE_HSTS_SECONDS = 31536000
+    response = client.post(
+        "/graphql",
+        data={"query": "{ currentClinic { name } }"},
+        content_type="application/json",
+        HTTP_HOST=HOST,
+        secure=True,
+    )
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Strict-Transport-Security"].startswith("max-age=31536000")
+    page = client.get("/graphql", HTTP_HOST=HOST, HTTP_ACCEPT="text/html")
+    assert page["X-Frame-Options"] == "DENY"
+
+
+def test_every_statement_has_a_timeout(clinic1):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "10s"
+
+
+def test_bearer_requests_need_no_csrf_token(clinic1, admin_token):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(
+        "/graphql",
+        data={"query": "{ me { email } }"},
+        content_type="application/json",
+        HTTP_HOST=HOST,
+        HTTP_AUTHORIZATION=f"Bearer {admin_token}",
+    )
+    assert response.json() == {"data": {"me": {"email": "admin@clinica1.pe"}}}
