@@ -78,6 +78,11 @@ def django_db_setup(
     from django.test.utils import setup_databases, teardown_databases
 
     verbosity = request.config.option.verbose
+    if not django_db_keepdb:
+        # One test database per run, so two runs on one machine never drop each other's.
+        name = f"test_{connection.settings_dict['NAME']}_{os.getpid()}"
+        connection.settings_dict.setdefault("TEST", {})["NAME"] = name
+        settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = name
     with django_db_blocker.unblock():
         db_cfg = setup_databases(
             verbosity=verbosity, interactive=False, keepdb=django_db_keepdb, aliases={"default"}
