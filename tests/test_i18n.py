@@ -140,13 +140,16 @@ def test_a_refused_host_answers_in_spanish(client, db, host, status, code, spani
 
 
 def po_entries(path):
-    """(flags, msgid, msgstr) for each entry of a .po file; plural forms are not used here."""
+    """(flags, msgctxt or None, msgid, msgstr) for each entry of a .po file; plural forms are
+    not used here."""
     entries = []
     flags, fields, key = [], {}, None
 
     def flush():
         if "msgid" in fields:
-            entries.append((flags, "".join(fields["msgid"]), "".join(fields.get("msgstr", []))))
+            context = "".join(fields["msgctxt"]) if "msgctxt" in fields else None
+            msgid, msgstr = "".join(fields["msgid"]), "".join(fields.get("msgstr", []))
+            entries.append((flags, context, msgid, msgstr))
 
     for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
         line = line.strip()
@@ -161,7 +164,7 @@ def po_entries(path):
             fields[key].append(ast.literal_eval(line))
         else:
             keyword, _, rest = line.partition(" ")
-            if keyword == "msgid" and "msgid" in fields:  # an entry without a blank line before
+            if keyword in ("msgctxt", "msgid") and "msgid" in fields:  # no blank line before
                 flush()
                 flags, fields = [], {}
             key = keyword
@@ -170,24 +173,26 @@ def po_entries(path):
 
 
 def messages():
-    return [(msgid, msgstr) for _, msgid, msgstr in po_entries(CATALOG / "django.po") if msgid]
+    """(msgctxt or None, msgid, msgstr) for each message of the catalog, the header left out."""
+    entries = po_entries(CATALOG / "django.po")
+    return [(context, msgid, msgstr) for _, context, msgid, msgstr in entries if msgid]
 
 
 def test_the_spanish_catalog_has_no_untranslated_or_fuzzy_entries():
     entries = po_entries(CATALOG / "django.po")
     assert entries, "locale/es/LC_MESSAGES/django.po is empty"
-    header = [msgstr for _, msgid, msgstr in entries if msgid == ""]
+    header = [msgstr for _, _, msgid, msgstr in entries if msgid == ""]
     assert len(header) == 1
     assert "Language: es\n" in header[0]
     assert "charset=UTF-8" in header[0]
-    assert [msgid for flags, msgid, _ in entries if "fuzzy" in flags] == []
-    assert [msgid for msgid, msgstr in messages() if not msgstr] == []
+    assert [msgid for flags, _, msgid, _ in entries if "fuzzy" in flags] == []
+    assert [msgid for _, msgid, msgstr in messages() if not msgstr] == []
     assert "#, fuzzy" not in (CATALOG / "django.po").read_text(encoding="utf-8")
 
 
 def test_translations_keep_placeholders_and_quotes():
     placeholder = re.compile(r"%\(\w+\)[sd]")
-    for msgid, msgstr in messages():
+    for _, msgid, msgstr in messages():
         assert sorted(placeholder.findall(msgstr)) == sorted(placeholder.findall(msgid)), msgid
         for quote in "“”":
             assert msgstr.count(quote) == msgid.count(quote), msgid
@@ -196,7 +201,11 @@ def test_translations_keep_placeholders_and_quotes():
 def test_the_compiled_catalog_matches_the_po_file():
     with (CATALOG / "django.mo").open("rb") as mo:
         compiled = gettext.GNUTranslations(mo)
-    stale = [msgid for msgid, msgstr in messages() if compiled.gettext(msgid) != msgstr]
+    stale = [
+        (context, msgid)
+        for context, msgid, msgstr in messages()
+        if (compiled.pgettext(context, msgid) if context else compiled.gettext(msgid)) != msgstr
+    ]
     assert stale == [], "run `manage.py compilemessages` and commit locale/es/LC_MESSAGES/django.mo"
 
 
@@ -231,3 +240,19 @@ def test_django_translates_scheduling_and_patient_messages(english, spanish):
     """A booking refused in Spanish is heavy to set up over HTTP; gettext is the same path."""
     with translation.override("es"):
         assert translation.gettext(english) == spanish
+
+
+@pytest.mark.parametrize(
+    ("context", "english", "spanish", "appointment"),
+    [
+        ("treatment plan", "In progress", "En curso", "En atención"),
+        ("treatment plan", "Completed", "Completado", "Atendida"),
+        ("plan item", "Cancelled", "Cancelado", "Cancelada"),
+    ],
+)
+def test_plan_statuses_are_translated_apart_from_appointment_statuses(
+    context, english, spanish, appointment
+):
+    with translation.override("es"):
+        assert translation.pgettext(context, english) == spanish
+        assert translation.gettext(english) == appointment
