@@ -22,6 +22,9 @@ class ClinicGraphQLView(GraphQLView):
         return Context(request=request, response=response)
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
+        if _has_nul(request):
+            # PostgreSQL text cannot hold NUL characters: refuse them here, for every field.
+            return json_error(400, "BAD_REQUEST", _("The request contains a NUL character."))
         try:
             response = self.run(request=request)
         except HTTPException as error:
@@ -29,6 +32,12 @@ class ClinicGraphQLView(GraphQLView):
         except UnicodeDecodeError:
             return json_error(400, "BAD_REQUEST", _("The request body is not UTF-8."))
         return _request_errors_are_400(response)  # type: ignore[arg-type]
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    if request.method == "GET":
+        return any("\x00" in value for value in request.GET.values())
+    return b"\\u0000" in request.body or b"\x00" in request.body
 
 
 def _request_errors_are_400(response: HttpResponse) -> HttpResponse:

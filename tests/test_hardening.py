@@ -160,3 +160,16 @@ def test_bearer_requests_need_no_csrf_token(clinic1, admin_token):
         HTTP_AUTHORIZATION=f"Bearer {admin_token}",
     )
     assert response.json() == {"data": {"me": {"email": "admin@clinica1.pe"}}}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"query": "mutation { createChair(name: \\"a\\\\u0000b\\") { __typename } }"}',
+        b'{"query": "mutation($n: String!) { createChair(name: $n) { __typename } }", "variables": {"n": "\\u0000"}}',
+    ],
+)
+def test_nul_characters_are_refused_with_a_400(client, clinic1, admin_token, body):
+    response = post_raw(client, body, HTTP_AUTHORIZATION=f"Bearer {admin_token}")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
