@@ -45,13 +45,17 @@ def _request_errors_are_400(response: HttpResponse) -> HttpResponse:
     aliases, unknown fields) is the client's error: 400, not 200. Errors raised while running
     (they have a ``path``) keep 200, with whatever data could be resolved."""
     head = response.content[:16].replace(b" ", b"")
-    if response.status_code != 200 or not head.startswith(b'{"data":null'):
+    if response.status_code != 200 or (
+        not head.startswith(b'{"data":null') and b"DATABASE_UNAVAILABLE" not in response.content
+    ):
         return response
     try:
         body = json.loads(response.content)
     except ValueError:
         return response
     errors = body.get("errors") or []
+    if any((e.get("extensions") or {}).get("code") == "DATABASE_UNAVAILABLE" for e in errors):
+        return JsonResponse(body, status=503)
     if body.get("data") is None and errors and all("path" not in error for error in errors):
         for error in errors:
             error.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import DisallowedHost
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -13,6 +15,8 @@ from backend.core.responses import json_error
 from tenants_core.errors import PlatformError
 from tenants_core.models import Domain
 
+logger = logging.getLogger(__name__)
+
 
 class ClinicTenantMiddleware(TenantMainMiddleware):
     """django-tenants' middleware with JSON answers: an unknown host gets a 404 with
@@ -20,6 +24,18 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
     page. Nothing of the clinic's schema is touched in either case."""
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        try:
+            return self._route(request)
+        except (OperationalError, InterfaceError):
+            logger.exception("database unavailable while routing %s", request.get_host())
+            connection.close_if_unusable_or_obsolete()
+            return json_error(
+                503,
+                "DATABASE_UNAVAILABLE",
+                _("The database is unavailable; try again in a moment."),
+            )
+
+    def _route(self, request: HttpRequest) -> HttpResponse | None:
         connection.set_schema_to_public()
         # These refusals are answered before LocaleMiddleware runs: pick the language here.
         translation.activate(translation.get_language_from_request(request))
