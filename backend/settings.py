@@ -147,6 +147,9 @@ DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
     f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
 )
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Persistent connections (seconds; 0 closes after each request). Keep 0 under uvicorn: Django
+# runs each ASGI request in a thread of its own, so persistent connections are never reused.
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE") or 0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Argon2 first. The test suite swaps in a fast hasher (and hands the same list to the uvicorn

@@ -287,10 +287,13 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def running_uvicorn(django_db_blocker: Any, *, workers: int = 1) -> Iterator[LiveServer]:
+def running_uvicorn(
+    django_db_blocker: Any, *, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
     """uvicorn serving the test database on a free loopback port."""
+    extra = env or {}
     with django_db_blocker.unblock():
-        env = child_env()
+        env = child_env(**extra)
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1",
