@@ -14,28 +14,22 @@ from django.utils.translation import gettext as _
 from backend.billing.errors import BillingError
 from backend.billing.models import Charge, Payment, PaymentKind, Receipt, ReceiptStatus
 from backend.billing.payments import _sum, patient_credit
+from backend.core.lookups import get_or_not_found
 from backend.patients.models import Patient
 
 ZERO = Decimal("0.00")
 
 
-def _get(model, pk, message):  # type: ignore[no-untyped-def]
-    try:
-        return model._default_manager.get(pk=int(pk))
-    except (model.DoesNotExist, ValueError, TypeError):
-        raise ValidationError(message, code=BillingError.NOT_FOUND) from None
-
-
 def receipt_get(*, receipt_id: int | str) -> Receipt:
-    return _get(Receipt, receipt_id, _("No such receipt."))  # type: ignore[no-any-return]
+    return get_or_not_found(Receipt, receipt_id, _("No such receipt."))
 
 
 def charge_get(*, charge_id: int | str) -> Charge:
-    return _get(Charge, charge_id, _("No such charge."))  # type: ignore[no-any-return]
+    return get_or_not_found(Charge, charge_id, _("No such charge."))
 
 
 def payment_get(*, payment_id: int | str) -> Payment:
-    return _get(Payment, payment_id, _("No such payment."))  # type: ignore[no-any-return]
+    return get_or_not_found(Payment, payment_id, _("No such payment."))
 
 
 def receipt_list(

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role, User
-from backend.clinical.errors import ClinicalError
 from backend.clinical.models import ClinicalNote, Finding, MedicalHistory
+from backend.core.lookups import get_or_not_found
 from tenants_core.context import current_clinic
 
 
@@ -32,17 +31,11 @@ def note_list(*, actor: User, patient_id: int | None = None) -> QuerySet[Clinica
 
 def note_get(*, actor: User, note_id: int | str) -> ClinicalNote:
     """One note the actor may read; ``NOT_FOUND`` otherwise (whether it exists or not)."""
-    try:
-        return note_list(actor=actor).get(pk=int(note_id))
-    except (ClinicalNote.DoesNotExist, ValueError, TypeError):
-        raise ValidationError(_("No such clinical note."), code=ClinicalError.NOT_FOUND) from None
+    return get_or_not_found(note_list(actor=actor), note_id, _("No such clinical note."))
 
 
 def finding_get(*, finding_id: int | str) -> Finding:
-    try:
-        return Finding.objects.get(pk=int(finding_id))
-    except (Finding.DoesNotExist, ValueError, TypeError):
-        raise ValidationError(_("No such finding."), code=ClinicalError.NOT_FOUND) from None
+    return get_or_not_found(Finding, finding_id, _("No such finding."))
 
 
 def odontogram_findings(*, patient_id: int, at: dt.datetime | None = None) -> QuerySet[Finding]:

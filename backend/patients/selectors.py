@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import unicodedata
 
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from backend.patients.errors import PatientError
+from backend.core.lookups import get_or_not_found
 from backend.patients.models import Patient
 
 ORDERINGS = {
@@ -41,7 +40,4 @@ def patient_list(
 
 def patient_get(*, patient_id: int | str) -> Patient:
     """One patient, archived or not; ``NOT_FOUND`` when this clinic has no such patient."""
-    try:
-        return Patient.objects.get(pk=int(patient_id))
-    except (Patient.DoesNotExist, ValueError, TypeError):
-        raise ValidationError(_("No such patient."), code=PatientError.NOT_FOUND) from None
+    return get_or_not_found(Patient, patient_id, _("No such patient."))

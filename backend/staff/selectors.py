@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from backend.staff.errors import ResourceError
+from backend.core.lookups import get_or_not_found
 from backend.staff.models import Chair, Professional, TimeOff
 
 
@@ -24,20 +23,13 @@ def chair_list(*, active_only: bool = False) -> QuerySet[Chair]:
     return chairs.order_by("name", "id")
 
 
-def _get(model: type[Model], pk: int | str, message: str) -> Model:
-    try:
-        return model._default_manager.get(pk=int(pk))
-    except (model.DoesNotExist, ValueError, TypeError):  # type: ignore[attr-defined]
-        raise ValidationError(message, code=ResourceError.NOT_FOUND) from None
-
-
 def professional_get(*, professional_id: int | str) -> Professional:
-    return _get(Professional, professional_id, _("No such professional."))  # type: ignore[return-value]
+    return get_or_not_found(Professional, professional_id, _("No such professional."))
 
 
 def chair_get(*, chair_id: int | str) -> Chair:
-    return _get(Chair, chair_id, _("No such chair."))  # type: ignore[return-value]
+    return get_or_not_found(Chair, chair_id, _("No such chair."))
 
 
 def time_off_get(*, time_off_id: int | str) -> TimeOff:
-    return _get(TimeOff, time_off_id, _("No such time off."))  # type: ignore[return-value]
+    return get_or_not_found(TimeOff, time_off_id, _("No such time off."))

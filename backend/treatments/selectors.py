@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from backend.treatments.errors import TreatmentError
+from backend.core.lookups import get_or_not_found
 from backend.treatments.models import ItemStatus, Procedure, TreatmentPlan, TreatmentPlanItem
 from backend.treatments.money import money
 
@@ -36,23 +35,16 @@ def plan_list(
     return plans.order_by("-created_at", "-id")
 
 
-def _get(model, pk, message):  # type: ignore[no-untyped-def]
-    try:
-        return model._default_manager.get(pk=int(pk))
-    except (model.DoesNotExist, ValueError, TypeError):
-        raise ValidationError(message, code=TreatmentError.NOT_FOUND) from None
-
-
 def procedure_get(*, procedure_id: int | str) -> Procedure:
-    return _get(Procedure, procedure_id, _("No such procedure."))  # type: ignore[no-any-return]
+    return get_or_not_found(Procedure, procedure_id, _("No such procedure."))
 
 
 def plan_get(*, plan_id: int | str) -> TreatmentPlan:
-    return _get(TreatmentPlan, plan_id, _("No such treatment plan."))  # type: ignore[no-any-return]
+    return get_or_not_found(TreatmentPlan, plan_id, _("No such treatment plan."))
 
 
 def item_get(*, item_id: int | str) -> TreatmentPlanItem:
-    return _get(TreatmentPlanItem, item_id, _("No such plan item."))  # type: ignore[no-any-return]
+    return get_or_not_found(TreatmentPlanItem, item_id, _("No such plan item."))
 
 
 @dataclass(frozen=True)
