@@ -14,9 +14,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 
 
 def _load() -> ASGIHandler:
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.db import connections
 
     handler = get_asgi_application()
+    if settings.DATABASES["default"].get("CONN_MAX_AGE"):
+        # Django runs each ASGI request in a thread of its own: a persistent connection is
+        # never reused, and under load they pile up until PostgreSQL refuses new clients.
+        raise ImproperlyConfigured(
+            "CONN_MAX_AGE must be 0 under uvicorn (ASGI); pool connections with PgBouncer "
+            "in session mode instead."
+        )
     # django-tenants reads the schemas once at start-up (PG_EXTRA_SEARCH_PATHS check); that
     # connection belongs to this loading thread only.
     connections.close_all()

@@ -146,6 +146,8 @@ DATABASES = {"default": database_settings(DATABASE_URL, DATA_DIR)}
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
     f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
 )
+# Which process holds a connection, as pg_stat_activity shows it.
+DATABASES["default"]["OPTIONS"].setdefault("application_name", f"dental:{os.getpid()}")
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Persistent connections (seconds; 0 closes after each request). Keep 0 under uvicorn: Django
 # runs each ASGI request in a thread of its own, so persistent connections are never reused.

@@ -173,3 +173,26 @@ def test_nul_characters_are_refused_with_a_400(client, clinic1, admin_token, bod
     response = post_raw(client, body, HTTP_AUTHORIZATION=f"Bearer {admin_token}")
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.slow
+def test_the_asgi_app_refuses_persistent_connections(django_db_blocker):
+    """Under ASGI every request runs in a thread of its own, so CONN_MAX_AGE > 0 would only
+    pile connections up until PostgreSQL refuses clients: the app refuses to start."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, child_env
+
+    with django_db_blocker.unblock():
+        env = child_env(CONN_MAX_AGE="60")
+    result = subprocess.run(
+        [sys.executable, "-c", "import backend.asgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "CONN_MAX_AGE must be 0" in result.stderr

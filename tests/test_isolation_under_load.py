@@ -1,0 +1,90 @@
+"""Isolation under real load: uvicorn with 2 workers (DEBUG off), 20 clinics, thousands of
+interleaved concurrent requests. No response ever carries another clinic's row, and no token
+ever works on another clinic's domain."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import random
+import time
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from backend.patients.models import Patient
+from tests.conftest import http_login, running_uvicorn
+
+pytestmark = pytest.mark.slow
+
+CLINICS = 20
+REQUESTS = int(os.environ.get("ISOLATION_REQUESTS", "5000"))
+TIME_LIMIT = 300  # seconds: the run stops by itself
+QUERY = "{ currentClinic { subdomain } me { email } patients(first: 3) { edges { node { lastName documentNumber } } } }"
+
+
+def test_no_response_ever_carries_another_clinics_data(django_db_blocker, committed_clinic):
+    names = [f"aislada{i:02d}" for i in range(CLINICS)]
+    for index, name in enumerate(names):
+        clinic = committed_clinic(name, plan="basic")
+        with django_db_blocker.unblock(), tenant_context(clinic):
+            Patient.objects.create(
+                first_name="Marca",
+                last_name=f"MARK-{name}",
+                document_type="DNI",
+                document_number=f"{70000000 + index}",
+            )
+    production_like = {"DEBUG": "0", "SECRET_KEY": "isolation-test-" + "x" * 40}
+    with running_uvicorn(django_db_blocker, workers=2, env=production_like) as server:
+        tokens = {
+            name: http_login(server, f"{name}.localhost", f"admin@{name}.pe")["token"]
+            for name in names
+        }
+        rng = random.Random(2026)
+        plan = []
+        for _ in range(REQUESTS):
+            host, owner = rng.choice(names), rng.choice(names)
+            if rng.random() < 0.8:
+                owner = host  # mostly legitimate traffic, interleaved with cross-clinic attempts
+            plan.append((host, owner))
+        started = time.monotonic()
+
+        def call(step):
+            host, owner = step
+            if time.monotonic() - started > TIME_LIMIT:
+                return host, owner, None
+            response = server.post(
+                f"{host}.localhost",
+                {"query": QUERY},
+                headers={"Authorization": f"Bearer {tokens[owner]}"},
+            )
+            return host, owner, response
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            results = list(pool.map(call, plan))
+
+    done = [r for r in results if r[2] is not None]
+    assert len(done) == REQUESTS, f"only {len(done)} of {REQUESTS} requests within {TIME_LIMIT}s"
+    leaks, wrong_auth = [], []
+    for host, owner, response in done:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        text = response.text
+        others = [
+            name
+            for name in names
+            if name != host and (f"MARK-{name}" in text or f"@{name}.pe" in text)
+        ]
+        if others:
+            leaks.append((host, owner, others))
+        if host == owner:
+            data = body["data"]
+            assert data["currentClinic"]["subdomain"] == host
+            assert data["me"]["email"] == f"admin@{host}.pe"
+            assert [e["node"]["lastName"] for e in data["patients"]["edges"]] == [f"MARK-{host}"]
+        elif (body.get("data") or {}).get("me"):
+            wrong_auth.append((host, owner))
+        else:
+            assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert not leaks, leaks[:5]
+    assert not wrong_auth, wrong_auth[:5]
