@@ -7,7 +7,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,7 +21,13 @@ from backend.billing.models import (
     Receipt,
     ReceiptStatus,
 )
-from backend.billing.services import amount_of, error, receipt_refresh_status
+from backend.billing.services import (
+    amount_of,
+    error,
+    patient_lock,
+    receipt_refresh_status,
+    sum_of,
+)
 from backend.billing.tax import money
 from backend.patients.models import Patient
 
@@ -30,34 +35,28 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 MAX_BACKDATE = dt.timedelta(days=7)
 
 
-def _sum(queryset, field: str = "amount") -> Decimal:  # type: ignore[no-untyped-def]
-    return queryset.aggregate(s=Sum(field))["s"] or Decimal("0.00")
-
-
 def receipt_outstanding(receipt: Receipt) -> Decimal:
     if receipt.status == ReceiptStatus.VOID:
         return Decimal("0.00")
-    return receipt.total - _sum(receipt.allocations.filter(released_at__isnull=True))
+    return receipt.total - sum_of(receipt.allocations.filter(released_at__isnull=True))
 
 
 def patient_credit(patient: Patient) -> Decimal:
     """Money received and not applied to any live receipt, less what was refunded."""
-    received = _sum(Payment.objects.filter(patient=patient, kind=PaymentKind.PAYMENT), "amount_pen")
-    refunded = _sum(Payment.objects.filter(patient=patient, kind=PaymentKind.REFUND), "amount_pen")
-    applied = _sum(
+    received = sum_of(
+        Payment.objects.filter(patient=patient, kind=PaymentKind.PAYMENT), "amount_pen"
+    )
+    refunded = sum_of(
+        Payment.objects.filter(patient=patient, kind=PaymentKind.REFUND), "amount_pen"
+    )
+    applied = sum_of(
         PaymentAllocation.objects.filter(payment__patient=patient, released_at__isnull=True)
     )
     return received - applied - refunded
 
 
 def payment_unallocated(payment: Payment) -> Decimal:
-    return payment.amount_pen - _sum(payment.allocations.filter(released_at__isnull=True))
-
-
-def _lock_patient(patient: Patient) -> Patient:
-    """Serialize money movements of one patient, so that credit and outstanding amounts read
-    in a service cannot change before it writes."""
-    return Patient.objects.select_for_update().get(pk=patient.pk)
+    return payment.amount_pen - sum_of(payment.allocations.filter(released_at__isnull=True))
 
 
 def _decimal(value: Any) -> Decimal:
@@ -144,7 +143,7 @@ def payment_record(
 ) -> Payment:
     """Record money received. It is applied to the given receipts, or else to the oldest
     receipts still owed; whatever is left over is the patient's credit."""
-    patient = _lock_patient(patient)
+    patient = patient_lock(patient.pk)
     value = amount_of(amount, "amount", allow_zero=False)
     rate = _rate(currency, exchange_rate)
     try:
@@ -210,7 +209,7 @@ def payment_allocate(
     *, actor: User, payment: Payment, receipt: Receipt, amount: Any
 ) -> PaymentAllocation:
     """Apply credit left on an earlier payment to a receipt."""
-    _lock_patient(payment.patient)
+    patient_lock(payment.patient_id)
     if payment.kind != PaymentKind.PAYMENT:
         raise error("payment_id", _("A refund cannot be allocated."), BillingError.INVALID_AMOUNT)
     share = amount_of(amount, "amount", allow_zero=False)
@@ -236,7 +235,7 @@ def refund_record(
     *, actor: User, patient: Patient, amount: Any, method: str, reason: str
 ) -> Payment:
     """Give back part of the patient's credit: a movement of its own, with its reason."""
-    patient = _lock_patient(patient)
+    patient = patient_lock(patient.pk)
     value = amount_of(amount, "amount", allow_zero=False)
     reason = " ".join((reason or "").split())
     if not reason or len(reason) > 300:

@@ -12,8 +12,15 @@ from django.db.models import Count, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from backend.billing.errors import BillingError
-from backend.billing.models import Charge, Payment, PaymentKind, Receipt, ReceiptStatus
-from backend.billing.payments import _sum, patient_credit
+from backend.billing.models import (
+    Charge,
+    Payment,
+    PaymentKind,
+    Receipt,
+    ReceiptStatus,
+)
+from backend.billing.payments import patient_credit
+from backend.billing.services import sum_of
 from backend.core.lookups import get_or_not_found
 from backend.patients.models import Patient
 
@@ -63,9 +70,11 @@ class Balance:
 
 def patient_balance(patient: Patient) -> Balance:
     """``balance = charges − payments + refunds``, to the cent."""
-    charges = _sum(Charge.objects.filter(patient=patient))
-    payments = _sum(Payment.objects.filter(patient=patient, kind=PaymentKind.PAYMENT), "amount_pen")
-    refunds = _sum(Payment.objects.filter(patient=patient, kind=PaymentKind.REFUND), "amount_pen")
+    charges = sum_of(Charge.objects.filter(patient=patient))
+    payments = sum_of(
+        Payment.objects.filter(patient=patient, kind=PaymentKind.PAYMENT), "amount_pen"
+    )
+    refunds = sum_of(Payment.objects.filter(patient=patient, kind=PaymentKind.REFUND), "amount_pen")
     return Balance(
         charges=charges,
         payments=payments,

@@ -67,6 +67,18 @@ def amount_of(value: Any, field: str, *, allow_zero: bool = True) -> Decimal:
     return parsed.quantize(Decimal("0.01"))
 
 
+def sum_of(queryset: Any, field: str = "amount") -> Decimal:
+    """The sum of ``field`` over ``queryset``, 0.00 when empty."""
+    return queryset.aggregate(s=Sum(field))["s"] or Decimal("0.00")
+
+
+def patient_lock(patient_id: int) -> Patient:
+    """Lock the patient's row. Every money movement of a patient takes this lock first, then
+    the receipts: credit and what is owed cannot change between a service's check and its
+    write, and two services never wait for each other in opposite orders."""
+    return Patient.objects.select_for_update().get(pk=patient_id)
+
+
 def billing_settings() -> BillingSettings:
     settings_row, _created = BillingSettings.objects.get_or_create(pk=1)
     return settings_row
@@ -110,7 +122,7 @@ def billing_settings_update(
 @transaction.atomic
 def charges_from_performed(*, actor: User, patient: Patient) -> list[Charge]:
     """A charge for each performed procedure of the patient that has none yet."""
-    Patient.objects.select_for_update().get(pk=patient.pk)  # one charging run per patient at once
+    patient_lock(patient.pk)  # one charging run per patient at a time
     settings_row = billing_settings()
     pending = PerformedProcedure.objects.filter(
         patient=patient, charge__isnull=True
@@ -225,9 +237,7 @@ def receipt_refresh_status(receipt: Receipt) -> Receipt:
     """ISSUED, PARTIALLY_PAID or PAID, from what is allocated to it (VOID stays VOID)."""
     if receipt.status == ReceiptStatus.VOID:
         return receipt
-    paid = receipt.allocations.filter(released_at__isnull=True).aggregate(s=Sum("amount"))[
-        "s"
-    ] or Decimal(0)
+    paid = sum_of(receipt.allocations.filter(released_at__isnull=True))
     if paid >= receipt.total:  # a receipt for nothing (total 0) is paid from the start
         status = ReceiptStatus.PAID
     elif paid == 0:
@@ -325,9 +335,7 @@ def receipt_issue(
 def receipt_void(*, actor: User, receipt: Receipt, reason: str) -> Receipt:
     """Void a receipt: it keeps its number, its charges are free again, and what was paid on it
     becomes the patient's credit."""
-    # The patient first, then the receipt: the order every money movement takes, so a void
-    # and a payment on the same receipt wait for each other instead of crossing.
-    Patient.objects.select_for_update().get(pk=receipt.patient_id)
+    patient_lock(receipt.patient_id)
     receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)
     reason = " ".join((reason or "").split())
     if not reason or len(reason) > 300:
