@@ -76,6 +76,12 @@ class Clinic(TenantMixin):
         default=False, help_text="Clinical notes are read only by their author and admins."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    migrations_fingerprint = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="Hash of the tenant migrations applied to the schema; migrate skips a match.",
+    )
 
     # The provisioning service creates the schema inside its own transaction.
     auto_create_schema = True
@@ -121,3 +127,43 @@ class Clinic(TenantMixin):
 
 class Domain(DomainMixin):
     """A host name that routes to a clinic's schema."""
+
+
+class RoutingVersion(models.Model):
+    """One row whose ``version`` changes, by trigger, whenever a clinic, domain or plan does.
+
+    Every process caches host → clinic routing and rereads only this row to know when its
+    cache is stale (see ``tenants_core.routing``)."""
+
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "tenants_core_routing_version"
+
+    def __str__(self) -> str:
+        return f"routing version {self.version}"
+
+
+class ClinicBackup(models.Model):
+    """A compressed, checksummed logical export of one clinic's schema ("respaldo")."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.SET_NULL, null=True, blank=True, related_name="backups"
+    )
+    subdomain = models.CharField(max_length=63, help_text="The clinic's subdomain at backup time.")
+    schema_name = models.CharField(max_length=63)
+    file_name = models.CharField(max_length=255)
+    size_bytes = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    tables = models.PositiveIntegerField()
+    rows = models.BigIntegerField()
+    migrations_fingerprint = models.CharField(max_length=64)
+    created_by = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.subdomain} {self.created_at:%Y-%m-%d %H:%M} ({self.id})"
