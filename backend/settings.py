@@ -187,6 +187,8 @@ PLATFORM_ADMIN_EMAIL = os.environ.get("PLATFORM_ADMIN_EMAIL") or (
 )
 PLATFORM_ADMIN_PASSWORD = os.environ.get("PLATFORM_ADMIN_PASSWORD") or ("admin" if DEBUG else "")
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD") or "demo1234!"
+# Per-clinic backups ("respaldos"): one folder per clinic under this one.
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR") or DATA_DIR / "backups").resolve()
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]

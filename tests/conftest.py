@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ FAST_HASHERS = [
 def pytest_configure(config: pytest.Config) -> None:
     # Argon2 is deliberately slow; tests that are about hashing opt back in.
     settings.PASSWORD_HASHERS = FAST_HASHERS
+    # Backups written by tests never land in the development data folder.
+    settings.BACKUP_DIR = Path(tempfile.mkdtemp(prefix="dental-test-backups-"))
 
 
 @pytest.fixture(scope="session")

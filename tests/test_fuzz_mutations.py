@@ -203,6 +203,8 @@ PLATFORM_MUTATIONS = [
     "suspendClinic",
     "reactivateClinic",
     "addClinicDomain",
+    "backupClinic",
+    "restoreClinic",
 ]
 
 

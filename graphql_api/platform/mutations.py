@@ -9,7 +9,8 @@ from graphql_api.clinic.types import ManagedClinic, PlanCode
 from graphql_api.context import Info
 from graphql_api.permissions import platform_admin
 from graphql_api.platform.inputs import CreateClinicInput
-from tenants_core import selectors, services
+from graphql_api.platform.types import ClinicBackup
+from tenants_core import backups, selectors, services
 
 
 @strawberry.type
@@ -74,3 +75,37 @@ class Mutation:
         clinic = selectors.clinic_get(subdomain=subdomain)
         services.clinic_domain_add(actor=info.context.require_user(), clinic=clinic, domain=domain)
         return clinic  # type: ignore[return-value]
+
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=platform_admin(),
+        description="Back up a clinic's schema into a compressed, checksummed file.",
+    )
+    def backup_clinic(self, info: Info, subdomain: str) -> ClinicBackup:
+        return backups.clinic_backup_create(  # type: ignore[return-value]
+            clinic=selectors.clinic_get(subdomain=subdomain), actor=info.context.require_user()
+        )
+
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=platform_admin(),
+        description="Restore a backup of the clinic at `subdomain` into a new clinic at "
+        "`targetSubdomain`, or over the same clinic (`targetSubdomain` = `subdomain`) with "
+        "`confirmOverwrite: true`, which replaces all its data and ends its sessions. The "
+        "backup's checksum and signature are verified before anything is written.",
+    )
+    def restore_clinic(
+        self,
+        info: Info,
+        subdomain: str,
+        backup_id: strawberry.ID,
+        target_subdomain: str,
+        confirm_overwrite: bool = False,
+    ) -> ManagedClinic:
+        return backups.clinic_restore(  # type: ignore[return-value]
+            subdomain=subdomain,
+            backup_id=str(backup_id),
+            target_subdomain=target_subdomain,
+            confirm_overwrite=confirm_overwrite,
+            actor=info.context.require_user(),
+        )

@@ -8,7 +8,8 @@ from strawberry_django.relay import DjangoListConnection
 from graphql_api.clinic.types import ClinicStatus, ManagedClinic, Plan
 from graphql_api.context import Info
 from graphql_api.permissions import platform_admin
-from tenants_core import selectors
+from graphql_api.platform.types import ClinicBackup
+from tenants_core import backups, selectors
 
 
 @strawberry.type
@@ -40,3 +41,10 @@ class Query:
         # Usage of the whole page in one statement, whatever its size.
         selectors.clinics_with_usage([edge.node for edge in connection.edges])  # type: ignore[misc]
         return connection  # type: ignore[return-value]
+
+    @strawberry.field(
+        extensions=platform_admin(),
+        description="A clinic's backups, newest first, with size and checksum.",
+    )
+    def clinic_backups(self, info: Info, subdomain: str) -> list[ClinicBackup]:
+        return backups.backup_list(subdomain=subdomain)  # type: ignore[return-value]

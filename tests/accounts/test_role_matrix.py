@@ -263,6 +263,13 @@ CALLS = {
     "auditEvents": ("{ auditEvents(first: 5) { totalCount } }", {}),
     "plans": ("{ plans { code } }", {}),
     "clinics": ("{ clinics(first: 5) { totalCount } }", {}),
+    "clinicBackups": ('{ clinicBackups(subdomain: "clinica2") { id sha256 } }', {}),
+    "backupClinic": ('mutation { backupClinic(subdomain: "clinica2") { ...Outcome } }', {}),
+    "restoreClinic": (
+        'mutation { restoreClinic(subdomain: "clinica2", targetSubdomain: "copia",'
+        ' backupId: "5f0c2a8e-0000-4000-8000-000000000000") { ...Outcome } }',
+        {},
+    ),
     "login": (
         'mutation { login(email: "x@y.pe", password: "nope") { ...Outcome } }',
         {},

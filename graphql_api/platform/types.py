@@ -1,0 +1,23 @@
+"""Types of the platform's own operations."""
+
+from __future__ import annotations
+
+import strawberry
+
+from graphql_api.typing_helpers import django_type
+from tenants_core import models
+
+
+@django_type(models.ClinicBackup)
+class ClinicBackup:
+    """A backup ("respaldo") of one clinic's schema: a compressed logical export, checked by
+    its SHA-256 before any restore."""
+
+    id: strawberry.ID
+    subdomain: str = strawberry.field(description="The clinic it was taken from.")
+    created_at: strawberry.auto
+    size_bytes: int = strawberry.field(description="Size of the compressed file, in bytes.")
+    sha256: str = strawberry.field(description="SHA-256 of the file, hex.")
+    tables: int = strawberry.field(description="Tables exported.")
+    rows: int = strawberry.field(description="Rows exported, all tables together.")
+    created_by: str = strawberry.field(description="Who asked for it.")

@@ -1,0 +1,379 @@
+"""Per-clinic backups ("respaldos"): back up, restore as a new clinic or over the same one,
+and refuse damaged or foreign files without writing anything."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.db import connection
+from django.test import override_settings
+from django_tenants.utils import schema_exists, tenant_context
+
+from backend.accounts.models import AuthToken, Role
+from backend.billing.payments import payment_record
+from backend.billing.services import charge_add, receipt_issue
+from backend.core.demo import clinic_demo_data_seed
+from backend.core.demo_clinical import clinic_clinical_demo_seed
+from backend.patients.models import Patient
+from tenants_core import backups
+from tenants_core.models import Clinic, ClinicBackup, Domain
+from tests.conftest import TEST_PASSWORD, graphql
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = """
+mutation($e: String!, $p: String!) {
+  login(email: $e, password: $p) {
+    __typename ... on AuthToken { token } ... on OperationInfo { messages { code } }
+  }
+}
+"""
+
+
+def table_digests(schema: str) -> dict[str, tuple[int, str]]:
+    """Every table of ``schema``: its row count and an md5 of its rows in a stable order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = %s AND table_type = 'BASE TABLE' ORDER BY table_name",
+            [schema],
+        )
+        tables = [row[0] for row in cursor.fetchall()]
+        digests = {}
+        for table in tables:
+            cursor.execute(
+                f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), ''))"
+                f' FROM "{schema}"."{table}" t'
+            )
+            digests[table] = cursor.fetchone()
+    return digests
+
+
+def sequence_positions(schema: str) -> dict[str, tuple[int, bool]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = %s ORDER BY 1", [schema]
+        )
+        names = [row[0] for row in cursor.fetchall()]
+        positions = {}
+        for name in names:
+            cursor.execute(f'SELECT last_value, is_called FROM "{schema}"."{name}"')
+            positions[name] = cursor.fetchone()
+    return positions
+
+
+@pytest.fixture
+def demo_clinic(clinic2, make_staff, token_for):
+    """clinica2 with the demo data of scripts/dev, a paid receipt and a live session."""
+    clinic_demo_data_seed(clinic2, patients=30)
+    clinic_clinical_demo_seed(clinic2, patients_with_records=5)
+    cashier = make_staff(clinic2, Role.ADMIN)
+    token_for(clinic2, cashier)
+    with tenant_context(clinic2):
+        patient = Patient.objects.order_by("pk").first()
+        charge = charge_add(
+            actor=cashier, patient=patient, concept="Profilaxis", quantity=1, unit_price="120.00"
+        )
+        receipt = receipt_issue(actor=cashier, patient=patient, charges=[charge])
+        payment_record(
+            actor=cashier, patient=patient, amount="150.00", method="CASH",
+            allocations=[(receipt, "120.00")],
+        )  # fmt: skip
+    return clinic2
+
+
+def public_counts() -> dict[str, int]:
+    return {
+        "clinics": Clinic.objects.count(),
+        "domains": Domain.objects.count(),
+        "backups": ClinicBackup.objects.count(),
+    }
+
+
+def test_a_backup_restores_as_a_new_clinic_with_every_table_identical(client, demo_clinic):
+    backup = backups.clinic_backup_create(clinic=demo_clinic)
+    path = backups.backup_dir() / backup.file_name
+    assert path.is_file()
+    assert path.stat().st_size == backup.size_bytes
+    assert backup.rows > 100
+    assert backup.tables >= 20
+    assert len(backup.sha256) == 64
+    assert path.read_bytes()[:2] == b"\x1f\x8b"  # gzip
+
+    restored = backups.clinic_restore(
+        subdomain="clinica2", backup_id=str(backup.id), target_subdomain="clinica2-copia"
+    )
+
+    assert restored.schema_name != demo_clinic.schema_name
+    assert restored.name == demo_clinic.name
+    assert restored.plan_id == demo_clinic.plan_id
+    assert Domain.objects.filter(tenant=restored, domain="clinica2-copia.localhost").exists()
+    original, copy = table_digests(demo_clinic.schema_name), table_digests(restored.schema_name)
+    assert set(copy) == set(original)
+    assert copy == original
+    assert sequence_positions(restored.schema_name) == sequence_positions(demo_clinic.schema_name)
+
+    # The clinic's users sign in on the new domain, and their session works there.
+    status, body = graphql(
+        client,
+        LOGIN,
+        host="clinica2-copia.localhost",
+        variables={"e": "admin@clinica2.pe", "p": TEST_PASSWORD},
+    )
+    assert status == 200
+    assert body["data"]["login"]["__typename"] == "AuthToken", body
+    token = body["data"]["login"]["token"]
+    status, body = graphql(client, "{ me { email } }", host="clinica2-copia.localhost", token=token)
+    assert body["data"]["me"]["email"] == "admin@clinica2.pe"
+    # New rows continue the restored sequences instead of colliding with restored ids.
+    with tenant_context(restored):
+        patient = Patient.objects.create(
+            first_name="Ana", last_name="Nueva", document_type="DNI", document_number="87654321"
+        )
+        assert patient.pk > Patient.objects.exclude(pk=patient.pk).order_by("-pk")[0].pk
+
+
+def test_restoring_over_the_same_clinic_needs_confirmation_then_replaces_its_data(demo_clinic):
+    backup = backups.clinic_backup_create(clinic=demo_clinic)
+    before = table_digests(demo_clinic.schema_name)
+    with tenant_context(demo_clinic):
+        Patient.objects.create(
+            first_name="Luis", last_name="Después", document_type="DNI", document_number="11112222"
+        )
+    after_change = table_digests(demo_clinic.schema_name)
+
+    with pytest.raises(ValidationError) as refused:
+        backups.clinic_restore(
+            subdomain="clinica2", backup_id=str(backup.id), target_subdomain="clinica2"
+        )
+    assert refused.value.error_dict["confirm_overwrite"][0].code == "CONFIRMATION_REQUIRED"
+    assert table_digests(demo_clinic.schema_name) == after_change
+
+    counts = public_counts()
+    backups.clinic_restore(
+        subdomain="clinica2",
+        backup_id=str(backup.id),
+        target_subdomain="clinica2",
+        confirm_overwrite=True,
+    )
+    restored = table_digests(demo_clinic.schema_name)
+    token_table = AuthToken._meta.db_table
+    assert {k: v for k, v in restored.items() if k != token_table} == {
+        k: v for k, v in before.items() if k != token_table
+    }
+    with tenant_context(demo_clinic):
+        assert not Patient.objects.filter(last_name="Después").exists()
+        # Sessions from before the restore are over.
+        assert not AuthToken.objects.filter(revoked_at__isnull=True).exists()
+    assert public_counts() == counts
+    assert not [s for s in _schemas() if s.startswith(demo_clinic.schema_name + "_r")]
+
+
+def _schemas() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _refused(code: str, **kwargs) -> None:
+    counts, schemas = public_counts(), set(_schemas())
+    with pytest.raises(ValidationError) as refused:
+        backups.clinic_restore(**kwargs)
+    codes = [error.code for errors in refused.value.error_dict.values() for error in errors]
+    assert codes == [code], codes
+    assert public_counts() == counts
+    assert set(_schemas()) == schemas
+
+
+def test_a_corrupted_backup_file_is_refused_and_changes_nothing(clinic2):
+    backup = backups.clinic_backup_create(clinic=clinic2)
+    path = backups.backup_dir() / backup.file_name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    _refused(
+        "BACKUP_CORRUPTED",
+        subdomain="clinica2",
+        backup_id=str(backup.id),
+        target_subdomain="clinica2-bis",
+    )
+    # Even given as a file, a damaged archive is refused.
+    _refused("BACKUP_CORRUPTED", subdomain="clinica2", file=path, target_subdomain="clinica2-bis")
+
+
+def test_a_truncated_or_missing_backup_is_refused(clinic2):
+    backup = backups.clinic_backup_create(clinic=clinic2)
+    path = backups.backup_dir() / backup.file_name
+    path.write_bytes(path.read_bytes()[:200])
+    _refused("BACKUP_CORRUPTED", subdomain="clinica2", file=path, target_subdomain="otra")
+    path.unlink()
+    _refused(
+        "BACKUP_NOT_FOUND", subdomain="clinica2", backup_id=str(backup.id), target_subdomain="x1"
+    )
+
+
+def _rewrite_archive(path: Path, edit) -> None:  # type: ignore[no-untyped-def]
+    with tarfile.open(path, "r:gz") as archive:
+        members = {m.name: archive.extractfile(m).read() for m in archive.getmembers()}
+    manifest = json.loads(members["manifest.json"])
+    edit(manifest, members)
+    members["manifest.json"] = json.dumps(manifest).encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, body in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            archive.addfile(info, io.BytesIO(body))
+    path.write_bytes(gzip.compress(buffer.getvalue()))
+
+
+def test_a_foreign_backup_is_refused_and_changes_nothing(clinic1, clinic2, tmp_path):
+    # Made by another installation (another SECRET_KEY): the signature does not match.
+    with override_settings(SECRET_KEY="another-platform-" + "x" * 40):
+        other = backups.clinic_backup_create(clinic=clinic2)
+    _refused(
+        "BACKUP_FOREIGN",
+        subdomain="clinica2",
+        file=backups.backup_dir() / other.file_name,
+        target_subdomain="intrusa",
+    )
+    # A backup of clinica1 offered as clinica2's.
+    mine = backups.clinic_backup_create(clinic=clinic1)
+    _refused(
+        "BACKUP_FOREIGN",
+        subdomain="clinica2",
+        file=backups.backup_dir() / mine.file_name,
+        target_subdomain="intrusa",
+    )
+    # ...or asked for under another clinic's subdomain.
+    _refused(
+        "BACKUP_NOT_FOUND", subdomain="clinica2", backup_id=str(mine.id), target_subdomain="x2"
+    )
+    # Rows slipped into a table, with the manifest edited to match, break the signature.
+    tampered = tmp_path / "tampered.tar.gz"
+    tampered.write_bytes((backups.backup_dir() / mine.file_name).read_bytes())
+
+    def add_row(manifest, members):  # type: ignore[no-untyped-def]
+        table = next(t for t in manifest["tables"] if t["name"] == "accounts_user")
+        members[table["file"]] += b"999\tpbkdf2$x\t\\N\tf\tevil@x.pe\tEvil\tADMIN\tt\tt\t\\N\n"
+        table["sha256"] = hashlib.sha256(members[table["file"]]).hexdigest()
+
+    _rewrite_archive(tampered, add_row)
+    _refused("BACKUP_FOREIGN", subdomain="clinica1", file=tampered, target_subdomain="intrusa")
+    # Not a backup at all.
+    junk = tmp_path / "junk.tar.gz"
+    junk.write_bytes(b"hello")
+    _refused("BACKUP_CORRUPTED", subdomain="clinica1", file=junk, target_subdomain="intrusa")
+
+
+def test_restore_never_overwrites_another_clinic_and_validates_the_target(clinic1, clinic2):
+    backup = backups.clinic_backup_create(clinic=clinic2)
+    before = table_digests(clinic1.schema_name)
+    _refused(
+        "SUBDOMAIN_TAKEN",
+        subdomain="clinica2",
+        backup_id=str(backup.id),
+        target_subdomain="clinica1",
+    )
+    assert table_digests(clinic1.schema_name) == before
+    _refused(
+        "INVALID_SUBDOMAIN",
+        subdomain="clinica2",
+        backup_id=str(backup.id),
+        target_subdomain="Mal Nombre!",
+    )
+    _refused(
+        "BACKUP_NOT_FOUND", subdomain="clinica2", backup_id="not-a-uuid", target_subdomain="x3"
+    )
+
+
+def test_a_failure_midway_leaves_no_clinic_and_no_schema(clinic2, monkeypatch):
+    backup = backups.clinic_backup_create(clinic=clinic2)
+    counts = public_counts()
+
+    def explode(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(backups, "_record_fingerprint", explode)
+    with pytest.raises(RuntimeError):
+        backups.clinic_restore(
+            subdomain="clinica2", backup_id=str(backup.id), target_subdomain="a-medias"
+        )
+    assert public_counts() == counts
+    assert not schema_exists("clinic_a_medias")
+
+
+def test_backup_clinic_command_lists_size_and_checksum(clinic2, capsys):
+    call_command("backup_clinic", "clinica2")
+    made = ClinicBackup.objects.get(subdomain="clinica2")
+    out = capsys.readouterr().out
+    assert str(made.id) in out
+    assert made.sha256 in out
+    assert str(made.size_bytes) in out
+    call_command("backup_clinic", "clinica2", "--list")
+    listed = capsys.readouterr().out
+    assert str(made.id) in listed
+    assert made.sha256 in listed
+
+
+def test_restore_clinic_command_restores_as_a_new_clinic(clinic2, capsys):
+    backup = backups.clinic_backup_create(clinic=clinic2)
+    call_command("restore_clinic", "clinica2", str(backup.id), "clinica2-cmd")
+    restored = Clinic.objects.get(subdomain="clinica2-cmd")
+    assert table_digests(restored.schema_name) == table_digests(clinic2.schema_name)
+    assert "clinica2-cmd" in capsys.readouterr().out
+
+
+def test_an_older_backup_is_restored_then_migrated_forward(clinic2, tmp_path):
+    """A backup taken before a migration existed restores after an upgrade: the schema is
+    built at the backup's state, loaded, then migrated to the code's state."""
+    made = backups.clinic_backup_create(clinic=clinic2)
+    older = tmp_path / "older.tar.gz"
+    older.write_bytes((backups.backup_dir() / made.file_name).read_bytes())
+    later = ["accounts", "0002_loginfailure_authtoken"]
+    later_tables = {"accounts_authtoken", "accounts_loginfailure"}
+
+    def as_before_the_migration(manifest, members):  # type: ignore[no-untyped-def]
+        manifest["migrations"].remove(later)
+        for table in [t for t in manifest["tables"] if t["name"] in later_tables]:
+            manifest["tables"].remove(table)
+            del members[table["file"]]
+        manifest["sequences"] = {
+            name: position
+            for name, position in manifest["sequences"].items()
+            if not name.startswith(tuple(later_tables))
+        }
+        recorded = next(t for t in manifest["tables"] if t["name"] == "django_migrations")
+        lines = members[recorded["file"]].splitlines(keepends=True)
+        lines = [line for line in lines if later[1].encode() not in line]
+        members[recorded["file"]] = b"".join(lines)
+        recorded["rows"] = len(lines)
+        recorded["sha256"] = hashlib.sha256(members[recorded["file"]]).hexdigest()
+        manifest["signature"] = backups._sign(manifest)  # as this platform signed it then
+
+    _rewrite_archive(older, as_before_the_migration)
+    restored = backups.clinic_restore(
+        subdomain="clinica2", file=older, target_subdomain="clinica2-antigua"
+    )
+
+    original, copy = table_digests(clinic2.schema_name), table_digests(restored.schema_name)
+    assert set(copy) == set(original)
+    unchanged = set(original) - later_tables - {"django_migrations"}
+    assert {t: copy[t] for t in unchanged} == {t: original[t] for t in unchanged}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT count(*) FROM "{restored.schema_name}".django_migrations '
+            "WHERE app = %s AND name = %s",
+            later,
+        )
+        assert cursor.fetchone()[0] == 1
+    with tenant_context(restored):
+        assert AuthToken.objects.count() == 0  # the table the migration created, empty
