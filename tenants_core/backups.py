@@ -7,26 +7,24 @@ the clinic's settings, its applied migrations, every table with its columns, row
 SHA-256, and every sequence's position; it is signed with an HMAC of ``SECRET_KEY``. The file's
 own SHA-256 is kept in ``ClinicBackup``.
 
-A restore verifies everything before it writes anything: the file's checksum (else
-``BACKUP_CORRUPTED``), the signature and that the backup belongs to the clinic named
-(``BACKUP_FOREIGN``), each table's checksum, and that the code knows every migration the
-backup was taken at (``BACKUP_INCOMPATIBLE``). Then, in one transaction, it builds a schema at
-the backup's migration state, loads the rows, sets the sequences, and migrates forward to the
-code's state, so an older backup restores after an upgrade.
+``backup_verify_file`` checks a file completely before a restore (``tenants_core.restore``)
+writes anything: the file's checksum (else ``BACKUP_CORRUPTED``), the signature and that the
+backup belongs to the clinic named (``BACKUP_FOREIGN``), and each table's checksum.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
 import io
 import json
 import logging
 import os
-import secrets
 import tarfile
 import tempfile
 import uuid
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -34,18 +32,13 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.migrations.executor import MigrationExecutor
-from django.db.migrations.recorder import MigrationRecorder
 from django.utils.crypto import salted_hmac
 from django.utils.timezone import now as timezone_now
 from django.utils.translation import gettext as _
 
-from backend.accounts.models import AuthToken
 from backend.audit.services import audit_record
-from tenants_core import limits
 from tenants_core.errors import PlatformError
-from tenants_core.models import Clinic, ClinicBackup, ClinicStatus, Domain, Plan
-from tenants_core.validators import validate_subdomain
+from tenants_core.models import Clinic, ClinicBackup
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +47,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 _SIGNATURE_SALT = "tenants_core.backups.manifest"
 _CHUNK = 1 << 20
-_CLINIC_FIELDS = (
+CLINIC_FIELDS = (
     "name",
     "legal_id",
     "email",
@@ -71,7 +64,7 @@ def backup_dir() -> Path:
     return path
 
 
-def _error(code: PlatformError, message: str, field: str = "backup_id") -> ValidationError:
+def backup_error(code: PlatformError, message: str, field: str = "backup_id") -> ValidationError:
     return ValidationError({field: ValidationError(message, code=code)})
 
 
@@ -84,11 +77,11 @@ class _Table:
     columns: list[str]
 
 
-def _q(name: str) -> str:
+def quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _tables(cursor: Any, schema: str) -> list[_Table]:
+def schema_tables(cursor: Any, schema: str) -> list[_Table]:
     """The schema's tables with their stored (not generated) columns, parents before the
     tables that reference them."""
     cursor.execute(
@@ -145,14 +138,14 @@ def _sequences(cursor: Any, schema: str) -> dict[str, list[Any]]:
     )
     positions: dict[str, list[Any]] = {}
     for (name,) in cursor.fetchall():
-        cursor.execute(f"SELECT last_value, is_called FROM {_q(schema)}.{_q(name)}")  # noqa: S608
+        cursor.execute(f"SELECT last_value, is_called FROM {quote(schema)}.{quote(name)}")  # noqa: S608
         last_value, is_called = cursor.fetchone()
         positions[name] = [int(last_value), bool(is_called)]
     return positions
 
 
 def _applied_migrations(cursor: Any, schema: str) -> list[list[str]]:
-    table = f"{_q(schema)}.django_migrations"
+    table = f"{quote(schema)}.django_migrations"
     cursor.execute(f"SELECT app, name FROM {table} ORDER BY app, name")  # noqa: S608
     return [[app, name] for app, name in cursor.fetchall()]
 
@@ -180,7 +173,7 @@ def clinic_backup_create(*, clinic: Clinic, actor: Any = None) -> ClinicBackup:
     The export reads one consistent snapshot (REPEATABLE READ when not already inside a
     transaction); writes to the clinic carry on meanwhile."""
     if clinic.is_public:
-        raise _error(PlatformError.NOT_FOUND, _("No clinic has this subdomain."), "subdomain")
+        raise backup_error(PlatformError.NOT_FOUND, _("No clinic has this subdomain."), "subdomain")
     backup_id = uuid.uuid4()
     directory = backup_dir() / clinic.subdomain
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -229,12 +222,12 @@ def _export(clinic: Clinic, backup_id: uuid.UUID, workdir: Path) -> tuple[dict[s
     files: list[tuple[str, Path]] = []
     tables_meta = []
     with connection.cursor() as cursor:
-        for table in _tables(cursor, schema):
+        for table in schema_tables(cursor, schema):
             path = workdir / f"{table.name}.tsv"
-            columns = ", ".join(_q(column) for column in table.columns)
+            columns = ", ".join(quote(column) for column in table.columns)
             with path.open("wb") as file:
                 cursor.copy_expert(
-                    f"COPY {_q(schema)}.{_q(table.name)} ({columns}) TO STDOUT", file
+                    f"COPY {quote(schema)}.{quote(table.name)} ({columns}) TO STDOUT", file
                 )
             digest, rows = hashlib.sha256(), 0
             with path.open("rb") as file:
@@ -262,7 +255,7 @@ def _export(clinic: Clinic, backup_id: uuid.UUID, workdir: Path) -> tuple[dict[s
         "subdomain": clinic.subdomain,
         "schema_name": schema,
         "clinic": {
-            **{field: getattr(clinic, field) for field in _CLINIC_FIELDS},
+            **{field: getattr(clinic, field) for field in CLINIC_FIELDS},
             "plan": clinic.plan.code,
         },
         "migrations": migrations,
@@ -299,19 +292,23 @@ class _VerifiedBackup:
 def backup_verify_file(path: Path, *, subdomain: str, expected_sha256: str | None = None) -> Any:
     """Check a backup file completely, writing nothing. Raises ``ValidationError`` with
     ``BACKUP_CORRUPTED`` or ``BACKUP_FOREIGN``; returns the verified manifest holder."""
-    corrupted = _error(
+    corrupted = backup_error(
         PlatformError.BACKUP_CORRUPTED,
         _("The backup file is damaged: its content does not match its checksum."),
     )
-    foreign = _error(
+    foreign = backup_error(
         PlatformError.BACKUP_FOREIGN,
         _("This backup was not made by this platform for this clinic; it is refused."),
     )
     if not path.is_file():
-        raise _error(PlatformError.BACKUP_NOT_FOUND, _("The backup file is missing."))
+        raise backup_error(PlatformError.BACKUP_NOT_FOUND, _("The backup file is missing."))
     if expected_sha256 is not None and not hmac.compare_digest(_sha256_file(path), expected_sha256):
         raise corrupted
     try:
+        # The whole gzip stream, to its CRC: reading the archive stops at its last member.
+        with gzip.open(path, "rb") as stream:
+            while stream.read(_CHUNK):
+                pass
         with tarfile.open(path, "r:gz") as archive:
             members = {member.name: member for member in archive.getmembers()}
             if MANIFEST not in members or not members[MANIFEST].isfile():
@@ -341,7 +338,15 @@ def backup_verify_file(path: Path, *, subdomain: str, expected_sha256: str | Non
                     raise corrupted
     except ValidationError:
         raise
-    except (tarfile.TarError, OSError, EOFError, ValueError, KeyError, TypeError) as error:
+    except (
+        tarfile.TarError,
+        zlib.error,
+        OSError,
+        EOFError,
+        ValueError,
+        KeyError,
+        TypeError,
+    ) as error:
         logger.warning("unreadable backup %s: %s", path, error)
         raise corrupted from None
     return _VerifiedBackup(manifest=manifest, archive_path=path)
@@ -355,10 +360,10 @@ def backup_get(*, subdomain: str, backup_id: str) -> tuple[ClinicBackup, Path]:
     except (ValueError, ClinicBackup.DoesNotExist):
         backup = None
     if backup is None or backup.subdomain != (subdomain or "").strip().lower():
-        raise _error(PlatformError.BACKUP_NOT_FOUND, _("This clinic has no such backup."))
+        raise backup_error(PlatformError.BACKUP_NOT_FOUND, _("This clinic has no such backup."))
     path = (backup_dir() / backup.file_name).resolve()
     if backup_dir().resolve() not in path.parents:
-        raise _error(PlatformError.BACKUP_NOT_FOUND, _("This clinic has no such backup."))
+        raise backup_error(PlatformError.BACKUP_NOT_FOUND, _("This clinic has no such backup."))
     return backup, path
 
 
@@ -368,201 +373,3 @@ def backup_list(*, subdomain: str) -> list[ClinicBackup]:
             "-created_at"
         )
     )
-
-
-# --- restore ------------------------------------------------------------------------------
-
-
-def clinic_restore(
-    *,
-    subdomain: str,
-    target_subdomain: str,
-    actor: Any = None,
-    backup_id: str | None = None,
-    file: Path | None = None,
-    confirm_overwrite: bool = False,
-) -> Clinic:
-    """Restore a backup of the clinic at ``subdomain`` into a new clinic at
-    ``target_subdomain``, or over the same clinic when ``target_subdomain == subdomain`` and
-    ``confirm_overwrite`` is set. The backup is named by ``backup_id`` (a recorded backup) or
-    given as a ``file`` (operators' command line). Nothing is written unless all of it
-    verifies, and the restore is one transaction."""
-    subdomain = (subdomain or "").strip().lower()
-    target = (target_subdomain or "").strip().lower()
-    if file is not None:
-        verified = backup_verify_file(Path(file), subdomain=subdomain)
-    else:
-        backup, path = backup_get(subdomain=subdomain, backup_id=backup_id or "")
-        verified = backup_verify_file(path, subdomain=subdomain, expected_sha256=backup.sha256)
-        if verified.manifest.get("backup_id") != str(backup.id):
-            raise _error(
-                PlatformError.BACKUP_FOREIGN,
-                _("This backup was not made by this platform for this clinic; it is refused."),
-            )
-    manifest = verified.manifest
-    overwrite = target == subdomain
-    if overwrite and not confirm_overwrite:
-        raise _error(
-            PlatformError.CONFIRMATION_REQUIRED,
-            _("Restoring over the clinic replaces all of its current data. Confirm to go ahead."),
-            "confirm_overwrite",
-        )
-    executor = MigrationExecutor(connection)
-    graph_nodes = set(executor.loader.graph.nodes)
-    unknown = [tuple(m) for m in manifest["migrations"] if tuple(m) not in graph_nodes]
-    if unknown:
-        raise _error(
-            PlatformError.BACKUP_INCOMPATIBLE,
-            _("The backup comes from a newer version of the platform (%(migrations)s).")
-            % {"migrations": ", ".join(f"{app}.{name}" for app, name in unknown[:5])},
-        )
-    with transaction.atomic():
-        if overwrite:
-            return _restore_over(manifest, verified.archive_path, subdomain, actor)
-        return _restore_as_new(manifest, verified.archive_path, target, actor)
-
-
-def _restore_as_new(manifest: dict[str, Any], archive: Path, target: str, actor: Any) -> Clinic:
-    from tenants_core.services import clinic_domain_for, schema_name_for
-
-    try:
-        target = validate_subdomain(target)
-    except ValidationError as error:
-        raise ValidationError({"target_subdomain": error.error_list}) from None
-    if (
-        Clinic.objects.filter(subdomain=target).exists()
-        or Domain.objects.filter(domain=clinic_domain_for(target)).exists()
-    ):
-        raise _error(
-            PlatformError.SUBDOMAIN_TAKEN,
-            _("The subdomain “%(value)s” is already taken.") % {"value": target},
-            "target_subdomain",
-        )
-    settings_of = manifest["clinic"]
-    clinic = Clinic(
-        schema_name=schema_name_for(target),
-        subdomain=target,
-        plan=Plan.objects.get(code=settings_of["plan"]),
-        status=ClinicStatus.ACTIVE,
-        **{field: settings_of[field] for field in _CLINIC_FIELDS},
-    )
-    clinic.auto_create_schema = False  # built below, at the backup's migration state
-    clinic.save(verbosity=0)
-    Domain.objects.create(domain=clinic_domain_for(target), tenant=clinic, is_primary=True)
-    _build_schema(clinic.schema_name, manifest, archive)
-    _record_fingerprint(clinic)
-    audit_record(
-        actor=actor,
-        actor_email="" if actor else "system",
-        action="clinic.restore",
-        entity=clinic,
-        changes={"backup_id": manifest["backup_id"], "from": manifest["subdomain"]},
-    )
-    return clinic
-
-
-def _restore_over(manifest: dict[str, Any], archive: Path, subdomain: str, actor: Any) -> Clinic:
-    from tenants_core.selectors import clinic_get
-
-    clinic = limits.clinic_lock(clinic_get(subdomain=subdomain))
-    staging = f"{clinic.schema_name[:48]}_r{secrets.token_hex(4)}"
-    _build_schema(staging, manifest, archive)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP SCHEMA {_q(clinic.schema_name)} CASCADE")
-        cursor.execute(f"ALTER SCHEMA {_q(staging)} RENAME TO {_q(clinic.schema_name)}")
-        # A token revoked after the backup was taken must not come back to life.
-        tokens = f"{_q(clinic.schema_name)}.{_q(AuthToken._meta.db_table)}"
-        cursor.execute(f"UPDATE {tokens} SET revoked_at = now() WHERE revoked_at IS NULL")  # noqa: S608
-    connection.set_schema_to_public()
-    _record_fingerprint(clinic)
-    audit_record(
-        actor=actor,
-        actor_email="" if actor else "system",
-        action="clinic.restore",
-        entity=clinic,
-        changes={"backup_id": manifest["backup_id"], "over": subdomain},
-    )
-    return clinic
-
-
-def _build_schema(schema: str, manifest: dict[str, Any], archive: Path) -> None:
-    """Create ``schema`` at the backup's migration state, load its rows and sequences, then
-    migrate it forward to the code's state."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE SCHEMA {_q(schema)}")
-    connection.set_schema(schema, include_public=False)
-    MigrationRecorder(connection).ensure_schema()
-    connection.set_schema(schema)
-    executor = MigrationExecutor(connection)
-    applied = {tuple(m) for m in manifest["migrations"]}
-    targets = _targets(executor, applied)
-    executor.migrate(targets, plan=executor.migration_plan(targets))
-    try:
-        _load(schema, manifest, archive)
-        executor = MigrationExecutor(connection)
-        leaves = executor.loader.graph.leaf_nodes()
-        executor.migrate(leaves, plan=executor.migration_plan(leaves))
-    finally:
-        connection.set_schema_to_public()
-
-
-def _targets(executor: MigrationExecutor, applied: set[tuple[str, str]]) -> list:
-    """Per app, the last migration the backup had applied."""
-    graph = executor.loader.graph
-    targets = []
-    for app in sorted({app for app, _name in applied}):
-        nodes = [node for node in applied if node[0] == app]
-        last = max(nodes, key=lambda node: len(graph.forwards_plan(node)))
-        targets.append(last)
-    return targets
-
-
-def _load(schema: str, manifest: dict[str, Any], archive: Path) -> None:
-    with connection.cursor() as cursor:
-        present = {table.name: table for table in _tables(cursor, schema)}
-        wanted = {table["name"]: table for table in manifest["tables"]}
-        mismatched = sorted(
-            name
-            for name in set(present) | set(wanted)
-            if name not in present
-            or name not in wanted
-            or present[name].columns != wanted[name]["columns"]
-        )
-        if mismatched:
-            raise _error(
-                PlatformError.BACKUP_INCOMPATIBLE,
-                _("The backup's tables do not match its migrations (%(tables)s).")
-                % {"tables": ", ".join(mismatched[:5])},
-            )
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        # Migrations may have seeded rows; the backup's rows replace them.
-        for table in present.values():
-            name = f"{_q(schema)}.{_q(table.name)}"
-            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {name})")  # noqa: S608
-            if cursor.fetchone()[0]:
-                cursor.execute(f"ALTER TABLE {name} DISABLE TRIGGER USER")
-                cursor.execute(f"TRUNCATE {name} CASCADE")
-                cursor.execute(f"ALTER TABLE {name} ENABLE TRIGGER USER")
-        with tarfile.open(archive, "r:gz") as tar:
-            for table in present.values():
-                meta = wanted[table.name]
-                columns = ", ".join(_q(column) for column in meta["columns"])
-                source = tar.extractfile(meta["file"])
-                cursor.copy_expert(
-                    f"COPY {_q(schema)}.{_q(table.name)} ({columns}) FROM STDIN", source
-                )
-        for name, (last_value, is_called) in manifest["sequences"].items():
-            cursor.execute(
-                "SELECT setval(%s::regclass, %s, %s)",
-                [f"{_q(schema)}.{_q(name)}", last_value, is_called],
-            )
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-
-
-def _record_fingerprint(clinic: Clinic) -> None:
-    """Note that the clinic's schema is at the code's migration state."""
-    try:
-        from tenants_core.schema_template import migrations_fingerprint
-    except ImportError:  # pragma: no cover - before fast migrations existed
-        return
-    Clinic.objects.filter(pk=clinic.pk).update(migrations_fingerprint=migrations_fingerprint())

@@ -93,6 +93,9 @@ def django_db_setup(
         assert connection.settings_dict["NAME"].startswith("test_"), "not a test database"
         _seed()
     yield
+    # DROP DATABASE waits for a checkpoint, which on a busy server can outlast the
+    # statement timeout that every application connection carries.
+    connection.settings_dict["OPTIONS"]["options"] = "-c statement_timeout=0"
     with django_db_blocker.unblock():
         teardown_databases(db_cfg, verbosity=verbosity, keepdb=django_db_keepdb)
 

@@ -10,7 +10,7 @@ from graphql_api.context import Info
 from graphql_api.permissions import platform_admin
 from graphql_api.platform.inputs import CreateClinicInput
 from graphql_api.platform.types import ClinicBackup
-from tenants_core import backups, selectors, services
+from tenants_core import backups, restore, selectors, services
 
 
 @strawberry.type
@@ -102,7 +102,7 @@ class Mutation:
         target_subdomain: str,
         confirm_overwrite: bool = False,
     ) -> ManagedClinic:
-        return backups.clinic_restore(  # type: ignore[return-value]
+        return restore.clinic_restore(  # type: ignore[return-value]
             subdomain=subdomain,
             backup_id=str(backup_id),
             target_subdomain=target_subdomain,

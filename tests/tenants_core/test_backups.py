@@ -23,7 +23,7 @@ from backend.billing.services import charge_add, receipt_issue
 from backend.core.demo import clinic_demo_data_seed
 from backend.core.demo_clinical import clinic_clinical_demo_seed
 from backend.patients.models import Patient
-from tenants_core import backups
+from tenants_core import backups, restore
 from tenants_core.models import Clinic, ClinicBackup, Domain
 from tests.conftest import TEST_PASSWORD, graphql
 
@@ -108,7 +108,7 @@ def test_a_backup_restores_as_a_new_clinic_with_every_table_identical(client, de
     assert len(backup.sha256) == 64
     assert path.read_bytes()[:2] == b"\x1f\x8b"  # gzip
 
-    restored = backups.clinic_restore(
+    restored = restore.clinic_restore(
         subdomain="clinica2", backup_id=str(backup.id), target_subdomain="clinica2-copia"
     )
 
@@ -151,14 +151,14 @@ def test_restoring_over_the_same_clinic_needs_confirmation_then_replaces_its_dat
     after_change = table_digests(demo_clinic.schema_name)
 
     with pytest.raises(ValidationError) as refused:
-        backups.clinic_restore(
+        restore.clinic_restore(
             subdomain="clinica2", backup_id=str(backup.id), target_subdomain="clinica2"
         )
     assert refused.value.error_dict["confirm_overwrite"][0].code == "CONFIRMATION_REQUIRED"
     assert table_digests(demo_clinic.schema_name) == after_change
 
     counts = public_counts()
-    backups.clinic_restore(
+    restore.clinic_restore(
         subdomain="clinica2",
         backup_id=str(backup.id),
         target_subdomain="clinica2",
@@ -186,7 +186,7 @@ def _schemas() -> list[str]:
 def _refused(code: str, **kwargs) -> None:
     counts, schemas = public_counts(), set(_schemas())
     with pytest.raises(ValidationError) as refused:
-        backups.clinic_restore(**kwargs)
+        restore.clinic_restore(**kwargs)
     codes = [error.code for errors in refused.value.error_dict.values() for error in errors]
     assert codes == [code], codes
     assert public_counts() == counts
@@ -196,17 +196,29 @@ def _refused(code: str, **kwargs) -> None:
 def test_a_corrupted_backup_file_is_refused_and_changes_nothing(clinic2):
     backup = backups.clinic_backup_create(clinic=clinic2)
     path = backups.backup_dir() / backup.file_name
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
+    original = path.read_bytes()
+    # A flipped byte in the compressed stream or in the gzip trailer (CRC, size).
+    for offset in (len(original) // 3, len(original) // 2, len(original) - 6, len(original) - 2):
+        data = bytearray(original)
+        data[offset] ^= 0xFF
+        path.write_bytes(bytes(data))
+        _refused(
+            "BACKUP_CORRUPTED",
+            subdomain="clinica2",
+            backup_id=str(backup.id),
+            target_subdomain="clinica2-bis",
+        )
+        # Even given as a file, without the recorded checksum, a damaged archive is refused.
+        _refused(
+            "BACKUP_CORRUPTED", subdomain="clinica2", file=path, target_subdomain="clinica2-bis"
+        )
+    # The recorded checksum also catches a change the archive format would not notice.
+    data = bytearray(original)
+    data[12] ^= 0xFF  # in the gzip header's file name
     path.write_bytes(bytes(data))
     _refused(
-        "BACKUP_CORRUPTED",
-        subdomain="clinica2",
-        backup_id=str(backup.id),
-        target_subdomain="clinica2-bis",
+        "BACKUP_CORRUPTED", subdomain="clinica2", backup_id=str(backup.id), target_subdomain="b2"
     )
-    # Even given as a file, a damaged archive is refused.
-    _refused("BACKUP_CORRUPTED", subdomain="clinica2", file=path, target_subdomain="clinica2-bis")
 
 
 def test_a_truncated_or_missing_backup_is_refused(clinic2):
@@ -302,9 +314,9 @@ def test_a_failure_midway_leaves_no_clinic_and_no_schema(clinic2, monkeypatch):
     def explode(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(backups, "_record_fingerprint", explode)
+    monkeypatch.setattr(restore, "_record_fingerprint", explode)
     with pytest.raises(RuntimeError):
-        backups.clinic_restore(
+        restore.clinic_restore(
             subdomain="clinica2", backup_id=str(backup.id), target_subdomain="a-medias"
         )
     assert public_counts() == counts
@@ -360,7 +372,7 @@ def test_an_older_backup_is_restored_then_migrated_forward(clinic2, tmp_path):
         manifest["signature"] = backups._sign(manifest)  # as this platform signed it then
 
     _rewrite_archive(older, as_before_the_migration)
-    restored = backups.clinic_restore(
+    restored = restore.clinic_restore(
         subdomain="clinica2", file=older, target_subdomain="clinica2-antigua"
     )
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tenants_core import backups
+from tenants_core import restore
 from tenants_core.management.commands.create_clinic import format_validation_error
 
 
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         if (options["backup_id"] is None) == (options["file"] is None):
             raise CommandError("Give either a backup id or --file.")
         try:
-            clinic = backups.clinic_restore(
+            clinic = restore.clinic_restore(
                 subdomain=options["subdomain"],
                 backup_id=options["backup_id"],
                 file=options["file"],
