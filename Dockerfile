@@ -12,7 +12,7 @@ RUN pip install --no-cache-dir -c constraints.txt .
 COPY manage.py schema.graphql ./
 COPY scripts ./scripts
 
-RUN useradd --create-home app
+RUN useradd --create-home app && mkdir /backups && chown app /backups
 USER app
 EXPOSE 8000
 
