@@ -1,0 +1,120 @@
+"""The agenda through the cheaper GraphQL path (issue 7, item 5) answers exactly what the full
+one did, clinic by clinic. See tests/graphql_api/test_overhead.py for the rest."""
+
+import datetime as dt
+
+import pytest
+from django_tenants.utils import tenant_context
+from strawberry.relay import to_base64
+
+from backend.accounts.models import Role
+from backend.patients.models import Patient
+from backend.scheduling.models import Appointment
+from graphql_api import document_cache
+from graphql_api.fast_fields import original_resolvers
+from graphql_api.schema import fast_fields
+from tests.conftest import graphql
+from tests.scheduling.conftest import MONDAY, lima
+
+pytestmark = pytest.mark.django_db
+
+HOST = "clinica1.localhost"
+
+AGENDA = """
+query($from: DateTime, $to: DateTime, $first: Int) {
+  appointments(from: $from, to: $to, first: $first) {
+    totalCount
+    edges { node {
+      id startsAt endsAt status reason notes cancellationReason createdAt
+      patient { id fullName firstName lastName hasAlerts allergies medicalAlerts documentType
+                documentNumber birthDate sex phone email isArchived createdAt }
+      professional { id fullName licenseNumber specialty color isActive
+                     workingHours { weekday startTime endTime } }
+      chair { id name isActive }
+    } }
+  }
+}
+"""
+PATIENTS = "{ patients(first: 50) { edges { node { id fullName sex documentType hasAlerts } } } }"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_document_cache():
+    document_cache.clear()
+    yield
+    document_cache.clear()
+
+
+def _book_a_day(clinic, agenda, rows=30):
+    with tenant_context(clinic):
+        patients = [
+            Patient.objects.create(
+                first_name=f"Paciente{i}",
+                last_name="Ríos",
+                document_type="DNI",
+                document_number=f"{40000000 + i}",
+                sex="FEMALE" if i % 2 else "",
+                allergies="penicilina" if i % 3 == 0 else "  ",
+                birth_date=dt.date(1990, 1, 1 + i),
+            )
+            for i in range(5)
+        ]
+        start = lima(MONDAY, 8)
+        Appointment.objects.bulk_create(
+            Appointment(
+                patient=patients[i % 5],
+                professional=agenda.professional if i % 2 else agenda.other_professional,
+                chair=agenda.chair if i % 2 else agenda.other_chair,
+                starts_at=start + dt.timedelta(minutes=10 * i),
+                ends_at=start + dt.timedelta(minutes=10 * i + 10),
+                reason=f"Control {i}",
+                status="CANCELLED" if i % 7 == 0 else "SCHEDULED",
+                cancellation_reason="Viaje" if i % 7 == 0 else "",
+            )
+            for i in range(rows)
+        )
+    return {
+        "from": lima(MONDAY, 0).isoformat(),
+        "to": (lima(MONDAY, 0) + dt.timedelta(days=1)).isoformat(),
+        "first": 100,
+    }
+
+
+def test_the_agenda_is_identical_with_strawberrys_own_resolvers(client, clinic1, agenda):
+    variables = _book_a_day(clinic1, agenda)
+    fast = graphql(client, AGENDA, host=HOST, token=agenda.token, variables=variables)
+    with original_resolvers(fast_fields):
+        slow = graphql(client, AGENDA, host=HOST, token=agenda.token, variables=variables)
+    assert fast == slow
+    assert fast[0] == 200
+    assert "errors" not in fast[1]
+    edges = fast[1]["data"]["appointments"]["edges"]
+    assert len(edges) == 30
+    first = edges[0]["node"]
+    assert first["status"] == "CANCELLED"
+    assert first["cancellationReason"] == "Viaje"
+    assert first["startsAt"].endswith("-05:00")
+    with tenant_context(clinic1):
+        booked = Appointment.objects.order_by("starts_at").first()
+    assert first["id"] == to_base64("Appointment", booked.pk)
+    assert first["patient"]["id"] == to_base64("Patient", booked.patient_id)
+
+
+def test_other_lists_are_identical_with_strawberrys_own_resolvers(client, clinic1, agenda):
+    _book_a_day(clinic1, agenda)
+    fast = graphql(client, PATIENTS, host=HOST, token=agenda.token)
+    with original_resolvers(fast_fields):
+        slow = graphql(client, PATIENTS, host=HOST, token=agenda.token)
+    assert fast == slow
+    assert len(fast[1]["data"]["patients"]["edges"]) >= 5
+
+
+def test_each_clinic_sees_only_its_own_agenda_through_the_cached_document(
+    client, clinic1, clinic2, agenda, make_staff, token_for
+):
+    variables = _book_a_day(clinic1, agenda, rows=3)
+    mine = graphql(client, AGENDA, host=HOST, token=agenda.token, variables=variables)[1]
+    assert mine["data"]["appointments"]["totalCount"] == 3
+    other = token_for(clinic2, make_staff(clinic2, Role.RECEPTIONIST))
+    theirs = graphql(client, AGENDA, host="clinica2.localhost", token=other, variables=variables)[1]
+    assert theirs == {"data": {"appointments": {"totalCount": 0, "edges": []}}}
