@@ -71,8 +71,8 @@ CORS_ALLOWED_ORIGIN_REGEXES = env_list(
 CORS_ALLOW_HEADERS = ("authorization", "content-type", "accept", "accept-language")
 
 SHARED_APPS = [
-    "django_tenants",
     "tenants_core",
+    "django_tenants",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "backend.accounts",
@@ -111,6 +111,10 @@ warnings.filterwarnings(
     "ignore", message="Accessing the database during app initialization", category=RuntimeWarning
 )
 AUTH_USER_MODEL = "accounts.User"
+# New clinics copy the migrated template schema (tenants_core.schema_template) instead of
+# running every migration; off, they are migrated. tenants_core comes before django_tenants in
+# SHARED_APPS so that its migrate_schemas (skips current clinics, runs in parallel) wins.
+PROVISION_FROM_TEMPLATE = env_bool("PROVISION_FROM_TEMPLATE", True)
 
 MIDDLEWARE = [
     # Touches no database: ids every request and refuses oversized bodies before routing.

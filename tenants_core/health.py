@@ -9,9 +9,11 @@ from django.db import connection, transaction
 from django_tenants.utils import schema_exists
 
 from tenants_core.models import Clinic, Domain
+from tenants_core.schema_template import TEMPLATE_SCHEMA
 from tenants_core.services import SCHEMA_PREFIX, clinic_domain_for
 
-SYSTEM_SCHEMAS = {"public", "extensions", "information_schema"}
+# Never orphans: the template new clinics are cloned from belongs to no clinic by design.
+SYSTEM_SCHEMAS = {"public", "extensions", "information_schema", TEMPLATE_SCHEMA}
 
 
 @dataclass

@@ -5,10 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.postgresql_backend.base import _check_schema_name
+from django_tenants.utils import get_tenant_database_alias, schema_exists
 
 
 class PlanCode(models.TextChoices):
@@ -101,6 +103,24 @@ class Clinic(TenantMixin):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.subdomain})"
+
+    def create_schema(
+        self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1
+    ) -> bool:
+        """Create the clinic's schema: a copy of the migrated template when it is current
+        (``PROVISION_FROM_TEMPLATE``), else by running the tenant migrations. Either way the
+        migrations' fingerprint is recorded. Replaces django-tenants' own, which always
+        migrates (or clones with known gaps)."""
+        from tenants_core.schema_template import clinic_schema_create
+
+        connection = connections[get_tenant_database_alias()]
+        _check_schema_name(self.schema_name)
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        if sync_schema:
+            clinic_schema_create(self, verbosity=verbosity)
+        connection.set_schema_to_public()
+        return True
 
     @property
     def is_public(self) -> bool:

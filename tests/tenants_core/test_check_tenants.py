@@ -47,3 +47,15 @@ def test_a_crashed_provisioning_leaves_nothing_for_check_tenants(django_db_block
                 admin_password="Muy-segura-123",
             )
         assert tenants_check().healthy
+
+
+def test_the_template_schema_is_not_an_orphan():
+    from tenants_core.schema_template import TEMPLATE_SCHEMA, template_fingerprint
+
+    assert template_fingerprint() is not None  # built when the first seed clinic committed
+    assert schema_exists(TEMPLATE_SCHEMA)
+    report = tenants_check()
+    assert TEMPLATE_SCHEMA not in report.orphan_schemas
+    assert report.healthy
+    call_command("check_tenants", "--fix")
+    assert schema_exists(TEMPLATE_SCHEMA)

@@ -1,0 +1,168 @@
+"""``migrate_schemas`` that skips current clinics and migrates the rest in parallel.
+
+django-tenants' own command opens every clinic's schema and asks Django's migration executor
+whether anything is left to apply: most of a second per clinic even when nothing is. Here a
+clinic whose recorded ``migrations_fingerprint`` equals the code's is skipped with no query of
+its own; the others are migrated by a pool of processes, and the template schema that new
+clinics are cloned from is rebuilt when it is stale.
+
+Targeted or unusual runs (an app label or migration name, ``--fake``, ``--fake-initial``,
+``--prune``, ``--run-syncdb``, ``--plan``, ``--check``) are django-tenants' own, clinic by
+clinic; afterwards the clinics they touched are marked for a full check on the next run.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any
+
+from django.core.management.base import CommandError
+from django.db import connections
+from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
+from django_tenants.migration_executors.base import run_migrations
+from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_exists
+
+from tenants_core import schema_template
+
+# Options that make a run partial or not a real migration: the fingerprint cannot vouch for it.
+_SPECIAL_OPTIONS = ("fake", "fake_initial", "prune", "run_syncdb", "plan", "check_unapplied")
+_READ_ONLY_OPTIONS = ("plan", "check_unapplied")
+
+
+class Command(MigrateSchemasCommand):
+    help = (
+        "Migrate the public schema, then every clinic whose migrations fingerprint is not the "
+        "code's, in parallel, then the template schema new clinics are cloned from."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Migrate every clinic, even those whose fingerprint says they are current.",
+        )
+        parser.add_argument(
+            "--jobs",
+            type=int,
+            default=os.cpu_count() or 1,
+            help="Clinics migrated at the same time, each in its own process (default: CPUs).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        special = bool(options.get("app_label")) or any(options.get(o) for o in _SPECIAL_OPTIONS)
+        if special:
+            self._handle_special(*args, **options)
+            return
+        # SyncCommon.handle: reads --shared/--tenant/--schema into sync_public, sync_tenant...
+        super(MigrateSchemasCommand, self).handle(*args, **options)
+        public = get_public_schema_name()
+        fingerprint = schema_template.code_fingerprint()
+        if self.sync_public and (not self.schema_name or self.schema_name == public):
+            run_migrations(self.args, self.options, "standard", public)
+        if not self.sync_tenant:
+            return
+        if self.schema_name and self.schema_name != public:
+            self._migrate_one(self.schema_name, fingerprint)
+            return
+        self._migrate_clinics(fingerprint, force=options["force"], jobs=options["jobs"])
+        if schema_template.template_refresh(
+            force=options["force"], verbosity=int(options["verbosity"])
+        ):
+            self._say(f"template schema {schema_template.TEMPLATE_SCHEMA} rebuilt")
+
+    def _migrate_one(self, schema_name: str, fingerprint: str) -> None:
+        database = self.options.get("database")
+        if not schema_exists(schema_name, database):
+            raise CommandError(f'Schema "{schema_name}" does not exist')
+        run_migrations(self.args, self.options, "standard", schema_name)
+        schema_template.schema_fingerprint_record(schema_name, fingerprint)
+
+    def _migrate_clinics(self, fingerprint: str, *, force: bool, jobs: int) -> None:
+        rows = list(
+            get_tenant_model()
+            .objects.exclude(schema_name=get_public_schema_name())
+            .order_by("schema_name")
+            .values_list("schema_name", "migrations_fingerprint")
+        )
+        stale = [name for name, recorded in rows if force or recorded != fingerprint]
+        skipped = len(rows) - len(stale)
+        if stale:
+            self._say(f"clinics to migrate: {len(stale)} of {len(rows)}")
+        connection = connections[self.options["database"]]
+        started = time.monotonic()
+        if jobs > 1 and len(stale) > 1 and not connection.in_atomic_block:
+            failures = self._migrate_in_pool(stale, fingerprint, jobs)
+        else:
+            # Inside a transaction (a test, a provisioning) other processes could not see
+            # its uncommitted work: migrate here, one clinic after another.
+            failures = self._migrate_here(stale, fingerprint)
+        self._say(f"skipped {skipped} current clinics")
+        if stale:
+            self._say(
+                f"migrated {len(stale) - len(failures)} clinics in "
+                f"{time.monotonic() - started:.1f} s"
+            )
+        if failures:
+            details = "; ".join(f"{name}: {error}" for name, error in failures)
+            raise CommandError(f"{len(failures)} clinics failed to migrate: {details}")
+
+    def _migrate_here(self, stale: list[str], fingerprint: str) -> list[tuple[str, str]]:
+        failures: list[tuple[str, str]] = []
+        for done, schema_name in enumerate(stale, start=1):
+            try:
+                _migrate_clinic(self.args, self.options, schema_name, fingerprint)
+            except Exception as error:
+                if connections[self.options["database"]].in_atomic_block:
+                    raise
+                failures.append((schema_name, str(error)))
+            self._say(f"clinics migrated: {done}/{len(stale)}")
+        return failures
+
+    def _migrate_in_pool(
+        self, stale: list[str], fingerprint: str, jobs: int
+    ) -> list[tuple[str, str]]:
+        # The children are forks: they inherit the loaded settings and app registry. No
+        # connection may be open when they fork, or parent and children would share a socket.
+        connections.close_all()
+        options = {**self.options, "stdout": None, "stderr": None}
+        failures: list[tuple[str, str]] = []
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=min(jobs, len(stale)), mp_context=context) as pool:
+            futures = {
+                pool.submit(_migrate_clinic, self.args, options, name, fingerprint): name
+                for name in stale
+            }
+            for done, future in enumerate(as_completed(futures), start=1):
+                error = future.exception()
+                if error is not None:
+                    failures.append((futures[future], str(error)))
+                self._say(f"clinics migrated: {done}/{len(stale)}")
+        return failures
+
+    def _handle_special(self, *args: Any, **options: Any) -> None:
+        super().handle(*args, **options)
+        if any(options.get(o) for o in _READ_ONLY_OPTIONS) or not self.sync_tenant:
+            return
+        clinics = get_tenant_model().objects.exclude(schema_name=get_public_schema_name())
+        if self.schema_name:
+            clinics = clinics.filter(schema_name=self.schema_name)
+        clinics.update(migrations_fingerprint="")
+
+    def _say(self, message: str) -> None:
+        if int(self.options.get("verbosity", 1)) >= 1:
+            self.stdout.write(message)
+            self.stdout.flush()
+
+
+def _migrate_clinic(
+    args: tuple[Any, ...], options: dict[str, Any], schema_name: str, fingerprint: str
+) -> None:
+    """Migrate one clinic's schema and record the fingerprint (in this process or a child)."""
+    options = {k: v for k, v in options.items() if k not in ("stdout", "stderr")}
+    run_migrations(args, options, "parallel", schema_name, allow_atomic=True)
+    connections[options.get("database") or "default"].set_schema_to_public()
+    schema_template.schema_fingerprint_record(schema_name, fingerprint)
