@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 from django.core.asgi import get_asgi_application
@@ -12,20 +14,31 @@ from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 
+# uvicorn.config.STARTUP_FAILURE: a worker that exits with it makes the supervisor stop.
+UVICORN_STARTUP_FAILURE = 3
+
 
 def _load() -> ASGIHandler:
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
     from django.db import connections
+    from django.utils.translation import gettext as _
+
+    from backend.pooling import pooling_check
 
     handler = get_asgi_application()
     if settings.DATABASES["default"].get("CONN_MAX_AGE"):
         # Django runs each ASGI request in a thread of its own: a persistent connection is
-        # never reused, and under load they pile up until PostgreSQL refuses new clients.
+        # never reused, and under load they pile up until PostgreSQL refuses new clients
+        # (behind PgBouncer in session mode, each one also pins a server connection).
         raise ImproperlyConfigured(
-            "CONN_MAX_AGE must be 0 under uvicorn (ASGI); pool connections with PgBouncer "
-            "in session mode instead."
+            _(
+                "CONN_MAX_AGE must be 0 under uvicorn (ASGI); pool connections with PgBouncer "
+                "in session mode instead."
+            )
         )
+    # Each clinic's search_path is session state: refuse a transaction or statement pool.
+    pooling_check()
     # django-tenants reads the schemas once at start-up (PG_EXTRA_SEARCH_PATHS check); that
     # connection belongs to this loading thread only.
     connections.close_all()
@@ -40,10 +53,20 @@ def _in_event_loop() -> bool:
     return True
 
 
-# uvicorn's worker processes import the application inside their event loop, where Django
-# refuses database access; set Django up in a plain thread then.
-if _in_event_loop():
-    with ThreadPoolExecutor(max_workers=1) as loader:
-        application = loader.submit(_load).result()
-else:
-    application = _load()
+def _load_in_worker() -> ASGIHandler:
+    """uvicorn's worker processes import the application inside their event loop, where
+    Django refuses database access: set Django up in a plain thread. A configuration error
+    (an unsafe pool, say) would fail the same way on every restart, so the worker exits with
+    uvicorn's start-up failure code and the parent stops instead of restarting it forever."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        with ThreadPoolExecutor(max_workers=1) as loader:
+            return loader.submit(_load).result()
+    except ImproperlyConfigured:
+        traceback.print_exc()
+        sys.stderr.flush()
+        raise SystemExit(UVICORN_STARTUP_FAILURE) from None
+
+
+application = _load_in_worker() if _in_event_loop() else _load()

@@ -1,10 +1,12 @@
 """Isolation under real load: uvicorn with 2 workers (DEBUG off), 20 clinics, thousands of
-interleaved concurrent requests. No response ever carries another clinic's row, and no token
-ever works on another clinic's domain."""
+interleaved concurrent requests, connected straight to PostgreSQL and through PgBouncer in
+session mode. No response ever carries another clinic's row, and no token ever works on another
+clinic's domain."""
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 import random
 import time
@@ -14,6 +16,7 @@ from django_tenants.utils import tenant_context
 
 from backend.patients.models import Patient
 from tests.conftest import http_login, running_uvicorn
+from tests.pgbouncer_support import running_pgbouncer
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +26,8 @@ TIME_LIMIT = 300  # seconds: the run stops by itself
 QUERY = "{ currentClinic { subdomain } me { email } patients(first: 3) { edges { node { lastName documentNumber } } } }"
 
 
-def test_no_response_ever_carries_another_clinics_data(django_db_blocker, committed_clinic):
+@pytest.mark.parametrize("route", ["direct", "pgbouncer-session"])
+def test_no_response_ever_carries_another_clinics_data(django_db_blocker, committed_clinic, route):
     names = [f"aislada{i:02d}" for i in range(CLINICS)]
     for index, name in enumerate(names):
         clinic = committed_clinic(name, plan="basic")
@@ -35,7 +39,15 @@ def test_no_response_ever_carries_another_clinics_data(django_db_blocker, commit
                 document_number=f"{70000000 + index}",
             )
     production_like = {"DEBUG": "0", "SECRET_KEY": "isolation-test-" + "x" * 40}
-    with running_uvicorn(django_db_blocker, workers=2, env=production_like) as server:
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if route == "pgbouncer-session":
+            # Fewer server connections than concurrent requests: clients queue in the pool.
+            pool = stack.enter_context(running_pgbouncer(django_db_blocker, "session"))
+            production_like["DATABASE_URL"] = pool.database_url()
+        server = stack.enter_context(
+            running_uvicorn(django_db_blocker, workers=2, env=production_like)
+        )
         tokens = {
             name: http_login(server, f"{name}.localhost", f"admin@{name}.pe")["token"]
             for name in names
@@ -60,8 +72,12 @@ def test_no_response_ever_carries_another_clinics_data(django_db_blocker, commit
             )
             return host, owner, response
 
-        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
-            results = list(pool.map(call, plan))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as clients:
+            results = list(clients.map(call, plan))
+        if pool is not None:
+            # The traffic really went through PgBouncer: at least one transaction a request.
+            stats = {row["database"]: row for row in pool.admin("SHOW STATS")}
+            assert stats[pool.database]["total_xact_count"] >= REQUESTS
 
     done = [r for r in results if r[2] is not None]
     assert len(done) == REQUESTS, f"only {len(done)} of {REQUESTS} requests within {TIME_LIMIT}s"
