@@ -107,6 +107,15 @@ TENANT_LIMIT_SET_CALLS = True
 # btree_gist, pg_trgm and unaccent live once in this schema, seen by every clinic.
 PG_EXTRA_SEARCH_PATHS = ["extensions"]
 # django-tenants reads the tenant schemas once at start-up to validate that setting; expected.
+# Host → clinic routing is cached per process (tenants_core.routing): up to TENANT_CACHE_SIZE
+# clinic hosts and TENANT_CACHE_NEGATIVE_SIZE unknown ones. Each process rereads the routing
+# version row at most every TENANT_CACHE_CHECK_SECONDS: a change committed by another process
+# (a suspension, a plan) is seen within that bound. Keep it well under a second.
+TENANT_CACHE_SIZE = int(os.environ.get("TENANT_CACHE_SIZE") or 1000)
+TENANT_CACHE_NEGATIVE_SIZE = int(os.environ.get("TENANT_CACHE_NEGATIVE_SIZE") or 1000)
+TENANT_CACHE_CHECK_SECONDS = float(os.environ.get("TENANT_CACHE_CHECK_SECONDS") or 0.5)
+if not 0 <= TENANT_CACHE_CHECK_SECONDS <= 1:
+    raise ImproperlyConfigured("TENANT_CACHE_CHECK_SECONDS must be between 0 and 1.")
 warnings.filterwarnings(
     "ignore", message="Accessing the database during app initialization", category=RuntimeWarning
 )

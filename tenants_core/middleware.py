@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.core.exceptions import DisallowedHost
 from django.db import InterfaceError, OperationalError, connection
@@ -12,8 +13,9 @@ from django.utils.translation import gettext as _
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from backend.core.responses import json_error
+from tenants_core import routing
 from tenants_core.errors import PlatformError
-from tenants_core.models import Domain
+from tenants_core.models import Clinic
 
 logger = logging.getLogger(__name__)
 
@@ -21,21 +23,32 @@ logger = logging.getLogger(__name__)
 class ClinicTenantMiddleware(TenantMainMiddleware):
     """django-tenants' middleware with JSON answers: an unknown host gets a 404 with
     ``UNKNOWN_HOST`` and a suspended clinic a 403 with ``CLINIC_SUSPENDED``, never an HTML
-    page. Nothing of the clinic's schema is touched in either case."""
+    page. Nothing of the clinic's schema is touched in either case.
+
+    The host is resolved from this process's routing cache (``tenants_core.routing``): no SQL
+    once warm. The connection is pointed at the clinic's schema with at most one
+    ``SET search_path``, sent lazily with the request's first statement, and none at all when
+    the connection is already on that schema."""
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         try:
             return self._route(request)
         except (OperationalError, InterfaceError):
             logger.exception("database unavailable while routing %s", request.get_host())
-            connection.close_if_unusable_or_obsolete()
-            return json_error(
-                503,
-                "DATABASE_UNAVAILABLE",
-                _("The database is unavailable; try again in a moment."),
-            )
+            return self._database_unavailable()
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        # With routing cached, a request's first statement may come from its view: an outage
+        # there is still a 503, not a 500.
+        if isinstance(exception, OperationalError | InterfaceError):
+            logger.exception("database unavailable while serving %s", request.get_host())
+            return self._database_unavailable()
+        return None
 
     def _route(self, request: HttpRequest) -> HttpResponse | None:
+        # Until a clinic is chosen the connection points at public (setting it sends no SQL),
+        # so a refused request can never run anything in the previous request's schema.
+        session = (connection.connection, getattr(connection, "search_path_set_schemas", None))
         connection.set_schema_to_public()
         # These refusals are answered before LocaleMiddleware runs: pick the language here.
         translation.activate(translation.get_language_from_request(request))
@@ -43,10 +56,10 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
             hostname = self.hostname_from_request(request)
         except DisallowedHost:
             return self._unknown_host()
-        try:
-            tenant = self.get_tenant(Domain, hostname)
-        except Domain.DoesNotExist:
+        snapshot = routing.resolve(hostname)
+        if not isinstance(snapshot, routing.ClinicSnapshot):
             return self._unknown_host()
+        tenant = snapshot.clinic()
         if tenant.is_suspended:
             return json_error(
                 403,
@@ -55,14 +68,37 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
             )
         tenant.domain_url = hostname
         request.tenant = tenant  # type: ignore[attr-defined]
-        connection.set_tenant(tenant)
+        self._set_tenant(tenant, session)
         self.setup_url_routing(request)
         return None
 
-    def get_tenant(self, domain_model, hostname):  # type: ignore[no-untyped-def]
-        domain = domain_model.objects.select_related("tenant", "tenant__plan").get(domain=hostname)
-        return domain.tenant
+    @staticmethod
+    def _set_tenant(tenant: Clinic, session: tuple[Any, list[str] | None]) -> None:
+        """``connection.set_tenant``, keeping django-tenants' record of the search_path the
+        session already has (``session``: the DB-API connection and that record, taken before
+        routing) when it is the one this
+        tenant needs: set_tenant always forgets it, which would cost a ``SET search_path`` to
+        the very same schema. django-tenants clears that record itself whenever PostgreSQL
+        may have dropped the setting (rollback, savepoint rollback, close)."""
+        raw_connection, session_path = session
+        connection.set_tenant(tenant)
+        if (
+            session_path
+            and raw_connection is not None
+            and connection.connection is raw_connection
+            and list(session_path) == connection._get_cursor_search_paths()  # type: ignore[attr-defined]
+        ):
+            connection.search_path_set_schemas = session_path  # type: ignore[attr-defined]
 
     @staticmethod
     def _unknown_host() -> HttpResponse:
         return json_error(404, PlatformError.UNKNOWN_HOST, _("No clinic answers at this address."))
+
+    @staticmethod
+    def _database_unavailable() -> HttpResponse:
+        connection.close_if_unusable_or_obsolete()
+        return json_error(
+            503,
+            "DATABASE_UNAVAILABLE",
+            _("The database is unavailable; try again in a moment."),
+        )

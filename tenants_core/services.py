@@ -19,7 +19,7 @@ from django_tenants.utils import schema_context, tenant_context
 
 from backend.accounts.models import Role
 from backend.audit.services import audit_record, diff
-from tenants_core import limits
+from tenants_core import limits, routing
 from tenants_core.errors import PlatformError
 from tenants_core.models import Clinic, ClinicStatus, Domain, Plan, PlanCode
 from tenants_core.validators import validate_ruc, validate_subdomain, validate_timezone
@@ -159,6 +159,7 @@ def clinic_provision(
                 Domain.objects.create(
                     domain=clinic_domain_for(subdomain), tenant=clinic, is_primary=True
                 )
+            routing.invalidate()
         except IntegrityError as error:
             if "subdomain" not in str(error) and "domain" not in str(error):
                 raise
@@ -227,6 +228,7 @@ def public_tenant_ensure(*, domain: str | None = None) -> Clinic:
         Domain.objects.get_or_create(
             domain=domain, defaults={"tenant": public, "is_primary": not public.domains.exists()}
         )
+    routing.invalidate()
     return public
 
 
@@ -266,6 +268,7 @@ def clinic_plan_change(*, actor: Any, clinic: Clinic, plan: str) -> Clinic:
             }
         )
     clinic.save(update_fields=["plan"])
+    routing.invalidate()
     audit_record(
         actor=actor,
         action="clinic.change_plan",
@@ -297,6 +300,7 @@ def clinic_suspend(*, actor: Any, clinic: Clinic, reason: str) -> Clinic:
     clinic.suspension_reason = reason
     clinic.suspended_at = timezone_now()
     clinic.save(update_fields=["status", "suspension_reason", "suspended_at"])
+    routing.invalidate()
     audit_record(
         actor=actor,
         action="clinic.suspend",
@@ -319,6 +323,7 @@ def clinic_reactivate(*, actor: Any, clinic: Clinic) -> Clinic:
     clinic.suspension_reason = ""
     clinic.suspended_at = None
     clinic.save(update_fields=["status", "suspension_reason", "suspended_at"])
+    routing.invalidate()
     audit_record(
         actor=actor,
         action="clinic.reactivate",
@@ -380,6 +385,7 @@ def clinic_domain_add(*, actor: Any, clinic: Clinic, domain: str) -> Domain:
     try:
         with transaction.atomic():
             added = Domain.objects.create(domain=domain, tenant=clinic, is_primary=False)
+        routing.invalidate()
     except IntegrityError:
         raise taken from None
     audit_record(actor=actor, action="clinic.add_domain", entity=clinic, changes={"domain": domain})
@@ -393,6 +399,7 @@ def clinic_settings_update(*, actor: Any, clinic: Clinic, restrict_notes_to_auth
     before = {"restrict_notes_to_author": clinic.restrict_notes_to_author}
     clinic.restrict_notes_to_author = restrict_notes_to_author
     clinic.save(update_fields=["restrict_notes_to_author"])
+    routing.invalidate()
     audit_record(
         actor=actor,
         action="clinic.update_settings",

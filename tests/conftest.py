@@ -30,6 +30,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, tenant_
 from backend.accounts.auth import _token_issue
 from backend.accounts.models import Role, User
 from backend.db import database_url_for
+from tenants_core import routing
 from tenants_core.models import Clinic, ClinicStatus
 from tenants_core.services import clinic_provision
 
@@ -131,6 +132,17 @@ def _public_schema_after_test() -> Iterator[None]:
     yield
     connection.set_schema_to_public()
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def _routing_cache_per_test(settings: Any) -> Iterator[None]:
+    """Routing cached inside a rolled-back test must not serve the next one; within a test,
+    only this process changes routing, so the cross-process version check (tested on its own
+    in tests/tenants_core/test_routing_cache.py) is off and statement counts are exact."""
+    settings.TENANT_CACHE_CHECK_SECONDS = 3600
+    routing.invalidate()
+    yield
+    routing.invalidate()
 
 
 def _clinic(subdomain: str) -> Clinic:

@@ -208,8 +208,9 @@ def test_the_whole_chart_costs_the_same_statements(
             )
             for i in range(rows)
         )
-    # host (2) + token (1) + SET (1) + patient check (1) + findings with who recorded them (1)
-    with django_assert_num_queries(6):
+    # cold routing: host lookup (1, no SET) + SET (1) + token (1) + patient check (1) +
+    # findings with who recorded them (1); warm, the host lookup goes too
+    with django_assert_num_queries(5):
         chart(client, dentist_token, patient)
 
 

@@ -269,8 +269,9 @@ def test_a_plan_with_its_items_costs_the_same_statements(
             for i in range(rows)
         )
     query = "query($id: ID!) { treatmentPlan(id: $id) { status totals { net } items { net status procedure { name } } } }"
-    # host 2, token 1, SET 1, plan 1, items for totals 1, items with procedure 1
-    with django_assert_num_queries(7):
+    # routing warm (new_plan asked first): no host lookup; SET 1 (tenant_context moved the
+    # session), token 1, plan 1, items for totals 1, items with procedure 1
+    with django_assert_num_queries(5):
         data = run(client, world["token"], query, id=plan["id"])
     assert data["totals"]["net"] == str(Decimal("80.00") * rows)
 
