@@ -108,10 +108,14 @@ def agenda_django(request: HttpRequest) -> HttpResponse:
         )
         .annotate(total_count=Window(Count("id")))[:first]
     )
+    # The window counts every matching row, before LIMIT. An empty page means no row matched,
+    # unless the client asked for none: only then does the total cost a second statement.
     if page:
         total = page[0].total_count
+    elif first == 0:
+        total = selectors.appointment_list(since=since, until=until).count()
     else:
-        total = selectors.appointment_list(since=since, until=until).count() if first == 0 else 0
+        total = 0
     zone = current_timezone()
     edges = [
         {
