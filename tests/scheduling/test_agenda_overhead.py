@@ -11,8 +11,7 @@ from backend.accounts.models import Role
 from backend.patients.models import Patient
 from backend.scheduling.models import Appointment
 from graphql_api import document_cache
-from graphql_api.fast_fields import original_resolvers
-from graphql_api.schema import fast_fields
+from graphql_api.fast_execution import full_path
 from tests.conftest import graphql
 from tests.scheduling.conftest import MONDAY, lima
 
@@ -83,7 +82,7 @@ def _book_a_day(clinic, agenda, rows=30):
 def test_the_agenda_is_identical_with_strawberrys_own_resolvers(client, clinic1, agenda):
     variables = _book_a_day(clinic1, agenda)
     fast = graphql(client, AGENDA, host=HOST, token=agenda.token, variables=variables)
-    with original_resolvers(fast_fields):
+    with full_path():
         slow = graphql(client, AGENDA, host=HOST, token=agenda.token, variables=variables)
     assert fast == slow
     assert fast[0] == 200
@@ -103,7 +102,7 @@ def test_the_agenda_is_identical_with_strawberrys_own_resolvers(client, clinic1,
 def test_other_lists_are_identical_with_strawberrys_own_resolvers(client, clinic1, agenda):
     _book_a_day(clinic1, agenda)
     fast = graphql(client, PATIENTS, host=HOST, token=agenda.token)
-    with original_resolvers(fast_fields):
+    with full_path():
         slow = graphql(client, PATIENTS, host=HOST, token=agenda.token)
     assert fast == slow
     assert len(fast[1]["data"]["patients"]["edges"]) >= 5
@@ -118,3 +117,29 @@ def test_each_clinic_sees_only_its_own_agenda_through_the_cached_document(
     other = token_for(clinic2, make_staff(clinic2, Role.RECEPTIONIST))
     theirs = graphql(client, AGENDA, host="clinica2.localhost", token=other, variables=variables)[1]
     assert theirs == {"data": {"appointments": {"totalCount": 0, "edges": []}}}
+
+
+def _without_request_ids(body):
+    for error in body.get("errors", []):
+        error.get("extensions", {}).pop("requestId", None)
+    return body
+
+
+def test_a_failing_row_reports_the_same_error_and_path_as_the_full_path(client, clinic1, agenda):
+    variables = _book_a_day(clinic1, agenda, rows=4)
+    with tenant_context(clinic1):
+        # Not a valid Sex: the resolver raises, for this patient's rows only.
+        Patient.objects.filter(document_number="40000001").update(sex="Z")
+    status, fast = graphql(client, AGENDA, host=HOST, token=agenda.token, variables=variables)
+    with full_path():
+        slow = graphql(client, AGENDA, host=HOST, token=agenda.token, variables=variables)[1]
+    assert status == 200
+    assert _without_request_ids(fast) == _without_request_ids(slow)
+    assert [e["path"] for e in fast["errors"]] == [
+        ["appointments", "edges", 1, "node", "patient", "sex"]
+    ]
+    edges = fast["data"]["appointments"]["edges"]
+    assert edges[1]["node"]["patient"]["sex"] is None
+    assert edges[1]["node"]["patient"]["fullName"] == "Paciente1 Ríos"
+    assert edges[0]["node"]["patient"]["sex"] is None
+    assert edges[3]["node"]["patient"]["sex"] == "FEMALE"
