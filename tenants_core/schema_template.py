@@ -242,7 +242,6 @@ def _pg_dump(schema_name: str) -> str:
         "--column-inserts",
         "--rows-per-insert=500",
         "--no-owner",
-        "--no-privileges",
         "--no-security-labels",
         "--no-tablespaces",
         "--no-publications",

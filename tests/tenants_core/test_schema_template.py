@@ -116,8 +116,12 @@ def _normalize(value: Any, schema: str) -> Any:
 
 CATALOG = {
     "relations": """
-        SELECT c.relname, c.relkind, c.relpersistence, c.relrowsecurity, c.relhastriggers
+        SELECT c.relname, c.relkind, c.relpersistence, c.relrowsecurity, c.relhastriggers,
+               c.relacl::text, pg_get_userbyid(c.relowner)
         FROM pg_class c WHERE c.relnamespace = %(ns)s ORDER BY c.relname""",
+    "schema": """
+        SELECT nspacl::text, pg_get_userbyid(nspowner) FROM pg_namespace
+        WHERE oid = %(ns)s""",
     "columns": """
         SELECT c.relname,
                row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum),

@@ -37,9 +37,13 @@ class Command(MigrateSchemasCommand):
         "Migrate the public schema, then every clinic whose migrations fingerprint is not the "
         "code's, in parallel, then the template schema new clinics are cloned from."
     )
+    # The system checks run once, at the start of handle() (as in Django's own migrate), not
+    # again for the public schema nor once per clinic.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: Any) -> None:
         super().add_arguments(parser)
+        parser.add_argument("--skip-checks", action="store_true", help="Skip system checks.")
         parser.add_argument(
             "--force",
             action="store_true",
@@ -57,6 +61,9 @@ class Command(MigrateSchemasCommand):
         if special:
             self._handle_special(*args, **options)
             return
+        if not options.get("skip_checks"):
+            self.check(databases=[options["database"]])
+        options["skip_checks"] = True
         # SyncCommon.handle: reads --shared/--tenant/--schema into sync_public, sync_tenant...
         super(MigrateSchemasCommand, self).handle(*args, **options)
         public = get_public_schema_name()
