@@ -45,12 +45,8 @@ class ClinicSnapshot:
     plan_fields: tuple[str, ...]
     plan_values: tuple[Any, ...]
 
-    @property
-    def schema_name(self) -> str:
-        return self.clinic_values[self.clinic_fields.index("schema_name")]
-
     def clinic(self) -> Clinic:
-        """A new, unsaved-looking-as-loaded ``Clinic`` with its plan, for one request only."""
+        """A new ``Clinic``, as if just loaded, with its plan: for one request only."""
         db = connection.alias
         clinic = Clinic.from_db(db, self.clinic_fields, self.clinic_values)
         clinic.plan = Plan.from_db(db, self.plan_fields, self.plan_values)

@@ -227,6 +227,48 @@ def test_interleaved_hosts_never_get_each_others_clinic(client, clinic1, clinic2
             }
 
 
+def test_concurrent_threads_each_get_their_own_hosts_clinic(settings, django_db_blocker):
+    """Threads resolving, evicting (a cache of 2 for 3 hosts) and invalidating at once: every
+    answer is the asked host's clinic, a fresh instance."""
+    settings.TENANT_CACHE_SIZE = 2
+    settings.TENANT_CACHE_CHECK_SECONDS = 0.001
+    hosts = {"clinica1.localhost": "clinica1", "clinica2.localhost": "clinica2"}
+    hosts["cerrada.localhost"] = "cerrada"
+    wrong: list[Any] = []
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def ask(offset: int) -> None:
+        try:
+            names = list(hosts)
+            for step in range(150):
+                host = names[(step + offset) % len(names)]
+                clinic = routing.resolve(host).clinic()
+                seen.append(id(clinic))
+                if clinic.subdomain != hosts[host] or clinic.schema_name != f"clinic_{hosts[host]}":
+                    wrong.append((host, clinic.subdomain))
+        finally:
+            connection.close()
+
+    def invalidate() -> None:
+        while not stop.is_set():
+            routing.invalidate()
+            time.sleep(0.001)
+
+    with django_db_blocker.unblock():  # the seeded clinics, committed; each thread connects
+        invalidator = threading.Thread(target=invalidate)
+        invalidator.start()
+        threads = [threading.Thread(target=ask, args=(offset,)) for offset in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        stop.set()
+        invalidator.join(timeout=10)
+    assert not wrong, wrong[:5]
+    assert len(seen) == 6 * 150
+
+
 # --- across processes: uvicorn with 2 workers, each with its own cache -------------------
 
 PRODUCTION_LIKE = {"DEBUG": "0", "SECRET_KEY": "routing-cache-test-" + "x" * 40}
