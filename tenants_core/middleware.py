@@ -49,7 +49,7 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
         # Until a clinic is chosen the connection points at public (setting it sends no SQL),
         # so a refused request can never run anything in the previous request's schema.
         session = (connection.connection, getattr(connection, "search_path_set_schemas", None))
-        connection.set_schema_to_public()
+        connection.set_schema_to_public()  # type: ignore[attr-defined]
         # These refusals are answered before LocaleMiddleware runs: pick the language here.
         translation.activate(translation.get_language_from_request(request))
         try:
@@ -81,7 +81,7 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
         the very same schema. django-tenants clears that record itself whenever PostgreSQL
         may have dropped the setting (rollback, savepoint rollback, close)."""
         raw_connection, session_path = session
-        connection.set_tenant(tenant)
+        connection.set_tenant(tenant)  # type: ignore[attr-defined]
         if (
             session_path
             and raw_connection is not None

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django_tenants.utils import get_public_schema_name
 from psycopg2 import sql
 
@@ -60,12 +60,12 @@ class _Unknown:
 UNKNOWN = _Unknown()
 
 
-def _columns(model: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _columns(model: type[models.Model]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     fields = model._meta.concrete_fields
-    return tuple(f.attname for f in fields), tuple(f.column for f in fields)
+    return tuple(f.attname for f in fields), tuple(str(f.column) for f in fields)
 
 
-def _table(model: type) -> sql.Identifier:
+def _table(model: type[models.Model]) -> sql.Identifier:
     return sql.Identifier(get_public_schema_name(), model._meta.db_table)
 
 
