@@ -107,10 +107,15 @@ def main(argv: list[str]) -> int:
     print(report.markdown(results, command=command))
     path = report.write_json(results, command=command)
     _log(f"JSON: {path.relative_to(ROOT)}")
-    if options.docs:
+    if options.docs and not results.get("errors"):
         report.write_docs(results, command=command)
         _log("docs/benchmarks.md rewritten")
+    elif options.docs:
+        _log("docs/benchmarks.md left as it was: some sections failed")
     _log(f"done in {results['total_seconds']} s")
+    if results.get("errors"):
+        _log(f"FAILED sections: {', '.join(results['errors'])}")
+        return 1
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,8 @@ def _verdict(ok: bool | None) -> str:
     return "—" if ok is None else ("met" if ok else "**missed**")
 
 
-def markdown(results: dict[str, Any], *, command: str) -> str:
-    lines: list[str] = []
-    add = lines.append
+def _agenda(results: dict[str, Any], add: Callable[[str], None]) -> None:
+    """(a)"""
     agenda = results["agenda"]
     add(f"### (a) Day agenda, {agenda['rows']} appointments with patient, professional, chair")
     add("")
@@ -61,6 +61,9 @@ def markdown(results: dict[str, Any], *, command: str) -> str:
     )
     add("")
 
+
+def _statements(results: dict[str, Any], add: Callable[[str], None]) -> None:
+    """(b)"""
     add("### (b) SQL statements per warm request (the second of two), in process")
     add("")
     add(
@@ -85,6 +88,9 @@ def markdown(results: dict[str, Any], *, command: str) -> str:
             )
     add("")
 
+
+def _provisioning(results: dict[str, Any], add: Callable[[str], None]) -> None:
+    """(c)"""
     provisioning = results["provisioning"]
     add(
         f"### (c) Provisioning one clinic with every app ({provisioning['count']} each, "
@@ -115,10 +121,18 @@ def markdown(results: dict[str, Any], *, command: str) -> str:
         )
     add("")
 
+
+def _scale(results: dict[str, Any], add: Callable[[str], None]) -> None:
+    """(d)"""
     scale = results["scale"]
     add(
         f"### (d) Agenda latency by clinics in the database "
         f"({results['settings']['latency_requests']} sequential requests, warm)"
+    )
+    add("")
+    add(
+        "One uvicorn per clinic count (a database each: `dental_bench_<n>`, the measured "
+        "clinic plus empty ones), all running at once and taking turns in rounds."
     )
     add("")
     add("| Clinics | p50 (ms) | p95 (ms) | p50 ÷ p50 at 1 clinic | target ≤ 1.1× |")
@@ -130,6 +144,9 @@ def markdown(results: dict[str, Any], *, command: str) -> str:
         )
     add("")
 
+
+def _migrate(results: dict[str, Any], add: Callable[[str], None]) -> None:
+    """(e)"""
     migrate = results["migrate"]
     target = "≤ 10 s" if migrate["clinics"] >= 1000 else "≤ 10 s at 1,000 (not measured here)"
     add(f"### (e) `migrate_schemas` with nothing to apply, {migrate['clinics']:,} clinics")
@@ -140,6 +157,29 @@ def markdown(results: dict[str, Any], *, command: str) -> str:
         ok = migrate[run]["seconds"] <= 10 if migrate["clinics"] >= 1000 else None
         add(f"| {run} | {migrate[run]['seconds']} | {_verdict(ok)} |")
     add("")
+
+
+SECTIONS = {
+    "agenda": ("(a) Day agenda", _agenda),
+    "statements": ("(b) SQL statements per request", _statements),
+    "provisioning": ("(c) Provisioning", _provisioning),
+    "scale": ("(d) Agenda latency by clinic count", _scale),
+    "migrate": ("(e) No-op migrate_schemas", _migrate),
+}
+
+
+def markdown(results: dict[str, Any], *, command: str) -> str:
+    lines: list[str] = []
+    add = lines.append
+    for key, (title, section) in SECTIONS.items():
+        if key in results:
+            section(results, add)
+        else:
+            error = results.get("errors", {}).get(key, "not run")
+            add(f"### {title}: **failed**")
+            add("")
+            add(f"`{error.splitlines()[0] if error else 'not run'}`")
+            add("")
     machine = results["machine"]
     add(
         f"Machine: {machine['cpus']} CPU cores shared by server, client and PostgreSQL "

@@ -60,38 +60,61 @@ def run(server: Server, options: Any, *, log: Log) -> dict[str, Any]:
     host = f"{clinic.subdomain}.{settings.BASE_DOMAIN}"
     bench_url = server.url(BENCH_DATABASE)
 
-    log("(a) agenda: GraphQL vs hand-written Django view vs json_agg")
+    sections: list[tuple[str, str, Callable[[], Any]]] = [
+        ("agenda", "(a) agenda: GraphQL vs hand-written Django view vs json_agg",
+         lambda: _agenda(bench_url, host, options)),
+        ("statements", "(b) statements per request (a dentist: the chart needs clinical access)",
+         lambda: _statements(clinic, host)),
+        ("provisioning", "(c) provisioning, in a database of its own",
+         lambda: _provisioning(server, fingerprint, options.provision)),
+        ("scale", "(d) agenda latency by clinic count",
+         lambda: _scale(server, fingerprint, host, options, log=log)),
+        ("migrate", f"(e) migrate_schemas with nothing to apply, {options.clinics[-1]} clinics",
+         lambda: _migrate(server, fingerprint, options.clinics[-1])),
+    ]  # fmt: skip
+    for key, title, section in sections:
+        log(title)
+        try:
+            results[key] = section()
+        except Exception as error:  # one broken section must not lose the others' figures
+            log(f"    FAILED: {type(error).__name__}: {error}")
+            results.setdefault("errors", {})[key] = f"{type(error).__name__}: {error}"[:4000]
+        else:
+            log(f"    {_summary(results[key])}")
+        connections.close_all()
+    return results
+
+
+def _summary(figures: Any) -> str:
+    text = json.dumps(figures, default=str)
+    return text if len(text) < 400 else text[:400] + "…"
+
+
+def _agenda(bench_url: str, host: str, options: Any) -> dict[str, Any]:
     with uvicorn(bench_url, host) as http:
         token = http.login(dataset.RECEPTIONIST_EMAIL, dataset.PASSWORD)
-        results["agenda"] = suites.agenda_throughput(
+        return suites.agenda_throughput(
             http,
             token,
             rounds=options.rounds,
             per_round=options.per_round,
             concurrency=options.concurrency,
         )
-    log(f"    {results['agenda']['endpoints']}")
 
-    log("(b) statements per request (a dentist: the chart needs clinical access)")
+
+def _statements(clinic: Clinic, host: str) -> dict[str, Any]:
     from django.test import Client
 
-    body = (
-        Client()
-        .post(
-            "/graphql",
-            data={"query": LOGIN, "variables": {"e": dataset.DENTIST_EMAIL, "p": dataset.PASSWORD}},
-            content_type="application/json",
-            HTTP_HOST=host,
-        )
-        .json()
+    response = Client().post(
+        "/graphql",
+        data={"query": LOGIN, "variables": {"e": dataset.DENTIST_EMAIL, "p": dataset.PASSWORD}},
+        content_type="application/json",
+        HTTP_HOST=host,
     )
-    results["statements"] = suites.statements(clinic, body["data"]["login"]["token"])
+    return suites.statements(clinic, response.json()["data"]["login"]["token"])
 
-    log("(c) provisioning, in a database of its own")
-    connections.close_all()
-    results["provisioning"] = _provisioning(server, fingerprint, options.provision)
 
-    log("(d) agenda latency by clinic count")
+def _scale(server: Server, fingerprint: str, host: str, options: Any, *, log: Log) -> Any:
     databases = {
         count: server.url(_scale_database(server, fingerprint, count, options.workers, log=log))
         for count in options.clinics
@@ -103,26 +126,29 @@ def run(server: Server, options: Any, *, log: Log) -> dict[str, Any]:
         for count, database_url in databases.items():
             http = stack.enter_context(uvicorn(database_url, host))
             servers[count] = (http, http.login(dataset.RECEPTIONIST_EMAIL, dataset.PASSWORD))
-        results["scale"] = suites.agenda_latency(
+        scale = suites.agenda_latency(
             servers,
             count=options.latency_requests,
             warm=20 if options.quick else 50,
             rounds=5 if options.quick else 10,
         )
-    base = results["scale"][str(options.clinics[0])]["p50_ms"]
-    for count, figures in results["scale"].items():
+    base = scale[str(options.clinics[0])]["p50_ms"]
+    for figures in scale.values():
         figures["p50_ratio"] = ratio(figures["p50_ms"], base)
-        log(f"    {count} clinics: {figures}")
-    largest_url = databases[options.clinics[-1]]
+    return scale
 
-    largest = options.clinics[-1]
-    log(f"(e) migrate_schemas with nothing to apply, {largest} clinics (twice)")
-    results["migrate"] = {
-        "clinics": largest,
-        "first": suites.migrate_noop(largest_url, timeout=3 * 3600),
-        "again": suites.migrate_noop(largest_url, timeout=3 * 3600),
+
+def _migrate(server: Server, fingerprint: str, clinics: int) -> dict[str, Any]:
+    """(e) on the largest database of (d), twice in a row."""
+    name = BENCH_DATABASE if clinics == 1 else f"{BENCH_DATABASE}_{clinics}"
+    if server.comment(name) != f"{fingerprint}:{clinics}":
+        raise RuntimeError(f"{name} was not built")
+    url = server.url(name)
+    return {
+        "clinics": clinics,
+        "first": suites.migrate_noop(url, timeout=3 * 3600),
+        "again": suites.migrate_noop(url, timeout=3 * 3600),
     }
-    return results
 
 
 def _base_dataset(
