@@ -74,13 +74,12 @@ def test_no_response_ever_carries_another_clinics_data(django_db_blocker, commit
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=16) as clients:
             results = list(clients.map(call, plan))
+        pooled_transactions = None
         if pool is not None:
-            # The traffic really went through PgBouncer: at least one transaction a request.
             stats = {row["database"]: row for row in pool.admin("SHOW STATS")}
-            assert stats[pool.database]["total_xact_count"] >= REQUESTS
+            pooled_transactions = stats[pool.database]["total_xact_count"]
 
     done = [r for r in results if r[2] is not None]
-    assert len(done) == REQUESTS, f"only {len(done)} of {REQUESTS} requests within {TIME_LIMIT}s"
     leaks, wrong_auth = [], []
     for host, owner, response in done:
         assert response.status_code == 200, response.text
@@ -104,3 +103,8 @@ def test_no_response_ever_carries_another_clinics_data(django_db_blocker, commit
             assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert not leaks, leaks[:5]
     assert not wrong_auth, wrong_auth[:5]
+    assert len(done) == REQUESTS, f"only {len(done)} of {REQUESTS} requests within {TIME_LIMIT}s"
+    if route == "pgbouncer-session":
+        # The traffic really went through PgBouncer: at least one transaction a request.
+        assert pooled_transactions is not None
+        assert pooled_transactions >= REQUESTS

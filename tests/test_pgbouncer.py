@@ -13,6 +13,7 @@ import sys
 
 import psycopg2
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from backend.pooling import PoolingMode, pooling_probe
@@ -40,7 +41,7 @@ def test_probe_reports_session_on_a_direct_connection(django_db_blocker):
     with django_db_blocker.unblock():
         probe = pooling_probe(connection.get_connection_params())
     assert probe.mode is PoolingMode.SESSION
-    assert probe.statement_timeout_ms == 10_000
+    assert probe.statement_timeout_ms == settings.DB_STATEMENT_TIMEOUT_MS
 
 
 def test_probe_reports_session_through_pgbouncer_in_session_mode(django_db_blocker):
@@ -51,7 +52,7 @@ def test_probe_reports_session_through_pgbouncer_in_session_mode(django_db_block
     assert first.mode is PoolingMode.SESSION
     assert second.mode is PoolingMode.SESSION
     # PgBouncer drops the client's 'options'; the database-level timeout takes over.
-    assert first.statement_timeout_ms == 10_000
+    assert first.statement_timeout_ms == settings.DB_STATEMENT_TIMEOUT_MS
 
 
 @pytest.mark.parametrize("pool_mode", ["transaction", "statement"])
@@ -121,4 +122,5 @@ def test_uvicorn_refuses_a_pool_that_drops_the_statement_timeout(django_db_block
     with running_pgbouncer(django_db_blocker, "session", database_timeout=False) as pool:
         result = _uvicorn_start(django_db_blocker, DATABASE_URL=pool.database_url())
     assert result.returncode != 0
-    assert "statement_timeout = 0 ms, not the configured 10000 ms" in result.stderr
+    expected = settings.DB_STATEMENT_TIMEOUT_MS
+    assert f"statement_timeout = 0 ms, not the configured {expected} ms" in result.stderr
