@@ -46,9 +46,6 @@ from strawberry_django.relay.utils import resolve_model_id
 
 Resolver = Callable[..., Any]
 
-MISSING = object()
-"""What a ``leaf_getter`` answers when it cannot read the value (graphql_api.fast_execution)."""
-
 # Descriptors whose ``__get__`` returns ``instance.__dict__[attname]`` unchanged once loaded
 # (a FileField's descriptor, for one, wraps the value: it keeps the original resolver).
 _PLAIN_COLUMNS = (DeferredAttribute, ForeignKeyDeferredAttribute)
@@ -82,12 +79,7 @@ def install_fast_fields(schema: strawberry.Schema) -> list[Installed]:
             if field is None or graphql_field.args or field.extensions or not graphql_field.resolve:
                 continue
             fast = _fast_resolver(
-                graphql_type.name,
-                definition.origin,
-                model,
-                field,
-                graphql_field,
-                graphql_field.resolve,
+                definition.origin, model, field, graphql_field, graphql_field.resolve
             )
             if fast is not None:
                 # Tracing extensions skip default resolvers: keep telling them which these are.
@@ -112,7 +104,6 @@ def original_resolvers(installed: list[Installed]) -> Iterator[None]:
 
 
 def _fast_resolver(
-    type_name: str,
     origin: type,
     model: type[models.Model],
     field: StrawberryField,
@@ -131,7 +122,7 @@ def _fast_resolver(
             return _forward_relation(model, attribute.field.cache_name, original)
         return None
     if _is_default_node_id(origin, field):
-        return _node_id(model, type_name, original)
+        return _node_id(model, original)
     return None
 
 
@@ -155,20 +146,13 @@ def _method(resolver: StrawberryResolver[Any], original: Resolver) -> Resolver:
     pass_self = resolver.self_parameter is not None
     root_name = resolver.root_parameter.name if resolver.root_parameter else None
 
-    def call(source: Any) -> Any:
+    def resolve(source: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:
+        if in_async_context():
+            return original(source, info, **kwargs)
         args = (source,) if pass_self else ()
         result = function(*args, **{root_name: source}) if root_name else function(*args)
         return result() if callable(result) else result
 
-    def resolve(source: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:
-        if in_async_context():
-            return original(source, info, **kwargs)
-        return call(source)
-
-    def leaf_getter(source: Any) -> Any:
-        return MISSING if in_async_context() else call(source)
-
-    resolve.leaf_getter = leaf_getter  # type: ignore[attr-defined]
     return resolve
 
 
@@ -185,10 +169,6 @@ def _column(model: type[models.Model], attname: str, original: Resolver) -> Reso
                 pass
         return original(source, info, **kwargs)
 
-    def leaf_getter(source: Any) -> Any:
-        return source.__dict__.get(attname, MISSING) if type(source) is model else MISSING
-
-    resolve.leaf_getter = leaf_getter  # type: ignore[attr-defined]
     return resolve
 
 
@@ -215,7 +195,7 @@ def _is_default_node_id(origin: type, field: StrawberryField) -> bool:
     )
 
 
-def _node_id(model: type[models.Model], type_name: str, original: Resolver) -> Resolver:
+def _node_id(model: type[models.Model], original: Resolver) -> Resolver:
     attname = model._meta.pk.attname  # type: ignore[union-attr]
 
     def resolve(source: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:
@@ -228,11 +208,4 @@ def _node_id(model: type[models.Model], type_name: str, original: Resolver) -> R
                 return GlobalID(type_name=info.path.typename, node_id=str(pk))  # type: ignore[arg-type]
         return original(source, info, **kwargs)
 
-    def leaf_getter(source: Any) -> Any:
-        # strawberry names the node after the type the field is read on: this one.
-        if type(source) is not model or attname not in source.__dict__:
-            return MISSING
-        return GlobalID(type_name=type_name, node_id=str(source.__dict__[attname]))
-
-    resolve.leaf_getter = leaf_getter  # type: ignore[attr-defined]
     return resolve

@@ -29,7 +29,6 @@ from graphql_api.clinical.mutations import Mutation as ClinicalMutation
 from graphql_api.clinical.queries import Query as ClinicalQuery
 from graphql_api.document_cache import ValidDocumentCache
 from graphql_api.errors import ErrorCodes
-from graphql_api.fast_execution import FastLeafExecutionContext, leaf_plans
 from graphql_api.fast_fields import install_fast_fields
 from graphql_api.patients.mutations import Mutation as PatientsMutation
 from graphql_api.patients.queries import Query as PatientsQuery
@@ -102,8 +101,6 @@ schema = strawberry.Schema(
         DjangoOptimizerExtension,
         ErrorCodes,
     ],
-    # Completes plain leaf fields itself; anything else goes through graphql-core unchanged.
-    execution_context_class=FastLeafExecutionContext,
 )
 
 
@@ -128,7 +125,6 @@ def _resolve_node_id_attrs(schema: strawberry.Schema) -> None:
             origin._id_attr = origin.resolve_id_attr()
 
 
-# Once, on the built schema (the SDL does not change); see fast_fields and fast_execution.
+# Once, on the built schema (the SDL does not change); see fast_fields.
 _resolve_node_id_attrs(schema)
 fast_fields = install_fast_fields(schema)
-FastLeafExecutionContext.plans = leaf_plans(fast_fields)

@@ -16,8 +16,6 @@ from strawberry.relay import Node
 from backend.accounts.models import Role
 from backend.staff.models import Chair
 from graphql_api import document_cache
-from graphql_api.fast_execution import FastLeafExecutionContext
-from graphql_api.fast_fields import MISSING
 from graphql_api.schema import fast_fields, schema
 from tests.conftest import error_code, graphql
 
@@ -44,19 +42,6 @@ def test_a_column_that_was_not_loaded_is_still_loaded(clinic1):
         with CaptureQueriesContext(connection) as queries:
             assert name_field.resolve(chair, None) == "Sillón 9"
         assert len(queries) == 1
-
-
-def test_a_value_that_was_not_loaded_is_left_to_graphql_core(clinic1):
-    complete = FastLeafExecutionContext.plans["Chair"]["name"]
-    with tenant_context(clinic1):
-        Chair.objects.create(name="Sillón 8")
-        loaded = Chair.objects.get(name="Sillón 8")
-        deferred = Chair.objects.only("id").get(name="Sillón 8")
-        with CaptureQueriesContext(connection) as queries:
-            assert complete(loaded) == "Sillón 8"
-            assert complete(deferred) is MISSING
-            assert complete(object()) is MISSING
-        assert len(queries) == 0
 
 
 def test_no_field_with_a_permission_or_arguments_gets_the_cheaper_resolver():

@@ -11,7 +11,8 @@ from backend.accounts.models import Role
 from backend.patients.models import Patient
 from backend.scheduling.models import Appointment
 from graphql_api import document_cache
-from graphql_api.fast_execution import full_path
+from graphql_api.fast_fields import original_resolvers
+from graphql_api.schema import fast_fields
 from tests.conftest import graphql
 from tests.scheduling.conftest import MONDAY, lima
 
@@ -82,7 +83,7 @@ def _book_a_day(clinic, agenda, rows=30):
 def test_the_agenda_is_identical_with_strawberrys_own_resolvers(client, clinic1, agenda):
     variables = _book_a_day(clinic1, agenda)
     fast = graphql(client, AGENDA, host=HOST, token=agenda.token, variables=variables)
-    with full_path():
+    with original_resolvers(fast_fields):
         slow = graphql(client, AGENDA, host=HOST, token=agenda.token, variables=variables)
     assert fast == slow
     assert fast[0] == 200
@@ -102,7 +103,7 @@ def test_the_agenda_is_identical_with_strawberrys_own_resolvers(client, clinic1,
 def test_other_lists_are_identical_with_strawberrys_own_resolvers(client, clinic1, agenda):
     _book_a_day(clinic1, agenda)
     fast = graphql(client, PATIENTS, host=HOST, token=agenda.token)
-    with full_path():
+    with original_resolvers(fast_fields):
         slow = graphql(client, PATIENTS, host=HOST, token=agenda.token)
     assert fast == slow
     assert len(fast[1]["data"]["patients"]["edges"]) >= 5
@@ -125,13 +126,13 @@ def _without_request_ids(body):
     return body
 
 
-def test_a_failing_row_reports_the_same_error_and_path_as_the_full_path(client, clinic1, agenda):
+def test_a_failing_row_reports_the_same_error_and_path_as_strawberry(client, clinic1, agenda):
     variables = _book_a_day(clinic1, agenda, rows=4)
     with tenant_context(clinic1):
         # Not a valid Sex: the resolver raises, for this patient's rows only.
         Patient.objects.filter(document_number="40000001").update(sex="Z")
     status, fast = graphql(client, AGENDA, host=HOST, token=agenda.token, variables=variables)
-    with full_path():
+    with original_resolvers(fast_fields):
         slow = graphql(client, AGENDA, host=HOST, token=agenda.token, variables=variables)[1]
     assert status == 200
     assert _without_request_ids(fast) == _without_request_ids(slow)
