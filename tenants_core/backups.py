@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 from backend.audit.services import audit_record
 from tenants_core.errors import PlatformError
 from tenants_core.models import Clinic, ClinicBackup
+from tenants_core.schema_template import fingerprint_of
 
 logger = logging.getLogger(__name__)
 
@@ -259,7 +260,7 @@ def _export(clinic: Clinic, backup_id: uuid.UUID, workdir: Path) -> tuple[dict[s
             "plan": clinic.plan.code,
         },
         "migrations": migrations,
-        "migrations_fingerprint": hashlib.sha256(json.dumps(migrations).encode()).hexdigest(),
+        "migrations_fingerprint": fingerprint_of(tuple(pair) for pair in migrations),
         "tables": tables_meta,
         "sequences": sequences,
     }

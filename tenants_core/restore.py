@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import AuthToken
 from backend.audit.services import audit_record
-from tenants_core import limits
+from tenants_core import limits, routing
 from tenants_core.backups import (
     CLINIC_FIELDS,
     backup_error,
@@ -33,6 +33,7 @@ from tenants_core.backups import (
 )
 from tenants_core.errors import PlatformError
 from tenants_core.models import Clinic, ClinicStatus, Domain, Plan
+from tenants_core.schema_template import code_fingerprint
 from tenants_core.validators import validate_subdomain
 
 
@@ -112,6 +113,7 @@ def _restore_as_new(manifest: dict[str, Any], archive: Path, target: str, actor:
     clinic.auto_create_schema = False  # built below, at the backup's migration state
     clinic.save(verbosity=0)
     Domain.objects.create(domain=clinic_domain_for(target), tenant=clinic, is_primary=True)
+    routing.invalidate()
     _build_schema(clinic.schema_name, manifest, archive)
     _record_fingerprint(clinic)
     audit_record(
@@ -223,9 +225,5 @@ def _load(schema: str, manifest: dict[str, Any], archive: Path) -> None:
 
 
 def _record_fingerprint(clinic: Clinic) -> None:
-    """Note that the clinic's schema is at the code's migration state."""
-    try:
-        from tenants_core.schema_template import migrations_fingerprint
-    except ImportError:  # pragma: no cover - before fast migrations existed
-        return
-    Clinic.objects.filter(pk=clinic.pk).update(migrations_fingerprint=migrations_fingerprint())
+    """Note that the clinic's schema is at the code's migration state (migrate skips it)."""
+    Clinic.objects.filter(pk=clinic.pk).update(migrations_fingerprint=code_fingerprint())

@@ -25,6 +25,7 @@ import re
 import shutil
 import subprocess
 import threading
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,18 +68,28 @@ def _connection():  # type: ignore[no-untyped-def]
     return connections[get_tenant_database_alias()]
 
 
-@lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """sha256 of the sorted ``(app_label, migration_name)`` pairs of the tenant apps'
-    migrations on disk: what a clinic schema holds once fully migrated."""
-    tenant_labels = set()
-    for app_config in apps.get_app_configs():
-        if app_config.name in settings.TENANT_APPS:
-            tenant_labels.add(app_config.label)
-    loader = MigrationLoader(None, ignore_no_migrations=True)
-    pairs = sorted(key for key in loader.disk_migrations if key[0] in tenant_labels)
+def tenant_app_labels() -> set[str]:
+    return {
+        app_config.label
+        for app_config in apps.get_app_configs()
+        if app_config.name in settings.TENANT_APPS
+    }
+
+
+def fingerprint_of(migrations: Iterable[tuple[str, str]]) -> str:
+    """sha256 of the sorted ``(app_label, migration_name)`` pairs of the tenant apps among
+    ``migrations``."""
+    labels = tenant_app_labels()
+    pairs = sorted({(app, name) for app, name in migrations if app in labels})
     payload = "\n".join(f"{app_label}.{name}" for app_label, name in pairs)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """The fingerprint of the tenant apps' migrations on disk: what a clinic schema holds
+    once fully migrated."""
+    return fingerprint_of(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
 
 
 def template_fingerprint() -> str | None:

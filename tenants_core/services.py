@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -27,6 +29,7 @@ from tenants_core.validators import validate_ruc, validate_subdomain, validate_t
 logger = logging.getLogger(__name__)
 
 SCHEMA_PREFIX = "clinic_"
+_password_hashing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password-hash")
 _MAX_IDENTIFIER = 63  # PostgreSQL truncates identifiers longer than this
 
 
@@ -141,6 +144,9 @@ def clinic_provision(
         ]
     if errors:
         raise ValidationError(errors)
+    # Hashing the admin's password (Argon2: deliberately slow) overlaps the schema copy;
+    # argon2-cffi releases the GIL while it works.
+    admin_password_hash = _password_hashing.submit(make_password, admin_password)
 
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
         clinic = Clinic(
@@ -192,7 +198,9 @@ def clinic_provision(
 
     with tenant_context(clinic):
         admin = _clinic_admin_create(
-            email=admin_email, password=admin_password, full_name=admin_full_name
+            email=admin_email,
+            password_hash=admin_password_hash.result(),
+            full_name=admin_full_name,
         )
         audit_record(
             actor=None,
@@ -204,11 +212,16 @@ def clinic_provision(
     return clinic
 
 
-def _clinic_admin_create(*, email: str, password: str, full_name: str):  # type: ignore[no-untyped-def]
-    """The clinic's first ADMIN; runs inside the clinic's schema."""
-    return get_user_model().objects.create_user(
-        email=email, password=password, full_name=full_name, role=Role.ADMIN
+def _clinic_admin_create(*, email: str, password_hash: str, full_name: str):  # type: ignore[no-untyped-def]
+    """The clinic's first ADMIN, with an already hashed password; runs inside the clinic's
+    schema."""
+    users = get_user_model().objects
+    admin = users.model(
+        email=users.normalize_email(email).lower(), full_name=full_name, role=Role.ADMIN
     )
+    admin.password = password_hash
+    admin.save()
+    return admin
 
 
 @transaction.atomic

@@ -25,6 +25,7 @@ from backend.core.demo_clinical import clinic_clinical_demo_seed
 from backend.patients.models import Patient
 from tenants_core import backups, restore
 from tenants_core.models import Clinic, ClinicBackup, Domain
+from tenants_core.schema_template import code_fingerprint
 from tests.conftest import TEST_PASSWORD, graphql
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +107,7 @@ def test_a_backup_restores_as_a_new_clinic_with_every_table_identical(client, de
     assert backup.rows > 100
     assert backup.tables >= 20
     assert len(backup.sha256) == 64
+    assert backup.migrations_fingerprint == code_fingerprint()
     assert path.read_bytes()[:2] == b"\x1f\x8b"  # gzip
 
     restored = restore.clinic_restore(
@@ -113,6 +115,8 @@ def test_a_backup_restores_as_a_new_clinic_with_every_table_identical(client, de
     )
 
     assert restored.schema_name != demo_clinic.schema_name
+    restored.refresh_from_db()
+    assert restored.migrations_fingerprint == code_fingerprint()  # migrate will skip it
     assert restored.name == demo_clinic.name
     assert restored.plan_id == demo_clinic.plan_id
     assert Domain.objects.filter(tenant=restored, domain="clinica2-copia.localhost").exists()
