@@ -22,12 +22,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from django.db import models
-from django.db.models.fields.related import ForeignKeyDeferredAttribute
-from django.db.models.fields.related_descriptors import ForwardManyToOneDescriptor
+from django.db.models.fields.related_descriptors import (
+    ForeignKeyDeferredAttribute,
+    ForwardManyToOneDescriptor,
+)
 from django.db.models.query_utils import DeferredAttribute
 from graphql import (
     GraphQLField,
@@ -131,7 +133,8 @@ def _is_plain_method(field: StrawberryDjangoField) -> bool:
     resolver = field.base_resolver
     assert resolver is not None
     return (
-        not resolver.is_async
+        callable(resolver.wrapped_func)  # else strawberry raises UncallableResolverError
+        and not resolver.is_async
         and not field.is_async
         and not getattr(resolver.wrapped_func, "is_async_safe", False)
         and not resolver.arguments
@@ -142,7 +145,7 @@ def _is_plain_method(field: StrawberryDjangoField) -> bool:
 
 def _method(resolver: StrawberryResolver[Any], original: Resolver) -> Resolver:
     """What strawberry-django's sync path does for such a method, minus the layers between."""
-    function = resolver.wrapped_func
+    function = cast("Callable[..., Any]", resolver.wrapped_func)
     pass_self = resolver.self_parameter is not None
     root_name = resolver.root_parameter.name if resolver.root_parameter else None
 

@@ -11,7 +11,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
+from graphql import GraphQLObjectType
 from strawberry.relay import Node
+from strawberry.types.base import StrawberryObjectDefinition
 
 from backend.accounts.models import Role
 from backend.staff.models import Chair
@@ -34,7 +36,9 @@ def _fresh_document_cache():
 
 
 def test_a_column_that_was_not_loaded_is_still_loaded(clinic1):
-    name_field = schema._schema.type_map["Chair"].fields["name"]
+    chair_type = schema._schema.type_map["Chair"]
+    assert isinstance(chair_type, GraphQLObjectType)
+    name_field = chair_type.fields["name"]
     assert any(entry.field is name_field for entry in fast_fields)
     with tenant_context(clinic1):
         Chair.objects.create(name="Sillón 9")
@@ -47,6 +51,7 @@ def test_a_column_that_was_not_loaded_is_still_loaded(clinic1):
 def test_no_field_with_a_permission_or_arguments_gets_the_cheaper_resolver():
     for entry in fast_fields:
         graphql_type = schema.get_type_by_name(entry.type_name)
+        assert isinstance(graphql_type, StrawberryObjectDefinition)
         field = next(
             f for f in graphql_type.fields if schema.config.name_converter.get_graphql_name(f)
             == entry.field_name

@@ -95,7 +95,7 @@ def test_the_agenda_is_identical_with_strawberrys_own_resolvers(client, clinic1,
     assert first["cancellationReason"] == "Viaje"
     assert first["startsAt"].endswith("-05:00")
     with tenant_context(clinic1):
-        booked = Appointment.objects.order_by("starts_at").first()
+        booked = Appointment.objects.order_by("starts_at")[0]
     assert first["id"] == to_base64("Appointment", booked.pk)
     assert first["patient"]["id"] == to_base64("Patient", booked.patient_id)
 
