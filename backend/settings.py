@@ -107,9 +107,6 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 # Issue `SET search_path` once per schema change, not before every statement. django-tenants
 # forgets the cached path on rollback (including to a savepoint), when PostgreSQL reverts it.
 TENANT_LIMIT_SET_CALLS = True
-# btree_gist, pg_trgm and unaccent live once in this schema, seen by every clinic.
-PG_EXTRA_SEARCH_PATHS = ["extensions"]
-# django-tenants reads the tenant schemas once at start-up to validate that setting; expected.
 # Host → clinic routing is cached per process (tenants_core.routing): up to TENANT_CACHE_SIZE
 # clinic hosts and TENANT_CACHE_NEGATIVE_SIZE unknown ones. Each process rereads the routing
 # version row at most every TENANT_CACHE_CHECK_SECONDS: a change committed by another process
@@ -119,6 +116,9 @@ TENANT_CACHE_NEGATIVE_SIZE = int(os.environ.get("TENANT_CACHE_NEGATIVE_SIZE") or
 TENANT_CACHE_CHECK_SECONDS = float(os.environ.get("TENANT_CACHE_CHECK_SECONDS") or 0.5)
 if not 0 <= TENANT_CACHE_CHECK_SECONDS <= 1:
     raise ImproperlyConfigured("TENANT_CACHE_CHECK_SECONDS must be between 0 and 1.")
+# btree_gist, pg_trgm and unaccent live once in this schema, seen by every clinic.
+PG_EXTRA_SEARCH_PATHS = ["extensions"]
+# django-tenants reads the tenant schemas once at start-up to validate that setting; expected.
 warnings.filterwarnings(
     "ignore", message="Accessing the database during app initialization", category=RuntimeWarning
 )
