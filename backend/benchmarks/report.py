@@ -215,4 +215,4 @@ def write_docs(results: dict[str, Any], *, command: str) -> None:
         "",
     ]
     DOCS.parent.mkdir(exist_ok=True)
-    DOCS.write_text("\n".join(header) + markdown(results, command=command) + "\n")
+    DOCS.write_text("\n".join(header) + "\n" + markdown(results, command=command) + "\n")
