@@ -70,7 +70,9 @@ def _statements(results: dict[str, Any], add: Callable[[str], None]) -> None:
         "Tenant lookups: statements on `tenants_core_domain`/`_clinic`/`_plan`/"
         "`_routing_version`. Data includes the bearer-token lookup. *Kept*: the connection the "
         "previous request left (persistent or pooled connections); *new*: a fresh connection "
-        "(`CONN_MAX_AGE=0`, as under uvicorn today), whose session set-up is counted apart."
+        "(`CONN_MAX_AGE=0`, as under uvicorn today), whose session set-up is counted apart. "
+        "The routing cache's version check (at most once per process every "
+        "`TENANT_CACHE_CHECK_SECONDS`) counts as a tenant lookup when it falls on the request."
     )
     add("")
     add(

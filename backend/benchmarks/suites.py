@@ -29,7 +29,6 @@ TENANT_TABLES = (
     "tenants_core_clinic",
     "tenants_core_plan",
     "tenants_core_routing_version",
-    "tenants_core_routingversion",
 )
 
 
