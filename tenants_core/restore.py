@@ -115,15 +115,7 @@ def _restore_as_new(manifest: dict[str, Any], archive: Path, target: str, actor:
     Domain.objects.create(domain=clinic_domain_for(target), tenant=clinic, is_primary=True)
     routing.invalidate()
     _build_schema(clinic.schema_name, manifest, archive)
-    _record_fingerprint(clinic)
-    audit_record(
-        actor=actor,
-        actor_email="" if actor else "system",
-        action="clinic.restore",
-        entity=clinic,
-        changes={"backup_id": manifest["backup_id"], "from": manifest["subdomain"]},
-    )
-    return clinic
+    return _restored(clinic, manifest, actor, {"from": manifest["subdomain"]})
 
 
 def _restore_over(manifest: dict[str, Any], archive: Path, subdomain: str, actor: Any) -> Clinic:
@@ -139,13 +131,19 @@ def _restore_over(manifest: dict[str, Any], archive: Path, subdomain: str, actor
         tokens = f"{quote(clinic.schema_name)}.{quote(AuthToken._meta.db_table)}"
         cursor.execute(f"UPDATE {tokens} SET revoked_at = now() WHERE revoked_at IS NULL")  # noqa: S608
     connection.set_schema_to_public()
+    return _restored(clinic, manifest, actor, {"over": subdomain})
+
+
+def _restored(clinic: Clinic, manifest: dict[str, Any], actor: Any, changes: dict) -> Clinic:
+    """Record that the clinic's schema is at the code's migration state (so migrate skips
+    it) and audit the restore on the platform's trail."""
     _record_fingerprint(clinic)
     audit_record(
         actor=actor,
         actor_email="" if actor else "system",
         action="clinic.restore",
         entity=clinic,
-        changes={"backup_id": manifest["backup_id"], "over": subdomain},
+        changes={"backup_id": manifest["backup_id"], **changes},
     )
     return clinic
 

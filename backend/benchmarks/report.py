@@ -106,10 +106,9 @@ def _provisioning(results: dict[str, Any], add: Callable[[str], None]) -> None:
         ("template", "Template clone (`PROVISION_FROM_TEMPLATE=1`)"),
     ):
         figures = provisioning[mode]
-        add(
-            f"| {label} | {figures['median_s']} | {figures['p95_s']} | "
-            f"{_verdict(figures['median_s'] <= 0.5)} |"
-        )
+        # The target is the fast path's; the migration path is the reference it is held to.
+        verdict = _verdict(figures["median_s"] <= 0.5 if mode == "template" else None)
+        add(f"| {label} | {figures['median_s']} | {figures['p95_s']} | {verdict} |")
     add(f"| Ratio template ÷ migrations (median) | {provisioning['ratio_median']} | | |")
     add("")
     add(
