@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, tenant_
 
 from backend.accounts.auth import _token_issue
 from backend.accounts.models import Role, User
+from backend.core.processes import free_port, serving
 from backend.db import database_url_for
 from tenants_core import routing
 from tenants_core.models import Clinic, ClinicStatus
@@ -279,12 +278,6 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class LiveServer:
     port: int
@@ -312,7 +305,7 @@ def running_uvicorn(
     extra = env or {}
     with django_db_blocker.unblock():
         env = child_env(**extra)
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning", "--lifespan", "off",
@@ -320,24 +313,14 @@ def running_uvicorn(
         cwd=ROOT, env=env,
     )  # fmt: skip
     server = LiveServer(port)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if server.request("GET", "/healthz", settings.BASE_DOMAIN).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.1)
+    with serving(
+        process,
+        lambda: server.request("GET", "/healthz", settings.BASE_DOMAIN).status_code == 200,
+        timeout=30,
+        what="uvicorn",
+        not_yet=(httpx.TransportError,),
+    ):
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,8 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +22,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import _free_port
+from backend.core.processes import free_port, port_open, serving
 
 
 def pgbouncer_binary() -> str:
@@ -111,7 +109,7 @@ def running_pgbouncer(
         timeout = int(settings.DB_STATEMENT_TIMEOUT_MS) if database_timeout else 0
         with connection.cursor() as cursor:
             cursor.execute(f'ALTER DATABASE "{database}" SET statement_timeout = {timeout}')
-    port = _free_port()
+    port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
     server = f"host={host} port={server_port} dbname={database} user={user}"
     if password:
@@ -148,27 +146,17 @@ def running_pgbouncer(
             shutil.chown(path, user=user_to_run)
         command[1:1] = ["--user", user_to_run]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = workdir / "pgbouncer.log"
     try:
-        _wait_for_port(port, process, workdir)
-        yield PgBouncer(port=port, pool_mode=pool_mode, database=database, user=user)
+        with serving(
+            process,
+            lambda: port_open(port),
+            timeout=15,
+            what="pgbouncer",
+            detail=lambda: log.read_text() if log.exists() else "",
+        ):
+            yield PgBouncer(port=port, pool_mode=pool_mode, database=database, user=user)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
         shutil.rmtree(workdir, ignore_errors=True)
         with django_db_blocker.unblock(), connection.cursor() as cursor:
             cursor.execute(f'ALTER DATABASE "{database}" RESET statement_timeout')
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[Any], workdir: Path) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    log = workdir / "pgbouncer.log"
-    raise RuntimeError(f"pgbouncer did not start: {log.read_text() if log.exists() else ''}")

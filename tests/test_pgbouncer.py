@@ -16,8 +16,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from backend.core.processes import free_port
 from backend.pooling import PoolingMode, pooling_probe
-from tests.conftest import ROOT, _free_port, child_env
+from tests.conftest import ROOT, child_env
 from tests.pgbouncer_support import running_pgbouncer
 
 pytestmark = pytest.mark.slow
@@ -31,7 +32,7 @@ def _uvicorn_start(
         environment = child_env(**env)
     return subprocess.run(
         [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1",
-         "--port", str(_free_port()), "--lifespan", "off", "--log-level", "info",
+         "--port", str(free_port()), "--lifespan", "off", "--log-level", "info",
          "--workers", str(workers)],
         cwd=ROOT, env=environment, capture_output=True, text=True, timeout=90,
     )  # fmt: skip

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import httpx
 
 from backend.benchmarks.database import ROOT
+from backend.core.processes import free_port, serving
 
 LOGIN = (
     "mutation($e: String!, $p: String!) { login(email: $e, password: $p) {"
@@ -42,12 +42,6 @@ def child_env(database_url: str, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -79,7 +73,7 @@ class Server:
 @contextlib.contextmanager
 def uvicorn(database_url: str, host: str) -> Iterator[Server]:
     """One uvicorn worker, DEBUG off, the bench endpoints on, on a free loopback port."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -102,25 +96,14 @@ def uvicorn(database_url: str, host: str) -> Iterator[Server]:
         env=child_env(database_url, BENCH_ENDPOINTS="1"),
     )
     server = Server(port, host)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{server.url}/healthz", headers=server.headers).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.1)
+    with serving(
+        process,
+        lambda: httpx.get(f"{server.url}/healthz", headers=server.headers).status_code == 200,
+        timeout=60,
+        what="uvicorn",
+        not_yet=(httpx.TransportError,),
+    ):
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @dataclass(frozen=True)
