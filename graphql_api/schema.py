@@ -14,6 +14,7 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.relay import Node
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry_django.optimizer import DjangoOptimizerExtension
@@ -101,6 +102,8 @@ schema = strawberry.Schema(
         DjangoOptimizerExtension,
         ErrorCodes,
     ],
+    # `first` and `last` of every connection are at most this (else INVALID_PAGINATION).
+    config=StrawberryConfig(relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE),
 )
 
 

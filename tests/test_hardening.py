@@ -5,9 +5,11 @@ import json
 
 import pytest
 from django.db import connection
+from graphql import Undefined
 
 from backend.patients import selectors as patient_selectors
-from tests.conftest import graphql
+from graphql_api.schema import schema
+from tests.conftest import error_code, graphql
 
 pytestmark = pytest.mark.django_db
 
@@ -196,3 +198,80 @@ def test_the_asgi_app_refuses_persistent_connections(django_db_blocker):
     )
     assert result.returncode != 0
     assert "CONN_MAX_AGE must be 0" in result.stderr
+
+
+# --- page size and cursors ------------------------------------------------------------------
+
+PAGE_ARGS = {"first", "last", "after", "before"}
+CONNECTIONS = sorted(
+    name
+    for name, field in schema._schema.query_type.fields.items()
+    if "first" in field.args
+    and all(  # callable without other arguments
+        not str(arg.type).endswith("!") or arg.default_value is not Undefined
+        for arg_name, arg in field.args.items()
+        if arg_name not in PAGE_ARGS
+    )
+    and name != "clinics"  # platform-only; covered below
+)
+BAD_PAGES = ["first: 101", "first: -1", "last: 500", 'after: "zzz"', 'before: "YXJyYXk6eA=="']
+
+
+@pytest.mark.parametrize("page", BAD_PAGES)
+@pytest.mark.parametrize("field", CONNECTIONS)
+def test_a_bad_page_is_refused_with_a_code_on_every_connection(client, admin_token, field, page):
+    if page.split(":")[0] not in schema._schema.query_type.fields[field].args:
+        pytest.skip(f"{field} has no {page.split(':')[0]}")
+    status, body = graphql(
+        client,
+        f"{{ {field}({page}) {{ totalCount }} }}",
+        host="clinica1.localhost",
+        token=admin_token,
+    )
+    assert status == 200
+    assert error_code(body) == "INVALID_PAGINATION", body
+    assert "100" in body["errors"][0]["message"]
+
+
+def test_the_bad_page_test_covers_every_clinic_list_but_one_patients_notes():
+    lists = {n for n, f in schema._schema.query_type.fields.items() if "first" in f.args}
+    assert lists - set(CONNECTIONS) == {"clinics", "clinicalNotes"}
+    assert len(CONNECTIONS) >= 9
+
+
+def test_a_full_page_is_accepted_and_the_page_size_is_configurable(
+    client, admin_token, monkeypatch
+):
+    def query(first: int) -> str:
+        return f"{{ patients(first: {first}) {{ totalCount }} }}"
+
+    _, body = graphql(client, query(100), host="clinica1.localhost", token=admin_token)
+    assert "errors" not in body, body
+    monkeypatch.setattr(schema.config, "relay_max_results", 5)
+    _, body = graphql(client, query(6), host="clinica1.localhost", token=admin_token)
+    assert error_code(body) == "INVALID_PAGINATION"
+    _, body = graphql(client, query(5), host="clinica1.localhost", token=admin_token)
+    assert "errors" not in body, body
+
+
+def test_platform_clinics_refuse_a_bad_page(client, platform_token):
+    _, body = graphql(
+        client, "{ clinics(first: 1000) { totalCount } }", host="localhost", token=platform_token
+    )
+    assert error_code(body) == "INVALID_PAGINATION"
+
+
+def test_a_patients_notes_refuse_a_bad_page(client, clinic1, admin_token):
+    from django_tenants.utils import tenant_context
+    from strawberry.relay import to_base64
+
+    from backend.patients.models import Patient
+
+    with tenant_context(clinic1):
+        patient = Patient.objects.create(
+            first_name="Rosa", last_name="Quispe", document_type="DNI", document_number="44445555"
+        )
+    for page in ("first: 101", 'after: "zzz"'):
+        query = f'{{ clinicalNotes(patientId: "{to_base64("Patient", patient.pk)}", {page}) {{ totalCount }} }}'
+        _, body = graphql(client, query, host="clinica1.localhost", token=admin_token)
+        assert error_code(body) == "INVALID_PAGINATION", body
