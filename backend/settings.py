@@ -207,6 +207,8 @@ PLATFORM_ADMIN_PASSWORD = os.environ.get("PLATFORM_ADMIN_PASSWORD") or ("admin" 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD") or "demo1234!"
 # Per-clinic backups ("respaldos"): one folder per clinic under this one.
 BACKUP_DIR = Path(os.environ.get("BACKUP_DIR") or DATA_DIR / "backups").resolve()
+# A restore over a clinic waits this long for its requests in flight, then gives up.
+RESTORE_LOCK_TIMEOUT_MS = int(os.environ.get("RESTORE_LOCK_TIMEOUT_MS") or 30_000)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]

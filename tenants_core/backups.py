@@ -182,9 +182,11 @@ def clinic_backup_create(*, clinic: Clinic, actor: Any = None) -> ClinicBackup:
     # Inside a caller's transaction (tests, nested services) the snapshot is already taken.
     own_transaction = not connection.in_atomic_block
     with tempfile.TemporaryDirectory(dir=directory) as workdir, transaction.atomic():
-        if own_transaction:
-            with connection.cursor() as cursor:
+        with connection.cursor() as cursor:
+            if own_transaction:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            # Copying a large table may take longer than any request statement may.
+            cursor.execute("SET LOCAL statement_timeout = 0")
         manifest, files = _export(clinic, backup_id, Path(workdir))
         partial = Path(workdir) / "backup.tar.gz"
         _write_archive(partial, manifest, files)
@@ -254,6 +256,7 @@ def _export(clinic: Clinic, backup_id: uuid.UUID, workdir: Path) -> tuple[dict[s
         "backup_id": str(backup_id),
         "created_at": timezone_now().isoformat(),
         "subdomain": clinic.subdomain,
+        "clinic_id": clinic.pk,
         "schema_name": schema,
         "clinic": {
             **{field: getattr(clinic, field) for field in CLINIC_FIELDS},

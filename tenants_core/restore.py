@@ -14,11 +14,13 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, OperationalError, ProgrammingError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils.translation import gettext as _
+from psycopg2.errorcodes import DUPLICATE_SCHEMA, LOCK_NOT_AVAILABLE
 
 from backend.accounts.models import AuthToken
 from backend.audit.services import audit_record
@@ -81,6 +83,9 @@ def clinic_restore(
             % {"migrations": ", ".join(f"{app}.{name}" for app, name in unknown[:5])},
         )
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Loading a large table may take longer than any request statement may.
+            cursor.execute("SET LOCAL statement_timeout = 0")
         if overwrite:
             return _restore_over(manifest, verified.archive_path, subdomain, actor)
         return _restore_as_new(manifest, verified.archive_path, target, actor)
@@ -103,18 +108,41 @@ def _restore_as_new(manifest: dict[str, Any], archive: Path, target: str, actor:
             "target_subdomain",
         )
     settings_of = manifest["clinic"]
+    plan = Plan.objects.filter(code=settings_of["plan"]).first()
+    if plan is None:
+        raise backup_error(
+            PlatformError.BACKUP_INCOMPATIBLE,
+            _("The backup's plan “%(plan)s” no longer exists.") % {"plan": settings_of["plan"]},
+        )
+    taken = backup_error(
+        PlatformError.SUBDOMAIN_TAKEN,
+        _("The subdomain “%(value)s” is already taken.") % {"value": target},
+        "target_subdomain",
+    )
     clinic = Clinic(
         schema_name=schema_name_for(target),
         subdomain=target,
-        plan=Plan.objects.get(code=settings_of["plan"]),
+        plan=plan,
         status=ClinicStatus.ACTIVE,
         **{field: settings_of[field] for field in CLINIC_FIELDS},
     )
-    clinic.auto_create_schema = False  # built below, at the backup's migration state
-    clinic.save(verbosity=0)
-    Domain.objects.create(domain=clinic_domain_for(target), tenant=clinic, is_primary=True)
+    # The schema first, the clinic's row last: a write to the clinic table holds the routing
+    # version row (tenants_core 0005) until commit, and other platform writes wait for it.
+    try:
+        with transaction.atomic():
+            _build_schema(clinic.schema_name, manifest, archive)
+    except ProgrammingError as error:
+        if getattr(error.__cause__, "pgcode", None) != DUPLICATE_SCHEMA:
+            raise
+        raise taken from None  # another restore or sign-up is creating it right now
+    clinic.auto_create_schema = False  # built above, at the backup's migration state
+    try:
+        with transaction.atomic():
+            clinic.save(verbosity=0)
+            Domain.objects.create(domain=clinic_domain_for(target), tenant=clinic, is_primary=True)
+    except IntegrityError:
+        raise taken from None  # taken between the check and the insert
     routing.invalidate()
-    _build_schema(clinic.schema_name, manifest, archive)
     return _restored(clinic, manifest, actor, {"from": manifest["subdomain"]})
 
 
@@ -122,10 +150,30 @@ def _restore_over(manifest: dict[str, Any], archive: Path, subdomain: str, actor
     from tenants_core.selectors import clinic_get
 
     clinic = limits.clinic_lock(clinic_get(subdomain=subdomain))
+    if manifest.get("clinic_id") != clinic.pk:
+        # A former clinic that had this subdomain is not this clinic.
+        raise backup_error(
+            PlatformError.BACKUP_FOREIGN,
+            _("This backup was not made by this platform for this clinic; it is refused."),
+        )
     staging = f"{clinic.schema_name[:48]}_r{secrets.token_hex(4)}"
     _build_schema(staging, manifest, archive)
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP SCHEMA {quote(clinic.schema_name)} CASCADE")
+        # Requests in flight finish first (each statement is bounded); a lock held longer
+        # than this is a session stuck in a transaction: refuse rather than wait forever.
+        wait = f"{settings.RESTORE_LOCK_TIMEOUT_MS}ms"
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [wait])
+        try:
+            with transaction.atomic():
+                cursor.execute(f"DROP SCHEMA {quote(clinic.schema_name)} CASCADE")
+        except OperationalError as error:
+            if getattr(error.__cause__, "pgcode", None) != LOCK_NOT_AVAILABLE:
+                raise
+            raise backup_error(
+                PlatformError.CLINIC_BUSY,
+                _("The clinic's data is in use by a long operation; try the restore again."),
+                "subdomain",
+            ) from None
         cursor.execute(f"ALTER SCHEMA {quote(staging)} RENAME TO {quote(clinic.schema_name)}")
         # A token revoked after the backup was taken must not come back to life.
         tokens = f"{quote(clinic.schema_name)}.{quote(AuthToken._meta.db_table)}"
@@ -153,14 +201,14 @@ def _build_schema(schema: str, manifest: dict[str, Any], archive: Path) -> None:
     migrate it forward to the code's state."""
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE SCHEMA {quote(schema)}")
-    connection.set_schema(schema, include_public=False)
-    MigrationRecorder(connection).ensure_schema()
-    connection.set_schema(schema)
-    executor = MigrationExecutor(connection)
-    applied = {tuple(m) for m in manifest["migrations"]}
-    targets = _targets(executor, applied)
-    executor.migrate(targets, plan=executor.migration_plan(targets))
     try:
+        connection.set_schema(schema, include_public=False)
+        MigrationRecorder(connection).ensure_schema()
+        connection.set_schema(schema)
+        executor = MigrationExecutor(connection)
+        applied = {tuple(m) for m in manifest["migrations"]}
+        targets = _targets(executor, applied)
+        executor.migrate(targets, plan=executor.migration_plan(targets))
         _load(schema, manifest, archive)
         executor = MigrationExecutor(connection)
         leaves = executor.loader.graph.leaf_nodes()

@@ -153,7 +153,7 @@ def clinic_schema_create(clinic: Clinic, *, verbosity: int = 0) -> str:
             schema_clone(clinic.schema_name)
             how = "clone"
         except TemplateUnavailable as reason:
-            logger.info("provisioning %s by migration: %s", clinic.schema_name, reason)
+            logger.warning("provisioning %s by migration: %s", clinic.schema_name, reason)
             transaction.on_commit(template_refresh_after_commit, using=_connection().alias)
     if how == "migrate":
         schema_migrate(clinic.schema_name, verbosity=verbosity)

@@ -393,3 +393,53 @@ def test_an_older_backup_is_restored_then_migrated_forward(clinic2, tmp_path):
         assert cursor.fetchone()[0] == 1
     with tenant_context(restored):
         assert AuthToken.objects.count() == 0  # the table the migration created, empty
+
+
+def test_restoring_over_a_clinic_refuses_a_backup_of_a_former_clinic_with_its_subdomain(db):
+    from tenants_core.services import clinic_provision
+
+    def provision() -> Clinic:
+        return clinic_provision(
+            subdomain="reciclada", name="Reciclada", legal_id="20600000005",
+            email="a@reciclada.pe", admin_password=TEST_PASSWORD,
+        )  # fmt: skip
+
+    former = provision()
+    backup = backups.clinic_backup_create(clinic=former)
+    former.delete(force_drop=True)
+    current = provision()  # a new customer, given the freed subdomain
+    before = table_digests(current.schema_name)
+    _refused(
+        "BACKUP_FOREIGN",
+        subdomain="reciclada",
+        backup_id=str(backup.id),
+        target_subdomain="reciclada",
+        confirm_overwrite=True,
+    )
+    assert table_digests(current.schema_name) == before
+
+
+def test_restoring_over_a_clinic_held_by_a_long_transaction_is_refused_as_busy(clinic2, settings):
+    import psycopg2
+
+    backup = backups.clinic_backup_create(clinic=clinic2)
+    settings.RESTORE_LOCK_TIMEOUT_MS = 300
+    params = connection.get_connection_params()
+    holder = psycopg2.connect(**params)
+    try:
+        with holder.cursor() as cursor:  # a session in the middle of a transaction
+            cursor.execute(
+                f'LOCK TABLE "{clinic2.schema_name}".patients_patient IN ACCESS SHARE MODE'
+            )
+        before = table_digests(clinic2.schema_name)
+        _refused(
+            "CLINIC_BUSY",
+            subdomain="clinica2",
+            backup_id=str(backup.id),
+            target_subdomain="clinica2",
+            confirm_overwrite=True,
+        )
+        assert table_digests(clinic2.schema_name) == before
+    finally:
+        holder.rollback()
+        holder.close()

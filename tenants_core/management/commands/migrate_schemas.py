@@ -52,8 +52,11 @@ class Command(MigrateSchemasCommand):
         parser.add_argument(
             "--jobs",
             type=int,
-            default=os.cpu_count() or 1,
-            help="Clinics migrated at the same time, each in its own process (default: CPUs).",
+            # The CPUs this process may use (a container's limit, not the host's), at most 4:
+            # each worker holds its own database connection.
+            default=min(len(os.sched_getaffinity(0)), 4),
+            help="Clinics migrated at the same time, each in its own process "
+            "(default: the CPUs available, at most 4).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
