@@ -84,7 +84,7 @@ wrong_type = st.one_of(
 )
 
 
-def values_for(graphql_type: Any, depth: int = 0) -> st.SearchStrategy:
+def values_for(graphql_type: Any, depth: int = 0, wrong_types: bool = True) -> st.SearchStrategy:
     nullable = not isinstance(graphql_type, GraphQLNonNull)
     inner = graphql_type.of_type if isinstance(graphql_type, GraphQLNonNull) else graphql_type
     if isinstance(inner, GraphQLList):
@@ -102,7 +102,7 @@ def values_for(graphql_type: Any, depth: int = 0) -> st.SearchStrategy:
         }.get(inner.name, texts)  # fmt: skip
     else:
         strategy = texts
-    strategy = st.one_of(strategy, wrong_type) if depth == 0 else strategy
+    strategy = st.one_of(strategy, wrong_type) if depth == 0 and wrong_types else strategy
     return st.one_of(st.none(), strategy) if nullable else strategy
 
 
