@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
+from backend.accounts.selectors import staff_user_get
 from backend.audit.models import AuditEvent
 
 
@@ -17,6 +18,9 @@ def audit_event_list(
     until: datetime | None = None,
 ) -> QuerySet[AuditEvent]:
     """Events of the current schema, newest first, filtered. Callers check the permission."""
+    if actor_id is not None:
+        # An actor this clinic does not have is NOT_FOUND, not an empty trail.
+        staff_user_get(user_id=actor_id)
     events = AuditEvent.objects.all()
     if entity_type:
         events = events.filter(entity_type=entity_type)

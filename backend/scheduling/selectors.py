@@ -9,8 +9,10 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
+from backend.patients import selectors as patient_selectors
 from backend.scheduling.errors import SchedulingError
 from backend.scheduling.models import Appointment
+from backend.staff import selectors as staff_selectors
 
 
 def appointment_list(
@@ -24,6 +26,14 @@ def appointment_list(
 ) -> QuerySet[Appointment]:
     """Appointments that overlap ``[since, until)``, in time order. Every role that may see
     the agenda sees all of it."""
+    # A filter naming a professional, chair or patient this clinic does not have is
+    # NOT_FOUND, as everywhere else an ID is taken, not an empty agenda.
+    if professional_id is not None:
+        staff_selectors.professional_get(professional_id=professional_id)
+    if chair_id is not None:
+        staff_selectors.chair_get(chair_id=chair_id)
+    if patient_id is not None:
+        patient_selectors.patient_get(patient_id=patient_id)
     appointments = Appointment.objects.all()
     if since is not None:
         appointments = appointments.filter(ends_at__gt=since)
