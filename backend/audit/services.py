@@ -46,3 +46,12 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, A
         for key, value in after.items()
         if before.get(key) != value
     }
+
+
+def assign(instance: models.Model, values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Set ``values`` on ``instance`` and return what changed, for the audit event (compared
+    as text, as the trail stores it)."""
+    before = {name: str(getattr(instance, name)) for name in values}
+    for name, value in values.items():
+        setattr(instance, name, value)
+    return diff(before, {name: str(value) for name, value in values.items()})

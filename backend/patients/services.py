@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
-from backend.audit.services import audit_record, diff
+from backend.audit.services import assign, audit_record
 from backend.patients import validators as v
 from backend.patients.errors import PatientError
 from backend.patients.models import DocumentType, Patient, Sex
@@ -115,17 +115,10 @@ def patient_update(*, actor: User, patient: Patient, data: Mapping[str, Any]) ->
     """Change the given fields only; the audit event keeps what changed."""
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     cleaned = _clean(data, current=patient)
-    before = {field: str(getattr(patient, field)) for field in cleaned}
-    for field, value in cleaned.items():
-        setattr(patient, field, value)
+    changes = assign(patient, cleaned)
     patient.updated_at = timezone.now()
     _save(patient)
-    audit_record(
-        actor=actor,
-        action="patient.update",
-        entity=patient,
-        changes=diff(before, {field: str(value) for field, value in cleaned.items()}),
-    )
+    audit_record(actor=actor, action="patient.update", entity=patient, changes=changes)
     return patient
 
 

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
-from backend.audit.services import audit_record, diff
+from backend.audit.services import assign, audit_record
 from backend.treatments.errors import TreatmentError
 from backend.treatments.models import Category, Procedure
 from backend.treatments.money import amount
@@ -103,16 +103,9 @@ def procedure_create(*, actor: User, data: Mapping[str, Any]) -> Procedure:
 def procedure_update(*, actor: User, procedure: Procedure, data: Mapping[str, Any]) -> Procedure:
     procedure = Procedure.objects.select_for_update().get(pk=procedure.pk)
     fields = _procedure_fields(data)
-    before = {name: str(getattr(procedure, name)) for name in fields}
-    for name, value in fields.items():
-        setattr(procedure, name, value)
+    changes = assign(procedure, fields)
     _save_procedure(procedure)
-    audit_record(
-        actor=actor,
-        action="procedure.update",
-        entity=procedure,
-        changes=diff(before, {name: str(value) for name, value in fields.items()}),
-    )
+    audit_record(actor=actor, action="procedure.update", entity=procedure, changes=changes)
     return procedure
 
 
