@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Window
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -39,7 +40,6 @@ query Agenda($from: DateTime!, $to: DateTime!, $first: Int!) {
   }
 }
 """
-MAX_FIRST = 100
 
 
 def _refusal(request: HttpRequest) -> HttpResponse | None:
@@ -60,38 +60,46 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
     return None
 
 
-def _arguments(request: HttpRequest) -> tuple[dt.datetime, dt.datetime, int] | None:
+def _checked(request: HttpRequest) -> HttpResponse | tuple[dt.datetime, dt.datetime, int]:
+    """The refusal the GraphQL agenda would give, or its arguments (``from``, ``to``,
+    ``first``: the same page limit as every GraphQL list)."""
+    refusal = _refusal(request)
+    if refusal is not None:
+        return refusal
+    limit = settings.GRAPHQL_MAX_PAGE_SIZE
     try:
         since = parse_datetime(request.GET.get("from", ""))
         until = parse_datetime(request.GET.get("to", ""))
-        first = int(request.GET.get("first", MAX_FIRST))
+        first = int(request.GET.get("first", limit))
     except ValueError:
-        return None
-    if since is None or until is None or since.tzinfo is None or until.tzinfo is None:
-        return None
-    if not 0 <= first <= MAX_FIRST:
-        return None
+        since = until = None
+        first = -1
+    if (
+        since is None
+        or until is None
+        or since.tzinfo is None
+        or until.tzinfo is None
+        or not 0 <= first <= limit
+    ):
+        return json_error(
+            400,
+            "BAD_REQUEST",
+            _(
+                "Send “from” and “to” as ISO 8601 date-times with an offset, and “first” up "
+                "to %(max)d."
+            )
+            % {"max": limit},
+        )
     return since, until, first
-
-
-def _bad_arguments() -> JsonResponse:
-    return json_error(
-        400,
-        "BAD_REQUEST",
-        _("Send “from” and “to” as ISO 8601 date-times with an offset, and “first” up to 100."),
-    )
 
 
 @require_GET
 def agenda_django(request: HttpRequest) -> HttpResponse:
     """The day agenda through the ORM: one statement (page, total and relations)."""
-    refusal = _refusal(request)
-    if refusal is not None:
-        return refusal
-    arguments = _arguments(request)
-    if arguments is None:
-        return _bad_arguments()
-    since, until, first = arguments
+    checked = _checked(request)
+    if isinstance(checked, HttpResponse):
+        return checked
+    since, until, first = checked
     page = list(
         selectors.appointment_list(since=since, until=until)
         .select_related("patient", "professional", "chair")
@@ -182,13 +190,10 @@ SELECT json_build_object('data', json_build_object('appointments', json_build_ob
 @require_GET
 def agenda_sql(request: HttpRequest) -> HttpResponse:
     """The floor: PostgreSQL builds the whole body in one statement; Python only copies it."""
-    refusal = _refusal(request)
-    if refusal is not None:
-        return refusal
-    arguments = _arguments(request)
-    if arguments is None:
-        return _bad_arguments()
-    since, until, first = arguments
+    checked = _checked(request)
+    if isinstance(checked, HttpResponse):
+        return checked
+    since, until, first = checked
     with connection.cursor() as cursor:
         cursor.execute(
             _AGENDA_SQL,
