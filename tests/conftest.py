@@ -160,6 +160,17 @@ def clinic2(db: None) -> Clinic:
 
 
 @pytest.fixture
+def patient(clinic1: Clinic) -> Any:
+    """A patient of clinica1."""
+    from backend.patients.models import Patient
+
+    with tenant_context(clinic1):
+        return Patient.objects.create(
+            first_name="José", last_name="Pérez", document_type="DNI", document_number="12345678"
+        )
+
+
+@pytest.fixture
 def public_tenant(db: None) -> Clinic:
     connection.set_schema_to_public()
     return Clinic.objects.get(schema_name=get_public_schema_name())

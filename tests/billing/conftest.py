@@ -6,14 +6,6 @@ from backend.patients.models import Patient
 
 
 @pytest.fixture
-def patient(clinic1):
-    with tenant_context(clinic1):
-        return Patient.objects.create(
-            first_name="José", last_name="Pérez", document_type="DNI", document_number="12345678"
-        )
-
-
-@pytest.fixture
 def other_patient(clinic1):
     with tenant_context(clinic1):
         return Patient.objects.create(

@@ -70,14 +70,6 @@ def test_a_surface_that_the_tooth_lacks_is_invalid(tooth, surface):
 
 
 @pytest.fixture
-def patient(clinic1):
-    with tenant_context(clinic1):
-        return Patient.objects.create(
-            first_name="José", last_name="Pérez", document_type="DNI", document_number="12345678"
-        )
-
-
-@pytest.fixture
 def dentist(clinic1, make_staff):
     return make_staff(clinic1, Role.DENTIST)
 
