@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -37,18 +36,6 @@ def _first(error: ValidationError) -> tuple[str, str | None, str | None]:
     return inner.messages[0], inner.code, None
 
 
-def _from_pagination(error: BaseException) -> bool:
-    """Whether ``error`` was raised while reading a connection's first/last/after/before
-    (strawberry's ``SliceMetadata.from_arguments``): bad input, not a fault."""
-    if not isinstance(error, (ValueError, TypeError)):
-        return False
-    return any(
-        frame.f_code.co_name == "from_arguments"
-        and frame.f_code.co_filename.endswith(("strawberry/relay/utils.py",))
-        for frame, _line in traceback.walk_tb(error.__traceback__)
-    )
-
-
 class ErrorCodes(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         yield
@@ -67,12 +54,6 @@ class ErrorCodes(SchemaExtension):
                 }
             elif isinstance(original, GlobalIDValueError):
                 error.extensions = {**(error.extensions or {}), "code": "INVALID_ID"}
-            elif _from_pagination(original):
-                error.message = _(
-                    "Page with “first” or “last” between 0 and %(max)d, and “after” or "
-                    "“before” set to a cursor this list returned."
-                ) % {"max": self.execution_context.schema.config.relay_max_results}
-                error.extensions = {**(error.extensions or {}), "code": "INVALID_PAGINATION"}
             elif original is not None and not isinstance(original, GraphQLError):
                 database_down = isinstance(original, OperationalError)
                 logger.error("GraphQL resolver failed [request %s]", request_id, exc_info=original)

@@ -6,13 +6,13 @@ from collections.abc import Iterable
 
 import strawberry
 import strawberry_django
-from strawberry_django.relay import DjangoListConnection
 
 from backend.accounts import selectors
 from backend.accounts.models import User
 from backend.accounts.permissions import StaffPermission
 from graphql_api.accounts.types import StaffUser
 from graphql_api.context import Info
+from graphql_api.pagination import ListConnection
 from graphql_api.permissions import clinic_permission, signed_in
 
 
@@ -23,7 +23,7 @@ class Query:
         return info.context.require_user()  # type: ignore[return-value]
 
     @strawberry_django.connection(
-        DjangoListConnection[StaffUser],
+        ListConnection[StaffUser],
         extensions=clinic_permission(StaffPermission.VIEW_STAFF),
         description="The clinic's staff, by name.",
     )

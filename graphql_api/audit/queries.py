@@ -9,7 +9,6 @@ from typing import Annotated
 import strawberry
 import strawberry_django
 from strawberry import relay
-from strawberry_django.relay import DjangoListConnection
 
 from backend.audit import selectors
 from backend.audit.models import AuditEvent as AuditEventModel
@@ -17,13 +16,14 @@ from backend.audit.permissions import AuditPermission
 from graphql_api.audit.types import AuditEvent
 from graphql_api.context import Info
 from graphql_api.ids import decode_id
+from graphql_api.pagination import ListConnection
 from graphql_api.permissions import clinic_permission
 
 
 @strawberry.type
 class Query:
     @strawberry_django.connection(
-        DjangoListConnection[AuditEvent],
+        ListConnection[AuditEvent],
         extensions=clinic_permission(AuditPermission.VIEW_AUDIT),
         description="The clinic's audit trail, newest first. `from` is inclusive, `to` is not.",
     )

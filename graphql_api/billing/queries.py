@@ -9,7 +9,6 @@ from typing import Annotated
 import strawberry
 import strawberry_django
 from strawberry import relay
-from strawberry_django.relay import DjangoListConnection
 
 from backend.billing import models, selectors, services
 from backend.billing.permissions import BillingPermission
@@ -28,6 +27,7 @@ from graphql_api.billing.types import (
 )
 from graphql_api.context import Info
 from graphql_api.ids import decode_id
+from graphql_api.pagination import ListConnection
 from graphql_api.permissions import clinic_permission
 from tenants_core.context import current_timezone
 
@@ -75,7 +75,7 @@ class Query:
         return selectors.receipt_get(receipt_id=decode_id(id, "Receipt"))  # type: ignore[return-value]
 
     @strawberry_django.connection(
-        DjangoListConnection[Receipt],
+        ListConnection[Receipt],
         extensions=clinic_permission(VIEW),
         description="Receipts, newest first.",
     )

@@ -8,7 +8,6 @@ from itertools import groupby
 import strawberry
 import strawberry_django
 from strawberry import relay
-from strawberry_django.relay import DjangoListConnection
 
 from backend.clinical import selectors, services
 from backend.clinical.permissions import ClinicalPermission
@@ -16,6 +15,7 @@ from backend.patients import selectors as patient_selectors
 from graphql_api.clinical.types import ClinicalNote, MedicalHistory, Odontogram, ToothChart
 from graphql_api.context import Info
 from graphql_api.ids import decode_id
+from graphql_api.pagination import ListConnection
 from graphql_api.permissions import clinic_permission
 
 VIEW = ClinicalPermission.VIEW_CLINICAL
@@ -62,7 +62,7 @@ class Query:
         patient_id: relay.GlobalID,
         first: int | None = None,
         after: str | None = None,
-    ) -> DjangoListConnection[ClinicalNote]:
+    ) -> ListConnection[ClinicalNote]:
         user = info.context.require_user()
         notes = (
             selectors.note_list(actor=user, patient_id=_patient_id(patient_id))
@@ -76,7 +76,7 @@ class Query:
             )
             .prefetch_related("addenda__author")
         )
-        connection = DjangoListConnection[ClinicalNote].resolve_connection(
+        connection = ListConnection[ClinicalNote].resolve_connection(
             notes, info=info, first=first, after=after
         )
         services.note_reads_record(actor=user, notes=[edge.node for edge in connection.edges])  # type: ignore[misc]

@@ -7,13 +7,13 @@ from collections.abc import Iterable
 import strawberry
 import strawberry_django
 from strawberry import relay
-from strawberry_django.relay import DjangoListConnection
 
 from backend.patients import selectors
 from backend.patients.models import Patient as PatientModel
 from backend.patients.permissions import PatientPermission
 from graphql_api.context import Info
 from graphql_api.ids import decode_id
+from graphql_api.pagination import ListConnection
 from graphql_api.patients.types import Patient, PatientOrder
 from graphql_api.permissions import clinic_permission
 
@@ -28,7 +28,7 @@ class Query:
         return selectors.patient_get(patient_id=decode_id(id, "Patient"))  # type: ignore[return-value]
 
     @strawberry_django.connection(
-        DjangoListConnection[Patient],
+        ListConnection[Patient],
         extensions=clinic_permission(PatientPermission.VIEW_PATIENTS),
         description="Patients. `search` ignores accents and case and matches parts of the "
         'names and the document: "jose per" finds "José Pérez".',

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry_django.relay import DjangoListConnection
 
 from graphql_api.clinic.types import ClinicStatus, ManagedClinic, Plan
 from graphql_api.context import Info
+from graphql_api.pagination import ListConnection
 from graphql_api.permissions import platform_admin
 from graphql_api.platform.types import ClinicBackup
 from tenants_core import backups, selectors
@@ -29,13 +29,13 @@ class Query:
         after: str | None = None,
         search: str | None = None,
         status: ClinicStatus | None = None,
-    ) -> DjangoListConnection[ManagedClinic]:
+    ) -> ListConnection[ManagedClinic]:
         clinics = (
             selectors.clinic_list(search=search, status=status.value if status else None)
             .select_related("plan")
             .prefetch_related("domains")
         )
-        connection = DjangoListConnection[ManagedClinic].resolve_connection(
+        connection = ListConnection[ManagedClinic].resolve_connection(
             clinics, info=info, first=first, after=after
         )
         # Usage of the whole page in one statement, whatever its size.

@@ -7,12 +7,12 @@ from collections.abc import Iterable
 import strawberry
 import strawberry_django
 from strawberry import relay
-from strawberry_django.relay import DjangoListConnection
 
 from backend.staff import models, selectors
 from backend.staff.permissions import ResourcePermission
 from graphql_api.context import Info
 from graphql_api.ids import decode_id
+from graphql_api.pagination import ListConnection
 from graphql_api.permissions import clinic_permission
 from graphql_api.resources.types import Chair, Professional
 
@@ -26,7 +26,7 @@ class Query:
         return selectors.professional_get(professional_id=decode_id(id, "Professional"))  # type: ignore[return-value]
 
     @strawberry_django.connection(
-        DjangoListConnection[Professional],
+        ListConnection[Professional],
         extensions=clinic_permission(VIEW),
         description="Professionals, by name.",
     )
@@ -38,7 +38,7 @@ class Query:
         return selectors.chair_get(chair_id=decode_id(id, "Chair"))  # type: ignore[return-value]
 
     @strawberry_django.connection(
-        DjangoListConnection[Chair],
+        ListConnection[Chair],
         extensions=clinic_permission(VIEW),
         description="Chairs, by name.",
     )

@@ -13,7 +13,6 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from strawberry import relay
-from strawberry_django.relay import DjangoListConnection
 
 from backend.scheduling import selectors
 from backend.scheduling.availability import free_slots
@@ -23,6 +22,7 @@ from backend.scheduling.permissions import SchedulingPermission
 from backend.staff import selectors as staff_selectors
 from graphql_api.context import Info
 from graphql_api.ids import decode_id
+from graphql_api.pagination import ListConnection
 from graphql_api.permissions import clinic_permission
 from graphql_api.scheduling.types import Appointment, AppointmentStatus, Slot, local
 from tenants_core.context import current_timezone
@@ -41,7 +41,7 @@ class Query:
         return selectors.appointment_get(appointment_id=decode_id(id, "Appointment"))  # type: ignore[return-value]
 
     @strawberry_django.connection(
-        DjangoListConnection[Appointment],
+        ListConnection[Appointment],
         extensions=clinic_permission(VIEW),
         description="The agenda: appointments that overlap [from, to), in time order.",
     )

@@ -7,13 +7,13 @@ from collections.abc import Iterable
 import strawberry
 import strawberry_django
 from strawberry import relay
-from strawberry_django.relay import DjangoListConnection
 
 from backend.patients import selectors as patient_selectors
 from backend.treatments import models, selectors
 from backend.treatments.permissions import TreatmentPermission
 from graphql_api.context import Info
 from graphql_api.ids import decode_id
+from graphql_api.pagination import ListConnection
 from graphql_api.permissions import clinic_permission
 from graphql_api.treatments.types import PlanStatus, Procedure, TreatmentPlan
 
@@ -23,7 +23,7 @@ SUMMARY = TreatmentPermission.VIEW_PLAN_SUMMARY
 @strawberry.type
 class Query:
     @strawberry_django.connection(
-        DjangoListConnection[Procedure],
+        ListConnection[Procedure],
         extensions=clinic_permission(TreatmentPermission.VIEW_CATALOG),
         description="The procedure catalog; `search` matches names (accents ignored) and codes.",
     )
@@ -37,7 +37,7 @@ class Query:
         return selectors.plan_get(plan_id=decode_id(id, "TreatmentPlan"))  # type: ignore[return-value]
 
     @strawberry_django.connection(
-        DjangoListConnection[TreatmentPlan],
+        ListConnection[TreatmentPlan],
         extensions=clinic_permission(SUMMARY),
         description="Treatment plans, newest first, by patient and status.",
     )
