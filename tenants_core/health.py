@@ -9,11 +9,7 @@ from django.db import connection, transaction
 from django_tenants.utils import schema_exists
 
 from tenants_core.models import Clinic, Domain
-from tenants_core.schema_template import TEMPLATE_SCHEMA
 from tenants_core.services import SCHEMA_PREFIX, clinic_domain_for
-
-# Never orphans: the template new clinics are cloned from belongs to no clinic by design.
-SYSTEM_SCHEMAS = {"public", "extensions", "information_schema", TEMPLATE_SCHEMA}
 
 
 @dataclass
@@ -32,6 +28,8 @@ class TenantReport:
 def tenants_check() -> TenantReport:
     report = TenantReport()
     with connection.cursor() as cursor:
+        # Only clinic-named schemas can be orphans; public, extensions and the template
+        # (_clinic_template) are named outside the prefix on purpose.
         cursor.execute(
             "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s ORDER BY nspname",
             [SCHEMA_PREFIX.replace("_", r"\_") + "%"],
@@ -39,7 +37,7 @@ def tenants_check() -> TenantReport:
         schemas = {row[0] for row in cursor.fetchall()}
     clinics = list(Clinic.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME))
     known = {clinic.schema_name for clinic in clinics}
-    report.orphan_schemas = sorted(schemas - known - SYSTEM_SCHEMAS)
+    report.orphan_schemas = sorted(schemas - known)
     with_domain = set(Domain.objects.values_list("tenant_id", flat=True))
     for clinic in clinics:
         if not schema_exists(clinic.schema_name):
