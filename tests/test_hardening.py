@@ -206,7 +206,7 @@ PAGE_ARGS = {"first", "last", "after", "before"}
 CONNECTIONS = sorted(
     name
     for name, field in schema._schema.query_type.fields.items()
-    if PAGE_ARGS <= set(field.args)
+    if set(field.args) >= PAGE_ARGS
     and all(  # callable without other arguments
         not str(arg.type).endswith("!") or arg.default_value is not Undefined
         for arg_name, arg in field.args.items()
