@@ -102,5 +102,45 @@ def operations_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+# Rules that depend on the row (or on the field) and are checked after loading it, on top of
+# the operation's permission. The code that holds each one is named, so that a reader can
+# check it; tests/clinical and tests/test_health_data.py test them.
+ROW_RULES: tuple[tuple[str, str], ...] = (
+    (
+        "A draft note is changed or signed only by its author or an admin "
+        "(`backend/clinical/services.py`)",
+        "`NOT_NOTE_AUTHOR`",
+    ),
+    (
+        "An addendum is added only by the note's author or an admin: it corrects or completes "
+        "that note. Another clinician writes a note of their own "
+        "(`backend/clinical/services.py`, `addendum_add`)",
+        "`NOT_NOTE_AUTHOR`",
+    ),
+    (
+        "With `restrictNotesToAuthor`, a note is read only by its author and admins "
+        "(`backend/clinical/selectors.py`)",
+        "`NOT_FOUND`",
+    ),
+    (
+        "A dentist without `agenda.manage` changes the status of their own appointments only",
+        "`FORBIDDEN`",
+    ),
+)
+
+
+def row_rules_markdown() -> str:
+    lines = [
+        "## Row and field rules",
+        "",
+        "Checked after the row is loaded, on top of the operation's permission.",
+        "",
+        "| Rule | Refusal |",
+        "|---|---|",
+        *(f"| {rule} | {refusal} |" for rule, refusal in ROW_RULES),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def permissions_document() -> str:
-    return permissions_markdown() + "\n" + operations_markdown()
+    return permissions_markdown() + "\n" + row_rules_markdown() + "\n" + operations_markdown()

@@ -24,7 +24,7 @@ GRANTS = (
     Grant(
         ClinicalPermission.WRITE_CLINICAL,
         CLINICIANS,
-        "Update the anamnesis; write notes and addenda",
+        "Update the anamnesis; write notes, and addenda to one's own notes",
     ),
     Grant(
         ClinicalPermission.RECORD_FINDINGS,

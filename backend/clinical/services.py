@@ -122,6 +122,15 @@ def medical_history_record(
 SOAP = ("subjective", "objective", "assessment", "plan")
 
 
+def _must_be_author(actor: User, note: ClinicalNote) -> None:
+    if actor.role != Role.ADMIN and note.author_id != actor.pk:
+        raise _error(
+            None,
+            _("Only the note's author or an admin can do this."),
+            ClinicalError.NOT_NOTE_AUTHOR,
+        )
+
+
 def _may_edit(actor: User, note: ClinicalNote) -> None:
     if note.status == NoteStatus.SIGNED:
         raise _error(
@@ -129,12 +138,7 @@ def _may_edit(actor: User, note: ClinicalNote) -> None:
             _("This note is signed and cannot change; add an addendum."),
             ClinicalError.NOTE_SIGNED,
         )
-    if actor.role != Role.ADMIN and note.author_id != actor.pk:
-        raise _error(
-            None,
-            _("Only the note's author or an admin can do this."),
-            ClinicalError.NOT_NOTE_AUTHOR,
-        )
+    _must_be_author(actor, note)
 
 
 @transaction.atomic
@@ -222,7 +226,11 @@ def note_sign(*, actor: User, note: ClinicalNote) -> ClinicalNote:
 
 @transaction.atomic
 def addendum_add(*, actor: User, note: ClinicalNote, text: str) -> NoteAddendum:
-    """Correct or complete a signed note; the addendum is signed and timestamped at once."""
+    """Correct or complete a signed note; the addendum is signed and timestamped at once.
+
+    Only the note's author or an admin: an addendum speaks for the note it is attached to.
+    Another clinician with something to add writes a note of their own."""
+    _must_be_author(actor, note)
     if note.status != NoteStatus.SIGNED:
         raise _error(
             None,
