@@ -126,6 +126,24 @@ ROW_RULES: tuple[tuple[str, str], ...] = (
         "A dentist without `agenda.manage` changes the status of their own appointments only",
         "`FORBIDDEN`",
     ),
+    (
+        "A patient's `allergies` and `medicalAlerts` are health data: a role without "
+        "`clinical.view` reads null there, and the rest of its query answers "
+        "(`graphql_api/patients/types.py`)",
+        "null",
+    ),
+    (
+        "`createPatient` and `updatePatient` write `allergies` and `medicalAlerts` only for a "
+        "role with `clinical.write`; otherwise nothing is written "
+        "(`backend/patients/services.py`)",
+        "`FORBIDDEN` on the field",
+    ),
+    (
+        "A patient's `frontDeskAlert` (who wrote it, when) and `hasAlerts` are read by every "
+        "role that reads patients; only `clinical.write` sets the alert "
+        "(`setPatientFrontDeskAlert`)",
+        "`FORBIDDEN`",
+    ),
 )
 
 
@@ -133,9 +151,10 @@ def row_rules_markdown() -> str:
     lines = [
         "## Row and field rules",
         "",
-        "Checked after the row is loaded, on top of the operation's permission.",
+        "Checked on top of the operation's permission: on the row once it is loaded, or on",
+        "the field.",
         "",
-        "| Rule | Refusal |",
+        "| Rule | Otherwise |",
         "|---|---|",
         *(f"| {rule} | {refusal} |" for rule, refusal in ROW_RULES),
     ]

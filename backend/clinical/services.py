@@ -68,8 +68,9 @@ def _alerts_summary(history: MedicalHistory) -> str:
 def medical_history_record(
     *, actor: User, patient: Patient, data: Mapping[str, Any]
 ) -> MedicalHistory:
-    """Record a new version of the anamnesis. The front desk's allergies and alerts on the
-    patient follow it; the anamnesis itself stays clinical."""
+    """Record a new version of the anamnesis. The patient's allergies and medical alerts
+    follow it: they are clinical data too (``clinical.view`` to read them). Nothing of it
+    reaches the front desk; a clinician who wants to warn them writes a front-desk alert."""
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     conditions = []
     for code in data.get("conditions") or []:
@@ -102,8 +103,8 @@ def medical_history_record(
         last_dental_visit=last_visit,
         recorded_by=actor,
     )
-    # The front desk's alerts follow the anamnesis, but an empty anamnesis field never wipes
-    # what the front desk registered.
+    # The patient's alerts follow the anamnesis, but an empty anamnesis field never wipes
+    # what was registered with the patient.
     patient.allergies = history.allergies or patient.allergies
     patient.medical_alerts = _alerts_summary(history) or patient.medical_alerts
     patient.updated_at = timezone.now()

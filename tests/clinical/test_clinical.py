@@ -491,8 +491,8 @@ def test_an_empty_note_cannot_be_signed(clinic1, patient, dentist):
     assert raised.value.code == "NOTE_EMPTY"
 
 
-def test_the_anamnesis_is_versioned_and_feeds_the_front_desk_alerts(
-    client, clinic1, patient, dentist_token
+def test_the_anamnesis_is_versioned_and_feeds_the_patients_clinical_alerts(
+    client, clinic1, patient, dentist_token, make_staff, token_for
 ):
     mutation = """
     mutation($p: ID!, $input: MedicalHistoryInput!) {
@@ -535,3 +535,22 @@ def test_the_anamnesis_is_versioned_and_feeds_the_front_desk_alerts(
     assert body["data"]["patient"]["allergies"] == "Penicilina, látex"
     assert "Takes anticoagulants" in body["data"]["patient"]["medicalAlerts"]
     assert "Hypertension" in body["data"]["patient"]["medicalAlerts"]
+    # They are clinical: the front desk learns only that there is something to check.
+    receptionist = token_for(clinic1, make_staff(clinic1, Role.RECEPTIONIST))
+    _, body = graphql(
+        client,
+        "query($p: ID!) { patient(id: $p) { allergies medicalAlerts hasAlerts frontDeskAlert { text } } }",
+        host="clinica1.localhost",
+        token=receptionist,
+        variables={"p": p},
+    )
+    assert body == {
+        "data": {
+            "patient": {
+                "allergies": None,
+                "medicalAlerts": None,
+                "hasAlerts": True,
+                "frontDeskAlert": None,
+            }
+        }
+    }
