@@ -290,7 +290,7 @@ def seed_health_data(clinic: Any, caller: Any, make_staff: Any) -> HealthWorld:
             actor=dentist, patient=patient, tooth=47, condition="EXTRACTION_INDICATED",
             state="PLANNED", notes=sentinels["planned-finding"],
         )  # fmt: skip
-        clinical_ids = [
+        clinical_ids = [  # each once, in a stable order
             to_base64("MedicalHistory", first.pk), to_base64("MedicalHistory", second.pk),
             to_base64("ClinicalNote", note.pk), to_base64("ClinicalNote", draft.pk),
             to_base64("NoteAddendum", addendum.pk), to_base64("Finding", existing.pk),
@@ -302,8 +302,14 @@ def seed_health_data(clinic: Any, caller: Any, make_staff: Any) -> HealthWorld:
             *(to_base64("Finding", pk) for pk in Finding.objects.filter(
                 patient=patient, resolved_at__isnull=True).values_list("pk", flat=True)),
         ]  # fmt: skip
-    # The sentinel finding is the one the mutations change (the assistant's way to it).
-    ids = {**ids, "sentinel_note": to_base64("ClinicalNote", note.pk), "finding": clinical_ids[6]}
+        clinical_ids = list(dict.fromkeys(clinical_ids))
+    # The planned sentinel finding is the one the mutations change: the assistant's way to
+    # health data in a mutation payload.
+    ids = {
+        **ids,
+        "sentinel_note": to_base64("ClinicalNote", note.pk),
+        "finding": to_base64("Finding", planned.pk),
+    }
     words = []
     for language in ("en", "es"):
         with translation.override(language):
@@ -402,7 +408,12 @@ def walk_mutations(
 ) -> list[dict[str, Any]]:
     """Each mutation the role may call, once, with its whole payload selected."""
     walker, bodies = Walker(filler(world)), []
-    for name, field in GRAPHQL.mutation_type.fields.items():
+    # Those that end something (archive the patient, cancel the visit) last, so that the
+    # others still find the world as they need it and answer with their payload.
+    ending = ("archive", "deactivate", "cancel", "remove", "void", "refund")
+    for name, field in sorted(
+        GRAPHQL.mutation_type.fields.items(), key=lambda item: item[0].startswith(ending)
+    ):
         rule = RULES[f"mutation {name}"]
         if name in UNWALKED_MUTATIONS or not rule.allows(role) or rule.domain == "platform":
             continue
@@ -438,12 +449,13 @@ def _filled(value: Any, ids: dict[str, str]) -> Any:
 
 def leaks(bodies: list[dict[str, Any]], world: HealthWorld) -> dict[str, list[str]]:
     """What of the clinical data the answers show, by kind."""
-    text = json.dumps(bodies, ensure_ascii=False).casefold()
+    raw = json.dumps(bodies, ensure_ascii=False)
+    text = raw.casefold()
     typenames = {o.get("__typename") for body in bodies for o in objects(body.get("data"))}
     return {
         "sentinels": [s for s in world.sentinels if s.casefold() in text],
         "conditions": [w for w in world.condition_words if w.casefold() in text],
-        "ids": [i for i in world.clinical_ids if i.casefold() in text],
+        "ids": [i for i in world.clinical_ids if i in raw],  # base64: case matters
         "types": sorted(CLINICAL_TYPES & typenames),
     }
 
