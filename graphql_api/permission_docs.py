@@ -102,5 +102,64 @@ def operations_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+# Rules that depend on the row (or on the field) and are checked after loading it, on top of
+# the operation's permission. The code that holds each one is named, so that a reader can
+# check it; tests/clinical and tests/test_health_data.py test them.
+ROW_RULES: tuple[tuple[str, str], ...] = (
+    (
+        "A draft note is changed or signed only by its author or an admin "
+        "(`backend/clinical/services.py`)",
+        "`NOT_NOTE_AUTHOR`",
+    ),
+    (
+        "An addendum is added only by the note's author or an admin: it corrects or completes "
+        "that note. Another clinician writes a note of their own "
+        "(`backend/clinical/services.py`, `addendum_add`)",
+        "`NOT_NOTE_AUTHOR`",
+    ),
+    (
+        "With `restrictNotesToAuthor`, a note is read only by its author and admins "
+        "(`backend/clinical/selectors.py`)",
+        "`NOT_FOUND`",
+    ),
+    (
+        "A dentist without `agenda.manage` changes the status of their own appointments only",
+        "`FORBIDDEN`",
+    ),
+    (
+        "A patient's `allergies` and `medicalAlerts` are health data: a role without "
+        "`clinical.view` reads null there, and the rest of its query answers "
+        "(`graphql_api/patients/types.py`)",
+        "null",
+    ),
+    (
+        "`createPatient` and `updatePatient` write `allergies` and `medicalAlerts` only for a "
+        "role with `clinical.write`; otherwise nothing is written "
+        "(`backend/patients/services.py`)",
+        "`FORBIDDEN` on the field",
+    ),
+    (
+        "A patient's `frontDeskAlert` (who wrote it, when) and `hasAlerts` are read by every "
+        "role that reads patients; only `clinical.write` sets the alert "
+        "(`setPatientFrontDeskAlert`)",
+        "`FORBIDDEN`",
+    ),
+)
+
+
+def row_rules_markdown() -> str:
+    lines = [
+        "## Row and field rules",
+        "",
+        "Checked on top of the operation's permission: on the row once it is loaded, or on",
+        "the field.",
+        "",
+        "| Rule | Otherwise |",
+        "|---|---|",
+        *(f"| {rule} | {refusal} |" for rule, refusal in ROW_RULES),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def permissions_document() -> str:
-    return permissions_markdown() + "\n" + operations_markdown()
+    return permissions_markdown() + "\n" + row_rules_markdown() + "\n" + operations_markdown()

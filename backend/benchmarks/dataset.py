@@ -110,6 +110,9 @@ def agenda_seed(clinic: Clinic, *, shape: Shape = Shape(), seed: int = SEED) -> 
         chairs = Chair.objects.bulk_create(
             Chair(name=f"Sillón {i + 1}") for i in range(shape.professionals)
         )
+        # A clinician (the clinic's admin) warned the front desk about a few patients.
+        clinician = get_user_model().objects.filter(role=Role.ADMIN).order_by("pk").first()
+        warned_at = dt.datetime.combine(DAY - dt.timedelta(days=30), dt.time(9), ZONE)
         patients = Patient.objects.bulk_create(
             Patient(
                 first_name=rng.choice(FIRST_NAMES),
@@ -118,6 +121,15 @@ def agenda_seed(clinic: Clinic, *, shape: Shape = Shape(), seed: int = SEED) -> 
                 document_number=f"{40_000_000 + i}",
                 allergies="Penicilina" if rng.random() < 0.12 else "",
                 medical_alerts="Hipertensión arterial" if rng.random() < 0.10 else "",
+                **(
+                    {
+                        "front_desk_alert": "Avisar al doctor antes de cualquier procedimiento",
+                        "front_desk_alert_by": clinician,
+                        "front_desk_alert_at": warned_at,
+                    }
+                    if clinician is not None and i % 13 == 5
+                    else {}
+                ),
             )
             for i in range(shape.patients)
         )

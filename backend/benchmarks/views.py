@@ -111,6 +111,7 @@ def agenda_django(request: HttpRequest) -> HttpResponse:
             "patient__last_name",
             "patient__allergies",
             "patient__medical_alerts",
+            "patient__front_desk_alert",
             "professional__full_name",
             "chair__name",
         )
@@ -133,10 +134,7 @@ def agenda_django(request: HttpRequest) -> HttpResponse:
                 "status": appointment.status,
                 "patient": {
                     "fullName": appointment.patient.full_name,
-                    "hasAlerts": bool(
-                        appointment.patient.allergies.strip()
-                        or appointment.patient.medical_alerts.strip()
-                    ),
+                    "hasAlerts": appointment.patient.has_alerts,
                 },
                 "professional": {"fullName": appointment.professional.full_name},
                 "chair": {"name": appointment.chair.name},
@@ -169,7 +167,8 @@ SELECT json_build_object('data', json_build_object('appointments', json_build_ob
             'patient', json_build_object(
                 'fullName', pa.first_name || ' ' || pa.last_name,
                 'hasAlerts', btrim(pa.allergies, E' \\t\\n\\r\\f\\v') <> ''
-                    OR btrim(pa.medical_alerts, E' \\t\\n\\r\\f\\v') <> ''),
+                    OR btrim(pa.medical_alerts, E' \\t\\n\\r\\f\\v') <> ''
+                    OR btrim(pa.front_desk_alert, E' \\t\\n\\r\\f\\v') <> ''),
             'professional', json_build_object('fullName', pr.full_name),
             'chair', json_build_object('name', ch.name)
         )) ORDER BY p.starts_at, p.id)

@@ -19,12 +19,14 @@ GRANTS = (
     Grant(
         ClinicalPermission.VIEW_CLINICAL,
         CLINICIANS | {Role.ASSISTANT},
-        "Read anamnesis, clinical notes, the odontogram and plan items",
+        "Read anamnesis, patients' allergies and medical alerts, clinical notes, the "
+        "odontogram and plan items",
     ),
     Grant(
         ClinicalPermission.WRITE_CLINICAL,
         CLINICIANS,
-        "Update the anamnesis; write notes and addenda",
+        "Update the anamnesis and patients' allergies and medical alerts; write the "
+        "front-desk alert, notes, and addenda to one's own notes",
     ),
     Grant(
         ClinicalPermission.RECORD_FINDINGS,

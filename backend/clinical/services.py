@@ -68,8 +68,9 @@ def _alerts_summary(history: MedicalHistory) -> str:
 def medical_history_record(
     *, actor: User, patient: Patient, data: Mapping[str, Any]
 ) -> MedicalHistory:
-    """Record a new version of the anamnesis. The front desk's allergies and alerts on the
-    patient follow it; the anamnesis itself stays clinical."""
+    """Record a new version of the anamnesis. The patient's allergies and medical alerts
+    follow it: they are clinical data too (``clinical.view`` to read them). Nothing of it
+    reaches the front desk; a clinician who wants to warn them writes a front-desk alert."""
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     conditions = []
     for code in data.get("conditions") or []:
@@ -102,8 +103,8 @@ def medical_history_record(
         last_dental_visit=last_visit,
         recorded_by=actor,
     )
-    # The front desk's alerts follow the anamnesis, but an empty anamnesis field never wipes
-    # what the front desk registered.
+    # The patient's alerts follow the anamnesis, but an empty anamnesis field never wipes
+    # what was registered with the patient.
     patient.allergies = history.allergies or patient.allergies
     patient.medical_alerts = _alerts_summary(history) or patient.medical_alerts
     patient.updated_at = timezone.now()
@@ -122,6 +123,15 @@ def medical_history_record(
 SOAP = ("subjective", "objective", "assessment", "plan")
 
 
+def _must_be_author(actor: User, note: ClinicalNote) -> None:
+    if actor.role != Role.ADMIN and note.author_id != actor.pk:
+        raise _error(
+            None,
+            _("Only the note's author or an admin can do this."),
+            ClinicalError.NOT_NOTE_AUTHOR,
+        )
+
+
 def _may_edit(actor: User, note: ClinicalNote) -> None:
     if note.status == NoteStatus.SIGNED:
         raise _error(
@@ -129,12 +139,7 @@ def _may_edit(actor: User, note: ClinicalNote) -> None:
             _("This note is signed and cannot change; add an addendum."),
             ClinicalError.NOTE_SIGNED,
         )
-    if actor.role != Role.ADMIN and note.author_id != actor.pk:
-        raise _error(
-            None,
-            _("Only the note's author or an admin can do this."),
-            ClinicalError.NOT_NOTE_AUTHOR,
-        )
+    _must_be_author(actor, note)
 
 
 @transaction.atomic
@@ -222,7 +227,11 @@ def note_sign(*, actor: User, note: ClinicalNote) -> ClinicalNote:
 
 @transaction.atomic
 def addendum_add(*, actor: User, note: ClinicalNote, text: str) -> NoteAddendum:
-    """Correct or complete a signed note; the addendum is signed and timestamped at once."""
+    """Correct or complete a signed note; the addendum is signed and timestamped at once.
+
+    Only the note's author or an admin: an addendum speaks for the note it is attached to.
+    Another clinician with something to add writes a note of their own."""
+    _must_be_author(actor, note)
     if note.status != NoteStatus.SIGNED:
         raise _error(
             None,

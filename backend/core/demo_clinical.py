@@ -12,6 +12,7 @@ from django_tenants.utils import tenant_context
 
 from backend.accounts.models import Role, User
 from backend.clinical import services as clinical
+from backend.patients import services as patients
 from backend.patients.models import Patient
 from backend.staff.models import Professional
 from backend.treatments import services as treatments
@@ -52,6 +53,7 @@ CATALOG = [
     ("CAR", "Carilla de resina", "AESTHETICS", "300.00", 45, True, "RESTORATION", "RESIN"),
 ]  # fmt: skip
 
+FRONT_DESK_ALERT = "Avisar al doctor antes de cualquier procedimiento o anestesia"
 POSTERIOR = [16, 17, 26, 27, 36, 37, 46, 47, 14, 15, 24, 25, 34, 35, 44, 45]
 
 
@@ -88,7 +90,7 @@ def clinic_clinical_demo_seed(clinic: Clinic, *, patients_with_records: int = 12
         if author is None or professional is None:
             return True
         for patient in Patient.objects.order_by("pk")[:patients_with_records]:
-            clinical.medical_history_record(
+            history = clinical.medical_history_record(
                 actor=author,
                 patient=patient,
                 data={
@@ -99,6 +101,11 @@ def clinic_clinical_demo_seed(clinic: Clinic, *, patients_with_records: int = 12
                     "allergies": patient.allergies,
                 },
             )
+            if history.allergies or history.conditions:
+                # What the dentist chose to tell the front desk: not the diagnosis itself.
+                patients.patient_front_desk_alert_set(
+                    actor=author, patient=patient, text=FRONT_DESK_ALERT
+                )
             caries = rng.sample(POSTERIOR, k=2)
             for tooth in caries:
                 clinical.finding_record(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Func, Q, Value
@@ -37,6 +38,9 @@ DOCUMENT_PATTERNS = {
 }
 
 
+FRONT_DESK_ALERT_MAX_LENGTH = 300
+
+
 class Patient(models.Model):
     """A person the clinic treats."""
 
@@ -52,8 +56,15 @@ class Patient(models.Model):
     emergency_contact_name = models.CharField(max_length=200, blank=True)
     emergency_contact_phone = models.CharField(max_length=20, blank=True)
     notes = models.TextField(blank=True)
+    # Health data (Ley 29733): read with clinical.view only, written with clinical.write.
     allergies = models.TextField(blank=True)
     medical_alerts = models.TextField(blank=True)
+    # What a clinician chose to tell the front desk, in their own words: every role reads it.
+    front_desk_alert = models.CharField(max_length=FRONT_DESK_ALERT_MAX_LENGTH, blank=True)
+    front_desk_alert_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    front_desk_alert_at = models.DateTimeField(null=True, blank=True)
     is_archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -95,6 +106,20 @@ class Patient(models.Model):
             models.CheckConstraint(
                 condition=~Q(first_name="") & ~Q(last_name=""), name="patient_names_required"
             ),
+            # An alert always says who wrote it and when; no alert, no author.
+            models.CheckConstraint(
+                condition=(
+                    Q(front_desk_alert="")
+                    & Q(front_desk_alert_by__isnull=True)
+                    & Q(front_desk_alert_at__isnull=True)
+                )
+                | (
+                    ~Q(front_desk_alert="")
+                    & Q(front_desk_alert_by__isnull=False)
+                    & Q(front_desk_alert_at__isnull=False)
+                ),
+                name="patient_front_desk_alert_signed",
+            ),
         ]
         indexes = [
             GinIndex(
@@ -109,3 +134,11 @@ class Patient(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def has_alerts(self) -> bool:
+        """Something to check before any act: allergies, medical alerts or a front-desk alert.
+        One bit, which every role may read; the alerts themselves are not."""
+        return bool(
+            self.allergies.strip() or self.medical_alerts.strip() or self.front_desk_alert.strip()
+        )

@@ -17,7 +17,8 @@ GRANTS = (
     Grant(
         PatientPermission.MANAGE_PATIENTS,
         frozenset({Role.ADMIN, Role.RECEPTIONIST, Role.DENTIST}),
-        "Register patients and update their data, allergies and alerts",
+        "Register patients and update their data (allergies and medical alerts need "
+        "clinical.write)",
     ),
     Grant(
         PatientPermission.ARCHIVE_PATIENTS,

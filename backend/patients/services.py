@@ -1,4 +1,4 @@
-"""Writes on patients: register, update, archive."""
+"""Writes on patients: register, update, archive, and the front desk's alert."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
+from backend.accounts.roles import role_has_permission
 from backend.audit.services import assign, audit_record
+from backend.clinical.permissions import ClinicalPermission
 from backend.patients import validators as v
 from backend.patients.errors import PatientError
-from backend.patients.models import DocumentType, Patient, Sex
+from backend.patients.models import FRONT_DESK_ALERT_MAX_LENGTH, DocumentType, Patient, Sex
 from tenants_core.limits import limit_reserve
 
 _FIELDS: dict[str, Callable[[Any], Any]] = {
@@ -32,6 +34,26 @@ _FIELDS: dict[str, Callable[[Any], Any]] = {
     "medical_alerts": lambda value: v.validate_text(value, max_length=2000),
 }
 REQUIRED = ("first_name", "last_name", "document_type", "document_number")
+# Health data (Ley 29733): what a clinician recorded, which the front desk must not overwrite
+# blindly (nor read: see graphql_api/patients/types.py).
+CLINICAL_FIELDS = ("allergies", "medical_alerts")
+
+
+def _refuse_clinical_fields(actor: User | None, fields: list[str]) -> None:
+    """``FORBIDDEN`` on each clinical field given, unless the actor may write clinical data."""
+    if not fields or (
+        actor is not None and role_has_permission(actor.role, ClinicalPermission.WRITE_CLINICAL)
+    ):
+        return
+    raise ValidationError(
+        {
+            field: ValidationError(
+                _("Only a clinician can record allergies and medical alerts."),
+                code=PatientError.FORBIDDEN,
+            )
+            for field in fields
+        }
+    )
 
 
 def _clean(data: Mapping[str, Any], *, current: Patient | None = None) -> dict[str, Any]:
@@ -84,7 +106,9 @@ def _save(patient: Patient, **kwargs: Any) -> None:
 
 @transaction.atomic
 def patient_create(*, actor: User, data: Mapping[str, Any]) -> Patient:
-    """Register a patient. Counts against the plan's patient limit, under the clinic's lock."""
+    """Register a patient. Counts against the plan's patient limit, under the clinic's lock.
+    Allergies and medical alerts need ``clinical.write`` (a null one counts as not given)."""
+    _refuse_clinical_fields(actor, [f for f in CLINICAL_FIELDS if data.get(f) is not None])
     missing = [field for field in REQUIRED if not data.get(field)]
     cleaned = _clean(data)
     if missing:
@@ -112,7 +136,9 @@ def patient_create(*, actor: User, data: Mapping[str, Any]) -> Patient:
 
 @transaction.atomic
 def patient_update(*, actor: User, patient: Patient, data: Mapping[str, Any]) -> Patient:
-    """Change the given fields only; the audit event keeps what changed."""
+    """Change the given fields only; the audit event keeps what changed. Allergies and
+    medical alerts need ``clinical.write`` (a null one clears them: it counts as given)."""
+    _refuse_clinical_fields(actor, [f for f in CLINICAL_FIELDS if f in data])
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     cleaned = _clean(data, current=patient)
     changes = assign(patient, cleaned)
@@ -138,5 +164,41 @@ def patient_archive(*, actor: User, patient: Patient) -> Patient:
         action="patient.archive",
         entity=patient,
         changes={"is_archived": {"from": False, "to": True}},
+    )
+    return patient
+
+
+@transaction.atomic
+def patient_front_desk_alert_set(*, actor: User, patient: Patient, text: str | None) -> Patient:
+    """Write the warning that the front desk sees on the patient, or clear it (empty text).
+
+    A clinician writes it in their own words ("Requiere profilaxis antibiótica antes de
+    cualquier procedimiento"): it is the only health-related text that reaches roles without
+    ``clinical.view``, so nothing of the anamnesis gets there by itself. It records who wrote
+    it and when; the audit trail keeps every version."""
+    try:
+        text = v.validate_line(text, max_length=FRONT_DESK_ALERT_MAX_LENGTH)
+    except ValidationError as error:
+        raise ValidationError({"text": error}) from None
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    before = patient.front_desk_alert
+    now = timezone.now()
+    patient.front_desk_alert = text
+    patient.front_desk_alert_by = actor if text else None
+    patient.front_desk_alert_at = now if text else None
+    patient.updated_at = now
+    patient.save(
+        update_fields=[
+            "front_desk_alert",
+            "front_desk_alert_by",
+            "front_desk_alert_at",
+            "updated_at",
+        ]
+    )
+    audit_record(
+        actor=actor,
+        action="patient.set_front_desk_alert",
+        entity=patient,
+        changes={"front_desk_alert": {"from": before, "to": text}},
     )
     return patient

@@ -8,6 +8,8 @@ import strawberry
 
 from graphql_api.patients.types import DocumentType, Sex
 
+CLINICAL = "Health data: only roles with clinical.write may send it (FORBIDDEN otherwise)."
+
 
 @strawberry.input(description="A new patient.")
 class CreatePatientInput:
@@ -23,8 +25,8 @@ class CreatePatientInput:
     emergency_contact_name: str | None = None
     emergency_contact_phone: str | None = None
     notes: str | None = None
-    allergies: str | None = None
-    medical_alerts: str | None = None
+    allergies: str | None = strawberry.field(default=None, description=CLINICAL)
+    medical_alerts: str | None = strawberry.field(default=None, description=CLINICAL)
 
 
 @strawberry.input(description="Changes to a patient: only the fields given are changed.")
@@ -41,5 +43,5 @@ class UpdatePatientInput:
     emergency_contact_name: str | None = strawberry.UNSET
     emergency_contact_phone: str | None = strawberry.UNSET
     notes: str | None = strawberry.UNSET
-    allergies: str | None = strawberry.UNSET
-    medical_alerts: str | None = strawberry.UNSET
+    allergies: str | None = strawberry.field(default=strawberry.UNSET, description=CLINICAL)
+    medical_alerts: str | None = strawberry.field(default=strawberry.UNSET, description=CLINICAL)

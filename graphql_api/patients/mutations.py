@@ -6,6 +6,7 @@ import strawberry
 import strawberry_django
 from strawberry import relay
 
+from backend.clinical.permissions import ClinicalPermission
 from backend.patients import selectors, services
 from backend.patients.permissions import PatientPermission
 from graphql_api.context import Info
@@ -16,8 +17,8 @@ from graphql_api.patients.types import Patient
 from graphql_api.permissions import clinic_permission
 
 
-def _patient(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
-    return selectors.patient_get(patient_id=decode_id(global_id, "Patient"))
+def _patient(global_id: relay.GlobalID, field: str = "id"):  # type: ignore[no-untyped-def]
+    return selectors.patient_get(patient_id=decode_id(global_id, "Patient", field=field))
 
 
 @strawberry.type
@@ -50,4 +51,18 @@ class Mutation:
     def archive_patient(self, info: Info, id: relay.GlobalID) -> Patient:
         return services.patient_archive(  # type: ignore[return-value]
             actor=info.context.require_user(), patient=_patient(id)
+        )
+
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=clinic_permission(ClinicalPermission.WRITE_CLINICAL),
+        description="Write the warning that the front desk sees on a patient (one line, at most "
+        "300 characters); an empty text clears it. Clinicians only: nothing of the anamnesis "
+        "reaches the front desk unless a clinician writes it here.",
+    )
+    def set_patient_front_desk_alert(
+        self, info: Info, patient_id: relay.GlobalID, text: str
+    ) -> Patient:
+        return services.patient_front_desk_alert_set(  # type: ignore[return-value]
+            actor=info.context.require_user(), patient=_patient(patient_id, "patient_id"), text=text
         )

@@ -9,8 +9,13 @@ import strawberry
 import strawberry_django
 from strawberry import relay
 
+from backend.accounts.roles import role_has_permission
+from backend.clinical.permissions import ClinicalPermission
 from backend.patients import models
-from graphql_api.typing_helpers import django_type
+from graphql_api.accounts.types import StaffMember
+from graphql_api.context import Info
+from graphql_api.typing_helpers import django_type, graphql_type
+from tenants_core.context import current_timezone
 
 
 @strawberry.enum(description="Identity document types accepted in Peru.")
@@ -35,20 +40,63 @@ class PatientOrder(Enum):
     OLDEST = "OLDEST"
 
 
+@graphql_type
+class FrontDeskAlert:
+    """What a clinician wants the front desk to know about a patient, in their own words
+    ("Requiere profilaxis antibiótica antes de cualquier procedimiento"), with who wrote it
+    and when. Every role that reads patients reads it."""
+
+    text: str
+    written_by: StaffMember
+    written_at: dt.datetime = strawberry.field(description="When, with the clinic's offset.")
+
+
+def _reads_clinical(info: Info) -> bool:
+    user = info.context.user
+    return user is not None and role_has_permission(user.role, ClinicalPermission.VIEW_CLINICAL)
+
+
 @django_type(models.Patient)
 class Patient(relay.Node):
-    """A patient. Allergies and medical alerts come first: the front desk must see them."""
-
-    allergies: str = strawberry_django.field(description="Known allergies. Check before any act.")
-    medical_alerts: str = strawberry_django.field(
-        description="Conditions the team must know (anticoagulants, pregnancy, heart disease…)."
-    )
+    """A patient. What the front desk must check comes first: `hasAlerts` and the
+    `frontDeskAlert` that a clinician wrote. Allergies and medical alerts are health data:
+    only roles that read clinical records (`clinical.view`) get them, the others get null."""
 
     @strawberry_django.field(
-        only=["allergies", "medical_alerts"], description="True when there are allergies or alerts."
+        only=["allergies", "medical_alerts", "front_desk_alert"],
+        description="True when there are allergies, medical alerts or a front-desk alert.",
     )
     def has_alerts(self, root: models.Patient) -> bool:
-        return bool(root.allergies.strip() or root.medical_alerts.strip())
+        return root.has_alerts
+
+    @strawberry_django.field(
+        only=["front_desk_alert", "front_desk_alert_by", "front_desk_alert_at"],
+        select_related=["front_desk_alert_by"],
+        description="The warning a clinician wrote for the front desk; null when there is none.",
+    )
+    def front_desk_alert(self, root: models.Patient) -> FrontDeskAlert | None:
+        if not root.front_desk_alert:
+            return None
+        return FrontDeskAlert(
+            text=root.front_desk_alert,
+            written_by=root.front_desk_alert_by,  # type: ignore[arg-type]
+            written_at=root.front_desk_alert_at.astimezone(current_timezone()),  # type: ignore[union-attr]
+        )
+
+    @strawberry_django.field(
+        only=["allergies"],
+        description="Known allergies. Health data: null unless your role has clinical.view.",
+    )
+    def allergies(self, root: models.Patient, info: Info) -> str | None:
+        return root.allergies if _reads_clinical(info) else None
+
+    @strawberry_django.field(
+        only=["medical_alerts"],
+        description="Conditions the clinical team must know (anticoagulants, pregnancy, heart "
+        "disease…). Health data: null unless your role has clinical.view.",
+    )
+    def medical_alerts(self, root: models.Patient, info: Info) -> str | None:
+        return root.medical_alerts if _reads_clinical(info) else None
 
     first_name: strawberry.auto
     last_name: strawberry.auto

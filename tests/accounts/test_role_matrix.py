@@ -55,6 +55,10 @@ CALLS = {
         'mutation($id: ID!) { updatePatient(id: $id, input: {phone: "987654321"}) { ...Outcome } }',
         {"id": "{patient}"},
     ),
+    "setPatientFrontDeskAlert": (
+        'mutation($p: ID!) { setPatientFrontDeskAlert(patientId: $p, text: "Avisar al doctor") { ...Outcome } }',
+        {"p": "{patient}"},
+    ),
     "archivePatient": (
         "mutation($id: ID!) { archivePatient(id: $id) { ...Outcome } }",
         {"id": "{patient}"},
@@ -470,7 +474,11 @@ def snapshot(clinic):
     with tenant_context(clinic):
         return (
             list(User.objects.order_by("pk").values_list("pk", "role", "is_active")),
-            list(Patient.objects.order_by("pk").values_list("pk", "phone", "is_archived")),
+            list(
+                Patient.objects.order_by("pk").values_list(
+                    "pk", "phone", "is_archived", "allergies", "medical_alerts", "front_desk_alert"
+                )
+            ),
             list(Professional.objects.order_by("pk").values_list("pk", "specialty", "is_active")),
             list(Chair.objects.order_by("pk").values_list("pk", "name", "is_active")),
             list(Appointment.objects.order_by("pk").values_list("pk", "starts_at", "status")),

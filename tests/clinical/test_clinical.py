@@ -12,7 +12,7 @@ from strawberry.relay import to_base64
 from backend.accounts.models import Role
 from backend.audit.models import AuditEvent
 from backend.clinical import services
-from backend.clinical.models import ClinicalNote, Finding
+from backend.clinical.models import ClinicalNote, Finding, NoteAddendum
 from backend.clinical.teeth import validate_surfaces, validate_tooth
 from backend.patients.models import Patient
 from tenants_core.models import Clinic
@@ -305,6 +305,57 @@ def test_only_the_author_or_an_admin_signs(
     assert run(client, admin, SIGN, id=note["id"])["status"] == "SIGNED"
 
 
+ADDENDUM = """
+mutation($id: ID!, $text: String!) {
+  addNoteAddendum(noteId: $id, text: $text) {
+    __typename ... on NoteAddendum { text author { fullName } } ... on OperationInfo { messages { code field } }
+  }
+}
+"""
+
+
+def test_only_the_author_or_an_admin_adds_an_addendum(
+    client, clinic1, patient, dentist, dentist_token, make_staff, token_for
+):
+    """An addendum corrects or completes the author's own signed note; another clinician
+    writes a note of their own instead."""
+    with tenant_context(clinic1):
+        note = services.note_create(actor=dentist, patient=patient, data={"subjective": "Dolor"})
+        services.note_sign(actor=dentist, note=note)
+    note_id = to_base64("ClinicalNote", note.pk)
+    other_dentist = make_staff(clinic1, Role.DENTIST)
+    refused = run(
+        client, token_for(clinic1, other_dentist), ADDENDUM, id=note_id, text="Otra opinión"
+    )
+    assert refused == {
+        "__typename": "OperationInfo",
+        "messages": [{"code": "NOT_NOTE_AUTHOR", "field": None}],
+    }
+    with tenant_context(clinic1):
+        assert not NoteAddendum.objects.exists()
+        assert not AuditEvent.objects.filter(action="clinical_note.add_addendum").exists()
+        # The service holds the rule, whatever calls it.
+        with pytest.raises(ValidationError) as raised:
+            services.addendum_add(actor=other_dentist, note=note, text="Otra opinión")
+        assert raised.value.code == "NOT_NOTE_AUTHOR"
+        assert not NoteAddendum.objects.exists()
+
+    admin = make_staff(clinic1, Role.ADMIN)
+    by_admin = run(
+        client, token_for(clinic1, admin), ADDENDUM, id=note_id, text="Complemento administrativo"
+    )
+    assert by_admin == {
+        "__typename": "NoteAddendum",
+        "text": "Complemento administrativo",
+        "author": {"fullName": admin.full_name},
+    }
+    by_author = run(client, dentist_token, ADDENDUM, id=note_id, text="Se usó resina A2")
+    assert by_author["author"] == {"fullName": dentist.full_name}
+    with tenant_context(clinic1):
+        assert NoteAddendum.objects.count() == 2
+        assert AuditEvent.objects.filter(action="clinical_note.add_addendum").count() == 2
+
+
 def test_an_assistant_reads_notes_but_cannot_sign_or_write(
     client, clinic1, patient, dentist_token, make_staff, token_for
 ):
@@ -440,8 +491,8 @@ def test_an_empty_note_cannot_be_signed(clinic1, patient, dentist):
     assert raised.value.code == "NOTE_EMPTY"
 
 
-def test_the_anamnesis_is_versioned_and_feeds_the_front_desk_alerts(
-    client, clinic1, patient, dentist_token
+def test_the_anamnesis_is_versioned_and_feeds_the_patients_clinical_alerts(
+    client, clinic1, patient, dentist_token, make_staff, token_for
 ):
     mutation = """
     mutation($p: ID!, $input: MedicalHistoryInput!) {
@@ -484,3 +535,22 @@ def test_the_anamnesis_is_versioned_and_feeds_the_front_desk_alerts(
     assert body["data"]["patient"]["allergies"] == "Penicilina, látex"
     assert "Takes anticoagulants" in body["data"]["patient"]["medicalAlerts"]
     assert "Hypertension" in body["data"]["patient"]["medicalAlerts"]
+    # They are clinical: the front desk learns only that there is something to check.
+    receptionist = token_for(clinic1, make_staff(clinic1, Role.RECEPTIONIST))
+    _, body = graphql(
+        client,
+        "query($p: ID!) { patient(id: $p) { allergies medicalAlerts hasAlerts frontDeskAlert { text } } }",
+        host="clinica1.localhost",
+        token=receptionist,
+        variables={"p": p},
+    )
+    assert body == {
+        "data": {
+            "patient": {
+                "allergies": None,
+                "medicalAlerts": None,
+                "hasAlerts": True,
+                "frontDeskAlert": None,
+            }
+        }
+    }
