@@ -72,6 +72,8 @@ CORS_ALLOWED_ORIGIN_REGEXES = env_list(
     [rf"^https?://([a-z0-9-]+\.)*{_base_domain_pattern}(:\d+)?$"],
 )
 CORS_ALLOW_HEADERS = ("authorization", "content-type", "accept", "accept-language")
+# Scripts may read the request id, so that a front end can quote it in a support request.
+CORS_EXPOSE_HEADERS = ("x-request-id",)
 
 SHARED_APPS = [
     "tenants_core",
@@ -129,10 +131,14 @@ AUTH_USER_MODEL = "accounts.User"
 PROVISION_FROM_TEMPLATE = env_bool("PROVISION_FROM_TEMPLATE", True)
 
 MIDDLEWARE = [
-    # Touches no database: ids every request and refuses oversized bodies before routing.
+    # The first three touch no database. Ids every answer, CORS preflights included.
     "backend.core.middleware.RequestIdMiddleware",
-    "tenants_core.middleware.ClinicTenantMiddleware",
+    # Outside every middleware that can refuse a request (size, unknown host, suspended clinic,
+    # database down) and around Django's error handlers: a browser front end must be able to
+    # read each refusal's code. Preflights are answered here, whatever the host.
     "corsheaders.middleware.CorsMiddleware",
+    "backend.core.middleware.RequestSizeLimitMiddleware",
+    "tenants_core.middleware.ClinicTenantMiddleware",
     "backend.audit.context.AuditContextMiddleware",
     "backend.accounts.middleware.BearerTokenMiddleware",
     "django.middleware.security.SecurityMiddleware",
