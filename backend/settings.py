@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from backend.core.server_command import trusted_proxies_parse
 from backend.db import database_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -65,6 +66,14 @@ SECRET_KEY = _secret_key()
 
 # Clinics live at <subdomain>.<BASE_DOMAIN>; the platform itself answers on BASE_DOMAIN.
 ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}", *env_list("EXTRA_ALLOWED_HOSTS", [])]
+
+# Reverse proxies whose X-Forwarded-For uvicorn believes (backend/core/server_command.py):
+# behind them, the client's IP is what login throttling and the audit trail see. Default none:
+# the peer's own address, whatever X-Forwarded-For says.
+try:
+    TRUSTED_PROXIES = trusted_proxies_parse(os.environ.get("TRUSTED_PROXIES") or "")
+except ValueError as error:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {error}") from None
 
 _base_domain_pattern = re.escape(BASE_DOMAIN)
 CORS_ALLOWED_ORIGIN_REGEXES = env_list(
