@@ -17,5 +17,6 @@ USER app
 EXPOSE 8000
 
 # Migrate every schema, then serve. Several workers are safe: the GraphQL view is sync and
-# each request sets its own schema.
-CMD ["sh", "-c", "python manage.py migrate_schemas --noinput && exec uvicorn backend.asgi:application --host 0.0.0.0 --port ${PORT:-8000} --workers ${WEB_CONCURRENCY:-2} --lifespan off"]
+# each request sets its own schema. `serve` runs uvicorn trusting X-Forwarded-For only from
+# TRUSTED_PROXIES (default: none).
+CMD ["sh", "-c", "python manage.py migrate_schemas --noinput && exec python manage.py serve --host 0.0.0.0 --port ${PORT:-8000} --workers ${WEB_CONCURRENCY:-2}"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from backend.core.server_command import trusted_proxies_parse
 from backend.db import database_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -66,12 +67,22 @@ SECRET_KEY = _secret_key()
 # Clinics live at <subdomain>.<BASE_DOMAIN>; the platform itself answers on BASE_DOMAIN.
 ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}", *env_list("EXTRA_ALLOWED_HOSTS", [])]
 
+# Reverse proxies whose X-Forwarded-For uvicorn believes (backend/core/server_command.py):
+# behind them, the client's IP is what login throttling and the audit trail see. Default none:
+# the peer's own address, whatever X-Forwarded-For says.
+try:
+    TRUSTED_PROXIES = trusted_proxies_parse(os.environ.get("TRUSTED_PROXIES") or "")
+except ValueError as error:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {error}") from None
+
 _base_domain_pattern = re.escape(BASE_DOMAIN)
 CORS_ALLOWED_ORIGIN_REGEXES = env_list(
     "CORS_ALLOWED_ORIGIN_REGEXES",
     [rf"^https?://([a-z0-9-]+\.)*{_base_domain_pattern}(:\d+)?$"],
 )
 CORS_ALLOW_HEADERS = ("authorization", "content-type", "accept", "accept-language")
+# Scripts may read the request id, so that a front end can quote it in a support request.
+CORS_EXPOSE_HEADERS = ("x-request-id",)
 
 SHARED_APPS = [
     "tenants_core",
@@ -129,10 +140,14 @@ AUTH_USER_MODEL = "accounts.User"
 PROVISION_FROM_TEMPLATE = env_bool("PROVISION_FROM_TEMPLATE", True)
 
 MIDDLEWARE = [
-    # Touches no database: ids every request and refuses oversized bodies before routing.
+    # The first three touch no database. Ids every answer, CORS preflights included.
     "backend.core.middleware.RequestIdMiddleware",
-    "tenants_core.middleware.ClinicTenantMiddleware",
+    # Outside every middleware that can refuse a request (size, unknown host, suspended clinic,
+    # database down) and around Django's error handlers: a browser front end must be able to
+    # read each refusal's code. Preflights are answered here, whatever the host.
     "corsheaders.middleware.CorsMiddleware",
+    "backend.core.middleware.RequestSizeLimitMiddleware",
+    "tenants_core.middleware.ClinicTenantMiddleware",
     "backend.audit.context.AuditContextMiddleware",
     "backend.accounts.middleware.BearerTokenMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -10,9 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, tenant_
 from backend.accounts.auth import _token_issue
 from backend.accounts.models import Role, User
 from backend.core.processes import free_port, serving
+from backend.core.server_command import UvicornLaunch, trusted_proxies_parse
 from backend.db import database_url_for
 from tenants_core import routing
 from tenants_core.models import Clinic, ClinicStatus
@@ -284,6 +284,8 @@ def child_env(**extra: str) -> dict[str, str]:
         PYTHONPATH=str(ROOT),
         DJANGO_SETTINGS_MODULE="backend.settings",
         PASSWORD_HASHERS=",".join(FAST_HASHERS),
+        # Whatever the shell says: no X-Forwarded-For is believed unless a test says so.
+        TRUSTED_PROXIES="",
     )
     env.update(extra)
     return env
@@ -308,25 +310,35 @@ class LiveServer:
         return httpx.request(method, f"{self.url}{path}", headers=headers, **kwargs)
 
 
+def _healthy(server: LiveServer) -> bool:
+    return server.request("GET", "/healthz", settings.BASE_DOMAIN).status_code == 200
+
+
 @contextlib.contextmanager
 def running_uvicorn(
-    django_db_blocker: Any, *, workers: int = 1, env: dict[str, str] | None = None
+    django_db_blocker: Any,
+    *,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    ready: Callable[[LiveServer], bool] = _healthy,
 ) -> Iterator[LiveServer]:
-    """uvicorn serving the test database on a free loopback port."""
+    """uvicorn serving the test database (or ``env``'s ``DATABASE_URL``) on a free loopback
+    port, trusting the proxies in ``env``'s ``TRUSTED_PROXIES`` (default: none)."""
     extra = env or {}
     with django_db_blocker.unblock():
         env = child_env(**extra)
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--lifespan", "off",
-         "--workers", str(workers)],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
+    launch = UvicornLaunch(
+        trusted_proxies=trusted_proxies_parse(env.get("TRUSTED_PROXIES", "")),
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
+    process = subprocess.Popen(launch.command(), cwd=ROOT, env=env)
     server = LiveServer(port)
     with serving(
         process,
-        lambda: server.request("GET", "/healthz", settings.BASE_DOMAIN).status_code == 200,
+        lambda: ready(server),
         timeout=30,
         what="uvicorn",
         not_yet=(httpx.TransportError,),

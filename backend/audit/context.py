@@ -7,6 +7,7 @@ signatures stay about the domain, not about HTTP.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -29,9 +30,19 @@ def current_origin() -> RequestOrigin:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The peer address. Behind a proxy, run uvicorn with --proxy-headers so that this is the
-    client's, not the proxy's."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's IP address: the peer's, or, when the peer is one of ``TRUSTED_PROXIES``,
+    the one that proxy put in ``X-Forwarded-For`` (uvicorn rewrites the peer address; see
+    ``backend/core/server_command.py``). None when that is not an IP address at all (a
+    proxy that passes on whatever the client wrote), rather than a value the database's
+    ``inet`` columns would refuse."""
+    value = request.META.get("REMOTE_ADDR") or ""
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
+        return None  # fe80::1%eth0: PostgreSQL's inet has no zone
+    return str(address)
 
 
 class AuditContextMiddleware:

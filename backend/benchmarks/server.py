@@ -12,7 +12,6 @@ import contextlib
 import os
 import secrets
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import httpx
 
 from backend.benchmarks.database import ROOT
 from backend.core.processes import free_port, serving
+from backend.core.server_command import UvicornLaunch
 
 LOGIN = (
     "mutation($e: String!, $p: String!) { login(email: $e, password: $p) {"
@@ -74,26 +74,11 @@ class Server:
 def uvicorn(database_url: str, host: str) -> Iterator[Server]:
     """One uvicorn worker, DEBUG off, the bench endpoints on, on a free loopback port."""
     port = free_port()
+    launch = UvicornLaunch(
+        trusted_proxies=(), port=port, log_level="warning", access_log=False
+    )  # the load generator talks to it directly
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "backend.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--lifespan",
-            "off",
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=child_env(database_url, BENCH_ENDPOINTS="1"),
+        launch.command(), cwd=ROOT, env=child_env(database_url, BENCH_ENDPOINTS="1")
     )
     server = Server(port, host)
     with serving(

@@ -21,7 +21,8 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 class RequestIdMiddleware:
     """Every request gets an id (a sane incoming ``X-Request-ID`` is kept), returned in the
     ``X-Request-ID`` header and written with every log line about the request, so that a client
-    can quote it and an operator can find the full error."""
+    can quote it and an operator can find the full error. Outermost, so that every answer has
+    one, CORS preflights included."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -29,16 +30,26 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request.request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
+        return response
+
+
+class RequestSizeLimitMiddleware:
+    """Bodies larger than ``MAX_REQUEST_BYTES`` get 413 ``REQUEST_TOO_LARGE`` before anything
+    reads them. Runs inside the CORS middleware, so that a browser can read the refusal."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         length = request.META.get("CONTENT_LENGTH") or "0"
         if length.isdigit() and int(length) > settings.MAX_REQUEST_BYTES:
             translation.activate(translation.get_language_from_request(request))
-            response: HttpResponse = json_error(
+            return json_error(
                 413,
                 "REQUEST_TOO_LARGE",
                 _("The request is larger than %(max)d bytes.")
                 % {"max": settings.MAX_REQUEST_BYTES},
             )
-        else:
-            response = self.get_response(request)
-        response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
-        return response
+        return self.get_response(request)

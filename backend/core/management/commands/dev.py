@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backend.core.demo import clinic_demo_data_seed
 from backend.core.demo_clinical import clinic_clinical_demo_seed
+from backend.core.server_command import UvicornLaunch
 from backend.pooling import pooling_check
 from tenants_core.demo import DEMO_STAFF, demo_seed, platform_admin_ensure
 
@@ -75,8 +76,4 @@ class Command(BaseCommand):
         if no_serve:
             return
 
-        import uvicorn
-
-        uvicorn.run(
-            "backend.asgi:application", host=host, port=port, log_level="info", lifespan="off"
-        )
+        UvicornLaunch(trusted_proxies=settings.TRUSTED_PROXIES, host=host, port=port).serve()
