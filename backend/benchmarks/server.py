@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from typing import Any
 import httpx
 
 from backend.benchmarks.database import ROOT
-from backend.core.processes import free_port, serving
+from backend.core.processes import free_port, production_secrets, serving
 
 LOGIN = (
     "mutation($e: String!, $p: String!) { login(email: $e, password: $p) {"
@@ -35,7 +34,7 @@ def child_env(database_url: str, **extra: str) -> dict[str, str]:
     env.update(
         DATABASE_URL=database_url,
         DEBUG="0",
-        SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+        **{name: os.environ.get(name) or value for name, value in production_secrets().items()},
         PYTHONPATH=str(ROOT),
         DJANGO_SETTINGS_MODULE="backend.settings",
         LOG_LEVEL="WARNING",
