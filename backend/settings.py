@@ -76,8 +76,9 @@ SECRET_KEY_MIN_LENGTH = 50
 
 
 def secret_key_problem(key: str) -> str | None:
-    """Why ``key`` cannot be a production ``SECRET_KEY`` (it signs tokens' context, backups'
-    manifests), or None. The same bar as Django's ``security.W009`` check, plus placeholders."""
+    """Why ``key`` cannot be a production ``SECRET_KEY`` (Django signs with it, and so do
+    backup manifests), or None: the bar of Django's ``security.W009`` check, plus
+    placeholders."""
     generate = 'generate one with: python -c "import secrets; print(secrets.token_urlsafe(64))"'
     if not key:
         return f"SECRET_KEY is required when DEBUG is off; {generate}"
