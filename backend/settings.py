@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 from backend.core.server_command import trusted_proxies_parse
 from backend.db import database_settings
+from tenants_core.backup_crypto import generate_key, parse_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,22 +50,82 @@ BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS") or 10_000)
 
 
-def _secret_key() -> str:
-    key = os.environ.get("SECRET_KEY")
-    if key:
-        return key
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
-    # Development: generate one once and keep it, so tokens and sessions survive restarts.
+def _dev_file(name: str, make: Callable[[], str]) -> str:
+    """Development only: a value generated once into ``DATA_DIR/<name>`` (owner-only) and
+    kept, so tokens, sessions and backups survive restarts. Created atomically: processes
+    starting together (uvicorn workers, tests) all read the same value."""
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    path = DATA_DIR / "secret_key"
+    path = DATA_DIR / name
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        fd, partial = tempfile.mkstemp(dir=DATA_DIR, prefix=f".{name}.")  # mode 0600
+        with os.fdopen(fd, "w") as file:
+            file.write(make())
+        try:
+            os.link(partial, path)  # fails if another process got there first
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(partial)
     return path.read_text().strip()
 
 
+# Keys that must never sign anything: the placeholder docker-compose.yml once defaulted to,
+# and words that mark a placeholder rather than a secret.
+_PLACEHOLDER_SECRET_KEYS = frozenset({"change-me-in-production-please-0123456789"})
+_PLACEHOLDER_WORDS = ("changeme", "change-me", "change_me", "replace-me", "your-secret", "insecure")
+SECRET_KEY_MIN_LENGTH = 50
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be a production ``SECRET_KEY`` (Django signs with it, and so do
+    backup manifests), or None: the bar of Django's ``security.W009`` check, plus
+    placeholders."""
+    generate = 'generate one with: python -c "import secrets; print(secrets.token_urlsafe(64))"'
+    if not key:
+        return f"SECRET_KEY is required when DEBUG is off; {generate}"
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"SECRET_KEY must have at least {SECRET_KEY_MIN_LENGTH} characters; {generate}"
+    if len(set(key)) < 5:
+        return f"SECRET_KEY must not repeat a few characters; {generate}"
+    lowered = key.lower()
+    if key in _PLACEHOLDER_SECRET_KEYS or any(word in lowered for word in _PLACEHOLDER_WORDS):
+        return f"SECRET_KEY is a placeholder (or Django's django-insecure- one); {generate}"
+    return None
+
+
+def _secret_key() -> str:
+    key = os.environ.get("SECRET_KEY", "")
+    if DEBUG:
+        return key or _dev_file("secret_key", lambda: secrets.token_urlsafe(50))
+    problem = secret_key_problem(key)
+    if problem:
+        raise ImproperlyConfigured(problem)
+    return key
+
+
 SECRET_KEY = _secret_key()
+
+
+def _backup_encryption_keys() -> str:
+    """``<key-id>:<base64 32 bytes>[,...]``: the first seals new backups, all open old ones.
+    Required outside DEBUG, so that a missing key shows at deploy time rather than when a
+    clinic's data must be restored; generated once into DATA_DIR in development."""
+    value = os.environ.get("BACKUP_ENCRYPTION_KEYS", "").strip()
+    if not value:
+        if not DEBUG:
+            raise ImproperlyConfigured(
+                "BACKUP_ENCRYPTION_KEYS is required when DEBUG is off: <key-id>:<base64 of 32 "
+                "random bytes>; generate one with: python -m tenants_core.backup_crypto k1"
+            )
+        value = _dev_file("backup_keys", lambda: generate_key(f"dev-{secrets.token_hex(4)}"))
+    try:
+        parse_keys(value)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"BACKUP_ENCRYPTION_KEYS: {error}") from None
+    return value
+
+
+BACKUP_ENCRYPTION_KEYS = _backup_encryption_keys()
 
 # Clinics live at <subdomain>.<BASE_DOMAIN>; the platform itself answers on BASE_DOMAIN.
 ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}", *env_list("EXTRA_ALLOWED_HOSTS", [])]

@@ -165,7 +165,8 @@ class RoutingVersion(models.Model):
 
 
 class ClinicBackup(models.Model):
-    """A compressed, checksummed logical export of one clinic's schema ("respaldo")."""
+    """A compressed, checksummed, encrypted logical export of one clinic's schema
+    ("respaldo")."""
 
     id = models.UUIDField(primary_key=True, editable=False)
     clinic = models.ForeignKey(
@@ -176,6 +177,13 @@ class ClinicBackup(models.Model):
     file_name = models.CharField(max_length=255)
     size_bytes = models.BigIntegerField()
     sha256 = models.CharField(max_length=64)
+    key_id = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="Id of the BACKUP_ENCRYPTION_KEYS key that seals the file; empty for a plain "
+        "file made before backups were encrypted.",
+    )
     tables = models.PositiveIntegerField()
     rows = models.BigIntegerField()
     migrations_fingerprint = models.CharField(max_length=64)

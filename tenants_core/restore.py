@@ -10,7 +10,6 @@ before an upgrade still restores after it.
 from __future__ import annotations
 
 import secrets
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,11 @@ from backend.audit.services import audit_record
 from tenants_core import limits, routing
 from tenants_core.backups import (
     CLINIC_FIELDS,
+    MANIFEST,
+    HashingReader,
     backup_error,
     backup_get,
+    backup_open,
     backup_verify_file,
     quote,
     schema_tables,
@@ -92,21 +94,16 @@ def clinic_restore(
 
 
 def _restore_as_new(manifest: dict[str, Any], archive: Path, target: str, actor: Any) -> Clinic:
-    from tenants_core.services import clinic_domain_for, schema_name_for
+    from tenants_core.services import clinic_claim_refusal, clinic_domain_for, schema_name_for
 
     try:
         target = validate_subdomain(target)
     except ValidationError as error:
         raise ValidationError({"target_subdomain": error.error_list}) from None
-    if (
-        Clinic.objects.filter(subdomain=target).exists()
-        or Domain.objects.filter(domain=clinic_domain_for(target)).exists()
-    ):
-        raise backup_error(
-            PlatformError.SUBDOMAIN_TAKEN,
-            _("The subdomain “%(value)s” is already taken.") % {"value": target},
-            "target_subdomain",
-        )
+    schema_name = schema_name_for(target)
+    refusal = clinic_claim_refusal(target, schema_name, "target_subdomain")
+    if refusal is not None:
+        raise refusal
     settings_of = manifest["clinic"]
     plan = Plan.objects.filter(code=settings_of["plan"]).first()
     if plan is None:
@@ -114,13 +111,17 @@ def _restore_as_new(manifest: dict[str, Any], archive: Path, target: str, actor:
             PlatformError.BACKUP_INCOMPATIBLE,
             _("The backup's plan “%(plan)s” no longer exists.") % {"plan": settings_of["plan"]},
         )
-    taken = backup_error(
-        PlatformError.SUBDOMAIN_TAKEN,
-        _("The subdomain “%(value)s” is already taken.") % {"value": target},
-        "target_subdomain",
-    )
+
+    def lost_race() -> ValidationError:
+        """Another restore or sign-up took the subdomain or the schema name meanwhile."""
+        return clinic_claim_refusal(target, schema_name, "target_subdomain") or backup_error(
+            PlatformError.SUBDOMAIN_TAKEN,
+            _("The subdomain “%(value)s” is already taken.") % {"value": target},
+            "target_subdomain",
+        )
+
     clinic = Clinic(
-        schema_name=schema_name_for(target),
+        schema_name=schema_name,
         subdomain=target,
         plan=plan,
         status=ClinicStatus.ACTIVE,
@@ -134,14 +135,14 @@ def _restore_as_new(manifest: dict[str, Any], archive: Path, target: str, actor:
     except ProgrammingError as error:
         if getattr(error.__cause__, "pgcode", None) != DUPLICATE_SCHEMA:
             raise
-        raise taken from None  # another restore or sign-up is creating it right now
+        raise lost_race() from None
     clinic.auto_create_schema = False  # built above, at the backup's migration state
     try:
         with transaction.atomic():
             clinic.save(verbosity=0)
             Domain.objects.create(domain=clinic_domain_for(target), tenant=clinic, is_primary=True)
-    except IntegrityError:
-        raise taken from None  # taken between the check and the insert
+    except (IntegrityError, ValidationError):
+        raise lost_race() from None  # taken between the check and the insert
     routing.invalidate()
     return _restored(clinic, manifest, actor, {"from": manifest["subdomain"]})
 
@@ -156,7 +157,8 @@ def _restore_over(manifest: dict[str, Any], archive: Path, subdomain: str, actor
             PlatformError.BACKUP_FOREIGN,
             _("This backup was not made by this platform for this clinic; it is refused."),
         )
-    staging = f"{clinic.schema_name[:48]}_r{secrets.token_hex(4)}"
+    # Outside the clinic_ prefix, so that it can never be a clinic's (or an orphan's) name.
+    staging = f"_restore_{secrets.token_hex(8)}"
     _build_schema(staging, manifest, archive)
     with connection.cursor() as cursor:
         # Requests in flight finish first (each statement is bounded); a lock held longer
@@ -254,20 +256,48 @@ def _load(schema: str, manifest: dict[str, Any], archive: Path) -> None:
                 cursor.execute(f"ALTER TABLE {name} DISABLE TRIGGER USER")
                 cursor.execute(f"TRUNCATE {name} CASCADE")
                 cursor.execute(f"ALTER TABLE {name} ENABLE TRIGGER USER")
-        with tarfile.open(archive, "r:gz") as tar:
-            for table in present.values():
-                meta = wanted[table.name]
+        # One pass over the (sealed) file, in the archive's order: parents before the tables
+        # that reference them. Each table must hash as the verified manifest says, so a file
+        # swapped since the verification loads nothing.
+        by_file = {table["file"]: table for table in manifest["tables"]}
+        loaded: set[str] = set()
+        with backup_open(archive) as opened:
+            for member in opened.archive:
+                if member.name == MANIFEST:
+                    continue
+                meta = by_file.get(member.name)
+                if meta is None or meta["name"] in loaded or not member.isfile():
+                    raise _changed()
                 columns = ", ".join(quote(column) for column in meta["columns"])
-                source = tar.extractfile(meta["file"])
-                cursor.copy_expert(
-                    f"COPY {quote(schema)}.{quote(table.name)} ({columns}) FROM STDIN", source
-                )
+                source = HashingReader(opened.archive.extractfile(member))  # type: ignore[arg-type]
+                try:
+                    cursor.copy_expert(
+                        f"COPY {quote(schema)}.{quote(meta['name'])} ({columns}) FROM STDIN",
+                        source,
+                    )
+                except Exception:
+                    if source.error is not None:
+                        raise source.error from None  # the file's fault: backup_open codes it
+                    raise
+                if source.sha256.hexdigest() != meta["sha256"]:
+                    raise _changed()
+                loaded.add(meta["name"])
+            opened.finish()
+        if loaded != set(wanted):
+            raise _changed()
         for name, (last_value, is_called) in manifest["sequences"].items():
             cursor.execute(
                 "SELECT setval(%s::regclass, %s, %s)",
                 [f"{quote(schema)}.{quote(name)}", last_value, is_called],
             )
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def _changed() -> ValidationError:
+    return backup_error(
+        PlatformError.BACKUP_CORRUPTED,
+        _("The backup file changed while it was being restored; nothing was restored."),
+    )
 
 
 def _record_fingerprint(clinic: Clinic) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import re
@@ -13,11 +14,13 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, ProgrammingError, transaction
 from django.http.request import validate_host
 from django.utils.timezone import now as timezone_now
 from django.utils.translation import gettext as _
-from django_tenants.utils import schema_context, tenant_context
+from django_tenants.models import TenantMixin
+from django_tenants.signals import post_schema_sync
+from django_tenants.utils import schema_context, schema_exists, tenant_context
 
 from backend.accounts.models import Role
 from backend.audit.services import audit_record, diff
@@ -29,21 +32,69 @@ from tenants_core.validators import validate_ruc, validate_subdomain, validate_t
 logger = logging.getLogger(__name__)
 
 SCHEMA_PREFIX = "clinic_"
+# Names of long subdomains start with "clinic__": a plain name never has "_" right after the
+# prefix, since a subdomain cannot start with "-".
+_HASHED_PREFIX = SCHEMA_PREFIX + "_"
+_DIGEST_CHARACTERS = 26  # base32: 130 bits of the subdomain's SHA-256
 _password_hashing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password-hash")
 _MAX_IDENTIFIER = 63  # PostgreSQL truncates identifiers longer than this
 
 
 def schema_name_for(subdomain: str) -> str:
-    """Derive a safe PostgreSQL schema name from a validated subdomain.
+    """The PostgreSQL schema name for a new clinic at a validated ``subdomain``; one-to-one.
 
-    The prefix keeps names clear of ``public``, ``pg_*`` and leading digits; ``-`` becomes
-    ``_`` (subdomains have no ``_``, so the mapping is one-to-one); long names keep a hash.
+    - Plain: ``clinic_`` + the subdomain with ``-`` as ``_``, when that fits in 63 characters
+      (subdomains of up to 56). Subdomains have no ``_``, so distinct subdomains get distinct
+      names, and none of these has ``_`` right after the prefix.
+    - Hashed (57 to 63 characters): ``clinic__`` + the first 28 characters + ``_`` + 26 base32
+      characters (130 bits) of the subdomain's SHA-256. The double underscore keeps them apart
+      from every plain name; two of them meet only if two SHA-256 digests share 130 bits.
+
+    Existing clinics keep the name stored on them: the derivation before this one cut long
+    names down into the plain space, so a new clinic's name may be one already in use, which
+    provisioning refuses with ``SCHEMA_NAME_TAKEN`` (as it does an orphan schema's).
     """
-    name = SCHEMA_PREFIX + subdomain.replace("-", "_")
-    if len(name) > _MAX_IDENTIFIER:
-        digest = hashlib.sha256(subdomain.encode()).hexdigest()[:8]
-        name = f"{name[: _MAX_IDENTIFIER - 9]}_{digest}"
-    return name
+    plain = subdomain.replace("-", "_")
+    if len(SCHEMA_PREFIX) + len(plain) <= _MAX_IDENTIFIER:
+        return SCHEMA_PREFIX + plain
+    digest = base64.b32encode(hashlib.sha256(subdomain.encode()).digest()).decode().lower()
+    head = plain[: _MAX_IDENTIFIER - len(_HASHED_PREFIX) - 1 - _DIGEST_CHARACTERS]
+    return f"{_HASHED_PREFIX}{head}_{digest[:_DIGEST_CHARACTERS]}"
+
+
+def schema_name_in_use(schema_name: str) -> bool:
+    """Whether a clinic has this schema name, or a schema of that name exists at all (an
+    orphan, the template, a restore's staging schema); compared ignoring case, as
+    django-tenants does."""
+    return Clinic.objects.filter(schema_name__iexact=schema_name).exists() or schema_exists(
+        schema_name, case_sensitive=False
+    )
+
+
+def clinic_claim_refusal(
+    subdomain: str, schema_name: str, field: str = "subdomain"
+) -> ValidationError | None:
+    """Why a new clinic cannot take ``subdomain`` with ``schema_name`` (``SUBDOMAIN_TAKEN``,
+    ``SCHEMA_NAME_TAKEN``), or None. Asked before writing, and again after a write lost a
+    race, to name what the other writer took."""
+    if (
+        Clinic.objects.filter(subdomain=subdomain).exists()
+        or Domain.objects.filter(domain=clinic_domain_for(subdomain)).exists()
+    ):
+        message = _("The subdomain “%(value)s” is already taken.") % {"value": subdomain}
+        return ValidationError(
+            {field: [ValidationError(message, code=PlatformError.SUBDOMAIN_TAKEN)]}
+        )
+    if schema_name_in_use(schema_name):
+        message = _(
+            "The subdomain “%(value)s” cannot be used: the database schema “%(schema)s” that it "
+            "needs already exists (a clinic's, or an orphan that manage.py check_tenants "
+            "reports). Choose another subdomain."
+        ) % {"value": subdomain, "schema": schema_name}
+        return ValidationError(
+            {field: [ValidationError(message, code=PlatformError.SCHEMA_NAME_TAKEN)]}
+        )
+    return None
 
 
 def clinic_domain_for(subdomain: str) -> str:
@@ -132,16 +183,11 @@ def clinic_provision(
         errors.setdefault("admin_password", []).append(
             ValidationError(" ".join(error.messages), code=PlatformError.INVALID_PASSWORD)
         )
-    if "subdomain" not in errors and (
-        Clinic.objects.filter(subdomain=subdomain).exists()
-        or Domain.objects.filter(domain=clinic_domain_for(subdomain)).exists()
-    ):
-        errors["subdomain"] = [
-            ValidationError(
-                _("The subdomain “%(value)s” is already taken.") % {"value": subdomain},
-                code=PlatformError.SUBDOMAIN_TAKEN,
-            )
-        ]
+    schema_name = schema_name_for(subdomain) if "subdomain" not in errors else ""
+    if "subdomain" not in errors:
+        refusal = clinic_claim_refusal(subdomain, schema_name)
+        if refusal is not None:
+            errors.update(refusal.error_dict)
     if errors:
         raise ValidationError(errors)
     # Hashing the admin's password (Argon2: deliberately slow) overlaps the schema copy;
@@ -150,7 +196,7 @@ def clinic_provision(
 
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
         clinic = Clinic(
-            schema_name=schema_name_for(subdomain),
+            schema_name=schema_name,
             subdomain=subdomain,
             name=name,
             legal_id=legal_id,
@@ -159,28 +205,26 @@ def clinic_provision(
             timezone=timezone,
             status=ClinicStatus.ACTIVE,
         )
+        # The schema is created below, never found: django-tenants' own save() would skip
+        # CREATE SCHEMA when one of that name exists, and the clinic would adopt an orphan.
+        clinic.auto_create_schema = False
         try:
             with transaction.atomic():
-                clinic.save(verbosity=0)  # CREATE SCHEMA + tenant migrations, same transaction
+                clinic.save(verbosity=0)
+                clinic.create_schema(check_if_exists=False, verbosity=0)  # same transaction
                 Domain.objects.create(
                     domain=clinic_domain_for(subdomain), tenant=clinic, is_primary=True
                 )
             routing.invalidate()
-        except IntegrityError as error:
-            if "subdomain" not in str(error) and "domain" not in str(error):
+        except (IntegrityError, ProgrammingError, ValidationError) as error:
+            # A concurrent sign-up or restore took the subdomain or the schema name between
+            # our check and our writes (unique keys, DUPLICATE_SCHEMA, django-tenants' check).
+            refusal = clinic_claim_refusal(subdomain, schema_name)
+            if refusal is None:
                 raise
-            # A concurrent sign-up took the subdomain between our check and our insert.
             logger.info("clinic_provision lost a race for %s: %s", subdomain, error)
-            raise ValidationError(
-                {
-                    "subdomain": [
-                        ValidationError(
-                            _("The subdomain “%(value)s” is already taken.") % {"value": subdomain},
-                            code=PlatformError.SUBDOMAIN_TAKEN,
-                        )
-                    ]
-                }
-            ) from error
+            raise refusal from error
+        post_schema_sync.send(sender=TenantMixin, tenant=clinic.serializable_fields())
 
         audit_record(
             actor=actor,

@@ -9,6 +9,7 @@ import sys
 import time
 
 from backend.benchmarks.database import BENCH_DATABASE, ROOT, Server
+from backend.core.processes import production_secrets
 
 QUICK = {
     "clinics": "1,20",
@@ -64,7 +65,8 @@ def _setup(database_url: str) -> None:
     """Django, with production settings, on the benchmark's database."""
     os.environ["DATABASE_URL"] = database_url
     os.environ["DEBUG"] = "0"
-    os.environ.setdefault("SECRET_KEY", "bench-" + os.urandom(24).hex())
+    for name, value in production_secrets().items():
+        os.environ.setdefault(name, value)  # the servers it starts inherit them
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
     import django

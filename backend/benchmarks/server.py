@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import secrets
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from typing import Any
 import httpx
 
 from backend.benchmarks.database import ROOT
-from backend.core.processes import free_port, serving
+from backend.core.processes import free_port, production_secrets, serving
 from backend.core.server_command import UvicornLaunch
 
 LOGIN = (
@@ -35,7 +34,7 @@ def child_env(database_url: str, **extra: str) -> dict[str, str]:
     env.update(
         DATABASE_URL=database_url,
         DEBUG="0",
-        SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+        **{name: os.environ.get(name) or value for name, value in production_secrets().items()},
         PYTHONPATH=str(ROOT),
         DJANGO_SETTINGS_MODULE="backend.settings",
         LOG_LEVEL="WARNING",

@@ -4,11 +4,23 @@ a free port, waiting until the child answers, and stopping it whatever happens."
 from __future__ import annotations
 
 import contextlib
+import secrets
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from tenants_core.backup_crypto import generate_key
+
+
+def production_secrets() -> dict[str, str]:
+    """Fresh secrets for a child started with ``DEBUG`` off (tests, benchmarks): the settings
+    refuse to start without a real ``SECRET_KEY`` and backup key."""
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "BACKUP_ENCRYPTION_KEYS": generate_key("child"),
+    }
 
 
 def free_port() -> int:

@@ -79,7 +79,7 @@ class Mutation:
     @strawberry_django.mutation(
         handle_django_errors=True,
         extensions=platform_admin(),
-        description="Back up a clinic's schema into a compressed, checksummed file.",
+        description="Back up a clinic's schema into a compressed, checksummed, encrypted file.",
     )
     def backup_clinic(self, info: Info, subdomain: str) -> ClinicBackup:
         return backups.clinic_backup_create(  # type: ignore[return-value]

@@ -10,14 +10,18 @@ from tenants_core import models
 
 @django_type(models.ClinicBackup)
 class ClinicBackup:
-    """A backup ("respaldo") of one clinic's schema: a compressed logical export, checked by
-    its SHA-256 before any restore."""
+    """A backup ("respaldo") of one clinic's schema: a compressed logical export, encrypted at
+    rest, checked by its SHA-256 before any restore."""
 
     id: strawberry.ID
     subdomain: str = strawberry.field(description="The clinic it was taken from.")
     created_at: strawberry.auto
     size_bytes: int = strawberry.field(description="Size of the compressed file, in bytes.")
     sha256: str = strawberry.field(description="SHA-256 of the file, hex.")
+    key_id: str = strawberry.field(
+        description="Id of the BACKUP_ENCRYPTION_KEYS key it needs to be restored; empty for a "
+        "backup made before backups were encrypted."
+    )
     tables: int = strawberry.field(description="Tables exported.")
     rows: int = strawberry.field(description="Rows exported, all tables together.")
     created_by: str = strawberry.field(description="Who asked for it.")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.test import override_settings
 
-from tenants_core import backups
+from tenants_core import backup_crypto, backups
 from tenants_core.models import Clinic, ClinicBackup
 from tests.conftest import TEST_PASSWORD, error_code, graphql, operation_codes
 
@@ -14,12 +15,12 @@ BACKUP = """
 mutation($s: String!) {
   backupClinic(subdomain: $s) {
     __typename
-    ... on ClinicBackup { id subdomain sizeBytes sha256 tables rows createdBy createdAt }
+    ... on ClinicBackup { id subdomain sizeBytes sha256 keyId tables rows createdBy createdAt }
     ... on OperationInfo { messages { code field message } }
   }
 }
 """
-LIST = "query($s: String!) { clinicBackups(subdomain: $s) { id sizeBytes sha256 } }"
+LIST = "query($s: String!) { clinicBackups(subdomain: $s) { id sizeBytes sha256 keyId } }"
 RESTORE = """
 mutation($s: String!, $b: ID!, $t: String!, $c: Boolean! = false) {
   restoreClinic(subdomain: $s, backupId: $b, targetSubdomain: $t, confirmOverwrite: $c) {
@@ -47,6 +48,7 @@ def test_an_operator_backs_up_lists_and_restores_a_clinic(client, clinic2, platf
     assert made["createdBy"] == "root@platform.pe"
     assert made["sizeBytes"] > 0
     assert len(made["sha256"]) == 64
+    assert made["keyId"] == backups.backup_keys().primary.key_id
     row = ClinicBackup.objects.get(id=made["id"])
     assert (backups.backup_dir() / row.file_name).stat().st_size == made["sizeBytes"]
 
@@ -54,7 +56,12 @@ def test_an_operator_backs_up_lists_and_restores_a_clinic(client, clinic2, platf
         client, LIST, host="localhost", token=platform_token, variables={"s": "clinica2"}
     )
     assert body["data"]["clinicBackups"] == [
-        {"id": made["id"], "sizeBytes": made["sizeBytes"], "sha256": made["sha256"]}
+        {
+            "id": made["id"],
+            "sizeBytes": made["sizeBytes"],
+            "sha256": made["sha256"],
+            "keyId": made["keyId"],
+        }
     ]
 
     _, body = graphql(
@@ -119,3 +126,23 @@ def test_backups_are_not_reachable_from_a_clinic_domain_or_a_clinic_token(
         assert error_code(body) == "UNAUTHENTICATED"
     assert ClinicBackup.objects.count() == 1
     assert not Clinic.objects.filter(subdomain="robada").exists()
+
+
+def test_an_unknown_or_wrong_backup_key_is_a_coded_refusal(client, clinic2, platform_token):
+    with override_settings(BACKUP_ENCRYPTION_KEYS=backup_crypto.generate_key("vieja")):
+        made = backups.clinic_backup_create(clinic=clinic2)
+    clinics = Clinic.objects.count()
+    for keys, code in [
+        (backup_crypto.generate_key("nueva"), "BACKUP_KEY_UNKNOWN"),
+        (backup_crypto.generate_key("vieja"), "BACKUP_CORRUPTED"),  # same id, other key
+    ]:
+        with override_settings(BACKUP_ENCRYPTION_KEYS=keys):
+            status, body = graphql(
+                client, RESTORE, host="localhost", token=platform_token,
+                variables={"s": "clinica2", "b": str(made.id), "t": "con-otra-clave"},
+            )  # fmt: skip
+        assert status == 200
+        assert "errors" not in body, body
+        assert operation_codes(body["data"]["restoreClinic"]) == [code], body
+    assert Clinic.objects.count() == clinics
+    assert not Clinic.objects.filter(subdomain="con-otra-clave").exists()

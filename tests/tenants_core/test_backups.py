@@ -3,12 +3,7 @@ and refuse damaged or foreign files without writing anything."""
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
-import json
-import tarfile
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -24,9 +19,18 @@ from backend.core.demo import clinic_demo_data_seed
 from backend.core.demo_clinical import clinic_clinical_demo_seed
 from backend.patients.models import Patient
 from tenants_core import backups, restore
+from tenants_core.backup_crypto import MAGIC
 from tenants_core.models import Clinic, ClinicBackup, Domain
 from tenants_core.schema_template import code_fingerprint
 from tests.conftest import TEST_PASSWORD, graphql
+from tests.tenants_core.backup_support import (
+    public_counts,
+    sequence_positions,
+    table_digests,
+)
+from tests.tenants_core.backup_support import refused as _refused
+from tests.tenants_core.backup_support import rewrite_archive as _rewrite_archive
+from tests.tenants_core.backup_support import schemas as _schemas
 
 pytestmark = pytest.mark.django_db
 
@@ -37,38 +41,6 @@ mutation($e: String!, $p: String!) {
   }
 }
 """
-
-
-def table_digests(schema: str) -> dict[str, tuple[int, str]]:
-    """Every table of ``schema``: its row count and an md5 of its rows in a stable order."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = %s AND table_type = 'BASE TABLE' ORDER BY table_name",
-            [schema],
-        )
-        tables = [row[0] for row in cursor.fetchall()]
-        digests = {}
-        for table in tables:
-            cursor.execute(
-                f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), ''))"
-                f' FROM "{schema}"."{table}" t'
-            )
-            digests[table] = cursor.fetchone()
-    return digests
-
-
-def sequence_positions(schema: str) -> dict[str, tuple[int, bool]]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT sequencename FROM pg_sequences WHERE schemaname = %s ORDER BY 1", [schema]
-        )
-        names = [row[0] for row in cursor.fetchall()]
-        positions = {}
-        for name in names:
-            cursor.execute(f'SELECT last_value, is_called FROM "{schema}"."{name}"')
-            positions[name] = cursor.fetchone()
-    return positions
 
 
 @pytest.fixture
@@ -91,14 +63,6 @@ def demo_clinic(clinic2, make_staff, token_for):
     return clinic2
 
 
-def public_counts() -> dict[str, int]:
-    return {
-        "clinics": Clinic.objects.count(),
-        "domains": Domain.objects.count(),
-        "backups": ClinicBackup.objects.count(),
-    }
-
-
 def test_a_backup_restores_as_a_new_clinic_with_every_table_identical(client, demo_clinic):
     backup = backups.clinic_backup_create(clinic=demo_clinic)
     path = backups.backup_dir() / backup.file_name
@@ -108,7 +72,8 @@ def test_a_backup_restores_as_a_new_clinic_with_every_table_identical(client, de
     assert backup.tables >= 20
     assert len(backup.sha256) == 64
     assert backup.migrations_fingerprint == code_fingerprint()
-    assert path.read_bytes()[:2] == b"\x1f\x8b"  # gzip
+    assert backup.key_id == backups.backup_keys().primary.key_id
+    assert path.read_bytes().startswith(MAGIC)  # sealed, not a readable .tar.gz
 
     restored = restore.clinic_restore(
         subdomain="clinica2", backup_id=str(backup.id), target_subdomain="clinica2-copia"
@@ -178,30 +143,16 @@ def test_restoring_over_the_same_clinic_needs_confirmation_then_replaces_its_dat
         # Sessions from before the restore are over.
         assert not AuthToken.objects.filter(revoked_at__isnull=True).exists()
     assert public_counts() == counts
-    assert not [s for s in _schemas() if s.startswith(demo_clinic.schema_name + "_r")]
-
-
-def _schemas() -> list[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nspname FROM pg_namespace")
-        return [row[0] for row in cursor.fetchall()]
-
-
-def _refused(code: str, **kwargs) -> None:
-    counts, schemas = public_counts(), set(_schemas())
-    with pytest.raises(ValidationError) as refused:
-        restore.clinic_restore(**kwargs)
-    codes = [error.code for errors in refused.value.error_dict.values() for error in errors]
-    assert codes == [code], codes
-    assert public_counts() == counts
-    assert set(_schemas()) == schemas
+    # No staging schema is left behind.
+    left = [s for s in _schemas() if s.startswith(("_restore_", demo_clinic.schema_name))]
+    assert left == [demo_clinic.schema_name]
 
 
 def test_a_corrupted_backup_file_is_refused_and_changes_nothing(clinic2):
     backup = backups.clinic_backup_create(clinic=clinic2)
     path = backups.backup_dir() / backup.file_name
     original = path.read_bytes()
-    # A flipped byte in the compressed stream or in the gzip trailer (CRC, size).
+    # A flipped byte anywhere in the sealed chunks, the last one's tag included.
     for offset in (len(original) // 3, len(original) // 2, len(original) - 6, len(original) - 2):
         data = bytearray(original)
         data[offset] ^= 0xFF
@@ -218,7 +169,7 @@ def test_a_corrupted_backup_file_is_refused_and_changes_nothing(clinic2):
         )
     # The recorded checksum also catches a change the archive format would not notice.
     data = bytearray(original)
-    data[12] ^= 0xFF  # in the gzip header's file name
+    data[len(MAGIC) + 3] ^= 0xFF  # in the header's key id
     path.write_bytes(bytes(data))
     _refused(
         "BACKUP_CORRUPTED", subdomain="clinica2", backup_id=str(backup.id), target_subdomain="b2"
@@ -234,21 +185,6 @@ def test_a_truncated_or_missing_backup_is_refused(clinic2):
     _refused(
         "BACKUP_NOT_FOUND", subdomain="clinica2", backup_id=str(backup.id), target_subdomain="x1"
     )
-
-
-def _rewrite_archive(path: Path, edit) -> None:  # type: ignore[no-untyped-def]
-    with tarfile.open(path, "r:gz") as archive:
-        members = {m.name: archive.extractfile(m).read() for m in archive.getmembers()}
-    manifest = json.loads(members["manifest.json"])
-    edit(manifest, members)
-    members["manifest.json"] = json.dumps(manifest).encode()
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, body in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(body)
-            archive.addfile(info, io.BytesIO(body))
-    path.write_bytes(gzip.compress(buffer.getvalue()))
 
 
 def test_a_foreign_backup_is_refused_and_changes_nothing(clinic1, clinic2, tmp_path):

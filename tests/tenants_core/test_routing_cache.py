@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
 from backend.accounts.models import User
+from backend.core.processes import production_secrets
 from tenants_core import routing
 from tenants_core.models import Clinic, Domain
 from tenants_core.services import (
@@ -271,7 +272,7 @@ def test_concurrent_threads_each_get_their_own_hosts_clinic(settings, django_db_
 
 # --- across processes: uvicorn with 2 workers, each with its own cache -------------------
 
-PRODUCTION_LIKE = {"DEBUG": "0", "SECRET_KEY": "routing-cache-test-" + "x" * 40}
+PRODUCTION_LIKE = {"DEBUG": "0", **production_secrets()}
 
 
 def _converges(

@@ -13,7 +13,7 @@ from tenants_core.management.commands.create_clinic import format_validation_err
 
 class Command(BaseCommand):
     help = (
-        "Back up one clinic's schema into a compressed, checksummed file under BACKUP_DIR, "
+        "Back up one clinic's schema into a compressed, encrypted file under BACKUP_DIR, "
         "or list the clinic's backups with --list."
     )
 
@@ -34,6 +34,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{backup.id}  {backup.created_at:%Y-%m-%d %H:%M:%S}Z  "
                 f"{backup.size_bytes} bytes  sha256 {backup.sha256}  "
+                f"key {backup.key_id or '(none: unencrypted)'}  "
                 f"{backup.tables} tables, {backup.rows} rows  "
                 f"{backups.backup_dir() / backup.file_name}"
             )
