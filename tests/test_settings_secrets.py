@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from backend.core.processes import free_port, production_secrets
+from backend.core.server_command import UvicornLaunch
 from tenants_core.backup_crypto import generate_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,10 +108,9 @@ def test_without_debug_real_secrets_start():
 
 
 def test_uvicorn_refuses_to_serve_with_a_weak_secret_key():
+    command = UvicornLaunch(trusted_proxies=(), port=free_port()).command()
     result = subprocess.run(
-        [sys.executable, "-m", "uvicorn", "backend.asgi:application", "--host", "127.0.0.1",
-         "--port", str(free_port()), "--lifespan", "off"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        command, cwd=ROOT, capture_output=True, text=True, timeout=120,
         env={**os.environ, "DEBUG": "0", "SECRET_KEY": "short",
              "BACKUP_ENCRYPTION_KEYS": GOOD_BACKUP_KEYS, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
