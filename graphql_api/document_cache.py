@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from django.conf import settings
 from strawberry.extensions import SchemaExtension
 
+from graphql_api import document_limits
+
 MAX_DOCUMENTS = 512
 
 _valid: OrderedDict[tuple[object, ...], None] = OrderedDict()
@@ -29,6 +31,10 @@ def _limits() -> tuple[object, ...]:
         settings.GRAPHQL_MAX_DEPTH,
         settings.GRAPHQL_MAX_ALIASES,
         settings.GRAPHQL_MAX_TOKENS,
+        settings.GRAPHQL_MAX_QUERY_LENGTH,
+        document_limits.MAX_OPERATIONS,
+        document_limits.MAX_SELECTIONS,
+        document_limits.MAX_COMPARISONS,
         bool(settings.GRAPHQL_INTROSPECTION),
     )
 
