@@ -10,7 +10,7 @@ of the client's document.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from django.utils.translation import gettext as _
 from graphql import (
@@ -34,8 +34,6 @@ def _name(node: Node | None) -> str:
     """The name the client wrote for this node ('' when it has none)."""
     if isinstance(node, NameNode):
         return node.value
-    if isinstance(node, FieldNode):
-        return (node.alias or node.name).value
     if isinstance(node, VariableDefinitionNode):
         return node.variable.name.value
     if isinstance(
@@ -43,6 +41,7 @@ def _name(node: Node | None) -> str:
         (
             ArgumentNode,
             DirectiveNode,
+            FieldNode,
             FragmentDefinitionNode,
             FragmentSpreadNode,
             NamedTypeNode,
@@ -74,10 +73,10 @@ def _named(
 
 def _leaf(error: GraphQLError) -> str:
     node = _first(error)
-    name = _name(node)
-    if isinstance(node, FieldNode) and node.selection_set is not None:
-        return _("Field '%(name)s' has no subfields to select.") % {"name": name}
-    return _("Field '%(name)s' needs a selection of subfields.") % {"name": name}
+    if isinstance(node, FieldNode):
+        return _("Field '%(name)s' needs a selection of subfields.") % {"name": _name(node)}
+    # graphql-core points at the selection under a field that has no subfields.
+    return _("This field has no subfields to select.")
 
 
 def _required(error: GraphQLError) -> str:
@@ -93,9 +92,10 @@ def _overlap(error: GraphQLError) -> str:
         return _("Fragment '%(name)s' conflicts with another selection at the same place.") % {
             "name": _name(node)
         }
+    name = (node.alias or node.name).value if isinstance(node, FieldNode) else _name(node)
     return _(
         "The fields named '%(name)s' at the same place select different fields or arguments."
-    ) % {"name": _name(node)}
+    ) % {"name": name}
 
 
 def _spread(error: GraphQLError) -> str:
@@ -198,9 +198,13 @@ def public_message(error: GraphQLError, rule: str | None) -> str:
     return message(error) if message else _invalid_document()
 
 
-def variable_message(error: GraphQLError) -> str | None:
-    """Our message for a variable whose value graphql-core could not coerce, else None."""
+def variable_message(error: GraphQLError, sent: Collection[str]) -> str | None:
+    """Our message for a variable graphql-core could not coerce (``sent``: the names of the
+    variables the client sent), else None."""
     node = _first(error)
-    if isinstance(node, VariableDefinitionNode):
-        return _("Variable '$%(name)s' got an invalid value.") % {"name": _name(node)}
-    return None
+    if not isinstance(node, VariableDefinitionNode):
+        return None
+    name = _name(node)
+    if name not in sent:
+        return _("Variable '$%(name)s' is required.") % {"name": name}
+    return _("Variable '$%(name)s' got an invalid value.") % {"name": name}

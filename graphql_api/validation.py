@@ -129,11 +129,17 @@ class DocumentValidation(SchemaExtension):
         result = self.execution_context.result
         if result is None or result.data is not None or not result.errors:
             return
-        # No data at all: the operation never ran. graphql-core refused its variables.
+        # No data at all: the operation never ran. graphql-core refused its variables (one
+        # error per problem; in our words, several can read the same: keep one).
         hide = not settings.GRAPHQL_INTROSPECTION
-        result.errors[:] = [
-            _public(error, _code(error), variable_message(error) if hide else None)
-            if variable_message(error) is not None
-            else error
-            for error in result.errors
-        ]
+        sent = self.execution_context.variables or {}
+        errors, seen = [], set()
+        for error in result.errors:
+            message = variable_message(error, sent)
+            if message is not None:
+                error = _public(error, _code(error), message if hide else None)
+                if error.message in seen:
+                    continue
+                seen.add(error.message)
+            errors.append(error)
+        result.errors[:] = errors
