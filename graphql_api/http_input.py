@@ -43,7 +43,10 @@ def _json(text: str | bytes) -> Any:
 
 
 def _query_params(params: dict[str, Any]) -> dict[str, Any]:
-    check_text(*params.values())
+    try:
+        check_text(*params.values())
+    except UnsafeInput as refusal:
+        raise BadRequest(str(refusal)) from None
     data = {key: params.get(key) or None for key in ("query", "operationName")}
     for key in ("variables", "extensions"):
         text = params.get(key)

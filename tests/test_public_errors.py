@@ -52,7 +52,8 @@ def assert_names_only_what_was_sent(
         assert error.get("extensions", {}).get("code"), error
         assert error["extensions"]["code"] != "INTERNAL_ERROR", error
         assert "did you mean" not in message.lower(), message
-        assert message[:1].isupper() and message.rstrip().endswith("."), message
+        assert message[:1].isupper(), message
+        assert message.rstrip().endswith("."), message
         for name in quoted_names(message):
             if name in KEYWORDS:
                 continue
