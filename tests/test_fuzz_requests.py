@@ -14,13 +14,15 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from django.db import connection
 from django_tenants.utils import tenant_context
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from backend.accounts.models import LoginFailure
-from tests.conftest import running_uvicorn
+from tenants_core.services import clinic_provision
+from tests.conftest import TEST_PASSWORD, running_uvicorn
 
 pytestmark = pytest.mark.django_db
 
@@ -143,13 +145,28 @@ def test_a_well_formed_request_still_works_every_way(client, clinic1, admin_toke
 
 @pytest.fixture(scope="module")
 def production_server(django_db_setup, django_db_blocker):
+    """uvicorn with DEBUG off, and a clinic of its own: what it writes is committed (failed
+    logins count against the client's IP), so it must not land in the shared clinics."""
     env = {"DEBUG": "0", "SECRET_KEY": "fuzz-requests-" + "x" * 50}
-    with running_uvicorn(django_db_blocker, env=env) as server:
-        yield server
+    with django_db_blocker.unblock():
+        clinic = clinic_provision(
+            subdomain="fuzzreq", name="Fuzz", legal_id="20600000005", email="hola@fuzzreq.pe",
+            plan="basic", admin_email="admin@fuzzreq.pe", admin_password=TEST_PASSWORD,
+        )  # fmt: skip
+    try:
+        with running_uvicorn(django_db_blocker, env=env) as server:
+            yield server
+    finally:
+        with django_db_blocker.unblock():
+            connection.set_schema_to_public()
+            clinic.delete(force_drop=True)
+
+
+SERVER_HOST = "fuzzreq.localhost"
 
 
 def send_http(server: Any, method: str, payload: bytes | str, content_type: str) -> httpx.Response:
-    headers = {"Host": f"{HOST}:{server.port}"}
+    headers = {"Host": f"{SERVER_HOST}:{server.port}"}
     if method == "GET":
         return httpx.get(f"{server.url}/graphql?{payload}", headers=headers, timeout=30)
     headers["Content-Type"] = content_type

@@ -21,7 +21,7 @@ from strawberry.schema import schema as strawberry_schema_module
 from graphql_api import document_cache, document_limits, validation
 from graphql_api.schema import schema
 from tests.conftest import error_code, graphql
-from tests.validation_cost_cases import CASES
+from tests.validation_cost_cases import CASES, TOKENS
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +86,10 @@ def test_every_document_is_answered_in_bounded_time(
     for error in body.get("errors") or []:
         assert error["extensions"]["code"] in {"GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST"}, error
         assert len(error.get("locations", [])) <= 3
+
+
+def test_the_cases_are_sized_for_the_default_token_limit(settings):
+    assert settings.GRAPHQL_MAX_TOKENS == TOKENS
 
 
 def test_the_doubling_attack_is_refused_before_any_rule_runs(client, clinic1, clock):
