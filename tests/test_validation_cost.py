@@ -183,3 +183,22 @@ def test_the_validation_rules_are_those_strawberry_adds():
     source = inspect.getsource(strawberry_schema_module.validate_document)
     named = set(re.findall(r"\b(\w+ValidationRule)\b", source)) - {"ASTValidationRule"}
     assert named == {rule.__name__ for rule in validation.STRAWBERRY_RULES}
+
+
+def test_scripts_bench_keeps_the_validation_cost_section(tmp_path, monkeypatch):
+    from backend.benchmarks import report
+
+    docs = tmp_path / "benchmarks.md"
+    docs.write_text("an old run\n" + report.KEPT + "\n## Validation cost\n\nfigures\n")
+    monkeypatch.setattr(report, "DOCS", docs)
+    machine = {"cpus": 2, "postgres": "embedded", "python": "3.11", "platform": "linux"}
+    results = {
+        "started_at": "now", "machine": machine, "total_seconds": 1,
+        "dataset": {"fingerprint": "f", "rebuilt": False},
+    }  # fmt: skip
+    report.write_docs(results, command="scripts/bench")
+    text = docs.read_text()
+    assert "an old run" not in text
+    assert text.endswith(report.KEPT + "\n## Validation cost\n\nfigures\n")
+    real = (report.ROOT / "docs" / "benchmarks.md").read_text()
+    assert real.index(report.KEPT) < real.index("## Validation cost")
