@@ -42,7 +42,8 @@ MAX_LOCATIONS = 3
 STRAWBERRY_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
 RULE_ATTRIBUTE = "reported_by_rule"
 
-_views: dict[tuple[type, str], type] = {}
+# One view class per (context class, rule); two threads building the same one is harmless.
+_views: dict[tuple[type[ValidationContext], str], type[ValidationContext]] = {}
 
 
 def _context_for(rule: str, context: ValidationContext) -> ValidationContext:
@@ -58,7 +59,7 @@ def _context_for(rule: str, context: ValidationContext) -> ValidationContext:
         view_class = _views[(base, rule)] = type(
             f"{base.__name__}For{rule}", (base,), {"report_error": report_error}
         )
-    view = object.__new__(view_class)
+    view: ValidationContext = object.__new__(view_class)
     view.__dict__ = context.__dict__
     return view
 
