@@ -1,7 +1,8 @@
 """Validate each document once.
 
-Validation (the schema's rules plus our depth, alias and introspection limits) depends only on
-the document's text and on those limits, never on the clinic, the user or the variables, and it
+Validation (document_limits, then the literal checks and the schema's rules in validation.py,
+introspection included) depends only on the document's text and on those limits, never on the
+clinic, the user or the variables, and it
 cost a 100-row agenda as much as its permission checks. A document that passed is remembered
 by the SHA-256 of its text and the limits in force, and not validated again; a document that
 failed is not remembered, so every refusal runs the rules afresh. The cache holds digests and
@@ -18,6 +19,8 @@ from collections.abc import Iterator
 from django.conf import settings
 from strawberry.extensions import SchemaExtension
 
+from graphql_api import document_limits
+
 MAX_DOCUMENTS = 512
 
 _valid: OrderedDict[tuple[object, ...], None] = OrderedDict()
@@ -29,12 +32,18 @@ def _limits() -> tuple[object, ...]:
         settings.GRAPHQL_MAX_DEPTH,
         settings.GRAPHQL_MAX_ALIASES,
         settings.GRAPHQL_MAX_TOKENS,
+        settings.GRAPHQL_MAX_QUERY_LENGTH,
+        document_limits.MAX_OPERATIONS,
+        document_limits.MAX_SELECTIONS,
+        document_limits.MAX_COMPARISONS,
         bool(settings.GRAPHQL_INTROSPECTION),
     )
 
 
 class ValidDocumentCache(SchemaExtension):
-    """Skips validation of a document already found valid under the same limits."""
+    """Skips validation of a document already found valid under the same limits. It comes
+    before DocumentLimits and DocumentValidation in the schema's extensions: a hit sets
+    ``pre_execution_errors`` to [], and both skip a document that has them set."""
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context

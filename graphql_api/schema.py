@@ -6,13 +6,10 @@ import strawberry
 from django.conf import settings
 from strawberry.extensions import (
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
 )
-from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.relay import Node
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -29,6 +26,7 @@ from graphql_api.clinic.queries import Query as ClinicQuery
 from graphql_api.clinical.mutations import Mutation as ClinicalMutation
 from graphql_api.clinical.queries import Query as ClinicalQuery
 from graphql_api.document_cache import ValidDocumentCache
+from graphql_api.document_limits import DocumentLimits
 from graphql_api.errors import ErrorCodes
 from graphql_api.fast_fields import install_fast_fields
 from graphql_api.patients.mutations import Mutation as PatientsMutation
@@ -41,6 +39,7 @@ from graphql_api.scheduling.mutations import Mutation as SchedulingMutation
 from graphql_api.scheduling.queries import Query as SchedulingQuery
 from graphql_api.treatments.mutations import Mutation as TreatmentsMutation
 from graphql_api.treatments.queries import Query as TreatmentsQuery
+from graphql_api.validation import DocumentValidation
 
 Query = merge_types(
     "Query",
@@ -73,10 +72,6 @@ Mutation = merge_types(
 )
 
 
-def _not_introspection(context: IgnoreContext) -> bool:
-    return context.field_name.startswith("__")
-
-
 def _introspection() -> SchemaExtension:
     """Introspection only where it is enabled (development, by default)."""
     return SchemaExtension() if settings.GRAPHQL_INTROSPECTION else DisableIntrospection()
@@ -86,19 +81,19 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     extensions=[
-        # Refuse abusive documents before anything runs: one request must not be able to hold
-        # thousands of aliased logins or a query nested without end.
-        lambda: QueryDepthLimiter(
-            max_depth=settings.GRAPHQL_MAX_DEPTH, should_ignore=_not_introspection
-        ),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.GRAPHQL_MAX_ALIASES),
+        # Refuse abusive documents before anything runs, at a cost bounded whatever their
+        # shape: one request must not be able to hold thousands of aliased logins, a query
+        # nested without end, or seconds of validation (see document_limits).
         lambda: MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),
         _introspection,
         # Parsing and validating an identical text again gives the same answer: do it once.
         # The parse cache is keyed by the text and the token limit; see document_cache for
-        # validation.
-        lambda: ParserCache(maxsize=256),
+        # validation. The order matters: a document known valid skips the limits and the
+        # rules; the text's length is checked before the parse cache parses it.
         ValidDocumentCache,
+        DocumentLimits,
+        lambda: ParserCache(maxsize=256),
+        DocumentValidation,
         DjangoOptimizerExtension,
         ErrorCodes,
     ],

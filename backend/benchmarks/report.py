@@ -216,4 +216,14 @@ def write_docs(results: dict[str, Any], *, command: str) -> None:
         "",
     ]
     DOCS.parent.mkdir(exist_ok=True)
-    DOCS.write_text("\n".join(header) + "\n" + markdown(results, command=command) + "\n")
+    kept = _kept_sections()
+    DOCS.write_text("\n".join(header) + "\n" + markdown(results, command=command) + "\n" + kept)
+
+
+KEPT = "<!-- Not written by scripts/bench: everything below this line is kept. -->"
+
+
+def _kept_sections() -> str:
+    """The part of docs/benchmarks.md measured by other means (validation cost), kept."""
+    text = DOCS.read_text() if DOCS.exists() else ""
+    return text[text.index(KEPT) :] if KEPT in text else ""
