@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.audit.services import assign, audit_record
+from backend.core.transactions import atomic_service
 from backend.patients import validators as v
 from backend.patients.errors import PatientError
 from backend.patients.models import DocumentType, Patient, Sex
@@ -82,7 +83,7 @@ def _save(patient: Patient, **kwargs: Any) -> None:
         raise
 
 
-@transaction.atomic
+@atomic_service
 def patient_create(*, actor: User, data: Mapping[str, Any]) -> Patient:
     """Register a patient. Counts against the plan's patient limit, under the clinic's lock."""
     missing = [field for field in REQUIRED if not data.get(field)]
