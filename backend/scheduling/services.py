@@ -236,8 +236,9 @@ def appointment_reschedule(
     """Move a scheduled or confirmed appointment; it needs confirming again."""
     # Only the appointment's row: FOR UPDATE over the join would also lock the professional
     # and the chair, out of the order below and against every booking that references them.
+    # NO KEY: rows that reference the appointment (a note) may still be inserted meanwhile.
     appointment = (
-        Appointment.objects.select_for_update(of=("self",))
+        Appointment.objects.select_for_update(of=("self",), no_key=True)
         .select_related("patient", "professional", "chair")
         .get(pk=appointment.pk)
     )
@@ -292,7 +293,7 @@ def appointment_change_status(
 ) -> Appointment:
     """Move an appointment along its lifecycle; anything else is ``INVALID_TRANSITION``.
     Cancelling needs a reason."""
-    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    appointment = Appointment.objects.select_for_update(no_key=True).get(pk=appointment.pk)
     status = AppointmentStatus(status)
     if status not in TRANSITIONS[appointment.status]:
         raise _error(
