@@ -477,6 +477,29 @@ def test_a_service_that_keeps_losing_answers_concurrent_update_and_writes_nothin
         assert AuditEvent.objects.count() == audited
 
 
+def test_the_run_again_sets_the_clinics_search_path_again(db_open, data):
+    """On a fresh session the service's first statement sets the search_path inside the
+    transaction; the rollback undoes it. The second run must set it again, or it would run
+    in public (where scheduling has no table)."""
+    (p1, _), (c1, _) = data.professionals, data.chairs
+    with conflicts_on_insert(data, "scheduling_appointment", times=1) as tried:
+        connection.close()
+        with tenant_context(data.clinic):
+            booked = scheduling.appointment_schedule(
+                actor=data.admin, patient=data.patient, professional=p1, chair=c1,
+                starts_at=lima(DAY, 10), ends_at=lima(DAY, 10, 30),
+            )  # fmt: skip
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW search_path")
+                search_path = cursor.fetchone()[0]
+        attempts = tried()
+
+    assert attempts == 2
+    assert data.clinic.schema_name in search_path
+    with schema_context(data.clinic.schema_name):
+        assert Appointment.objects.filter(pk=booked.pk).exists()
+
+
 def test_a_conflict_in_a_service_that_does_not_retry_is_a_coded_conflict_not_a_503(db_open, data):
     """Any service: a deadlock that reaches the GraphQL layer is CONCURRENT_UPDATE."""
     query = 'mutation { createChair(name: "Sillón nuevo") { __typename } }'
