@@ -81,8 +81,10 @@ def sum_of(queryset: Any, field: str = "amount") -> Decimal:
 def patient_lock(patient_id: int) -> Patient:
     """Lock the patient's row. Every money movement of a patient takes this lock first, then
     the receipts: credit and what is owed cannot change between a service's check and its
-    write, and two services never wait for each other in opposite orders."""
-    return Patient.objects.select_for_update().get(pk=patient_id)
+    write, and two services never wait for each other in opposite orders. ``NO KEY``: it
+    still excludes every other money movement and any update of the patient, but not a
+    booking or a note that merely references the patient."""
+    return Patient.objects.select_for_update(no_key=True).get(pk=patient_id)
 
 
 def billing_settings() -> BillingSettings:
@@ -272,8 +274,9 @@ def receipt_issue(
     charge_ids = sorted({c.pk for c in charges})
     if not charge_ids:
         raise error("charge_ids", _("Choose at least one charge."), BillingError.NO_CHARGES)
-    # The patient first, as every money movement of the patient does: the receipt's insert
-    # then waits for no one while this transaction holds the series row.
+    # The patient first, as every money movement of the patient does: no payment of the
+    # patient can then hold this issue up while it holds the series row, which every issue
+    # of the clinic needs.
     patient = patient_lock(patient.pk)
     locked = list(
         Charge.objects.select_for_update()
