@@ -38,16 +38,17 @@ def refusal_code(error: GraphQLError) -> str | None:
     """The code of an expected refusal (the client's doing, or a race it may retry), or None
     when the error is unexpected and needs its traceback."""
     original = error.original_error
+    # The order of ErrorCodes: an invalid GlobalID is both a GraphQLError and an ID error.
+    if isinstance(original, ValidationError):  # business rules, NOT_FOUND, page arguments
+        return _validation_code(original)
+    if isinstance(original, GlobalIDValueError):
+        return "INVALID_ID"
     if original is None or isinstance(original, GraphQLError):
         # A document that does not parse or validate, variables of the wrong type, or a
         # refusal raised as a coded GraphQLError (UNAUTHENTICATED, FORBIDDEN…).
         extensions = {**(error.extensions or {}), **(getattr(original, "extensions", None) or {})}
         fallback = "GRAPHQL_VALIDATION_FAILED" if error.path is None else "BAD_REQUEST"
         return str(extensions.get("code") or fallback)
-    if isinstance(original, ValidationError):  # business rules, NOT_FOUND, page arguments
-        return _validation_code(original)
-    if isinstance(original, GlobalIDValueError):
-        return "INVALID_ID"
     if isinstance(original, PermissionDenied):
         return "FORBIDDEN"
     if is_transaction_conflict(original):
