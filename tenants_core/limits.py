@@ -71,7 +71,7 @@ def clinic_lock(clinic: Clinic) -> Clinic:
 
     ``FOR NO KEY UPDATE``: it serialises every ``limit_reserve`` and platform change of the
     clinic (it conflicts with itself and with updates of the row) without blocking the
-    key-share locks that inserting a row referencing the clinic takes (a domain, a backup).
+    key-share lock that inserting a row referencing the clinic takes (a domain, say).
     Services that reserve take it before any row of the clinic's schema, and hold no other
     lock while they wait for it."""
     return (
