@@ -5,25 +5,30 @@
 - A query has no such union: a Django ``ValidationError`` raised there (``NOT_FOUND`` for an
   ID this clinic does not have, say) becomes a top-level error whose ``extensions.code`` is
   the error's code, with its (translated) message.
-- Anything unexpected is logged in full with the request id, and the client gets
-  ``INTERNAL_ERROR`` with that id; with ``DEBUG`` off the message says nothing more (no stack
-  trace, no SQL).
+- A transaction that lost a race (deadlock, serialization failure) and was not run again
+  is ``CONCURRENT_UPDATE``: nothing was saved, try again. Never a 503.
+- Anything unexpected is logged in full with the request id (``error_logging``), and the
+  client gets ``INTERNAL_ERROR`` with that id (``DATABASE_UNAVAILABLE`` when the database is
+  down); with ``DEBUG`` off the message says nothing more (no stack trace, no SQL).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import OperationalError
 from django.utils.translation import gettext as _
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.relay.types import GlobalIDValueError
 
-logger = logging.getLogger("graphql_api.errors")
+from backend.core.transactions import (
+    TransactionError,
+    conflict_refusal,
+    database_unavailable,
+    is_transaction_conflict,
+)
 
 
 def _first(error: ValidationError) -> tuple[str, str | None, str | None]:
@@ -54,9 +59,15 @@ class ErrorCodes(SchemaExtension):
                 }
             elif isinstance(original, GlobalIDValueError):
                 error.extensions = {**(error.extensions or {}), "code": "INVALID_ID"}
+            elif original is not None and is_transaction_conflict(original):
+                error.message = str(conflict_refusal().messages[0])
+                error.extensions = {
+                    **(error.extensions or {}),
+                    "code": TransactionError.CONCURRENT_UPDATE.value,
+                    "requestId": request_id,
+                }
             elif original is not None and not isinstance(original, GraphQLError):
-                database_down = isinstance(original, OperationalError)
-                logger.error("GraphQL resolver failed [request %s]", request_id, exc_info=original)
+                database_down = database_unavailable(original)
                 if not settings.DEBUG:
                     error.message = (
                         str(_("The database is unavailable; try again in a moment."))

@@ -27,6 +27,7 @@ from graphql_api.clinical.mutations import Mutation as ClinicalMutation
 from graphql_api.clinical.queries import Query as ClinicalQuery
 from graphql_api.document_cache import ValidDocumentCache
 from graphql_api.document_limits import DocumentLimits
+from graphql_api.error_logging import ClinicSchema
 from graphql_api.errors import ErrorCodes
 from graphql_api.fast_fields import install_fast_fields
 from graphql_api.patients.mutations import Mutation as PatientsMutation
@@ -77,7 +78,8 @@ def _introspection() -> SchemaExtension:
     return SchemaExtension() if settings.GRAPHQL_INTROSPECTION else DisableIntrospection()
 
 
-schema = strawberry.Schema(
+# ClinicSchema: strawberry's Schema, logging expected refusals in one line (error_logging).
+schema = ClinicSchema(
     query=Query,
     mutation=Mutation,
     extensions=[

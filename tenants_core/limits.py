@@ -67,8 +67,18 @@ def usage_by_schema(schema_names: Iterable[str]) -> dict[str, dict[str, int]]:
 
 
 def clinic_lock(clinic: Clinic) -> Clinic:
-    """Lock the clinic's row until the transaction ends, and return it fresh."""
-    return Clinic.objects.select_for_update(of=("self",)).select_related("plan").get(pk=clinic.pk)
+    """Lock the clinic's row until the transaction ends, and return it fresh.
+
+    ``FOR NO KEY UPDATE``: it serialises every ``limit_reserve`` and platform change of the
+    clinic (it conflicts with itself and with updates of the row) without blocking the
+    key-share lock that inserting a row referencing the clinic takes (a domain, say).
+    Services that reserve take it before any row of the clinic's schema, and hold no other
+    lock while they wait for it."""
+    return (
+        Clinic.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("plan")
+        .get(pk=clinic.pk)
+    )
 
 
 def limit_reserve(*, resource: str, adding: int = 1) -> None:

@@ -13,6 +13,12 @@ from django.utils.translation import gettext as _
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from backend.core.responses import json_error
+from backend.core.transactions import (
+    TransactionError,
+    conflict_refusal,
+    database_unavailable,
+    is_transaction_conflict,
+)
 from tenants_core import routing
 from tenants_core.errors import PlatformError
 from tenants_core.models import Clinic
@@ -39,8 +45,13 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         # With routing cached, a request's first statement may come from its view: an outage
-        # there is still a 503, not a 500.
-        if isinstance(exception, OperationalError | InterfaceError):
+        # there is still a 503, not a 500. A deadlock or serialization failure is no outage:
+        # the client's transaction lost a race and was rolled back (409, try again).
+        if is_transaction_conflict(exception):
+            logger.warning("transaction conflict while serving %s", request.get_host())
+            message = conflict_refusal().messages[0]
+            return json_error(409, TransactionError.CONCURRENT_UPDATE, message)
+        if database_unavailable(exception):
             logger.exception("database unavailable while serving %s", request.get_host())
             return self._database_unavailable()
         return None

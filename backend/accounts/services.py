@@ -12,6 +12,7 @@ from backend.accounts.auth import tokens_revoke_for
 from backend.accounts.errors import StaffError
 from backend.accounts.models import Role, User
 from backend.audit.services import audit_record, diff
+from backend.core.transactions import atomic_service
 from tenants_core.limits import limit_reserve
 
 
@@ -55,7 +56,7 @@ def _validated(*, email: str, full_name: str, password: str) -> tuple[str, str]:
     return email, full_name
 
 
-@transaction.atomic
+@atomic_service
 def staff_user_create(
     *, actor: User, email: str, full_name: str, role: Role, password: str
 ) -> User:
@@ -87,6 +88,7 @@ def _lock_active_admins() -> list[int]:
     return list(
         User.objects.select_for_update()
         .filter(role=Role.ADMIN, is_active=True)
+        .order_by("pk")  # the same order in every transaction: no deadlock between two
         .values_list("pk", flat=True)
     )
 

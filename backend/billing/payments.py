@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,6 +28,7 @@ from backend.billing.services import (
     sum_of,
 )
 from backend.billing.tax import money
+from backend.core.transactions import atomic_service
 from backend.patients.models import Patient
 
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -111,8 +111,11 @@ def _paid_at(value: dt.datetime | None) -> dt.datetime:
 
 
 def _allocate(payment: Payment, receipt: Receipt, amount: Decimal, field: str) -> PaymentAllocation:
-    receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)  # as it is now, held
-    if receipt.patient_id != payment.patient_id:
+    # As it is now, held; only this patient's: another patient's receipts are locked under
+    # that patient's lock, and taking one here could close a cycle.
+    held = Receipt.objects.select_for_update().filter(pk=receipt.pk, patient_id=payment.patient_id)
+    receipt = held.first()  # type: ignore[assignment]
+    if receipt is None:
         raise error(field, _("This receipt is another patient's."), BillingError.WRONG_PATIENT)
     if receipt.status == ReceiptStatus.VOID:
         raise error(field, _("This receipt is void."), BillingError.RECEIPT_VOID)
@@ -128,7 +131,7 @@ def _allocate(payment: Payment, receipt: Receipt, amount: Decimal, field: str) -
     return allocation
 
 
-@transaction.atomic
+@atomic_service
 def payment_record(
     *,
     actor: User,
@@ -204,7 +207,7 @@ def payment_record(
     return payment
 
 
-@transaction.atomic
+@atomic_service
 def payment_allocate(
     *, actor: User, payment: Payment, receipt: Receipt, amount: Any
 ) -> PaymentAllocation:
@@ -230,7 +233,7 @@ def payment_allocate(
     return allocation
 
 
-@transaction.atomic
+@atomic_service
 def refund_record(
     *, actor: User, patient: Patient, amount: Any, method: str, reason: str
 ) -> Payment:

@@ -1,5 +1,11 @@
 """Charges and receipts: performed procedures and manual concepts become charges; charges
-become receipts numbered per type and series without gaps."""
+become receipts numbered per type and series without gaps.
+
+Lock order, for every service of billing: the patient's row first (``patient_lock``), then
+that patient's charges or receipts in id order, then the series row. No service waits for a
+lock while it holds one that comes later in that order, so none can deadlock with another;
+``@atomic_service`` runs the transaction again should PostgreSQL report a deadlock anyway.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +31,7 @@ from backend.billing.models import (
     ReceiptType,
 )
 from backend.billing.tax import charge_amount, split_total
+from backend.core.transactions import atomic_service
 from backend.patients.models import Patient
 from backend.treatments.models import PerformedProcedure
 from tenants_core.validators import validate_ruc
@@ -75,8 +81,10 @@ def sum_of(queryset: Any, field: str = "amount") -> Decimal:
 def patient_lock(patient_id: int) -> Patient:
     """Lock the patient's row. Every money movement of a patient takes this lock first, then
     the receipts: credit and what is owed cannot change between a service's check and its
-    write, and two services never wait for each other in opposite orders."""
-    return Patient.objects.select_for_update().get(pk=patient_id)
+    write, and two services never wait for each other in opposite orders. ``NO KEY``: it
+    still excludes every other money movement and any update of the patient, but not a
+    booking or a note that merely references the patient."""
+    return Patient.objects.select_for_update(no_key=True).get(pk=patient_id)
 
 
 def billing_settings() -> BillingSettings:
@@ -84,7 +92,7 @@ def billing_settings() -> BillingSettings:
     return settings_row
 
 
-@transaction.atomic
+@atomic_service
 def billing_settings_update(
     *, actor: User, igv_rate: Any = None, prices_include_tax: bool | None = None
 ) -> BillingSettings:
@@ -119,7 +127,7 @@ def billing_settings_update(
 # --- charges -------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@atomic_service
 def charges_from_performed(*, actor: User, patient: Patient) -> list[Charge]:
     """A charge for each performed procedure of the patient that has none yet."""
     patient_lock(patient.pk)  # one charging run per patient at a time
@@ -160,7 +168,7 @@ def charges_from_performed(*, actor: User, patient: Patient) -> list[Charge]:
     return charges
 
 
-@transaction.atomic
+@atomic_service
 def charge_add(
     *,
     actor: User,
@@ -250,7 +258,7 @@ def receipt_refresh_status(receipt: Receipt) -> Receipt:
     return receipt
 
 
-@transaction.atomic
+@atomic_service
 def receipt_issue(
     *,
     actor: User,
@@ -266,8 +274,16 @@ def receipt_issue(
     charge_ids = sorted({c.pk for c in charges})
     if not charge_ids:
         raise error("charge_ids", _("Choose at least one charge."), BillingError.NO_CHARGES)
-    locked = list(Charge.objects.select_for_update().filter(pk__in=charge_ids).order_by("pk"))
-    if any(c.patient_id != patient.pk for c in locked) or len(locked) != len(charge_ids):
+    # The patient first, as every money movement of the patient does: no payment of the
+    # patient can then hold this issue up while it holds the series row, which every issue
+    # of the clinic needs.
+    patient = patient_lock(patient.pk)
+    locked = list(
+        Charge.objects.select_for_update()
+        .filter(pk__in=charge_ids, patient_id=patient.pk)  # never another patient's rows
+        .order_by("pk")
+    )
+    if len(locked) != len(charge_ids):
         raise error(
             "charge_ids", _("Every charge must be this patient's."), BillingError.WRONG_PATIENT
         )
@@ -331,7 +347,7 @@ def receipt_issue(
     return receipt
 
 
-@transaction.atomic
+@atomic_service
 def receipt_void(*, actor: User, receipt: Receipt, reason: str) -> Receipt:
     """Void a receipt: it keeps its number, its charges are free again, and what was paid on it
     becomes the patient's credit."""

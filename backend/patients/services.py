@@ -14,6 +14,7 @@ from backend.accounts.models import User
 from backend.accounts.roles import role_has_permission
 from backend.audit.services import assign, audit_record
 from backend.clinical.permissions import ClinicalPermission
+from backend.core.transactions import atomic_service
 from backend.patients import validators as v
 from backend.patients.errors import PatientError
 from backend.patients.models import FRONT_DESK_ALERT_MAX_LENGTH, DocumentType, Patient, Sex
@@ -104,7 +105,7 @@ def _save(patient: Patient, **kwargs: Any) -> None:
         raise
 
 
-@transaction.atomic
+@atomic_service
 def patient_create(*, actor: User, data: Mapping[str, Any]) -> Patient:
     """Register a patient. Counts against the plan's patient limit, under the clinic's lock.
     Allergies and medical alerts need ``clinical.write`` (a null one counts as not given)."""

@@ -3,11 +3,23 @@
 Every booking is checked here for friendly errors (past, working hours, overlap), and the
 exclusion constraints in PostgreSQL refuse whatever races past the checks: of many parallel
 bookings of one slot, exactly one commits and the others get ``APPOINTMENT_OVERLAP``.
+
+Lock order. Two transactions that insert conflicting rows at the same moment can deadlock
+inside the exclusion check: each finds the other's uncommitted row and waits for it
+(``deadlock detected … while checking exclusion constraint``). So every write that leaves
+an appointment active first locks the rows it can conflict through: the appointment itself
+(when it exists), then its professionals, then its chairs, each kind in id order
+(``_lock_resources``). Two bookings that could conflict share a professional or a chair, so
+the second waits for the first to commit before it checks and inserts, and the wait can never
+form a cycle. ``FOR NO KEY UPDATE`` conflicts with itself but not with the key-share locks
+that inserting rows referencing the professional or chair take. ``@atomic_service`` runs the
+whole transaction again should a deadlock happen anyway.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -16,10 +28,16 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.audit.services import audit_record, diff
+from backend.core.transactions import atomic_service
 from backend.patients.models import Patient
 from backend.scheduling.availability import busy_intervals, within_working_hours
 from backend.scheduling.errors import SchedulingError
-from backend.scheduling.models import MAX_DURATION, Appointment, AppointmentStatus
+from backend.scheduling.models import (
+    INACTIVE_STATUSES,
+    MAX_DURATION,
+    Appointment,
+    AppointmentStatus,
+)
 from backend.staff.models import Chair, Professional
 from tenants_core.context import current_timezone
 
@@ -74,6 +92,26 @@ def _check_times(starts_at: dt.datetime, ends_at: dt.datetime, *, now: dt.dateti
         )
     if starts_at < now:
         raise _error("starts_at", _("This time is in the past."), SchedulingError.IN_THE_PAST)
+
+
+def _lock_resources(
+    professional_ids: Iterable[int], chair_ids: Iterable[int]
+) -> tuple[dict[int, Professional], dict[int, Chair]]:
+    """Lock the professionals' rows, then the chairs' rows, each in id order, until the
+    transaction ends; return them as they are now (a deactivation committed meanwhile shows)."""
+    professionals = {
+        row.pk: row
+        for row in Professional.objects.select_for_update(no_key=True)
+        .filter(pk__in=set(professional_ids))
+        .order_by("pk")
+    }
+    chairs = {
+        row.pk: row
+        for row in Chair.objects.select_for_update(no_key=True)
+        .filter(pk__in=set(chair_ids))
+        .order_by("pk")
+    }
+    return professionals, chairs
 
 
 def _check_parties(patient: Patient, professional: Professional, chair: Chair) -> None:
@@ -138,7 +176,7 @@ def _save(appointment: Appointment, **kwargs) -> None:  # type: ignore[no-untype
         raise
 
 
-@transaction.atomic
+@atomic_service
 def appointment_schedule(
     *,
     actor: User,
@@ -153,6 +191,8 @@ def appointment_schedule(
 ) -> Appointment:
     """Book ``patient`` with ``professional`` in ``chair`` for ``[starts_at, ends_at)``."""
     _check_times(starts_at, ends_at, now=now or timezone.now())
+    professionals, chairs = _lock_resources([professional.pk], [chair.pk])
+    professional, chair = professionals[professional.pk], chairs[chair.pk]
     _check_parties(patient, professional, chair)
     appointment = Appointment(
         patient=patient,
@@ -182,7 +222,7 @@ def appointment_schedule(
     return appointment
 
 
-@transaction.atomic
+@atomic_service
 def appointment_reschedule(
     *,
     actor: User,
@@ -194,8 +234,11 @@ def appointment_reschedule(
     now: dt.datetime | None = None,
 ) -> Appointment:
     """Move a scheduled or confirmed appointment; it needs confirming again."""
+    # Only the appointment's row: FOR UPDATE over the join would also lock the professional
+    # and the chair, out of the order below and against every booking that references them.
+    # NO KEY: rows that reference the appointment (a note) may still be inserted meanwhile.
     appointment = (
-        Appointment.objects.select_for_update()
+        Appointment.objects.select_for_update(of=("self",), no_key=True)
         .select_related("patient", "professional", "chair")
         .get(pk=appointment.pk)
     )
@@ -207,8 +250,13 @@ def appointment_reschedule(
             SchedulingError.INVALID_TRANSITION,
         )
     _check_times(starts_at, ends_at, now=now or timezone.now())
-    professional = professional or appointment.professional
-    chair = chair or appointment.chair
+    professional_id = professional.pk if professional else appointment.professional_id
+    chair_id = chair.pk if chair else appointment.chair_id
+    # The old ones too: until this commits, bookings of the old slot wait for it.
+    professionals, chairs = _lock_resources(
+        [professional_id, appointment.professional_id], [chair_id, appointment.chair_id]
+    )
+    professional, chair = professionals[professional_id], chairs[chair_id]
     _check_parties(appointment.patient, professional, chair)
     before = {
         "starts_at": appointment.starts_at.isoformat(),
@@ -239,13 +287,13 @@ def appointment_reschedule(
     return appointment
 
 
-@transaction.atomic
+@atomic_service
 def appointment_change_status(
     *, actor: User, appointment: Appointment, status: str, reason: str = ""
 ) -> Appointment:
     """Move an appointment along its lifecycle; anything else is ``INVALID_TRANSITION``.
     Cancelling needs a reason."""
-    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    appointment = Appointment.objects.select_for_update(no_key=True).get(pk=appointment.pk)
     status = AppointmentStatus(status)
     if status not in TRANSITIONS[appointment.status]:
         raise _error(
@@ -259,6 +307,9 @@ def appointment_change_status(
         raise _error(
             "reason", _("Say why the appointment is cancelled."), SchedulingError.REASON_REQUIRED
         )
+    if status not in INACTIVE_STATUSES:
+        # The updated row is checked against the exclusion constraints again: same lock order.
+        _lock_resources([appointment.professional_id], [appointment.chair_id])
     before = {"status": appointment.status}
     appointment.status = status
     update_fields = ["status", "updated_at"]
