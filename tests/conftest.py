@@ -26,7 +26,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, tenant_
 
 from backend.accounts.auth import _token_issue
 from backend.accounts.models import Role, User
-from backend.core.processes import free_port, serving
+from backend.core.processes import free_port, production_secrets, serving
 from backend.core.server_command import UvicornLaunch, trusted_proxies_parse
 from backend.db import database_url_for
 from tenants_core import routing
@@ -273,6 +273,13 @@ def graphql(
 def tests_database_url() -> str:
     """The test database, as a URL that child processes (uvicorn, scripts) can use."""
     return database_url_for(connection.settings_dict)
+
+
+def production_like_env() -> dict[str, str]:
+    """What a child started as in production needs on top of ``child_env``: ``DEBUG`` off
+    (no query log kept per request) and real secrets, without which the settings refuse to
+    start."""
+    return {"DEBUG": "0", **production_secrets()}
 
 
 def child_env(**extra: str) -> dict[str, str]:

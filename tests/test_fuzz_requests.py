@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from backend.accounts.models import LoginFailure
 from tenants_core.services import clinic_provision
-from tests.conftest import TEST_PASSWORD, running_uvicorn
+from tests.conftest import TEST_PASSWORD, production_like_env, running_uvicorn
 
 pytestmark = pytest.mark.django_db
 
@@ -147,14 +147,13 @@ def test_a_well_formed_request_still_works_every_way(client, clinic1, admin_toke
 def production_server(django_db_setup, django_db_blocker):
     """uvicorn with DEBUG off, and a clinic of its own: what it writes is committed (failed
     logins count against the client's IP), so it must not land in the shared clinics."""
-    env = {"DEBUG": "0", "SECRET_KEY": "fuzz-requests-" + "x" * 50}
     with django_db_blocker.unblock():
         clinic = clinic_provision(
             subdomain="fuzzreq", name="Fuzz", legal_id="20600000005", email="hola@fuzzreq.pe",
             plan="basic", admin_email="admin@fuzzreq.pe", admin_password=TEST_PASSWORD,
         )  # fmt: skip
     try:
-        with running_uvicorn(django_db_blocker, env=env) as server:
+        with running_uvicorn(django_db_blocker, env=production_like_env()) as server:
             yield server
     finally:
         with django_db_blocker.unblock():

@@ -14,9 +14,8 @@ import time
 import pytest
 from django_tenants.utils import tenant_context
 
-from backend.core.processes import production_secrets
 from backend.patients.models import Patient
-from tests.conftest import http_login, running_uvicorn
+from tests.conftest import http_login, production_like_env, running_uvicorn
 from tests.pgbouncer_support import running_pgbouncer
 
 pytestmark = pytest.mark.slow
@@ -39,7 +38,7 @@ def test_no_response_ever_carries_another_clinics_data(django_db_blocker, commit
                 document_type="DNI",
                 document_number=f"{70000000 + index}",
             )
-    production_like = {"DEBUG": "0", **production_secrets()}
+    production_like = production_like_env()
     with contextlib.ExitStack() as stack:
         pool = None
         if route == "pgbouncer-session":

@@ -36,7 +36,7 @@ from backend.patients.models import Patient
 from backend.scheduling.models import Appointment
 from backend.staff.models import Chair, Professional, WorkingHours
 from tenants_core.models import Clinic
-from tests.conftest import http_login, running_uvicorn
+from tests.conftest import http_login, production_like_env, running_uvicorn
 from tests.scheduling.conftest import lima
 
 pytestmark = pytest.mark.slow
@@ -85,8 +85,7 @@ def test_the_races_hold_round_after_round(django_db_blocker, committed_clinic):
     document_numbers = itertools.count(50_000_000)
 
     # As in production: DEBUG off (no query log kept per request).
-    production_like = {"DEBUG": "0", "SECRET_KEY": "stress-test-" + "x" * 50}
-    with running_uvicorn(django_db_blocker, workers=4, env=production_like) as server:
+    with running_uvicorn(django_db_blocker, workers=4, env=production_like_env()) as server:
         token = http_login(server, host, "admin@estres.pe")["token"]
 
         # One client for every request: httpx.post builds a client (and its TLS context) per

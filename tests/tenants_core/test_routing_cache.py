@@ -15,7 +15,6 @@ from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
 from backend.accounts.models import User
-from backend.core.processes import production_secrets
 from tenants_core import routing
 from tenants_core.models import Clinic, Domain
 from tenants_core.services import (
@@ -29,6 +28,7 @@ from tests.conftest import (
     error_code,
     graphql,
     http_login,
+    production_like_env,
     running_uvicorn,
 )
 
@@ -272,8 +272,6 @@ def test_concurrent_threads_each_get_their_own_hosts_clinic(settings, django_db_
 
 # --- across processes: uvicorn with 2 workers, each with its own cache -------------------
 
-PRODUCTION_LIKE = {"DEBUG": "0", **production_secrets()}
-
 
 def _converges(
     server: LiveServer, host: str, changed: Callable[[], float], seen: Callable[[Any], bool]
@@ -330,7 +328,7 @@ def test_every_worker_refuses_a_suspended_clinic_within_a_second(
 
         return run
 
-    with running_uvicorn(django_db_blocker, workers=2, env=PRODUCTION_LIKE) as server:
+    with running_uvicorn(django_db_blocker, workers=2, env=production_like_env()) as server:
         _warm(server, host, lambda r: _status(r) == 200 and _plan(r) == "BASIC")
         suspended = _converges(
             server, host, committed(clinic_suspend, reason="Pago pendiente"), _refused
@@ -362,7 +360,7 @@ def _answered(response: Any) -> bool:
 
 @pytest.mark.slow
 def test_two_workers_never_serve_a_clinic_another_clinics_routing(django_db_blocker):
-    with running_uvicorn(django_db_blocker, workers=2, env=PRODUCTION_LIKE) as server:
+    with running_uvicorn(django_db_blocker, workers=2, env=production_like_env()) as server:
         tokens = {
             subdomain: http_login(server, f"{subdomain}.localhost", f"admin@{subdomain}.pe")[
                 "token"
