@@ -1,5 +1,5 @@
 """A real browser for tests: headless Chromium (Debian's package, which ``scripts/test``
-installs through ``scripts/_chromium.sh``) driven by playwright, and a server for the test's
+installs through ``scripts/_debian_package.sh``) driven by playwright, and a server for the test's
 own pages on another port. For what only a browser enforces: CORS, GraphiQL in a page.
 
 Registered as a fixture module (``pytest_plugins = ["tests.browser"]``) by the tests that use
