@@ -37,6 +37,7 @@ from tenants_core.backups import (
 )
 from tenants_core.errors import PlatformError
 from tenants_core.models import Clinic, ClinicStatus, Domain, Plan
+from tenants_core.schema_names import clinic_claim_refusal, clinic_domain_for, schema_name_for
 from tenants_core.schema_template import code_fingerprint
 from tenants_core.validators import validate_subdomain
 
@@ -94,8 +95,6 @@ def clinic_restore(
 
 
 def _restore_as_new(manifest: dict[str, Any], archive: Path, target: str, actor: Any) -> Clinic:
-    from tenants_core.services import clinic_claim_refusal, clinic_domain_for, schema_name_for
-
     try:
         target = validate_subdomain(target)
     except ValidationError as error:
