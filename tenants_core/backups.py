@@ -12,10 +12,11 @@ key that only the backing-up process holds, then streamed into the archive.
 
 ``backup_verify_file`` checks a file completely before a restore (``tenants_core.restore``)
 writes anything: the file's checksum (else ``BACKUP_CORRUPTED``), its key (``BACKUP_KEY_UNKNOWN``
-when its key id is not configured), every chunk's authentication tag (``BACKUP_CORRUPTED``: a
-wrong key, tampering, truncation), the signature and that the backup belongs to the clinic
-named (``BACKUP_FOREIGN``), and each table's checksum. Backups made before encryption (plain
-``.tar.gz``, format 1) are still verified the same way and restored.
+when its key id is not configured, ``BACKUP_KEY_WRONG`` when the key under that id is another
+one), every chunk's authentication tag (``BACKUP_CORRUPTED``: tampering, truncation), the
+signature and that the backup belongs to the clinic named (``BACKUP_FOREIGN``), and each
+table's checksum. Backups made before encryption (plain ``.tar.gz``, format 1) are still
+verified the same way and restored.
 """
 
 from __future__ import annotations
@@ -396,6 +397,16 @@ def _sealing_error(error: backup_crypto.BackupCryptoError) -> ValidationError:
             )
             % {"key_id": error.key_id},
         )
+    if isinstance(error, backup_crypto.BackupKeyWrong):
+        return backup_error(
+            PlatformError.BACKUP_KEY_WRONG,
+            _(
+                "The backup is encrypted with another key than the one configured as "
+                "“%(key_id)s”: put the key it was made with in BACKUP_ENCRYPTION_KEYS to "
+                "restore this backup."
+            )
+            % {"key_id": error.key_id},
+        )
     if isinstance(error, backup_crypto.UnsupportedVersion):
         return backup_error(
             PlatformError.BACKUP_INCOMPATIBLE,
@@ -403,10 +414,7 @@ def _sealing_error(error: backup_crypto.BackupCryptoError) -> ValidationError:
         )
     return backup_error(
         PlatformError.BACKUP_CORRUPTED,
-        _(
-            "The backup file does not decrypt with its key: the key is not the one it was "
-            "made with, or the file was damaged or altered."
-        ),
+        _("The backup file is damaged or was altered: part of it does not authenticate."),
     )
 
 
@@ -443,7 +451,8 @@ class OpenedBackup:
 @contextlib.contextmanager
 def backup_open(path: Path) -> Iterator[OpenedBackup]:
     """Open a backup file for one streaming pass, whatever its size. Errors of the file
-    (unknown key, failed authentication, broken gzip or tar) become coded ``ValidationError``s
+    (unknown or wrong key, failed authentication, broken gzip or tar) become coded
+    ``ValidationError``s
     — also when they surface while the caller reads the members."""
     try:
         with path.open("rb") as raw:

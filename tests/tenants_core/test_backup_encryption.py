@@ -1,6 +1,7 @@
 """Backups at rest: sealed with a key from BACKUP_ENCRYPTION_KEYS, rotated by listing old keys,
-and refused with a code (writing nothing) when the key is unknown or wrong or when the sealed
-chunks were altered, cut, reordered or swapped."""
+and refused with a code (writing nothing) when the key is unknown (BACKUP_KEY_UNKNOWN) or
+wrong (BACKUP_KEY_WRONG), or when the sealed file was altered, cut, reordered or swapped
+(BACKUP_CORRUPTED)."""
 
 from __future__ import annotations
 
@@ -138,16 +139,38 @@ def test_a_rotated_key_still_restores_old_backups_while_it_is_listed(patient_cli
         )
 
 
-def test_the_wrong_key_under_a_known_id_is_refused_as_corrupted(patient_clinic):
+def test_the_wrong_key_under_a_known_id_is_refused_as_the_wrong_key(patient_clinic):
     with override_settings(BACKUP_ENCRYPTION_KEYS=KEY_A):
         backup = backups.clinic_backup_create(clinic=patient_clinic)
     with override_settings(BACKUP_ENCRYPTION_KEYS=KEY_A_OTHER_MATERIAL):
-        refused(
-            "BACKUP_CORRUPTED",
+        refusal = refused(
+            "BACKUP_KEY_WRONG",
             subdomain="clinica2",
             backup_id=str(backup.id),
             target_subdomain="destino-5",
         )
+        assert "clave-2025" in refusal.messages[0]
+        refused("BACKUP_KEY_WRONG", subdomain="clinica2", file=_file(backup), target_subdomain="d5")
+
+
+def test_the_wrong_key_is_told_before_any_chunk_is_opened(patient_clinic):
+    """The header's key check answers alone: with every chunk cut off, the wrong key is
+    still the wrong key, and the right key opens the header (the cut shows when reading)."""
+    with override_settings(BACKUP_ENCRYPTION_KEYS=KEY_A):
+        backup = backups.clinic_backup_create(clinic=patient_clinic)
+    header = _chunks(_file(backup).read_bytes())[0]
+    wrong = backup_crypto.parse_keys(KEY_A_OTHER_MATERIAL)
+    with pytest.raises(backup_crypto.BackupKeyWrong):
+        backup_crypto.OpeningReader(io.BytesIO(header), wrong)
+    reader = backup_crypto.OpeningReader(io.BytesIO(header), backup_crypto.parse_keys(KEY_A))
+    with pytest.raises(backup_crypto.BackupCorrupted):
+        reader.read()
+
+
+def _flipped(data: bytes, offset: int) -> bytes:
+    altered = bytearray(data)
+    altered[offset] ^= 0x01
+    return bytes(altered)
 
 
 def _tampered(data: bytes, other: bytes) -> dict[str, bytes]:
@@ -156,7 +179,13 @@ def _tampered(data: bytes, other: bytes) -> dict[str, bytes]:
     middle = len(chunks) // 2
     flipped = bytearray(chunks[middle])
     flipped[100] ^= 0x01
+    check_at = len(header) - backup_crypto.KEY_CHECK_SIZE
+    salt_at = check_at - backup_crypto.NONCE_PREFIX_SIZE - backup_crypto.SALT_SIZE
     return {
+        # The key check is part of the header, so altering it is damage, not a wrong key.
+        "a flipped byte in the header's key check": _flipped(data, check_at + 3),
+        "a flipped byte in the header's salt": _flipped(data, salt_at + 3),
+        "a flipped byte in the header's nonce prefix": _flipped(data, check_at - 2),
         "a flipped byte in a middle chunk": header
         + b"".join([*chunks[:middle], bytes(flipped), *chunks[middle + 1 :]]),
         "two chunks swapped": header + b"".join([chunks[1], chunks[0], *chunks[2:]]),
