@@ -21,6 +21,7 @@ from tenants_core import backup_crypto, backups, restore
 from tenants_core.models import ClinicBackup
 from tests.tenants_core.backup_support import (
     archive_members,
+    as_made_before_encryption,
     refused,
     rewrite_archive,
     table_digests,
@@ -91,7 +92,7 @@ def test_the_file_on_disk_holds_no_plaintext_and_opens_with_its_key(patient_clin
 def test_no_plaintext_reaches_the_disk_while_a_backup_is_made(patient_clinic, monkeypatch):
     """Tables are spooled before they go into the archive: the spool is sealed too."""
     seen: list[Path] = []
-    write_archive = backups._write_archive
+    write_archive = backups.write_archive
 
     def looking(*args, **kwargs):  # type: ignore[no-untyped-def]
         for path in backups.backup_dir().rglob("*"):
@@ -100,7 +101,7 @@ def test_no_plaintext_reaches_the_disk_while_a_backup_is_made(patient_clinic, mo
                 assert not _name_in(path.read_bytes()), f"plaintext in {path}"
         return write_archive(*args, **kwargs)
 
-    monkeypatch.setattr(backups, "_write_archive", looking)
+    monkeypatch.setattr(backups, "write_archive", looking)
     backups.clinic_backup_create(clinic=patient_clinic)
     assert any(path.name == "patients_patient.tsv.enc" for path in seen)
 
@@ -227,31 +228,15 @@ def test_an_unencrypted_backup_from_before_encryption_still_restores(patient_cli
     """Decision: plain .tar.gz backups made before encryption restore as before, checked by
     their recorded checksum and signature; new ones are always sealed."""
     sealed = backups.clinic_backup_create(clinic=patient_clinic)
-    plain_path = _file(sealed).with_name("legacy.tar.gz")
-    plain_path.write_bytes(_file(sealed).read_bytes())
     unsealed_copy = _file(sealed).read_bytes()
-
-    def as_format_1(manifest, members):  # type: ignore[no-untyped-def]
-        del manifest["key_id"]
-        manifest["format_version"] = 1
-        manifest["signature"] = backups._sign(manifest)  # as this platform signed it then
-
-    rewrite_archive(plain_path, as_format_1, sealed=False)
-    plain = plain_path.read_bytes()
-    assert plain[:2] == b"\x1f\x8b"
-    # Recorded as main recorded it: no key, the plain file's checksum.
-    ClinicBackup.objects.filter(pk=sealed.pk).update(
-        file_name=str(plain_path.relative_to(backups.backup_dir())),
-        size_bytes=len(plain),
-        sha256=hashlib.sha256(plain).hexdigest(),
-        key_id="",
-    )
+    plain_path = as_made_before_encryption(sealed)
+    assert sealed.key_id == ""
     restored = restore.clinic_restore(
         subdomain="clinica2", backup_id=str(sealed.id), target_subdomain="vieja"
     )
     assert table_digests(restored.schema_name) == table_digests(patient_clinic.schema_name)
 
-    # A plain file whose signed manifest says it was sealed was decrypted by someone: refused.
+    # A plain file whose manifest says it was sealed was decrypted by someone: refused.
     downgraded = plain_path.with_name("downgraded.tar.gz")
     downgraded.write_bytes(unsealed_copy)
     rewrite_archive(downgraded, lambda manifest, members: None, sealed=False)
