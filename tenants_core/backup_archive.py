@@ -179,6 +179,12 @@ def write_archive(
             archive.addfile(info, source)
 
 
+def sealed_manifest(manifest: dict[str, Any], key_id: str) -> dict[str, Any]:
+    """``manifest`` as a format-2 backup sealed with ``key_id`` records it (for a reseal)."""
+    unsigned = {name: value for name, value in manifest.items() if name != "signature"}
+    return {**unsigned, "format_version": FORMAT_VERSION, "key_id": key_id}
+
+
 # --- reading ------------------------------------------------------------------------------
 
 

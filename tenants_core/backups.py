@@ -7,6 +7,8 @@ one REPEATABLE READ snapshot), sealed under the first key of ``BACKUP_ENCRYPTION
 sealed file's SHA-256, size and key id are kept in ``ClinicBackup``. No plaintext reaches the
 disk: each table is spooled sealed under a key that only the backing-up process holds, then
 streamed into the archive.
+
+Re-sealing a backup under another key is ``tenants_core.backup_reseal``.
 """
 
 from __future__ import annotations
