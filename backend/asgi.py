@@ -1,5 +1,7 @@
 """ASGI entry point, served by uvicorn. The GraphQL view is sync: Django runs it in a thread
-that keeps the tenant schema set by the middleware (see CONVENTIONS, tenancy rules)."""
+that keeps the tenant schema set by the middleware (see CONVENTIONS, tenancy rules). Django is
+wrapped in ``RequestBodyLimit``, which stops reading a body once it passes
+``MAX_REQUEST_BYTES``."""
 
 from __future__ import annotations
 
@@ -8,9 +10,12 @@ import os
 import sys
 import traceback
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from django.core.asgi import get_asgi_application
-from django.core.handlers.asgi import ASGIHandler
+
+if TYPE_CHECKING:
+    from backend.core.middleware import ASGIApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 
@@ -18,12 +23,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 UVICORN_STARTUP_FAILURE = 3
 
 
-def _load() -> ASGIHandler:
+def _load() -> ASGIApp:
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
     from django.db import connections
     from django.utils.translation import gettext as _
 
+    from backend.core.middleware import RequestBodyLimit
     from backend.pooling import pooling_check
 
     handler = get_asgi_application()
@@ -42,7 +48,7 @@ def _load() -> ASGIHandler:
     # django-tenants reads the schemas once at start-up (PG_EXTRA_SEARCH_PATHS check); that
     # connection belongs to this loading thread only.
     connections.close_all()
-    return handler
+    return RequestBodyLimit(handler)
 
 
 def _in_event_loop() -> bool:
@@ -53,7 +59,7 @@ def _in_event_loop() -> bool:
     return True
 
 
-def _load_in_worker() -> ASGIHandler:
+def _load_in_worker() -> ASGIApp:
     """uvicorn's worker processes import the application inside their event loop, where
     Django refuses database access: set Django up in a plain thread. A configuration error
     (an unsafe pool, say) would fail the same way on every restart, so the worker exits with
