@@ -84,6 +84,11 @@ def _clean(data: Mapping[str, Any], *, current: Patient | None = None) -> dict[s
     return cleaned
 
 
+def _given(value: Any) -> bool:
+    """A clinical field's value says something: not null, not blank (what it is stored as)."""
+    return bool(value.strip()) if isinstance(value, str) else value is not None
+
+
 def _locked(patient: Patient) -> Patient:
     """The patient's row, fresh and locked for a change to its own columns. ``FOR NO KEY
     UPDATE``, not ``FOR UPDATE``: inserting an appointment, a note or a charge takes ``KEY
@@ -117,8 +122,9 @@ def _save(patient: Patient, **kwargs: Any) -> None:
 @atomic_service
 def patient_create(*, actor: User, data: Mapping[str, Any]) -> Patient:
     """Register a patient. Counts against the plan's patient limit, under the clinic's lock.
-    Allergies and medical alerts need ``clinical.write`` (a null one counts as not given)."""
-    _refuse_clinical_fields(actor, [f for f in CLINICAL_FIELDS if data.get(f) is not None])
+    Allergies and medical alerts need ``clinical.write`` (a null or empty one counts as not
+    given: there is nothing to write)."""
+    _refuse_clinical_fields(actor, [f for f in CLINICAL_FIELDS if _given(data.get(f))])
     missing = [field for field in REQUIRED if not data.get(field)]
     cleaned = _clean(data)
     if missing:
@@ -147,9 +153,18 @@ def patient_create(*, actor: User, data: Mapping[str, Any]) -> Patient:
 @atomic_service
 def patient_update(*, actor: User, patient: Patient, data: Mapping[str, Any]) -> Patient:
     """Change the given fields only; the audit event keeps what changed. Allergies and
-    medical alerts need ``clinical.write`` (a null one clears them: it counts as given)."""
-    _refuse_clinical_fields(actor, [f for f in CLINICAL_FIELDS if f in data])
+    medical alerts need ``clinical.write`` (a null or empty one clears them: it counts as
+    given), unless nothing is stored there: then it changes nothing, and a form that sends
+    every field works for the front desk too."""
     patient = _locked(patient)
+    _refuse_clinical_fields(
+        actor,
+        [
+            f
+            for f in CLINICAL_FIELDS
+            if f in data and (_given(data[f]) or _given(getattr(patient, f)))
+        ],
+    )
     cleaned = _clean(data, current=patient)
     changes = assign(patient, cleaned)
     patient.updated_at = timezone.now()

@@ -1,6 +1,7 @@
 """Health data on the patient (issue 12, item 5): allergies and medical alerts are clinical,
-read with clinical.view and written with clinical.write. The front desk's own alert:
-``test_front_desk_alert.py``."""
+read with clinical.view and written with clinical.write. An empty value that would write
+nothing (a form that sends every field) is no write (issue 12 review, item 8). The front
+desk's own alert: ``test_front_desk_alert.py``."""
 
 import datetime as dt
 
@@ -100,7 +101,8 @@ def test_a_receptionists_agenda_selecting_health_data_still_answers_with_nulls(
     [
         ({"allergies": "Látex"}, ["allergies"]),
         ({"medicalAlerts": "Gestante"}, ["medicalAlerts"]),
-        ({"allergies": "", "medicalAlerts": "Hipertensión"}, ["allergies", "medicalAlerts"]),
+        # An empty field is nothing to write: only the other one is refused.
+        ({"allergies": "", "medicalAlerts": "Hipertensión"}, ["medicalAlerts"]),
     ],
 )
 def test_a_receptionist_cannot_register_health_data(client, clinic1, staff, fields, refused):
@@ -164,3 +166,73 @@ def test_clinicians_write_health_data(client, clinic1, patient_with_alerts, staf
     assert body["data"]["updatePatient"]["allergies"] == "Látex"
     assert body["data"]["updatePatient"]["medicalAlerts"] == ""
     assert stored(clinic1, patient_with_alerts)["allergies"] == "Látex"
+
+
+# --- empty values: a form that sends every field (issue 12 review, item 8) -------------------
+
+EVERY_FIELD_EMPTY = {
+    **NEW, "phone": "", "email": "", "address": "", "emergencyContactName": "",
+    "emergencyContactPhone": "", "notes": "", "allergies": "", "medicalAlerts": "",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("empty", ["", "   ", None], ids=["empty", "blank", "null"])
+def test_a_receptionist_registers_a_patient_from_a_form_with_every_field_empty(
+    client, clinic1, staff, empty
+):
+    _, token = staff(Role.RECEPTIONIST)
+    form = {**EVERY_FIELD_EMPTY, "allergies": empty, "medicalAlerts": empty}
+    _, body = graphql(client, CREATE, host=HOST, token=token, variables={"input": form})
+    assert body["data"]["createPatient"] == {
+        "__typename": "Patient", "allergies": None, "medicalAlerts": None, "hasAlerts": False,
+    }  # fmt: skip
+    with tenant_context(clinic1):
+        patient = Patient.objects.get(document_number=NEW["documentNumber"])
+        assert (patient.allergies, patient.medical_alerts) == ("", "")
+    assert len(events(clinic1, "patient.create")) == 1
+
+
+@pytest.mark.parametrize("empty", ["", "   ", None], ids=["empty", "blank", "null"])
+def test_a_receptionists_empty_health_field_changes_nothing_where_nothing_is_stored(
+    client, clinic1, patient, staff, empty
+):
+    _, token = staff(Role.RECEPTIONIST)
+    variables = {
+        "id": to_base64("Patient", patient.pk),
+        "input": {"phone": "987654321", "allergies": empty, "medicalAlerts": empty},
+    }
+    _, body = graphql(client, UPDATE, host=HOST, token=token, variables=variables)
+    assert body["data"]["updatePatient"] == {
+        "__typename": "Patient", "phone": "+51987654321", "allergies": None,
+        "medicalAlerts": None, "hasAlerts": False,
+    }  # fmt: skip
+    row = stored(clinic1, patient)
+    assert (row["allergies"], row["medical_alerts"], row["phone"]) == ("", "", "+51987654321")
+    [event] = events(clinic1, "patient.update")
+    assert set(event.changes) == {"phone"}
+
+
+@pytest.mark.parametrize("empty", ["", None], ids=["empty", "null"])
+def test_a_receptionists_empty_health_field_that_would_clear_one_is_refused(
+    client, clinic1, staff, empty
+):
+    """Allergies stored, no medical alerts: an empty allergies field would clear clinical
+    data (FORBIDDEN); the empty medical alerts beside it change nothing and pass."""
+    with tenant_context(clinic1):
+        patient = Patient.objects.create(
+            first_name="Rosa", last_name="Quispe", document_type="DNI", document_number="11223344",
+            allergies="Penicilina",
+        )  # fmt: skip
+    before = stored(clinic1, patient)
+    _, token = staff(Role.RECEPTIONIST)
+    variables = {
+        "id": to_base64("Patient", patient.pk),
+        "input": {"phone": "987654321", "allergies": empty, "medicalAlerts": empty},
+    }
+    _, body = graphql(client, UPDATE, host=HOST, token=token, variables=variables)
+    assert body["data"]["updatePatient"] == {
+        "__typename": "OperationInfo",
+        "messages": [{"code": "FORBIDDEN", "field": "allergies"}],
+    }
+    assert stored(clinic1, patient) == before
+    assert events(clinic1, "patient.update") == []
