@@ -1,0 +1,173 @@
+"""django-tenants' backend with the schema chosen **inside each transaction**, never for the
+session.
+
+django-tenants sends a session-level ``SET search_path`` when the schema changes. Behind a pool
+in transaction mode (PgBouncer, RDS Proxy) the server connection changes hands at every
+transaction boundary, so that setting outlives the transaction and another client's next
+transaction runs in the wrong clinic's schema (django-tenants issues #447, #545, #732, #1112).
+
+Here the path is set with ``set_config('search_path', …, true)``, which PostgreSQL forgets at
+the end of the transaction, as the first statement of every transaction and again whenever the
+code switches schema inside one. A transaction is therefore correct whatever server connection
+it runs on: it carries its own schema. ``statement_timeout`` travels the same way, since a
+pool may drop the ``options`` startup parameter.
+
+Nothing ever sets the session's path, so a statement that runs outside a transaction (in
+autocommit) sees the server's default path, ``public``: it can never reach a clinic's tables.
+Such a statement while a clinic is selected is a bug (``TENANCY_GUARD``): it raises in tests
+and in development, and in production it is logged with its stack and run in a transaction of
+its own with the clinic's schema.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.backends.postgresql.introspection import (
+    DatabaseIntrospection as PostgresIntrospection,
+)
+from django_tenants.postgresql_backend import base as tenants_base
+from django_tenants.utils import get_public_schema_name, quote_schema_name
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE
+
+logger = logging.getLogger("backend.tenancy")
+
+SELECT_SCHEMA_SQL = (
+    "SELECT set_config('search_path', %s, true), set_config('statement_timeout', %s, true)"
+)
+
+
+class TenancyGuardError(RuntimeError):
+    """A statement ran outside a transaction while a clinic's schema was selected."""
+
+
+class DatabaseIntrospection(PostgresIntrospection):
+    """Introspection of the selected schema only, as django-tenants' is, but with the path set
+    for the transaction: django-tenants sets it for the session and "restores" it with another
+    session-level SET, which turns a transaction's path into the session's for good."""
+
+    @contextmanager
+    def _selected_schema(self, cursor: Any) -> Iterator[None]:
+        connection = self.connection
+        with transaction.atomic(using=connection.alias), connection.schema_qualified():
+            cursor.execute(
+                "SELECT set_config('search_path', %s, true)",
+                [quote_schema_name(connection.schema_name)],
+            )
+            try:
+                yield
+            finally:
+                # The transaction's next statement sets its full path again.
+                connection.forget_transaction_schema()
+
+    def get_table_list(self, cursor: Any) -> Any:
+        with self._selected_schema(cursor):
+            return super().get_table_list(cursor)
+
+    def get_table_description(self, cursor: Any, table_name: str) -> Any:
+        with self._selected_schema(cursor):
+            return super().get_table_description(cursor, table_name)
+
+    def get_sequences(self, cursor: Any, table_name: str, table_fields: Any = ()) -> Any:
+        with self._selected_schema(cursor):
+            return super().get_sequences(cursor, table_name, table_fields)
+
+    def get_constraints(self, cursor: Any, table_name: str) -> Any:
+        with self._selected_schema(cursor):
+            return super().get_constraints(cursor, table_name)
+
+
+class DatabaseWrapper(tenants_base.DatabaseWrapper):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.introspection = DatabaseIntrospection(self)
+        # The search_path this connection's open transaction has set, or None.
+        self._transaction_search_path: str | None = None
+        self._selecting_schema = False
+        self._schema_qualified = 0
+        # Outermost, so that the selecting statement is itself seen (counted, logged) by every
+        # other wrapper, the way assertNumQueries and the benchmarks count statements.
+        self.execute_wrappers.insert(0, self._select_schema_wrapper)
+
+    # django-tenants' session-level SET is never sent: see the module docstring.
+    def _handle_search_path(self, cursor: Any = None) -> None:
+        return None
+
+    def close(self) -> None:
+        self._transaction_search_path = None
+        super().close()
+
+    def rollback(self) -> None:
+        self._transaction_search_path = None
+        super().rollback()
+
+    def savepoint_rollback(self, sid: str) -> None:
+        # ROLLBACK TO SAVEPOINT reverts a set_config issued after the savepoint.
+        try:
+            super().savepoint_rollback(sid)
+        finally:
+            self._transaction_search_path = None
+
+    def forget_transaction_schema(self) -> None:
+        """Make the next statement set the schema even if this transaction already did."""
+        self._transaction_search_path = None
+
+    def search_path(self) -> str:
+        """The path for the selected schema: the clinic's, then public, then extensions."""
+        return ",".join(quote_schema_name(name) for name in self._get_cursor_search_paths())
+
+    @contextmanager
+    def schema_qualified(self) -> Iterator[None]:
+        """For statements that name every table with its schema (host routing): they read the
+        same rows whatever the search_path, so they neither set one nor trip the guard."""
+        self._schema_qualified += 1
+        try:
+            yield
+        finally:
+            self._schema_qualified -= 1
+
+    def _select_schema_wrapper(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        if self._selecting_schema or self._schema_qualified:
+            return execute(sql, params, many, context)
+        if self.get_autocommit():
+            if self.schema_name != get_public_schema_name():
+                return self._outside_transaction(execute, sql, params, many, context)
+            return execute(sql, params, many, context)
+        self._select_schema(context["cursor"])
+        return execute(sql, params, many, context)
+
+    def _select_schema(self, cursor: Any) -> None:
+        """Set the transaction's search_path unless this transaction has already set it."""
+        if self.connection.info.transaction_status == TRANSACTION_STATUS_IDLE:
+            self._transaction_search_path = None  # this statement opens a new transaction
+        path = self.search_path()
+        if self._transaction_search_path == path:
+            return
+        self._selecting_schema = True
+        try:
+            cursor.execute(SELECT_SCHEMA_SQL, [path, f"{settings.DB_STATEMENT_TIMEOUT_MS}ms"])
+        finally:
+            self._selecting_schema = False
+        self._transaction_search_path = path
+
+    def _outside_transaction(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        message = (
+            f"A statement ran outside a transaction while the schema {self.schema_name!r} "
+            "was selected: open one with backend.core.tenancy.clinic_context() (or "
+            f"transaction.atomic()). Statement: {sql[:200]}"
+        )
+        if settings.TENANCY_GUARD == "raise":
+            raise TenancyGuardError(message)
+        logger.error(message, stack_info=True)
+        with transaction.atomic(using=self.alias):
+            self._select_schema(context["cursor"])
+            return execute(sql, params, many, context)
