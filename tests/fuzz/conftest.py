@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import Phase
 from django.db import connection
 from django_tenants.utils import tenant_context
+from hypothesis import Phase
 
 from tenants_core.models import Clinic
 from tests.conftest import TEST_PASSWORD
@@ -55,7 +55,9 @@ def fuzz_env(
     _counting_resolvers: None, clinic1: Clinic, clinic2: Clinic, token_for: Any, platform_token: str
 ) -> FuzzEnv:
     world = build_world(clinic1, pk_base=None, label="Fuzz", password=TEST_PASSWORD)
-    other = build_world(clinic2, pk_base=OTHER_PK_BASE, label=OTHER_SENTINEL, password=TEST_PASSWORD)
+    other = build_world(
+        clinic2, pk_base=OTHER_PK_BASE, label=OTHER_SENTINEL, password=TEST_PASSWORD
+    )
     with tenant_context(clinic1):
         clashes = [
             (type_name, pk)

@@ -8,8 +8,6 @@ from functools import cache
 
 from graphql import (
     GraphQLArgument,
-    ast_from_value,
-    print_ast,
     GraphQLEnumType,
     GraphQLField,
     GraphQLInterfaceType,
@@ -18,7 +16,9 @@ from graphql import (
     GraphQLScalarType,
     GraphQLUnionType,
     TokenKind,
+    ast_from_value,
     get_named_type,
+    print_ast,
     validate,
 )
 from graphql.language import Lexer, Source, parse

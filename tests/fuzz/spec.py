@@ -67,9 +67,7 @@ ID_TYPES_OF_ID = {
         ["appointment", "rescheduleAppointment", "changeAppointmentStatus", "cancelAppointment"],
         "Appointment",
     ),
-    **dict.fromkeys(
-        ["clinicalNote", "updateClinicalNote", "signClinicalNote"], "ClinicalNote"
-    ),
+    **dict.fromkeys(["clinicalNote", "updateClinicalNote", "signClinicalNote"], "ClinicalNote"),
     **dict.fromkeys(["treatmentPlan", "changeTreatmentPlanStatus"], "TreatmentPlan"),
     **dict.fromkeys(["receipt", "voidReceipt"], "Receipt"),
     **dict.fromkeys(["changeStaffRole", "deactivateStaffUser"], "StaffUser"),

@@ -52,7 +52,7 @@ from tests.fuzz.conftest import FUZZ_EXAMPLES, FUZZ_PHASES, FUZZ_SEED, FuzzEnv
 from tests.fuzz.documents import GRAPHQL_SCHEMA, document, root_field
 from tests.fuzz.spec import Operation, id_type, operations
 from tests.fuzz.values import Generated, Hazard, VariablesGenerator, draw_hazard
-from tests.fuzz.world import OTHER_SENTINEL, ABSENT_PK
+from tests.fuzz.world import ABSENT_PK, OTHER_SENTINEL
 
 pytestmark = pytest.mark.django_db
 
@@ -257,7 +257,7 @@ def _refused(response: Any, payload: dict[str, Any]) -> bool:
     result = (payload.get("data") or {}).get("result")
     return (
         response.status_code != 200
-        or payload.get("errors") is not None and result is None
+        or (payload.get("errors") is not None and result is None)
         or (isinstance(result, dict) and result.get("__typename") == "OperationInfo")
     )
 
@@ -270,7 +270,9 @@ def _run_example(client: Any, env: FuzzEnv, op: Operation, data: Any, digests: D
     own_token = env.tokens["platform" if platform_host else "clinic"]
     token_kind = "real"
     if op.anonymous:
-        token_kind = data.draw(st.sampled_from(["real", "none", "garbage", "other domain"]), "token")
+        token_kind = data.draw(
+            st.sampled_from(["real", "none", "garbage", "other domain"]), "token"
+        )
     token = {
         "real": own_token,
         "none": None,
@@ -326,7 +328,8 @@ def _run_example(client: Any, env: FuzzEnv, op: Operation, data: Any, digests: D
     elif hazard.kind == "forbidden":
         assert (response.status_code, top) == (400, ["BAD_REQUEST"]), payload
     elif hazard.kind == "malformed":
-        assert top and set(top) <= {"INVALID_ID", "BAD_USER_INPUT"}, payload
+        assert top, payload
+        assert set(top) <= {"INVALID_ID", "BAD_USER_INPUT"}, payload
     elif hazard.kind == "not a string":
         assert (response.status_code, set(top)) == (400, {"GRAPHQL_VALIDATION_FAILED"}), payload
     if hazard.kind in REFUSED_BEFORE_RESOLVER:

@@ -95,8 +95,16 @@ def plausible_strings(name: str) -> st.SearchStrategy[str]:
     lowered = name.lower()
     if "email" in lowered:
         return st.sampled_from(
-            ["ana@clinica.pe", "luis.soto@correo.pe", "ana@clinica.pe", "admin@clinica1.pe", "fuzz-admin0@clinica1.pe", "root@platform.pe",
-             "no-at-sign", "a@b"]
+            [
+                "ana@clinica.pe",
+                "luis.soto@correo.pe",
+                "ana@clinica.pe",
+                "admin@clinica1.pe",
+                "fuzz-admin0@clinica1.pe",
+                "root@platform.pe",
+                "no-at-sign",
+                "a@b",
+            ]
         )
     if lowered == "password" or lowered.endswith("password"):
         return st.sampled_from(["Muy-segura-123", "s3cure-Pass!word", "123", "password"])
@@ -145,8 +153,23 @@ INT_RANGES = {
     "sequence": [1, 2, 3, 0, -1, 32_768],
 }
 INT_LIMITS = [0, 1, -1, 2**31 - 1, -(2**31), 2**15, 2**16]
-DECIMALS = ["10.00", "0.01", "50", "120.00", "0", "-5.00", "0.005", "1e2", "1E+30", "99999999999.99",
-            "0.18", "1", "3.75", "-0", "0.0000001"]  # fmt: skip
+DECIMALS = [
+    "10.00",
+    "0.01",
+    "50",
+    "120.00",
+    "0",
+    "-5.00",
+    "0.005",
+    "1e2",
+    "1E+30",
+    "99999999999.99",
+    "0.18",
+    "1",
+    "3.75",
+    "-0",
+    "0.0000001",
+]
 _INT32 = st.integers(-(2**31), 2**31 - 1)
 INTS = {name: st.one_of(st.sampled_from(values), _INT32) for name, values in INT_RANGES.items()}
 ANY_INT = st.one_of(st.sampled_from(INT_LIMITS), _INT32)
@@ -197,7 +220,9 @@ class VariablesGenerator:
             generated.variables = {"email": email, "password": self.password}
             return generated
         for name, argument in arguments.items():
-            required = isinstance(argument.type, GraphQLNonNull) and argument.default_value is Undefined
+            required = (
+                isinstance(argument.type, GraphQLNonNull) and argument.default_value is Undefined
+            )
             if required or self.draw(st.booleans(), f"give {name}"):
                 values[name] = self.value(
                     operation, name, argument.type, (name,), generated, values
@@ -237,9 +262,13 @@ class VariablesGenerator:
                 )
                 if required or self.draw(st.booleans(), f"give {field_name}"):
                     result[field_name] = self.value(
-                        operation, field_name, input_field.type, (*path, field_name),
-                        generated, result,
-                    )  # fmt: skip
+                        operation,
+                        field_name,
+                        input_field.type,
+                        (*path, field_name),
+                        generated,
+                        result,
+                    )
             return result
         assert isinstance(inner, GraphQLScalarType), inner
         return self.scalar(operation, name, inner.name, path, generated, siblings)
@@ -328,9 +357,10 @@ DATETIME_PARTS = st.tuples(
     st.sampled_from([0, 15, 30, 45]),
 )
 ODD_DATETIMES = st.datetimes(
-    min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30),
+    min_value=dt.datetime(1, 1, 2),  # noqa: DTZ001 (hypothesis takes naive bounds)
+    max_value=dt.datetime(9999, 12, 30),  # noqa: DTZ001
     timezones=st.sampled_from([dt.UTC, *(dt.timezone(dt.timedelta(hours=h)) for h in (-5, 9, 14))]),
-)  # fmt: skip
+)
 PAST_DAYS = st.one_of(st.integers(1, 90 * 365), st.just(-1))
 DATE_OFFSETS = st.one_of(st.integers(-30, 60), st.none())
 ODD_DATES = st.sampled_from([dt.date(1, 1, 1), dt.date(9999, 12, 31), dt.date(2024, 2, 29)])
@@ -343,9 +373,16 @@ STRING_HAZARDS = ("forbidden", "one megabyte", "not a string")
 # (upper bound of the roll, hazard): 70% none; 20% an ID that names no row of this clinic;
 # 10% refused before any resolver (a malformed ID, a NUL or a lone surrogate, a number, a
 # list or an object where a string goes, 1 MB).
-HAZARD_ROLLS = [(70, "none"), (78, "other clinic"), (84, "absent"), (90, "wrong type"),
-                (92, "malformed"), (95, "forbidden"), (97, "not a string"),
-                (100, "one megabyte")]  # fmt: skip
+HAZARD_ROLLS = [
+    (70, "none"),
+    (78, "other clinic"),
+    (84, "absent"),
+    (90, "wrong type"),
+    (92, "malformed"),
+    (95, "forbidden"),
+    (97, "not a string"),
+    (100, "one megabyte"),
+]
 NOT_STRINGS = st.sampled_from([7, -1.5, True, [], ["x"], {}, {"a": 1}])
 
 
@@ -371,7 +408,9 @@ def draw_hazard(data: Any, generated: Generated, own: World, other: World | None
     """Pick at most one hazard for this example and apply it to ``generated.variables``.
 
     A number from 0 to 99 decides, so that hypothesis's simplest examples carry none."""
-    ids = [leaf for leaf in generated.leaves if leaf.kind == "id" and leaf.node_type != "ClinicBackup"]
+    ids = [
+        leaf for leaf in generated.leaves if leaf.kind == "id" and leaf.node_type != "ClinicBackup"
+    ]
     strings = [leaf for leaf in generated.leaves if leaf.kind == "string"]
     roll = data.draw(st.integers(0, 99), label="hazard")
     kind = next(kind for limit, kind in HAZARD_ROLLS if roll < limit)

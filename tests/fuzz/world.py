@@ -77,9 +77,12 @@ def build_world(clinic: Clinic, *, pk_base: int | None, label: str, password: st
         world.add("StaffUser", *users.values())
         patients = [
             Patient.objects.create(
-                first_name=f"{label} José", last_name="Pérez", document_type="DNI",
-                document_number=number, **pk(),
-            )  # fmt: skip
+                first_name=f"{label} José",
+                last_name="Pérez",
+                document_type="DNI",
+                document_number=number,
+                **pk(),
+            )
             for number in ("12345678", "87654321")
         ]
         world.add("Patient", *patients)
@@ -87,31 +90,44 @@ def build_world(clinic: Clinic, *, pk_base: int | None, label: str, password: st
             Professional.objects.create(
                 full_name=f"{label} Dra. Soto", license_number="12345", user=dentist, **pk()
             ),
-            Professional.objects.create(full_name=f"{label} Dr. Ruiz", license_number="5432", **pk()),
+            Professional.objects.create(
+                full_name=f"{label} Dr. Ruiz", license_number="5432", **pk()
+            ),
         ]
         world.add("Professional", *professionals)
         for professional in professionals:
             for weekday in range(7):
                 WorkingHours.objects.create(
-                    professional=professional, weekday=weekday,
-                    start_time=dt.time(8), end_time=dt.time(20), **pk(),
-                )  # fmt: skip
+                    professional=professional,
+                    weekday=weekday,
+                    start_time=dt.time(8),
+                    end_time=dt.time(20),
+                    **pk(),
+                )
         chairs = [Chair.objects.create(name=f"{label} Sillón {n}", **pk()) for n in (1, 2)]
         world.add("Chair", *chairs)
         patient = patients[0]
         appointments = [
             Appointment.objects.create(
-                patient=patient, professional=professionals[0], chair=chairs[0],
-                starts_at=at(tomorrow, hour), ends_at=at(tomorrow, hour) + dt.timedelta(minutes=30),
-                status=status, reason=f"{label} control", **pk(),
-            )  # fmt: skip
+                patient=patient,
+                professional=professionals[0],
+                chair=chairs[0],
+                starts_at=at(tomorrow, hour),
+                ends_at=at(tomorrow, hour) + dt.timedelta(minutes=30),
+                status=status,
+                reason=f"{label} control",
+                **pk(),
+            )
             for hour, status in ((10, "SCHEDULED"), (11, "CONFIRMED"))
         ]
         world.add("Appointment", *appointments)
         time_off = TimeOff.objects.create(
-            professional=professionals[0], starts_at=at(tomorrow + dt.timedelta(days=60), 8),
-            ends_at=at(tomorrow + dt.timedelta(days=61), 8), reason=label, **pk(),
-        )  # fmt: skip
+            professional=professionals[0],
+            starts_at=at(tomorrow + dt.timedelta(days=60), 8),
+            ends_at=at(tomorrow + dt.timedelta(days=61), 8),
+            reason=label,
+            **pk(),
+        )
         world.add("TimeOff", time_off)
         MedicalHistory.objects.create(
             patient=patient, version=1, allergies=f"{label} látex", recorded_by=admin, **pk()
@@ -120,39 +136,66 @@ def build_world(clinic: Clinic, *, pk_base: int | None, label: str, password: st
             patient=patient, author=admin, subjective=f"{label} dolor", **pk()
         )
         signed = ClinicalNote.objects.create(
-            patient=patient, author=admin, subjective=f"{label} control", status="SIGNED",
-            signed_by=admin, signed_at=at(tomorrow - dt.timedelta(days=2), 9), **pk(),
-        )  # fmt: skip
+            patient=patient,
+            author=admin,
+            subjective=f"{label} control",
+            status="SIGNED",
+            signed_by=admin,
+            signed_at=at(tomorrow - dt.timedelta(days=2), 9),
+            **pk(),
+        )
         NoteAddendum.objects.create(note=signed, author=admin, text=f"{label} addendum", **pk())
         world.add("ClinicalNote", draft, signed)
         finding = Finding.objects.create(
-            patient=patient, tooth=16, surfaces=["O"], condition="CARIES", state="PLANNED",
-            recorded_by=admin, notes=label, **pk(),
-        )  # fmt: skip
+            patient=patient,
+            tooth=16,
+            surfaces=["O"],
+            condition="CARIES",
+            state="PLANNED",
+            recorded_by=admin,
+            notes=label,
+            **pk(),
+        )
         world.add("Finding", finding)
         procedures = [
             Procedure.objects.create(
-                code="RES1", name=f"{label} Resina", category="RESTORATIVE",
-                default_price="120.00", requires_tooth=True, result_condition="RESTORATION",
-                result_material="RESIN", **pk(),
+                code="RES1",
+                name=f"{label} Resina",
+                category="RESTORATIVE",
+                default_price="120.00",
+                requires_tooth=True,
+                result_condition="RESTORATION",
+                result_material="RESIN",
+                **pk(),
             ),
             Procedure.objects.create(
-                code="CONS", name=f"{label} Consulta", category="DIAGNOSIS",
-                default_price="50.00", **pk(),
+                code="CONS",
+                name=f"{label} Consulta",
+                category="DIAGNOSIS",
+                default_price="50.00",
+                **pk(),
             ),
-        ]  # fmt: skip
+        ]
         world.add("Procedure", *procedures)
         plans = [
             TreatmentPlan.objects.create(
-                patient=patient, dentist=professionals[0], title=f"{label} plan",
-                status=status, created_by=admin, **pk(),
-            )  # fmt: skip
+                patient=patient,
+                dentist=professionals[0],
+                title=f"{label} plan",
+                status=status,
+                created_by=admin,
+                **pk(),
+            )
             for status in ("DRAFT", "IN_PROGRESS")
         ]
         world.add("TreatmentPlan", *plans)
         items = [
             TreatmentPlanItem.objects.create(
-                plan=plan, procedure=procedures[0], tooth=16, surfaces=["O"], price="120.00",
+                plan=plan,
+                procedure=procedures[0],
+                tooth=16,
+                surfaces=["O"],
+                price="120.00",
                 **pk(),
             )
             for plan in plans
@@ -160,23 +203,40 @@ def build_world(clinic: Clinic, *, pk_base: int | None, label: str, password: st
         world.add("TreatmentPlanItem", *items)
         charges = [
             Charge.objects.create(
-                patient=patient, concept=f"{label} {concept}", unit_price=amount,
-                amount=amount, created_by=admin, **pk(),
-            )  # fmt: skip
+                patient=patient,
+                concept=f"{label} {concept}",
+                unit_price=amount,
+                amount=amount,
+                created_by=admin,
+                **pk(),
+            )
             for concept, amount in (("consulta", "50.00"), ("resina", "120.00"), ("kit", "30.00"))
         ]
         world.add("Charge", *charges)
         receipt = Receipt.objects.create(
-            receipt_type="BOLETA", series="B001", number=1, patient=patient,
-            customer_name=f"{label} José Pérez", igv_rate="0.18", subtotal="101.69",
-            tax="18.31", total="120.00", issued_by=admin, **pk(),
-        )  # fmt: skip
+            receipt_type="BOLETA",
+            series="B001",
+            number=1,
+            patient=patient,
+            customer_name=f"{label} José Pérez",
+            igv_rate="0.18",
+            subtotal="101.69",
+            tax="18.31",
+            total="120.00",
+            issued_by=admin,
+            **pk(),
+        )
         ReceiptLine.objects.create(receipt=receipt, charge=charges[1], amount="120.00", **pk())
         world.add("Receipt", receipt)
         payment = Payment.objects.create(
-            patient=patient, amount="80.00", amount_pen="80.00", method="CASH",
-            received_by=admin, reference=label, **pk(),
-        )  # fmt: skip
+            patient=patient,
+            amount="80.00",
+            amount_pen="80.00",
+            method="CASH",
+            received_by=admin,
+            reference=label,
+            **pk(),
+        )
         world.add("Payment", payment)
     return world
 
@@ -186,8 +246,15 @@ def add_backups(clinic: Clinic) -> list[str]:
     must be refused with a code. Returns the backup IDs a fuzzer may name."""
     with schema_context("public"):
         backup = ClinicBackup.objects.create(
-            id=uuid.uuid4(), clinic=clinic, subdomain=clinic.subdomain,
-            schema_name=clinic.schema_name, file_name="fuzz-missing.dump", size_bytes=1,
-            sha256="0" * 64, tables=1, rows=1, migrations_fingerprint="0" * 64,
-        )  # fmt: skip
+            id=uuid.uuid4(),
+            clinic=clinic,
+            subdomain=clinic.subdomain,
+            schema_name=clinic.schema_name,
+            file_name="fuzz-missing.dump",
+            size_bytes=1,
+            sha256="0" * 64,
+            tables=1,
+            rows=1,
+            migrations_fingerprint="0" * 64,
+        )
     return [str(backup.id)]
