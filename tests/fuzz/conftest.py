@@ -23,6 +23,8 @@ from tests.fuzz.world import OTHER_PK_BASE, OTHER_SENTINEL, World, add_backups, 
 _seed_setting = os.environ.get("FUZZ_SEED", "22")
 FUZZ_SEED = random.randrange(2**32) if _seed_setting == "random" else int(_seed_setting)
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
+# Examples of the sweep that puts another clinic's ID at every ID argument in turn.
+SWEEP_EXAMPLES = max(1, FUZZ_EXAMPLES // 20)
 # Shrinking a failure to its smallest example takes up to five minutes per operation, which a
 # regression in every operation would multiply by 84: only on request (FUZZ_SHRINK=1). The
 # report shows the failing example's draws either way.

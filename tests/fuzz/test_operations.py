@@ -29,9 +29,13 @@ Mutation checks (each turned this file red, then reverted):
 - ``createPatient``'s resolver raising ``RuntimeError``: INTERNAL_ERROR on every example
   that reaches it (``test_every_operation_survives_generated_input[mutation createPatient]``).
 - ``scheduleAppointment`` loading its patient from any clinic's schema (an unscoped lookup):
-  the other clinic's ID is found instead of ``NOT_FOUND``.
-- ``safe_input.forbidden_text`` no longer matching lone surrogates: they reach the
-  resolvers instead of a 400 ``BAD_REQUEST``.
+  the other clinic's patient is found and the call gets ``INVALID_TIME_RANGE`` where the ID
+  of nothing gets ``NOT_FOUND``
+  (``test_every_id_argument_refuses_another_clinics_row_as_not_found[mutation
+  scheduleAppointment]``; the random fuzzing alone, 20 examples, did not draw that ID there).
+- ``safe_input``'s forbidden pattern no longer matching lone surrogates: one reaches
+  ``createChair``'s resolver and PostgreSQL, INTERNAL_ERROR instead of a 400 ``BAD_REQUEST``
+  (``test_every_operation_survives_generated_input[mutation createChair]``).
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ from hypothesis import strategies as st
 from tenants_core import routing
 from tests.conftest import TEST_PASSWORD
 from tests.fuzz import reach
-from tests.fuzz.conftest import FUZZ_EXAMPLES, FUZZ_PHASES, FUZZ_SEED, FuzzEnv
+from tests.fuzz.conftest import FUZZ_EXAMPLES, FUZZ_PHASES, FUZZ_SEED, SWEEP_EXAMPLES, FuzzEnv
 from tests.fuzz.documents import GRAPHQL_SCHEMA, document, root_field
 from tests.fuzz.spec import Operation, id_type, operations
 from tests.fuzz.values import Generated, Hazard, VariablesGenerator, draw_hazard
@@ -283,6 +287,24 @@ def _run_example(client: Any, env: FuzzEnv, op: Operation, data: Any, digests: D
     generator = VariablesGenerator(data, env.world, env.backups, TEST_PASSWORD)
     generated: Generated = generator.variables(op.name, field.args)
     hazard: Hazard = draw_hazard(data, generated, env.world, None if platform_host else env.other)
+    _send_and_check(client, env, op, digests, host, token, token_kind, generated, hazard)
+
+
+def _send_and_check(
+    client: Any,
+    env: FuzzEnv,
+    op: Operation,
+    digests: Digests,
+    host: str,
+    token: str | None,
+    token_kind: str,
+    generated: Generated,
+    hazard: Hazard,
+    *,
+    tallied: bool = True,
+) -> None:
+    """Send one example, undo what it wrote, and check every property of its answer."""
+    platform_host = host == PLATFORM_HOST
 
     def send(variables: dict[str, Any]) -> tuple[str, Any]:
         return _send(client, op, variables, host, token)
@@ -311,16 +333,8 @@ def _run_example(client: Any, env: FuzzEnv, op: Operation, data: Any, digests: D
     routing.invalidate()
 
     top, messages = _codes(payload)
-    tally = reach.TALLIES.setdefault(op.name, reach.Tally())
-    tally.examples += 1
-    tally.reached += reached
-    tally.meant_to_reach += hazard.kind not in REFUSED_BEFORE_RESOLVER and (
-        token_kind == "real" or op.anonymous
-    )
-    tally.succeeded += not refused
-    tally.codes.update(code for code in [*top, *messages] if code)
-    if reached:
-        tally.hostile_reached.update(generated.hostile)
+    if tallied:
+        _tally(op, reached, hazard, token_kind, refused, top + messages, generated)
 
     # What the view refuses never reaches a resolver, and gets its code.
     if len(body.encode()) > django_settings.MAX_REQUEST_BYTES:
@@ -362,6 +376,27 @@ def _run_example(client: Any, env: FuzzEnv, op: Operation, data: Any, digests: D
                 assert global_id not in text or global_id == hazard.value, (global_id, payload)
 
 
+def _tally(
+    op: Operation,
+    reached: bool,
+    hazard: Hazard,
+    token_kind: str,
+    refused: bool,
+    codes: list[str],
+    generated: Generated,
+) -> None:
+    tally = reach.TALLIES.setdefault(op.name, reach.Tally())
+    tally.examples += 1
+    tally.reached += reached
+    tally.meant_to_reach += hazard.kind not in REFUSED_BEFORE_RESOLVER and (
+        token_kind == "real" or op.anonymous
+    )
+    tally.succeeded += not refused
+    tally.codes.update(code for code in codes if code)
+    if reached:
+        tally.hostile_reached.update(generated.hostile)
+
+
 def _absent_like(global_id: str) -> str:
     from strawberry.relay import GlobalID, to_base64
 
@@ -391,3 +426,81 @@ def test_every_operation_survives_generated_input(client, fuzz_env, op):
     assert tally.reached >= min(reach.MIN_REACHED, tally.examples), (op.name, tally)
     assert tally.share >= reach.MIN_SHARE, (op.name, tally)
     assert tally.reached >= reach.MIN_MEANT_SHARE * tally.meant_to_reach, (op.name, tally)
+
+
+def _id_operations() -> list[Operation]:
+    """The operations on a clinic's domain that take an ID of a clinic's row."""
+    from graphql import GraphQLInputObjectType, get_named_type
+
+    def has_id(graphql_type: Any) -> bool:
+        named = get_named_type(graphql_type)
+        if isinstance(named, GraphQLInputObjectType):
+            return any(has_id(field.type) for field in named.fields.values())
+        return named.name == "ID"
+
+    return [
+        op
+        for op in OPERATIONS
+        if op.domain != "platform"
+        and any(has_id(arg.type) for arg in root_field(op.kind, op.name).args.values())
+    ]
+
+
+@pytest.mark.parametrize("op", _id_operations(), ids=lambda op: f"{op.kind} {op.name}")
+def test_every_id_argument_refuses_another_clinics_row_as_not_found(client, fuzz_env, op):
+    """Every ID the operation can take, in turn, set to a row of clinica2: ``NOT_FOUND`` (or
+    the refusal the call gets with this clinic's own row there), answered exactly as the ID of
+    a row that exists nowhere, and nothing of clinica2 read or changed.
+
+    The random fuzzing puts another clinic's ID at one ID of one example in twelve, so an
+    operation with three IDs may never get it at the one that matters; this sweep does not
+    leave that to chance. Mutation check: ``scheduleAppointment`` loading its patient from
+    any clinic's schema (an unscoped lookup) turned
+    ``[mutation scheduleAppointment]`` red here (the other clinic's patient was found:
+    not answered as the ID of nothing), while the random fuzzing stayed green."""
+    schemas = (fuzz_env.clinic.schema_name, fuzz_env.other_clinic.schema_name, "public")
+    digests = Digests(schemas, fuzz_env.clinic.pk)
+    field = root_field(op.kind, op.name)
+
+    @seed(FUZZ_SEED)
+    @settings(
+        max_examples=SWEEP_EXAMPLES,
+        deadline=None,
+        database=None,
+        phases=FUZZ_PHASES,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(data=st.data())
+    def sweep(data: Any) -> None:
+        generator = VariablesGenerator(
+            data, fuzz_env.world, fuzz_env.backups, TEST_PASSWORD, complete=True
+        )
+        generated = generator.variables(op.name, field.args)
+        leaves = [
+            leaf
+            for leaf in generated.leaves
+            if leaf.kind == "id" and leaf.node_type != "ClinicBackup"
+        ]
+        assert leaves, (op.name, generated.variables)
+        for leaf in leaves:
+            assert leaf.node_type
+            value = data.draw(st.sampled_from(fuzz_env.other.ids[leaf.node_type]), "other ID")
+            variables = json.loads(json.dumps(generated.variables))
+            original = _set_leaf(variables, leaf.path, value)
+            swapped = Generated(variables, generated.leaves, generated.hostile)
+            hazard = Hazard("other clinic", leaf.path, value, original)
+            _send_and_check(
+                client, fuzz_env, op, digests, CLINIC_HOST, fuzz_env.tokens["clinic"], "real",
+                swapped, hazard, tallied=False,
+            )  # fmt: skip
+
+    sweep()
+
+
+def _set_leaf(variables: dict[str, Any], path: tuple[Any, ...], value: Any) -> Any:
+    target: Any = variables
+    for step in path[:-1]:
+        target = target[step]
+    original = target[path[-1]]
+    target[path[-1]] = value
+    return original

@@ -197,8 +197,13 @@ class Generated:
 class VariablesGenerator:
     """Draws the variables of one operation (``data`` is hypothesis's ``st.data()``)."""
 
-    def __init__(self, data: Any, world: World, backups: list[str], password: str):
+    def __init__(
+        self, data: Any, world: World, backups: list[str], password: str, *, complete: bool = False
+    ):
         self.data = data
+        # complete: every optional argument and input field given, none null, so that every
+        # ID the operation can take is there to be swapped for another clinic's.
+        self.complete = complete
         self.password = password
         self.world = world
         self.backups = backups
@@ -213,7 +218,7 @@ class VariablesGenerator:
         values: dict[str, Any] = {}
         # One example in three sends only plausible strings, so that whole calls can succeed;
         # in the others, two strings in five are hostile.
-        self.hostility = self.draw(st.sampled_from([0, 2, 2]), "hostility")
+        self.hostility = 0 if self.complete else self.draw(st.sampled_from([0, 2, 2]), "hostility")
         if operation == "login" and self.draw(st.booleans(), "real credentials?"):
             email = self.draw(st.sampled_from([*self.world.emails, PLATFORM_EMAIL]), "email")
             generated.leaves += [Leaf(("email",), "string"), Leaf(("password",), "string")]
@@ -223,7 +228,7 @@ class VariablesGenerator:
             required = (
                 isinstance(argument.type, GraphQLNonNull) and argument.default_value is Undefined
             )
-            if required or self.draw(st.booleans(), f"give {name}"):
+            if required or self.complete or self.draw(st.booleans(), f"give {name}"):
                 values[name] = self.value(
                     operation, name, argument.type, (name,), generated, values
                 )
@@ -240,13 +245,13 @@ class VariablesGenerator:
         siblings: dict[str, Any],
     ) -> Any:
         if not isinstance(graphql_type, GraphQLNonNull):
-            if self.draw(st.integers(0, 9), f"{name} null?") == 0:
+            if not self.complete and self.draw(st.integers(0, 9), f"{name} null?") == 0:
                 return None
             inner: GraphQLInputType = graphql_type
         else:
             inner = graphql_type.of_type
         if isinstance(inner, GraphQLList):
-            size = self.draw(st.integers(0, 3), f"{name} size")
+            size = self.draw(st.integers(1 if self.complete else 0, 3), f"{name} size")
             return [
                 self.value(operation, name, inner.of_type, (*path, i), generated, {})
                 for i in range(size)
@@ -260,7 +265,7 @@ class VariablesGenerator:
                     isinstance(input_field.type, GraphQLNonNull)
                     and input_field.default_value is Undefined
                 )
-                if required or self.draw(st.booleans(), f"give {field_name}"):
+                if required or self.complete or self.draw(st.booleans(), f"give {field_name}"):
                     result[field_name] = self.value(
                         operation,
                         field_name,
