@@ -1,6 +1,13 @@
 """One valid document per operation, written from the schema: every argument is a variable,
 and the selection reads the answer's fields (what a refusal says, and on success the fields
-of the result, two levels of objects deep), so field resolvers run too."""
+of the result, two levels of objects deep), so field resolvers run too.
+
+Why not hypothesis-graphql (0.13, which does run with graphql-core 3.3 and this schema): it
+writes argument values as literals inside the document, drawn per scalar type with no
+knowledge of the argument, so an ID cannot be told to name this clinic's patient, another
+clinic's or nothing, an end cannot follow its start, and a hazard cannot be placed at a known
+path and swapped for a control. One fixed document per operation with generated variables
+(tests/fuzz/values.py) is what a client sends, and leaves every value to the generator."""
 
 from __future__ import annotations
 
