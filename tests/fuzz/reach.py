@@ -29,6 +29,8 @@ from graphql_api.schema import schema
 # - MIN_MEANT_SHARE of the examples meant to reach it did: a well-typed call with a real token
 #   must get to the resolver; below 90% the generator produces values the schema refuses (or
 #   the token stopped working), and the fuzzing no longer tests what it claims to.
+#   The same share holds for the examples among those that carried a hostile string (right-
+#   to-left marks, combining characters...): they are for the resolver, not for a filter.
 # - at least MIN_REACHED examples reached it (fewer when hypothesis ran fewer examples: an
 #   operation without arguments has few distinct examples).
 MIN_SHARE = 0.6
@@ -44,6 +46,11 @@ class Tally:
     succeeded: int = 0  # answered without an error or an OperationInfo
     codes: Counter[str] = field(default_factory=Counter)
     hostile_reached: Counter[str] = field(default_factory=Counter)
+    # examples meant to reach the resolver that carried a hostile string, and of those, how
+    # many reached it: right-to-left marks, combining characters and the rest must not be
+    # refused on the way
+    hostile_meant: int = 0
+    hostile_meant_reached: int = 0
 
     @property
     def share(self) -> float:
@@ -115,8 +122,11 @@ def summary_lines() -> list[str]:
         f"({reached / total:.0%}); thresholds per operation: {MIN_SHARE:.0%} of its examples,"
         f" {MIN_MEANT_SHARE:.0%} of those meant to reach it, at least {MIN_REACHED}"
     )
+    meant = sum(t.hostile_meant for t in TALLIES.values())
+    meant_reached = sum(t.hostile_meant_reached for t in TALLIES.values())
     lines.append(
-        "examples that brought hostile strings to a resolver: "
+        f"examples with hostile strings meant to reach a resolver: {meant}, reached: "
+        f"{meant_reached}; by family: "
         + ", ".join(f"{family} {count}" for family, count in sorted(hostile.items()))
     )
     return lines

@@ -388,9 +388,11 @@ def _tally(
     tally = reach.TALLIES.setdefault(op.name, reach.Tally())
     tally.examples += 1
     tally.reached += reached
-    tally.meant_to_reach += hazard.kind not in REFUSED_BEFORE_RESOLVER and (
-        token_kind == "real" or op.anonymous
-    )
+    meant = hazard.kind not in REFUSED_BEFORE_RESOLVER and (token_kind == "real" or op.anonymous)
+    tally.meant_to_reach += meant
+    if meant and generated.hostile:
+        tally.hostile_meant += 1
+        tally.hostile_meant_reached += reached
     tally.succeeded += not refused
     tally.codes.update(code for code in codes if code)
     if reached:
@@ -426,6 +428,7 @@ def test_every_operation_survives_generated_input(client, fuzz_env, op):
     assert tally.reached >= min(reach.MIN_REACHED, tally.examples), (op.name, tally)
     assert tally.share >= reach.MIN_SHARE, (op.name, tally)
     assert tally.reached >= reach.MIN_MEANT_SHARE * tally.meant_to_reach, (op.name, tally)
+    assert tally.hostile_meant_reached >= reach.MIN_MEANT_SHARE * tally.hostile_meant, tally
 
 
 def _id_operations() -> list[Operation]:
