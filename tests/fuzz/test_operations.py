@@ -36,6 +36,9 @@ Mutation checks (each turned this file red, then reverted):
 - ``safe_input``'s forbidden pattern no longer matching lone surrogates: one reaches
   ``createChair``'s resolver and PostgreSQL, INTERNAL_ERROR instead of a 400 ``BAD_REQUEST``
   (``test_every_operation_survives_generated_input[mutation createChair]``).
+- ``safe_input`` also refusing U+202E and U+200F (a filter in the view where the resolvers
+  must take right-to-left marks): the hostile strings meant for the resolver no longer reach
+  it (``[mutation login]``, ``[mutation createPatient]``, ``[mutation createStaffUser]``).
 """
 
 from __future__ import annotations
