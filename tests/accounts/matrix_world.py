@@ -44,7 +44,7 @@ from backend.treatments.models import (
 from tenants_core.models import Clinic, ClinicBackup, Domain
 
 # One call per operation.
-CALLS = {
+CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "patient": (
         "query($id: ID!) { patient(id: $id) { fullName documentNumber } }",
         {"id": "{patient}"},
@@ -587,7 +587,7 @@ def snapshot(clinic: Clinic) -> tuple[Any, ...]:
 
 def platform_snapshot() -> tuple[Any, ...]:
     """What a refused platform call must leave untouched, in the public schema."""
-    connection.set_schema_to_public()
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
     return (
         list(Clinic.objects.order_by("pk").values_list("pk", "plan_id", "status")),
         list(Domain.objects.order_by("pk").values_list("pk", "domain")),

@@ -309,7 +309,9 @@ def _(run: Run) -> None:
     )  # fmt: skip
     assert item.price == money("120.00")  # the catalog's price
     # Planned on the chart too: completing it turns this finding into an existing one.
-    assert (item.planned_finding.tooth, item.planned_finding.state) == (17, "PLANNED")
+    assert item.planned_finding_id is not None
+    planned = Finding.objects.get(pk=item.planned_finding_id)
+    assert (planned.tooth, planned.state, planned.resolved_at) == (17, "PLANNED", None)
 
 
 @effect("mutation cancelTreatmentPlanItem")
