@@ -8,6 +8,7 @@ from typing import Any
 
 from django_tenants.utils import tenant_context
 
+from graphql_api.schema import schema
 from tests.accounts.matrix_world import OUTCOME, WORLD_ELSEWHERE, call_document, fill
 from tests.conftest import TEST_PASSWORD, error_code, graphql
 from tests.spec.answers import ANSWERS
@@ -24,6 +25,14 @@ SIGN_IN = (
     " __typename ... on OperationInfo { ...Outcome } } }\n" + OUTCOME,
     {"e": "{caller_email}", "p": "{caller_password}"},
 )
+
+
+def schema_operations(kind: str) -> list[str]:
+    """The schema's operations of one kind ("query" or "mutation"), as the tables name them."""
+    graphql_schema = schema._schema
+    root = graphql_schema.query_type if kind == "query" else graphql_schema.mutation_type
+    assert root is not None
+    return [f"{kind} {name}" for name in root.fields]
 
 
 def request(

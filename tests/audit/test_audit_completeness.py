@@ -20,9 +20,14 @@ from django_tenants.utils import tenant_context
 
 from backend.accounts.models import Role
 from backend.audit.models import AuditEvent
-from graphql_api.schema import schema
 from tenants_core.models import Clinic
-from tests.accounts.matrix_calls import CLINIC_HOST, PLATFORM_HOST, performs, request
+from tests.accounts.matrix_calls import (
+    CLINIC_HOST,
+    PLATFORM_HOST,
+    performs,
+    request,
+    schema_operations,
+)
 from tests.accounts.matrix_world import WORLD_ELSEWHERE, build_world
 from tests.conftest import graphql, operation_codes
 from tests.spec.audit import AUDIT, AUDIT_IN_THE_NEW_CLINIC, QUERY_AUDIT, REFUSED_LOGIN_AUDIT
@@ -31,8 +36,8 @@ from tests.spec.run import Run
 
 pytestmark = pytest.mark.django_db
 
-MUTATIONS = [f"mutation {name}" for name in schema._schema.mutation_type.fields]
-QUERIES = [f"query {name}" for name in schema._schema.query_type.fields]
+MUTATIONS = schema_operations("mutation")
+QUERIES = schema_operations("query")
 
 
 def _last_event(tenant: Clinic) -> int:
