@@ -191,7 +191,9 @@ def test_audit_events_of_one_clinic_are_not_visible_in_another(
 ):
     """The same query that misses clinica2's event finds clinica1's, written the same way at
     the same time (positive control), and clinica2's own admin finds clinica2's: the absence
-    is the clinics' separation, not a query that would have found nothing anyway."""
+    is the clinics' separation, not a query that would have found nothing anyway.
+    Checked: ``audit_event_list`` answering ``AuditEvent.objects.none()`` turns this red (the
+    test asserted only the absence before, and stayed green)."""
     with tenant_context(clinic2):
         AuditEvent.objects.create(action="secret.clinica2", entity_type="probe")
     with tenant_context(clinic1):

@@ -6,8 +6,9 @@ The calls are the role matrix's (`tests/accounts/matrix_world.py`); each is chec
 succeeded and done what it says (`tests/spec/effects.py`) before its events are compared.
 Mutation checks (each made in a scratch copy): removing the ``audit_record`` call of
 ``appointment_change_status`` turns ``changeAppointmentStatus`` and ``cancelAppointment`` red
-here, removing that of ``patient_archive`` turns ``archivePatient`` red, and
-``appointment_cancel`` returning without saving turns ``cancelAppointment`` red.
+here, removing that of ``patient_archive`` turns ``archivePatient`` red, that of
+``receipt_void`` ``voidReceipt``, that of ``clinic_suspend`` (public trail) ``suspendClinic``,
+and ``appointment_cancel`` returning without saving turns ``cancelAppointment`` red.
 """
 
 from __future__ import annotations
