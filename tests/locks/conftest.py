@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from backend.accounts.auth import _token_issue
-from backend.accounts.models import Role, User
+from backend.accounts.models import AuthToken, Role, User
 from backend.patients.models import Patient
 from backend.staff.models import Chair, Professional, WorkingHours
 from tenants_core import routing
@@ -126,7 +126,9 @@ def committed(django_db_blocker: Any, place: Place) -> Iterator[Place]:
             max_users_override=None, max_patients_override=None,
             plan=place.clinic.plan, restrict_notes_to_author=False,
         )  # fmt: skip
-        with place.inside():
+        with place.inside():  # the package's admin is the only active admin again
             User.objects.filter(pk=place.admin.pk).update(role=Role.ADMIN, is_active=True)
+            AuthToken.objects.filter(user=place.admin).update(revoked_at=None)
+            User.objects.filter(role=Role.ADMIN).exclude(pk=place.admin.pk).update(is_active=False)
         connection.set_schema_to_public()
         routing.invalidate()

@@ -38,8 +38,9 @@ WAIT_SECONDS = 10  # below the statement timeout, far above what any step here t
 Answer = tuple[int, dict[str, Any]]
 
 
-def gid(obj: Any) -> str:
-    return to_base64(type(obj).__name__, obj.pk)
+def gid(obj: Any, type_name: str | None = None) -> str:
+    """The GraphQL ID of a row (its GraphQL type is named after the model unless given)."""
+    return to_base64(type_name or type(obj).__name__, obj.pk)
 
 
 def host_of(subdomain: str | None) -> str:
