@@ -102,10 +102,16 @@ class Race:
 
 
 class Gate:
-    """Stops the first transaction that audits ``action`` in ``schema`` at its audit row."""
+    """Stops the first transaction that audits one of ``actions`` in ``schema`` at its audit
+    row (or, ``at_commit``, at its commit, after everything it does); with ``hold=2`` the
+    second such transaction too, if it gets there while the gate is closed."""
 
-    def __init__(self, helper: Any, schema: str, action: str) -> None:
-        self.helper, self.schema, self.action = helper, schema, action
+    def __init__(
+        self, helper: Any, schema: str, actions: tuple[str, ...], *, hold: int = 1,
+        at_commit: bool = False,
+    ) -> None:  # fmt: skip
+        self.helper, self.schema, self.actions = helper, schema, actions
+        self.hold, self.at_commit = hold, at_commit
 
     def _names(self) -> dict[str, sql.Composable]:
         return {
@@ -120,20 +126,27 @@ class Gate:
                 sql.SQL(
                     "CREATE SEQUENCE {seq};"
                     "CREATE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                    "  IF NEW.action = TG_ARGV[0] THEN "
-                    "    IF nextval({seq_text}) = 1 THEN "
+                    "  IF NEW.action = ANY(TG_ARGV) THEN "
+                    "    IF nextval({seq_text}) <= {hold} THEN "
                     "      PERFORM pg_advisory_xact_lock_shared({k1}, {k2}); "
                     "    END IF; "
                     "  END IF; "
                     "  RETURN NEW; "
                     "END $$;"
-                    "CREATE TRIGGER lock_gate BEFORE INSERT ON {table} "
-                    "FOR EACH ROW EXECUTE FUNCTION {fn}({action});"
+                    + (
+                        # Deferred: it fires at COMMIT, once the transaction has done all.
+                        "CREATE CONSTRAINT TRIGGER lock_gate AFTER INSERT ON {table} "
+                        "DEFERRABLE INITIALLY DEFERRED "
+                        if self.at_commit
+                        else "CREATE TRIGGER lock_gate BEFORE INSERT ON {table} "
+                    )
+                    + "FOR EACH ROW EXECUTE FUNCTION {fn}({actions});"
                 ).format(
                     seq_text=sql.Literal(f'"{self.schema}".lock_gate_seq'),
+                    hold=sql.Literal(self.hold),
                     k1=sql.Literal(GATE_KEYS[0]),
                     k2=sql.Literal(GATE_KEYS[1]),
-                    action=sql.Literal(self.action),
+                    actions=sql.SQL(", ").join(sql.Literal(a) for a in self.actions),
                     **self._names(),
                 )
             )
@@ -186,6 +199,14 @@ class Gate:
                 row = cursor.fetchone()
                 if row:
                     return True, str(row[0])
+                if self.hold > 1:  # B got to the gate without waiting for A: it is held too
+                    cursor.execute(
+                        "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                        "AND classid = %s AND objid = %s AND objsubid = 2 AND pid <> %s",
+                        [*GATE_KEYS, pid],
+                    )
+                    if cursor.fetchone():
+                        return False, ""
                 if second.done():
                     return False, ""
                 time.sleep(0.01)
@@ -198,9 +219,9 @@ class Gate:
 
 
 @contextlib.contextmanager
-def gate(schema: str, action: str) -> Iterator[Gate]:
+def gate(schema: str, actions: tuple[str, ...], **options: Any) -> Iterator[Gate]:
     helper = _helper()
-    keeper = Gate(helper, schema, action)
+    keeper = Gate(helper, schema, actions, **options)
     try:
         keeper.install()
         yield keeper
@@ -218,11 +239,21 @@ def race(
     *,
     meanwhile: Callable[[], Any] | None = None,
     fail_first: bool = False,
+    second_action: str | None = None,
 ) -> Race:
     """Run ``first`` until it audits ``action`` in ``schema`` and hold it there; send
     ``second``; once ``second`` waits for ``first`` (or has finished), run ``meanwhile`` (a
-    third request, say), then let ``first`` commit (or fail, with ``fail_first``)."""
-    with gate(schema, action) as keeper:
+    third request, say), then let ``first`` commit (or fail, with ``fail_first``).
+
+    With ``second_action``, both are held at their commit instead, ``first`` once it has
+    audited ``action`` and ``second`` once it has audited ``second_action`` (if it gets there
+    without waiting for ``first``): for a check each makes after its audit row (say, "was
+    that the last item?"), which without the lock both make before either commits."""
+    options: dict[str, Any] = {}
+    actions = (action,)
+    if second_action:
+        actions, options = (action, second_action), {"hold": 2, "at_commit": True}
+    with gate(schema, actions, **options) as keeper:
         keeper.close()
         a = in_thread(first)
         pid = keeper.held_pid(a)

@@ -127,7 +127,10 @@ def test_completing_and_cancelling_the_last_two_items_at_once_completes_the_plan
 
     Checked: without ``_locked`` in ``plan_item_cancel`` (or in ``plan_item_complete``) each
     sees the other's item still planned: nobody completes the plan, which stays
-    ``IN_PROGRESS`` with nothing left to do.
+    ``IN_PROGRESS`` with nothing left to do. The "was that the last one?" check comes after
+    each one's audit row, so both are held at their commit (``second_action``): held at the
+    audit row, the first would make its check after the second had committed, and the test
+    would pass without the lock.
     """
     place = committed
     accepted, (first, done, cancelled) = plan(place, 3, PlanStatus.ACCEPTED)
@@ -140,6 +143,7 @@ def test_completing_and_cancelling_the_last_two_items_at_once_completes_the_plan
         "treatment_plan.complete_item",
         send(place, COMPLETE, id=gid(done)),
         send(place, CANCEL, id=gid(cancelled)),
+        second_action="treatment_plan.cancel_item",
     )
 
     assert codes(result.first, "completeTreatmentPlanItem") == []
