@@ -86,6 +86,48 @@ def test_two_deactivations_of_one_user_at_once_deactivate_them_once(committed):
         assert events.count() == 1
 
 
+CHANGE_ROLE = """mutation($id: ID!, $role: Role!) { changeStaffRole(id: $id, role: $role) {
+    __typename ... on OperationInfo { messages { code message } } } }"""
+
+
+def test_two_role_changes_of_one_user_at_once_are_audited_in_order(committed):
+    """Two admins change a dentist's role at once, one to assistant, the other to
+    receptionist: the second change stays, and its audit event says it replaced the first
+    one's role (the trail reads dentist → assistant → receptionist).
+
+    Checked: two locks guard this race, the user's row (``select_for_update()`` in
+    ``staff_role_change``) and the admins' rows (``_lock_active_admins``); either alone
+    keeps the test green. Without both, the second change reads the user as a dentist: its
+    event says dentist → receptionist, and the assistant role vanishes from the trail.
+    """
+    place = committed
+    dentist = place.staff(Role.DENTIST)
+    other_admin = place.staff(Role.ADMIN)
+    user_id = gid(dentist, "StaffUser")
+
+    result = race(
+        place.schema,
+        "staff.change_role",
+        api(place.host, place.token, CHANGE_ROLE, {"id": user_id, "role": "ASSISTANT"}),
+        api(
+            place.host,
+            place.token_of(other_admin),
+            CHANGE_ROLE,
+            {"id": user_id, "role": "RECEPTIONIST"},
+        ),
+    )
+
+    assert payload(result.first, "changeStaffRole")["__typename"] == "StaffUser"
+    assert payload(result.second, "changeStaffRole")["__typename"] == "StaffUser"
+    with place.inside():
+        events = AuditEvent.objects.filter(action="staff.change_role", entity_id=str(dentist.pk))
+        assert [e.changes["role"] for e in events.order_by("id")] == [
+            {"from": "DENTIST", "to": "ASSISTANT"},
+            {"from": "ASSISTANT", "to": "RECEPTIONIST"},
+        ]
+        assert User.objects.get(pk=dentist.pk).role == Role.RECEPTIONIST
+
+
 def test_a_login_racing_the_fifth_failure_is_throttled(committed):
     """Four failed logins are recorded for an account from this client IP; a fifth wrong
     password and the right one arrive at once. The fifth failure is counted first, so the
