@@ -15,6 +15,7 @@ from backend.audit.models import AuditEvent
 from backend.treatments import services as treatments
 from backend.treatments.models import (
     ItemStatus,
+    PerformedProcedure,
     PlanStatus,
     Procedure,
     TreatmentPlan,
@@ -176,6 +177,29 @@ def test_an_item_completed_and_cancelled_at_once_is_completed_once(committed):
 
     assert codes(result.first, "completeTreatmentPlanItem") == []
     assert codes(result.second, "cancelTreatmentPlanItem") == ["ITEM_NOT_PLANNED"]
+    assert status_of(place, item) == ItemStatus.DONE
+
+
+def test_an_item_completed_twice_at_once_is_performed_once(committed):
+    """Two assistants mark the same item done at once: one completion is recorded (one
+    performed procedure, to be charged once); the other is told ``ITEM_NOT_PLANNED``.
+
+    Checked: two locks guard this race, the plan's (``_locked``) and the item's
+    (``select_for_update`` in ``plan_item_complete``); either alone keeps the test green.
+    Without both, the second completion reads the item as planned and records the procedure
+    a second time, which only the database's one-to-one (one performed procedure per item)
+    stops: the client gets ``INTERNAL_ERROR`` instead of ``ITEM_NOT_PLANNED``.
+    """
+    place = committed
+    _, (item, _other) = plan(place, 2, PlanStatus.ACCEPTED)
+    complete = send(place, COMPLETE, id=gid(item))
+
+    result = race(place.schema, "treatment_plan.complete_item", complete, complete)
+
+    assert codes(result.first, "completeTreatmentPlanItem") == []
+    assert codes(result.second, "completeTreatmentPlanItem") == ["ITEM_NOT_PLANNED"]
+    with place.inside():
+        assert PerformedProcedure.objects.filter(plan_item=item).count() == 1
     assert status_of(place, item) == ItemStatus.DONE
 
 
