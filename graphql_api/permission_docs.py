@@ -1,6 +1,7 @@
 """What each GraphQL operation requires, read from the permission extensions on the schema's
-fields. Drives ``docs/permissions.md`` and the role-matrix tests, so neither can drift from
-the code."""
+fields. Drives ``docs/permissions.md``, so that it cannot drift from the code. The role-matrix
+tests do not read it: they hold their own table (``tests/spec/permissions.py``), written from
+the document, so that a change of permission shows as a difference."""
 
 from __future__ import annotations
 

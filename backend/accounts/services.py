@@ -107,14 +107,13 @@ def staff_role_change(*, actor: User, user: User, role: Role) -> User:
     """Give ``user`` another role. The last active admin cannot be demoted."""
     admins = _lock_active_admins()
     user = User.objects.select_for_update().get(pk=user.pk)
-    if user.role == role:
-        return user
-    if role != Role.ADMIN:
-        _refuse_if_last_admin(user, admins)
     before = {"role": user.role}
-    user.role = role
-    user.save(update_fields=["role"])
-    audit_record(
+    if user.role != role:
+        if role != Role.ADMIN:
+            _refuse_if_last_admin(user, admins)
+        user.role = role
+        user.save(update_fields=["role"])
+    audit_record(  # a role given again is audited too, with no change
         actor=actor,
         action="staff.change_role",
         entity=user,

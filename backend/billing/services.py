@@ -155,16 +155,15 @@ def charges_from_performed(*, actor: User, patient: Patient) -> list[Charge]:
                 created_at=performed.performed_at,
             )
         )
-    if charges:
-        audit_record(
-            actor=actor,
-            action="billing.charge_performed",
-            entity=patient,
-            changes={
-                "charges": [c.pk for c in charges],
-                "total": sum((c.amount for c in charges), Decimal(0)),
-            },
-        )
+    audit_record(  # a run that found nothing to charge is audited too
+        actor=actor,
+        action="billing.charge_performed",
+        entity=patient,
+        changes={
+            "charges": [c.pk for c in charges],
+            "total": sum((c.amount for c in charges), Decimal("0.00")),
+        },
+    )
     return charges
 
 

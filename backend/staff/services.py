@@ -75,8 +75,10 @@ def _reason(value: str | None) -> str:
 def _dentist(user_id: int | None, *, professional: Professional | None = None) -> User | None:
     if user_id is None:
         return None
-    user = User.objects.filter(pk=user_id, is_active=True, role=Role.DENTIST).first()
-    if user is None:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:  # an ID this clinic does not have, as for every other ID argument
+        raise _error("user_id", _("Nothing was found with this ID."), ResourceError.NOT_FOUND)
+    if not user.is_active or user.role != Role.DENTIST:
         raise _error(
             "user_id",
             _("Link an active staff user with the DENTIST role."),

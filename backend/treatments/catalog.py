@@ -42,7 +42,7 @@ def _procedure_fields(data: Mapping[str, Any]) -> dict[str, Any]:
                 TreatmentError.INVALID_NAME,
             )
         fields["name"] = name
-    if "category" in data:
+    if data.get("category") is not None:  # null, like a category left out, changes nothing
         fields["category"] = Category(data["category"])
     if "default_price" in data:
         fields["default_price"] = amount(data["default_price"], "default_price")

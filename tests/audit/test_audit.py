@@ -189,14 +189,25 @@ def test_audit_events_query_filters(client, clinic1, clinic1_admin, admin_token,
 def test_audit_events_of_one_clinic_are_not_visible_in_another(
     client, clinic1, clinic2, admin_token, make_staff, token_for
 ):
+    """The same query that misses clinica2's event finds clinica1's, written the same way at
+    the same time (positive control), and clinica2's own admin finds clinica2's: the absence
+    is the clinics' separation, not a query that would have found nothing anyway.
+    Checked: ``audit_event_list`` answering ``AuditEvent.objects.none()`` turns this red (the
+    test asserted only the absence before, and stayed green)."""
     with tenant_context(clinic2):
-        AuditEvent.objects.create(action="secret.clinica2", entity_type="thing")
-    _, body = graphql(
-        client, EVENTS, host="clinica1.localhost", token=admin_token, variables={"first": 100}
-    )
-    assert "secret.clinica2" not in {
-        e["node"]["action"] for e in body["data"]["auditEvents"]["edges"]
-    }
+        AuditEvent.objects.create(action="secret.clinica2", entity_type="probe")
+    with tenant_context(clinic1):
+        AuditEvent.objects.create(action="visible.clinica1", entity_type="probe")
+
+    def actions(host, token):
+        _, body = graphql(
+            client, EVENTS, host=host, token=token, variables={"entityType": "probe", "first": 100}
+        )
+        return [e["node"]["action"] for e in body["data"]["auditEvents"]["edges"]]
+
+    assert actions("clinica1.localhost", admin_token) == ["visible.clinica1"]
+    clinic2_token = token_for(clinic2, make_staff(clinic2, Role.ADMIN))
+    assert actions("clinica2.localhost", clinic2_token) == ["secret.clinica2"]
 
 
 @pytest.mark.parametrize("rows", [10, 1000])

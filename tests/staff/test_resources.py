@@ -104,6 +104,7 @@ def test_a_professional_is_created_with_hours_and_a_dentist_user(
             [("userId", "INVALID_USER")],
         ),  # the admin, not a dentist
         ({"userId": to_base64("Chair", 1)}, [("userId", "NOT_FOUND")]),
+        ({"userId": to_base64("StaffUser", 424242)}, [("userId", "NOT_FOUND")]),  # no such user
     ],
 )
 def test_bad_professional_input_gets_its_code(client, clinic1, token, fields, expected):

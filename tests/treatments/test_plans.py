@@ -385,3 +385,24 @@ def test_completing_with_a_bad_date_is_refused(client, world):
     assert payload["messages"] == [{"code": "INVALID_DATE", "field": "performedAt"}]
     with tenant_context(world["clinic"]):
         assert not PerformedProcedure.objects.exists()
+
+
+def test_a_procedure_update_with_a_null_category_keeps_its_category(
+    client, world, make_staff, token_for
+):
+    """`category: null` is no category to set (the column cannot be empty): the rest of the
+    update applies and the category stays. It used to fail with INTERNAL_ERROR (found by the
+    fuzzer, tests/fuzz)."""
+    admin = make_staff(world["clinic"], Role.ADMIN)
+    result = run(
+        client,
+        token_for(world["clinic"], admin),
+        'mutation($id: ID!) { updateProcedure(id: $id, input: {name: "Resina compuesta",'
+        " category: null}) { __typename ... on Procedure { name category } } }",
+        id=to_base64("Procedure", world["resin"].pk),
+    )
+    assert result == {
+        "__typename": "Procedure",
+        "name": "Resina compuesta",
+        "category": "RESTORATIVE",
+    }

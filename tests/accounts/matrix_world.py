@@ -1,0 +1,596 @@
+"""The role matrix's world and calls: one of every object in a clinic, and one call per
+operation of the schema that uses them.
+
+A variable value ``"{name}"`` in ``CALLS`` is filled from the world: the global ID of one of
+its objects, or one of its dates (``day``, ``at_11``…). Dates are relative to today in the
+clinic's time zone (two weeks ahead), so that bookings never fall in the past.
+
+Other tests build on it: `tests/test_health_data.py` (the world and the mutation calls),
+the fuzzers and `tests/test_filters_cross_clinic.py` (the world).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+from strawberry.relay import to_base64
+
+from backend.accounts.models import AuthToken, Role, User
+from backend.audit.models import AuditEvent
+from backend.billing.models import (
+    BillingSettings,
+    Charge,
+    Payment,
+    PaymentAllocation,
+    Receipt,
+    ReceiptLine,
+)
+from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
+from backend.patients.models import Patient
+from backend.scheduling.models import Appointment
+from backend.staff.models import Chair, Professional, TimeOff, WorkingHours
+from backend.treatments.models import (
+    PerformedProcedure,
+    Procedure,
+    TreatmentPlan,
+    TreatmentPlanItem,
+)
+from tenants_core.models import Clinic, ClinicBackup, Domain
+
+# One call per operation.
+CALLS: dict[str, tuple[str, dict[str, Any]]] = {
+    "patient": (
+        "query($id: ID!) { patient(id: $id) { fullName documentNumber } }",
+        {"id": "{patient}"},
+    ),
+    "patients": (
+        '{ patients(first: 5, search: "per") { totalCount edges { node { fullName } } } }',
+        {},
+    ),
+    "professional": (
+        "query($id: ID!) { professional(id: $id) { fullName } }",
+        {"id": "{professional}"},
+    ),
+    "professionals": (
+        "{ professionals(first: 5) { totalCount edges { node { fullName } } } }",
+        {},
+    ),
+    "chair": ("query($id: ID!) { chair(id: $id) { name } }", {"id": "{chair}"}),
+    "chairs": ("{ chairs(first: 5) { totalCount edges { node { name } } } }", {}),
+    "appointment": (
+        "query($id: ID!) { appointment(id: $id) { status startsAt } }",
+        {"id": "{appointment}"},
+    ),
+    "appointments": (
+        "{ appointments(first: 5) { totalCount edges { node { id status } } } }",
+        {},
+    ),
+    "availability": (
+        "query($p: ID!, $d: Date!) { availability(professionalId: $p, date: $d,"
+        " durationMinutes: 30) { startsAt endsAt } }",
+        {"p": "{professional}", "d": "{day}"},
+    ),
+    "createPatient": (
+        "mutation($input: CreatePatientInput!) { createPatient(input: $input) { ...Outcome } }",
+        {
+            "input": {
+                "firstName": "Ana",
+                "lastName": "Díaz",
+                "documentType": "DNI",
+                "documentNumber": "44556677",
+            }
+        },
+    ),
+    "updatePatient": (
+        'mutation($id: ID!) { updatePatient(id: $id, input: {phone: "987654321"}) { ...Outcome } }',
+        {"id": "{patient}"},
+    ),
+    "setPatientFrontDeskAlert": (
+        'mutation($p: ID!) { setPatientFrontDeskAlert(patientId: $p, text: "Avisar al doctor") { ...Outcome } }',
+        {"p": "{patient}"},
+    ),
+    "archivePatient": (
+        "mutation($id: ID!) { archivePatient(id: $id) { ...Outcome } }",
+        {"id": "{patient}"},
+    ),
+    "createProfessional": (
+        'mutation { createProfessional(input: {fullName: "Dra. Ruiz", licenseNumber: "99887"}) { ...Outcome } }',
+        {},
+    ),
+    "updateProfessional": (
+        'mutation($id: ID!) { updateProfessional(id: $id, input: {specialty: "Ortodoncia"}) { ...Outcome } }',
+        {"id": "{professional}"},
+    ),
+    "deactivateProfessional": (
+        "mutation($id: ID!) { deactivateProfessional(id: $id) { ...Outcome } }",
+        {"id": "{professional}"},
+    ),
+    "addTimeOff": (
+        "mutation($input: TimeOffInput!) { addTimeOff(input: $input) { ...Outcome } }",
+        {
+            "input": {
+                "professionalId": "{professional}",
+                "startsAt": "{off_from}",
+                "endsAt": "{off_to}",
+            }
+        },
+    ),
+    "removeTimeOff": (
+        "mutation($id: ID!) { removeTimeOff(id: $id) { ...Outcome } }",
+        {"id": "{time_off}"},
+    ),
+    "createChair": ('mutation { createChair(name: "Sillón 9") { ...Outcome } }', {}),
+    "updateChair": (
+        'mutation($id: ID!) { updateChair(id: $id, name: "Sillón 8") { ...Outcome } }',
+        {"id": "{chair}"},
+    ),
+    "deactivateChair": (
+        "mutation($id: ID!) { deactivateChair(id: $id) { ...Outcome } }",
+        {"id": "{chair}"},
+    ),
+    "scheduleAppointment": (
+        "mutation($input: ScheduleAppointmentInput!) { scheduleAppointment(input: $input) { ...Outcome } }",
+        {
+            "input": {
+                "patientId": "{patient}",
+                "professionalId": "{professional}",
+                "chairId": "{chair}",
+                "startsAt": "{at_11}",
+                "endsAt": "{at_11_30}",
+            }
+        },
+    ),
+    "rescheduleAppointment": (
+        "mutation($id: ID!, $input: RescheduleAppointmentInput!) {"
+        " rescheduleAppointment(id: $id, input: $input) { ...Outcome } }",
+        {"id": "{appointment}", "input": {"startsAt": "{at_12}", "endsAt": "{at_12_30}"}},
+    ),
+    "changeAppointmentStatus": (
+        "mutation($id: ID!) { changeAppointmentStatus(id: $id, status: CONFIRMED) { ...Outcome } }",
+        {"id": "{appointment}"},
+    ),
+    "cancelAppointment": (
+        'mutation($id: ID!) { cancelAppointment(id: $id, reason: "Paciente avisó") { ...Outcome } }',
+        {"id": "{appointment}"},
+    ),
+    "currentClinic": ("{ currentClinic { name subdomain } }", {}),
+    "billingSettings": ("{ billingSettings { igvRate pricesIncludeTax } }", {}),
+    "updateBillingSettings": (
+        'mutation { updateBillingSettings(igvRate: "0.10") { ...Outcome } }',
+        {},
+    ),
+    "patientBalance": (
+        "query($p: ID!) { patientBalance(patientId: $p) { charges payments refunds balance credit } }",
+        {"p": "{patient}"},
+    ),
+    "accountStatement": (
+        "query($p: ID!) { accountStatement(patientId: $p) { kind amount balance } }",
+        {"p": "{patient}"},
+    ),
+    "uninvoicedCharges": (
+        "query($p: ID!) { uninvoicedCharges(patientId: $p) { concept amount } }",
+        {"p": "{patient}"},
+    ),
+    "receipt": (
+        "query($id: ID!) { receipt(id: $id) { fullNumber status total } }",
+        {"id": "{receipt}"},
+    ),
+    "receipts": (
+        "query($p: ID!) { receipts(patientId: $p, first: 5) { totalCount edges { node { fullNumber } } } }",
+        {"p": "{patient}"},
+    ),
+    "cashReport": (
+        "query($d: Date!) { cashReport(from: $d, to: $d) { totalReceived totalRefunded } }",
+        {"d": "{today}"},
+    ),
+    "chargePerformedProcedures": (
+        "mutation($p: ID!) { chargePerformedProcedures(patientId: $p) { ... on OperationInfo { ...Outcome } } }",
+        {"p": "{patient}"},
+    ),
+    "addCharge": (
+        'mutation($p: ID!) { addCharge(input: {patientId: $p, concept: "Kit", unitPrice: "10.00"}) { ...Outcome } }',
+        {"p": "{patient}"},
+    ),
+    "issueReceipt": (
+        "mutation($p: ID!, $c: ID!) { issueReceipt(input: {patientId: $p, chargeIds: [$c], receiptType: BOLETA}) { ...Outcome } }",
+        {"p": "{patient}", "c": "{charge}"},
+    ),
+    "voidReceipt": (
+        'mutation($id: ID!) { voidReceipt(id: $id, reason: "Error") { ...Outcome } }',
+        {"id": "{receipt}"},
+    ),
+    "recordPayment": (
+        'mutation($p: ID!) { recordPayment(input: {patientId: $p, amount: "10.00", method: CASH}) { ...Outcome } }',
+        {"p": "{patient}"},
+    ),
+    "allocatePayment": (
+        'mutation($pay: ID!, $r: ID!) { allocatePayment(paymentId: $pay, receiptId: $r, amount: "1.00") { ...Outcome } }',
+        {"pay": "{payment}", "r": "{receipt}"},
+    ),
+    "refundPayment": (
+        'mutation($p: ID!) { refundPayment(input: {patientId: $p, amount: "1.00", method: CASH, reason: "Devolución"}) { ...Outcome } }',
+        {"p": "{patient}"},
+    ),
+    "updateClinicSettings": (
+        "mutation { updateClinicSettings(restrictNotesToAuthor: true) { ...Outcome } }",
+        {},
+    ),
+    "medicalHistory": (
+        "query($p: ID!) { medicalHistory(patientId: $p) { version allergies } }",
+        {"p": "{patient}"},
+    ),
+    "medicalHistoryVersions": (
+        "query($p: ID!) { medicalHistoryVersions(patientId: $p) { version allergies } }",
+        {"p": "{patient}"},
+    ),
+    "clinicalNote": (
+        "query($id: ID!) { clinicalNote(id: $id) { status subjective } }",
+        {"id": "{note}"},
+    ),
+    "clinicalNotes": (
+        "query($p: ID!) { clinicalNotes(patientId: $p, first: 5) { totalCount edges { node { id } } } }",
+        {"p": "{patient}"},
+    ),
+    "odontogram": (
+        "query($p: ID!) { odontogram(patientId: $p) { teeth { tooth findings { condition state } } } }",
+        {"p": "{patient}"},
+    ),
+    "procedures": (
+        '{ procedures(first: 5, search: "Resina simple") { totalCount edges { node { code defaultPrice } } } }',
+        {},
+    ),
+    "treatmentPlan": (
+        "query($id: ID!) { treatmentPlan(id: $id) { status title totals { net } } }",
+        {"id": "{plan}"},
+    ),
+    "treatmentPlans": (
+        "query($p: ID!) { treatmentPlans(patientId: $p, first: 5) { totalCount edges { node { id } } } }",
+        {"p": "{patient}"},
+    ),
+    "recordMedicalHistory": (
+        'mutation($p: ID!) { recordMedicalHistory(patientId: $p, input: {allergies: "Látex"}) { ...Outcome } }',
+        {"p": "{patient}"},
+    ),
+    "createClinicalNote": (
+        'mutation($p: ID!) { createClinicalNote(input: {patientId: $p, subjective: "Dolor al masticar"}) { ...Outcome } }',
+        {"p": "{patient}"},
+    ),
+    "updateClinicalNote": (
+        'mutation($id: ID!) { updateClinicalNote(id: $id, input: {plan: "Control"}) { ...Outcome } }',
+        {"id": "{note}"},
+    ),
+    "signClinicalNote": (
+        "mutation($id: ID!) { signClinicalNote(id: $id) { ...Outcome } }",
+        {"id": "{note}"},
+    ),
+    "addNoteAddendum": (
+        'mutation($id: ID!) { addNoteAddendum(noteId: $id, text: "Corrección") { ...Outcome } }',
+        {"id": "{signed_note}"},
+    ),
+    "recordFinding": (
+        'mutation($p: ID!) { recordFinding(input: {patientId: $p, tooth: 26, condition: CARIES, surfaces: ["O"]}) { ...Outcome } }',
+        {"p": "{patient}"},
+    ),
+    "changeFindingState": (
+        "mutation($id: ID!) { changeFindingState(id: $id, state: EXISTING) { ...Outcome } }",
+        {"id": "{finding}"},
+    ),
+    "removeFinding": (
+        "mutation($id: ID!) { removeFinding(id: $id) { ...Outcome } }",
+        {"id": "{finding}"},
+    ),
+    "createProcedure": (
+        'mutation { createProcedure(input: {code: "X1", name: "Nuevo", category: PREVENTION, defaultPrice: "50.00"}) { ...Outcome } }',
+        {},
+    ),
+    "updateProcedure": (
+        'mutation($id: ID!) { updateProcedure(id: $id, input: {defaultPrice: "60.00"}) { ...Outcome } }',
+        {"id": "{procedure}"},
+    ),
+    "deactivateProcedure": (
+        "mutation($id: ID!) { deactivateProcedure(id: $id) { ...Outcome } }",
+        {"id": "{procedure}"},
+    ),
+    "createTreatmentPlan": (
+        'mutation($p: ID!, $d: ID!) { createTreatmentPlan(input: {patientId: $p, dentistId: $d, title: "Plan nuevo"}) { ...Outcome } }',
+        {"p": "{patient}", "d": "{professional}"},
+    ),
+    "addTreatmentPlanItem": (
+        'mutation($id: ID!, $proc: ID!) { addTreatmentPlanItem(planId: $id, input: {procedureId: $proc, tooth: 17, surfaces: ["O"]}) { ...Outcome } }',
+        {"id": "{plan}", "proc": "{procedure}"},
+    ),
+    "cancelTreatmentPlanItem": (
+        "mutation($id: ID!) { cancelTreatmentPlanItem(itemId: $id) { ...Outcome } }",
+        {"id": "{item}"},
+    ),
+    "changeTreatmentPlanStatus": (
+        "mutation($id: ID!) { changeTreatmentPlanStatus(id: $id, status: PRESENTED) { ...Outcome } }",
+        {"id": "{plan}"},
+    ),
+    "completeTreatmentPlanItem": (
+        "mutation($id: ID!) { completeTreatmentPlanItem(itemId: $id) { ...Outcome } }",
+        {"id": "{item}"},
+    ),
+    "me": ("{ me { email role } }", {}),
+    "staff": ("{ staff(first: 50) { totalCount edges { node { email } } } }", {}),
+    "auditEvents": (
+        '{ auditEvents(first: 5, entityType: "matrix.probe") { totalCount edges { node { action } } } }',
+        {},
+    ),
+    "plans": ("{ plans { code } }", {}),
+    "clinics": ("{ clinics(first: 100) { totalCount edges { node { subdomain } } } }", {}),
+    "clinicBackups": ('{ clinicBackups(subdomain: "clinica2") { id sha256 } }', {}),
+    "backupClinic": ('mutation { backupClinic(subdomain: "clinica2") { ...Outcome } }', {}),
+    "restoreClinic": (
+        'mutation($b: ID!) { restoreClinic(subdomain: "clinica2", targetSubdomain: "copia",'
+        " backupId: $b) { ...Outcome } }",
+        {"b": "{backup}"},
+    ),
+    "login": (
+        'mutation { login(email: "x@y.pe", password: "nope") { ...Outcome } }',
+        {},
+    ),
+    "logout": ("mutation { logout }", {}),
+    "createStaffUser": (
+        "mutation($input: CreateStaffUserInput!) { createStaffUser(input: $input) { ...Outcome } }",
+        {
+            "input": {
+                "email": "matrix@x.pe",
+                "fullName": "M",
+                "role": "ASSISTANT",
+                "password": "Muy-segura-123",
+            }
+        },
+    ),
+    "changeStaffRole": (
+        "mutation($id: ID!) { changeStaffRole(id: $id, role: RECEPTIONIST) { ...Outcome } }",
+        {"id": "{staff}"},
+    ),
+    "deactivateStaffUser": (
+        "mutation($id: ID!) { deactivateStaffUser(id: $id) { ...Outcome } }",
+        {"id": "{staff}"},
+    ),
+    "createClinic": (
+        "mutation($input: CreateClinicInput!) { createClinic(input: $input) { ...Outcome } }",
+        {
+            "input": {
+                "subdomain": "matriz",
+                "name": "Matriz",
+                "legalId": "20600000005",
+                "email": "m@m.pe",
+                "plan": "BASIC",
+                "adminEmail": "a@m.pe",
+                "adminPassword": "Muy-segura-123",
+            }
+        },
+    ),
+    "changeClinicPlan": (
+        'mutation { changeClinicPlan(subdomain: "clinica2", plan: ENTERPRISE) { ...Outcome } }',
+        {},
+    ),
+    "suspendClinic": (
+        'mutation { suspendClinic(subdomain: "clinica2", reason: "test") { ...Outcome } }',
+        {},
+    ),
+    "reactivateClinic": ('mutation { reactivateClinic(subdomain: "cerrada") { ...Outcome } }', {}),
+    "addClinicDomain": (
+        'mutation { addClinicDomain(subdomain: "clinica2", domain: "smile.localhost") { ...Outcome } }',
+        {},
+    ),
+}
+
+# A mutation's selection: its result's type, or its refusal's codes.
+OUTCOME = "fragment Outcome on OperationInfo { messages { code } }"
+
+TYPE_NAMES = dict(
+    staff="StaffUser", patient="Patient", professional="Professional", chair="Chair",
+    appointment="Appointment", time_off="TimeOff", note="ClinicalNote", signed_note="ClinicalNote",
+    finding="Finding", procedure="Procedure", plan="TreatmentPlan", item="TreatmentPlanItem",
+    charge="Charge", receipt="Receipt", payment="Payment",
+)  # fmt: skip
+
+
+def world_dates(tz: ZoneInfo) -> dict[str, str]:
+    """The world's dates: today and a day two weeks ahead, in the clinic's time zone."""
+    today = timezone.localdate(timezone=tz)
+    day = today + dt.timedelta(days=14)
+
+    def at(days: int, hour: int, minute: int = 0) -> str:
+        return dt.datetime.combine(
+            day + dt.timedelta(days=days), dt.time(hour, minute), tz
+        ).isoformat()
+
+    return {
+        "today": today.isoformat(),
+        "day": day.isoformat(),
+        "at_10": at(0, 10),
+        "at_11": at(0, 11),
+        "at_11_30": at(0, 11, 30),
+        "at_12": at(0, 12),
+        "at_12_30": at(0, 12, 30),
+        "off_from": at(25, 0),
+        "off_to": at(26, 0),
+    }
+
+
+# IDs that name nothing: enough for calls that must be refused before any lookup.
+WORLD_ELSEWHERE = {
+    **{name: to_base64(type_name, 424242) for name, type_name in TYPE_NAMES.items()},
+    **world_dates(ZoneInfo(settings.DEFAULT_CLINIC_TIMEZONE)),
+    "backup": "5f0c2a8e-0000-4000-8000-000000000000",
+}
+
+
+def fill(value: Any, world: dict[str, str]) -> Any:
+    """``value`` with each ``"{name}"`` replaced by the world's value."""
+    if isinstance(value, dict):
+        return {key: fill(item, world) for key, item in value.items()}
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return world[value[1:-1]]
+    return value
+
+
+def call_document(field: str) -> tuple[str, dict[str, Any]]:
+    """The call's document, its mutation payload selected as ``__typename`` and codes."""
+    query, variables = CALLS[field]
+    if "...Outcome" in query:
+        query = query.replace(
+            "{ ...Outcome }", "{ __typename ... on OperationInfo { ...Outcome } }"
+        )
+        query += "\n" + OUTCOME
+    return query, variables
+
+
+def build_world(clinic: Clinic, caller: User, make_staff: Any) -> dict[str, str]:
+    """One of everything in ``clinic``; the professional is the caller when the caller is a
+    dentist, so that row rules ("their own appointments") let the call through. Returns the
+    objects' global IDs and the world's dates (see ``world_dates``)."""
+    make_staff(clinic, Role.ADMIN)  # so that no call trips the last-admin rule
+    staff = make_staff(clinic, Role.DENTIST)
+    dates = world_dates(ZoneInfo(clinic.timezone))
+    with tenant_context(clinic):
+        patient = Patient.objects.create(
+            first_name="José", last_name="Pérez", document_type="DNI", document_number="12345678"
+        )
+        professional = Professional.objects.create(
+            full_name="Dr. Soto",
+            license_number="12345",
+            user=caller if caller.role == Role.DENTIST else None,
+        )
+        for weekday in range(7):
+            WorkingHours.objects.create(
+                professional=professional,
+                weekday=weekday,
+                start_time=dt.time(8),
+                end_time=dt.time(20),
+            )
+        chair = Chair.objects.create(name="Sillón 1")
+        starts = dt.datetime.fromisoformat(dates["at_10"])
+        appointment = Appointment.objects.create(
+            patient=patient, professional=professional, chair=chair,
+            starts_at=starts, ends_at=starts + dt.timedelta(minutes=30),
+        )  # fmt: skip
+        time_off = TimeOff.objects.create(
+            professional=professional, starts_at=starts + dt.timedelta(days=60),
+            ends_at=starts + dt.timedelta(days=61),
+        )  # fmt: skip
+        clinician = caller if caller.role in (Role.DENTIST, Role.ADMIN) else staff
+        note = ClinicalNote.objects.create(patient=patient, author=clinician, subjective="Dolor")
+        signed_note = ClinicalNote.objects.create(
+            patient=patient, author=clinician, subjective="Control", status="SIGNED",
+            signed_by=clinician, signed_at=starts - dt.timedelta(days=20),
+        )  # fmt: skip
+        finding = Finding.objects.create(
+            patient=patient,
+            tooth=16,
+            surfaces=["O"],
+            condition="CARIES",
+            state="PLANNED",
+            recorded_by=staff,
+        )
+        procedure = Procedure.objects.create(
+            code="RES1", name="Resina simple", category="RESTORATIVE", default_price="120.00",
+            requires_tooth=True, result_condition="RESTORATION", result_material="RESIN",
+        )  # fmt: skip
+        plan = TreatmentPlan.objects.create(
+            patient=patient, dentist=professional, title="Plan", created_by=staff
+        )
+        item = TreatmentPlanItem.objects.create(
+            plan=plan, procedure=procedure, tooth=16, surfaces=["O"], price="120.00"
+        )
+        charge = Charge.objects.create(
+            patient=patient,
+            concept="Consulta",
+            unit_price="50.00",
+            amount="50.00",
+            created_by=staff,
+        )
+        billed = Charge.objects.create(
+            patient=patient,
+            concept="Resina",
+            unit_price="120.00",
+            amount="120.00",
+            created_by=staff,
+        )
+        receipt = Receipt.objects.create(
+            receipt_type="BOLETA", series="B001", number=1, patient=patient, customer_name="José Pérez",
+            igv_rate="0.18", subtotal="101.69", tax="18.31", total="120.00", issued_by=staff,
+        )  # fmt: skip
+        ReceiptLine.objects.create(receipt=receipt, charge=billed, amount="120.00")
+        payment = Payment.objects.create(
+            patient=patient, amount="20.00", amount_pen="20.00", method="CASH", received_by=staff
+        )
+    objects = dict(
+        staff=staff, patient=patient, professional=professional, chair=chair,
+        appointment=appointment, time_off=time_off, note=note, signed_note=signed_note,
+        finding=finding, procedure=procedure, plan=plan, item=item, charge=charge,
+        receipt=receipt, payment=payment,
+    )  # fmt: skip
+    return {name: to_base64(TYPE_NAMES[name], obj.pk) for name, obj in objects.items()} | dates
+
+
+def distinct_ids(clinic: Clinic) -> None:
+    """Number the clinic's next rows from 500,000: its IDs then name nothing in a clinic whose
+    own rows are numbered from 1, so that finding one there would be a leak, not a clash.
+    (``setval`` is not transactional: the numbers stay taken after the test.)"""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT setval(format('%%I.%%I', schemaname, sequencename)::regclass,"
+            " greatest(500000, last_value)) FROM pg_sequences WHERE schemaname = %s",
+            [clinic.schema_name],
+        )
+
+
+def snapshot(clinic: Clinic) -> tuple[Any, ...]:
+    """Everything a refused call must leave untouched, in the clinic's schema and its row."""
+    with tenant_context(clinic):
+        return (
+            Clinic.objects.filter(pk=clinic.pk).values().get(),
+            list(User.objects.order_by("pk").values_list("pk", "role", "is_active")),
+            list(AuthToken.objects.order_by("pk").values_list("pk", "revoked_at")),
+            list(
+                Patient.objects.order_by("pk").values_list(
+                    "pk", "phone", "is_archived", "allergies", "medical_alerts", "front_desk_alert"
+                )
+            ),
+            list(Professional.objects.order_by("pk").values_list("pk", "specialty", "is_active")),
+            list(Chair.objects.order_by("pk").values_list("pk", "name", "is_active")),
+            list(
+                Appointment.objects.order_by("pk").values_list(
+                    "pk", "starts_at", "ends_at", "status"
+                )
+            ),
+            list(TimeOff.objects.order_by("pk").values_list("pk", "starts_at", "ends_at")),
+            list(ClinicalNote.objects.order_by("pk").values_list("pk", "status", "plan")),
+            list(NoteAddendum.objects.order_by("pk").values_list("pk")),
+            list(Finding.objects.order_by("pk").values_list("pk", "state", "resolved_at")),
+            list(MedicalHistory.objects.order_by("pk").values_list("pk")),
+            list(Procedure.objects.order_by("pk").values_list("pk", "default_price", "is_active")),
+            list(TreatmentPlan.objects.order_by("pk").values_list("pk", "status")),
+            list(TreatmentPlanItem.objects.order_by("pk").values_list("pk", "status")),
+            list(PerformedProcedure.objects.order_by("pk").values_list("pk")),
+            list(BillingSettings.objects.order_by("pk").values()),
+            list(Charge.objects.order_by("pk").values_list("pk", "amount")),
+            list(Receipt.objects.order_by("pk").values_list("pk", "status")),
+            list(ReceiptLine.objects.order_by("pk").values_list("pk", "is_void")),
+            list(Payment.objects.order_by("pk").values_list("pk", "kind", "amount")),
+            list(PaymentAllocation.objects.order_by("pk").values_list("pk", "released_at")),
+            list(AuditEvent.objects.order_by("pk").values_list("pk", "action")),
+        )
+
+
+def platform_snapshot() -> tuple[Any, ...]:
+    """What a refused platform call must leave untouched, in the public schema."""
+    connection.set_schema_to_public()  # type: ignore[attr-defined]
+    return (
+        list(Clinic.objects.order_by("pk").values_list("pk", "plan_id", "status")),
+        list(Domain.objects.order_by("pk").values_list("pk", "domain")),
+        list(ClinicBackup.objects.order_by("pk").values_list("pk")),
+        list(AuditEvent.objects.order_by("pk").values_list("pk", "action")),
+    )
