@@ -21,7 +21,6 @@ from backend.core.transactions import (
 )
 from tenants_core import routing
 from tenants_core.errors import PlatformError
-from tenants_core.models import Clinic
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +34,14 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
     once warm. Choosing the clinic sends nothing either: the request's transaction
     (``request_transaction``) sets the clinic's schema with its first statement
     (``backend.core.db_backend``)."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return super().__call__(request)  # type: ignore[no-any-return]
+        finally:
+            # Nothing of this request's clinic stays selected on the thread's connection: the
+            # next work on it (another request, a job) chooses its own schema.
+            connection.set_schema_to_public()  # type: ignore[attr-defined]
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         try:

@@ -90,7 +90,12 @@ def _run_as(host: str) -> str | None:
 
 @contextlib.contextmanager
 def running_pgbouncer(
-    django_db_blocker: Any, pool_mode: str, *, pool_size: int = 10, database_timeout: bool = True
+    django_db_blocker: Any,
+    pool_mode: str,
+    *,
+    pool_size: int = 10,
+    database_timeout: bool = True,
+    round_robin: bool = False,
 ) -> Iterator[PgBouncer]:
     """PgBouncer in ``pool_mode`` in front of the test database, stopped afterwards.
 
@@ -129,6 +134,9 @@ def running_pgbouncer(
                 f"admin_users = {user}",
                 f"pool_mode = {pool_mode}",
                 f"default_pool_size = {pool_size}",
+                # 1: hand out server connections in turn, not the most recently used one, so
+                # that consecutive transactions of one client land on different servers.
+                f"server_round_robin = {int(round_robin)}",
                 "max_client_conn = 500",
                 "ignore_startup_parameters = extra_float_digits, options",
                 f"logfile = {workdir / 'pgbouncer.log'}",

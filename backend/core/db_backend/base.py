@@ -35,11 +35,32 @@ from django_tenants.postgresql_backend import base as tenants_base
 from django_tenants.utils import get_public_schema_name, quote_schema_name
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
+from backend.pooling import transactions_are_whole
+
 logger = logging.getLogger("backend.tenancy")
 
-SELECT_SCHEMA_SQL = (
-    "SELECT set_config('search_path', %s, true), set_config('statement_timeout', %s, true)"
-)
+# The clinic's schema lock: a transaction that uses a clinic's schema holds it, shared, to its
+# end; work that replaces or drops the schema (a restore over the clinic) takes it exclusively,
+# first, before any other lock, so that it waits for the transactions in flight and new ones
+# wait for it while holding nothing it needs.
+SCHEMA_LOCK_NAMESPACE = 0x5C4E  # the first key of the two-key advisory locks, this use only
+
+
+def select_schema_sql(*, new_transaction: bool, clinic: bool) -> str:
+    """One statement: the search_path; at a transaction's start the statement timeout too (not
+    when the schema changes later: the transaction may have set its own); in a clinic's
+    schema, its schema lock."""
+    parts = ["set_config('search_path', %s, true)"]
+    if new_transaction:
+        parts.append("set_config('statement_timeout', %s, true)")
+    if clinic:
+        parts.append(f"pg_advisory_xact_lock_shared({SCHEMA_LOCK_NAMESPACE}, hashtext(%s))")
+    return "SELECT " + ", ".join(parts)
+
+
+def _sets_the_transaction(sql: str) -> bool:
+    """``SET TRANSACTION …`` must be a transaction's first statement: the schema comes next."""
+    return sql[:40].lstrip().upper().startswith("SET TRANSACTION")
 
 
 class TenancyGuardError(RuntimeError):
@@ -83,6 +104,9 @@ class DatabaseIntrospection(PostgresIntrospection):
 
 
 class DatabaseWrapper(tenants_base.DatabaseWrapper):
+    # Whether this process has checked that its pool keeps transactions whole (pooling.py).
+    _pool_checked = False
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.introspection = DatabaseIntrospection(self)
@@ -93,6 +117,12 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
         # Outermost, so that the selecting statement is itself seen (counted, logged) by every
         # other wrapper, the way assertNumQueries and the benchmarks count statements.
         self.execute_wrappers.insert(0, self._select_schema_wrapper)
+
+    def init_connection_state(self) -> None:
+        super().init_connection_state()
+        if not DatabaseWrapper._pool_checked:
+            transactions_are_whole(self.connection)
+            DatabaseWrapper._pool_checked = True
 
     # django-tenants' session-level SET is never sent: see the module docstring.
     def _handle_search_path(self, cursor: Any = None) -> None:
@@ -112,6 +142,16 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
             super().savepoint_rollback(sid)
         finally:
             self._transaction_search_path = None
+
+    def lock_schema_exclusively(self, schema_name: str) -> None:
+        """Wait for every transaction that uses ``schema_name`` to end, and keep new ones out
+        until this transaction ends (see ``SCHEMA_LOCK_NAMESPACE``). Take it before any
+        other lock: a transaction in the schema may be waiting for one of them."""
+        with self.schema_qualified(), self.cursor() as cursor:
+            cursor.execute(
+                f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_NAMESPACE}, hashtext(%s))",
+                [schema_name],
+            )
 
     def forget_transaction_schema(self) -> None:
         """Make the next statement set the schema even if this transaction already did."""
@@ -134,7 +174,7 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
     def _select_schema_wrapper(
         self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
     ) -> Any:
-        if self._selecting_schema or self._schema_qualified:
+        if self._selecting_schema or self._schema_qualified or _sets_the_transaction(sql):
             return execute(sql, params, many, context)
         if self.get_autocommit():
             if self.schema_name != get_public_schema_name():
@@ -145,14 +185,23 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
 
     def _select_schema(self, cursor: Any) -> None:
         """Set the transaction's search_path unless this transaction has already set it."""
-        if self.connection.info.transaction_status == TRANSACTION_STATUS_IDLE:
+        new_transaction = self.connection.info.transaction_status == TRANSACTION_STATUS_IDLE
+        if new_transaction:
             self._transaction_search_path = None  # this statement opens a new transaction
         path = self.search_path()
         if self._transaction_search_path == path:
             return
+        clinic = self.schema_name != get_public_schema_name()
+        params = [path]
+        if new_transaction:
+            params.append(f"{settings.DB_STATEMENT_TIMEOUT_MS}ms")
+        if clinic:
+            params.append(self.schema_name)
         self._selecting_schema = True
         try:
-            cursor.execute(SELECT_SCHEMA_SQL, [path, f"{settings.DB_STATEMENT_TIMEOUT_MS}ms"])
+            cursor.execute(
+                select_schema_sql(new_transaction=new_transaction, clinic=clinic), params
+            )
         finally:
             self._selecting_schema = False
         self._transaction_search_path = path
