@@ -58,6 +58,7 @@ from graphql_api.permissions import HasPermission
 from graphql_api.schema import schema
 from tenants_core.context import current_timezone
 from tests.accounts.test_role_matrix import CALLS, build_world
+from tests.dates import MONDAY
 
 pytestmark = pytest.mark.django_db
 
@@ -335,7 +336,7 @@ def filler(world: HealthWorld) -> Callable[[str, str, str, Any], str]:
         values = {
             "patientId": json.dumps(world.ids["patient"]),
             "professionalId": json.dumps(world.ids["professional"]),
-            "date": '"2030-01-07"',  # a Monday of the world's appointment
+            "date": f'"{MONDAY}"',  # the Monday of the world's appointment
             "durationMinutes": "30",
             "subdomain": '"clinica1"',
         }

@@ -19,6 +19,7 @@ from backend.staff.models import Chair, Professional, TimeOff, WorkingHours
 from backend.treatments.models import Procedure, TreatmentPlan, TreatmentPlanItem
 from graphql_api.permission_docs import operation_rules
 from tests.conftest import error_code, graphql
+from tests.dates import MONDAY
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ CALLS = {
     "appointment": ("query($id: ID!) { appointment(id: $id) { status } }", {"id": "{appointment}"}),
     "appointments": ("{ appointments(first: 5) { totalCount } }", {}),
     "availability": (
-        'query($p: ID!) { availability(professionalId: $p, date: "2030-01-07", durationMinutes: 30) { startsAt } }',
+        f'query($p: ID!) {{ availability(professionalId: $p, date: "{MONDAY}", durationMinutes: 30) {{ startsAt }} }}',
         {"p": "{professional}"},
     ),
     "createPatient": (
@@ -76,7 +77,7 @@ CALLS = {
         {"id": "{professional}"},
     ),
     "addTimeOff": (
-        'mutation($p: ID!) { addTimeOff(input: {professionalId: $p, startsAt: "2030-02-01T00:00:00-05:00", endsAt: "2030-02-02T00:00:00-05:00"}) { ...Outcome } }',
+        f'mutation($p: ID!) {{ addTimeOff(input: {{professionalId: $p, startsAt: "{MONDAY + dt.timedelta(days=25)}T00:00:00-05:00", endsAt: "{MONDAY + dt.timedelta(days=26)}T00:00:00-05:00"}}) {{ ...Outcome }} }}',
         {"p": "{professional}"},
     ),
     "removeTimeOff": (
@@ -99,13 +100,13 @@ CALLS = {
                 "patientId": "{patient}",
                 "professionalId": "{professional}",
                 "chairId": "{chair}",
-                "startsAt": "2030-01-07T11:00:00-05:00",
-                "endsAt": "2030-01-07T11:30:00-05:00",
+                "startsAt": f"{MONDAY}T11:00:00-05:00",
+                "endsAt": f"{MONDAY}T11:30:00-05:00",
             }
         },
     ),
     "rescheduleAppointment": (
-        'mutation($id: ID!) { rescheduleAppointment(id: $id, input: {startsAt: "2030-01-07T12:00:00-05:00", endsAt: "2030-01-07T12:30:00-05:00"}) { ...Outcome } }',
+        f'mutation($id: ID!) {{ rescheduleAppointment(id: $id, input: {{startsAt: "{MONDAY}T12:00:00-05:00", endsAt: "{MONDAY}T12:30:00-05:00"}}) {{ ...Outcome }} }}',
         {"id": "{appointment}"},
     ),
     "changeAppointmentStatus": (
@@ -139,7 +140,7 @@ CALLS = {
         "query($p: ID!) { receipts(patientId: $p, first: 5) { totalCount } }",
         {"p": "{patient}"},
     ),
-    "cashReport": ('{ cashReport(from: "2030-01-07", to: "2030-01-07") { totalReceived } }', {}),
+    "cashReport": (f'{{ cashReport(from: "{MONDAY}", to: "{MONDAY}") {{ totalReceived }} }}', {}),
     "chargePerformedProcedures": (
         "mutation($p: ID!) { chargePerformedProcedures(patientId: $p) { ... on OperationInfo { ...Outcome } } }",
         {"p": "{patient}"},
@@ -405,7 +406,7 @@ def build_world(clinic, caller, make_staff):
                 end_time=dt.time(20),
             )
         chair = Chair.objects.create(name="Sillón 1")
-        starts = dt.datetime(2030, 1, 7, 10, tzinfo=ZoneInfo("America/Lima"))
+        starts = dt.datetime.combine(MONDAY, dt.time(10), tzinfo=ZoneInfo("America/Lima"))
         appointment = Appointment.objects.create(
             patient=patient, professional=professional, chair=chair,
             starts_at=starts, ends_at=starts + dt.timedelta(minutes=30),

@@ -22,6 +22,7 @@ from backend.treatments.models import (
 from backend.treatments.money import percent_of
 from backend.treatments.services import PLAN_TRANSITIONS
 from tests.conftest import error_code, graphql
+from tests.dates import MONDAY, lima
 
 pytestmark = pytest.mark.django_db
 
@@ -381,7 +382,7 @@ def test_completing_with_a_bad_date_is_refused(client, world):
     run(client, world["token"], STATUS, id=plan["id"], status="PRESENTED")
     run(client, world["token"], STATUS, id=plan["id"], status="ACCEPTED")
     query = "mutation($id: ID!, $at: DateTime) { completeTreatmentPlanItem(itemId: $id, input: {performedAt: $at}) { __typename ... on OperationInfo { messages { code field } } } }"
-    payload = run(client, world["token"], query, id=item["id"], at="2031-01-01T10:00:00-05:00")
+    payload = run(client, world["token"], query, id=item["id"], at=lima(MONDAY, 10).isoformat())
     assert payload["messages"] == [{"code": "INVALID_DATE", "field": "performedAt"}]
     with tenant_context(world["clinic"]):
         assert not PerformedProcedure.objects.exists()
