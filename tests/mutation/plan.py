@@ -29,8 +29,9 @@ class Target:
     what: str
     sources: tuple[Source, ...]
     tests: tuple[str, ...]
-    # Tests written to kill this target's survivors: they run after ``tests``, so the report
-    # can tell the mutants that only they kill (the score before them).
+    # Tests written to kill this target's survivors. The report lists the mutants they were
+    # the first to kill (pytest runs the files of one directory in name order, so "first",
+    # not "only": a later file of ``tests`` might have killed some too).
     added: tuple[str, ...] = ()
     enums: dict[str, str] = field(default_factory=dict)
     # Tests of ``tests`` left out: a timing bound that a loaded machine cannot keep at nice 10
