@@ -77,8 +77,8 @@ SECRET_KEY_MIN_LENGTH = 50
 
 
 def secret_key_problem(key: str) -> str | None:
-    """Why ``key`` cannot be a production ``SECRET_KEY`` (Django signs with it, and so do
-    backup manifests), or None: the bar of Django's ``security.W009`` check, plus
+    """Why ``key`` cannot be a production ``SECRET_KEY`` (Django signs with it, as did backups
+    made before encryption), or None: the bar of Django's ``security.W009`` check, plus
     placeholders."""
     generate = 'generate one with: python -c "import secrets; print(secrets.token_urlsafe(64))"'
     if not key:
@@ -104,6 +104,10 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Former SECRET_KEYs, comma-separated: Django still accepts what they signed, and backups made
+# before encryption (signed with SECRET_KEY) still verify. Not checked like SECRET_KEY: after a
+# rotation away from a placeholder, the placeholder is what the old backups need.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 
 
 def _backup_encryption_keys() -> str:

@@ -56,6 +56,9 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
+from backend.core.error_codes import CommonError
+from graphql_api.strawberry_internals import set_validation_result, validation_pending
+
 # Operations in one document: a request runs one; a document that names a few lets the client
 # pick. Each one costs graphql-core a walk of its own (variables, fragments).
 MAX_OPERATIONS = 50
@@ -66,11 +69,9 @@ MAX_SELECTIONS = 5000
 # A query that spreads five fragments which all select `id` and `__typename` makes 30.
 MAX_COMPARISONS = 1000
 
-CODE = "GRAPHQL_VALIDATION_FAILED"
-
 
 def _refusal(message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": CODE})
+    return GraphQLError(message, extensions={"code": CommonError.GRAPHQL_VALIDATION_FAILED.value})
 
 
 @dataclass
@@ -217,9 +218,8 @@ class DocumentLimits(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         # Already known valid (document_cache) or already refused: nothing to walk.
-        if context.pre_execution_errors is None and context.graphql_document is not None:
-            refusal = document_refusal(context.graphql_document)
+        if validation_pending(context):
+            refusal = document_refusal(context.graphql_document)  # type: ignore[arg-type]
             if refusal is not None:
-                # strawberry validates only while this is None.
-                context.pre_execution_errors = [refusal]
+                set_validation_result(context, [refusal])
         yield

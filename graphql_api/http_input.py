@@ -1,10 +1,11 @@
 """The request a client sent, read into a GraphQL request, or refused with a coded 4xx.
 
 This replaces strawberry's ``parse_http_body`` (strawberry-graphql 0.341.2,
-``strawberry/http/sync_base_view.py``): it called ``data.get(...)`` on whatever the body decoded
-to, so a body of ``"text"``, ``42`` or ``null`` raised AttributeError (a 500), it let JSON's
-RecursionError and ValueError (deep nesting, a 5,000-digit number) escape as 500s, and it did
-not look at the text inside GET parameters. The entry points are the only ones the view has:
+``strawberry/http/sync_base_view.py``; the override is in ``strawberry_internals``): it called
+``data.get(...)`` on whatever the body decoded to, so a body of ``"text"``, ``42`` or ``null``
+raised AttributeError (a 500), it let JSON's RecursionError and ValueError (deep nesting, a
+5,000-digit number) escape as 500s, and it did not look at the text inside GET parameters.
+The entry points are the only ones the view has:
 
 - GET with ``query``, ``variables``, ``operationName`` and ``extensions`` parameters (queries
   only; strawberry refuses a mutation over GET);
@@ -24,13 +25,16 @@ from cross_web import HTTPException, SyncHTTPRequestAdapter
 from django.utils.translation import gettext as _
 from strawberry.http import GraphQLRequestData
 
+from backend.core.error_codes import CommonError
 from graphql_api.safe_input import UnsafeInput, check_text, decode_json
 
 
 class BadRequest(HTTPException):
     """A request refused before GraphQL sees it: an HTTP status, a code and a message."""
 
-    def __init__(self, reason: str, status_code: int = 400, code: str = "BAD_REQUEST") -> None:
+    def __init__(
+        self, reason: str, status_code: int = 400, code: str = CommonError.BAD_REQUEST
+    ) -> None:
         super().__init__(status_code, reason)
         self.code = code
 

@@ -19,6 +19,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from graphql_api.accounts.mutations import Mutation as AccountsMutation
 from graphql_api.accounts.queries import Query as AccountsQuery
 from graphql_api.audit.queries import Query as AuditQuery
+from graphql_api.big_int import SCALAR_MAP
 from graphql_api.billing.mutations import Mutation as BillingMutation
 from graphql_api.billing.queries import Query as BillingQuery
 from graphql_api.clinic.mutations import Mutation as ClinicMutation
@@ -27,8 +28,7 @@ from graphql_api.clinical.mutations import Mutation as ClinicalMutation
 from graphql_api.clinical.queries import Query as ClinicalQuery
 from graphql_api.document_cache import ValidDocumentCache
 from graphql_api.document_limits import DocumentLimits
-from graphql_api.error_logging import ClinicSchema
-from graphql_api.errors import ErrorCodes
+from graphql_api.errors import ClinicSchema
 from graphql_api.fast_fields import install_fast_fields
 from graphql_api.patients.mutations import Mutation as PatientsMutation
 from graphql_api.patients.queries import Query as PatientsQuery
@@ -78,7 +78,8 @@ def _introspection() -> SchemaExtension:
     return SchemaExtension() if settings.GRAPHQL_INTROSPECTION else DisableIntrospection()
 
 
-# ClinicSchema: strawberry's Schema, logging expected refusals in one line (error_logging).
+# ClinicSchema: strawberry's Schema with one classification of every error, for the client
+# (codes, masked bugs, the HTTP status) and for the log (one line per refusal) (errors.py).
 schema = ClinicSchema(
     query=Query,
     mutation=Mutation,
@@ -97,10 +98,12 @@ schema = ClinicSchema(
         lambda: ParserCache(maxsize=256),
         DocumentValidation,
         DjangoOptimizerExtension,
-        ErrorCodes,
     ],
     # `first` and `last` of every connection are at most this (else INVALID_PAGINATION).
-    config=StrawberryConfig(relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE),
+    # BigInt: byte and row counts past Int's 32 bits (big_int.py).
+    config=StrawberryConfig(
+        relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE, scalar_map=SCALAR_MAP
+    ),
 )
 
 

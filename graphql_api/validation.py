@@ -2,76 +2,48 @@
 when introspection is off, messages that give away nothing about the schema.
 
 strawberry validates only while ``execution_context.pre_execution_errors`` is None; this
-extension fills it first, calling graphql-core's ``validate`` with the same rules strawberry
-would (``strawberry/schema/schema.py`` ``validate_document``, strawberry-graphql 0.341.2: the
-execution context's rules plus ``MaybeNullValidationRule`` and ``OneOfInputValidationRule``)
-and with what strawberry does not pass: ``hide_suggestions`` (no "Did you mean" is even
-computed when introspection is off) and a lower ``max_errors``.
+extension answers first, calling graphql-core's ``validate`` with the same rules strawberry
+would (the execution context's rules plus ``STRAWBERRY_RULES``) and with what strawberry does
+not pass: ``hide_suggestions`` (no "Did you mean" is even computed when introspection is off)
+and a lower ``max_errors``.
 
-To rewrite a message we must know which rule reported it, without reading its text. Rules
-report through their validation context, some through ``self.report_error``, some through
-``context.report_error`` directly, so each rule gets its own view of the one shared context:
-an instance of a subclass that shares the context's ``__dict__`` (so all state, caches and the
-error budget stay shared) and whose ``report_error`` marks the error with the rule's name.
-``tests/test_public_errors.py`` fails if a rule reports an error that is not marked.
+To rewrite a message we must know which rule reported it, without reading its text: each rule
+runs through ``marking_rule``, which marks what it reports with the rule's name.
+``tests/test_public_errors.py`` fails if a rule reports an error that is not marked. The
+internals this needs are in ``strawberry_internals.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from graphql import ASTValidationRule, GraphQLError, ValidationContext, validate
-from graphql.validation.validate import ValidationAbortedError
+from graphql import GraphQLError, validate
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
-from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from graphql_api.errors import classify
 from graphql_api.public_errors import public_message, variable_message
 from graphql_api.safe_input import literal_refusal
+from graphql_api.strawberry_internals import (
+    STRAWBERRY_RULES,
+    ValidationAbortedError,
+    graphql_schema,
+    marking_rule,
+    reporting_rule,
+    set_validation_result,
+    validation_pending,
+)
 
-CODE = "GRAPHQL_VALIDATION_FAILED"
+__all__ = ["STRAWBERRY_RULES", "DocumentValidation", "reporting_rule", "validation_errors"]
+
 # graphql-core's default is 100; a client fixes the first few before it reads the rest.
 MAX_ERRORS = 10
 # Locations kept per error. graphql-core gives an error one location per node involved (600
 # for 600 copies of one argument), and printing each one (strawberry logs every error) reads
 # the document again: 90 ms for that one error.
 MAX_LOCATIONS = 3
-STRAWBERRY_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
-RULE_ATTRIBUTE = "reported_by_rule"
-
-# One view class per (context class, rule); two threads building the same one is harmless.
-_views: dict[tuple[type[ValidationContext], str], type[ValidationContext]] = {}
-
-
-def _context_for(rule: str, context: ValidationContext) -> ValidationContext:
-    """The same context, seen by one rule: what it reports is marked with the rule's name."""
-    base = type(context)
-    view_class = _views.get((base, rule))
-    if view_class is None:
-
-        def report_error(self: ValidationContext, error: GraphQLError) -> None:
-            setattr(error, RULE_ATTRIBUTE, rule)
-            base.report_error(self, error)
-
-        view_class = _views[(base, rule)] = type(
-            f"{base.__name__}For{rule}", (base,), {"report_error": report_error}
-        )
-    view: ValidationContext = object.__new__(view_class)
-    view.__dict__ = context.__dict__
-    return view
-
-
-def _marking(rule: type[ASTValidationRule]) -> Callable[[ValidationContext], ASTValidationRule]:
-    # graphql-core builds each rule as ``rule(context)``: a factory does as well as a class.
-    return lambda context: rule(_context_for(rule.__name__, context))
-
-
-def reporting_rule(error: GraphQLError) -> str | None:
-    """The name of the validation rule that reported ``error`` (None: not a rule's error)."""
-    return getattr(error, RULE_ATTRIBUTE, None)
 
 
 def _public(error: GraphQLError, code: str, message: str | None) -> GraphQLError:
@@ -98,7 +70,7 @@ def validation_errors(schema: Any, document: Any, rules: tuple[type, ...]) -> li
     errors = validate(
         schema,
         document,
-        [_marking(rule) for rule in (*rules, *STRAWBERRY_RULES)],  # type: ignore[misc]
+        [marking_rule(rule) for rule in (*rules, *STRAWBERRY_RULES)],  # type: ignore[misc]
         max_errors=MAX_ERRORS,
         hide_suggestions=hide,
     )
@@ -106,7 +78,7 @@ def validation_errors(schema: Any, document: Any, rules: tuple[type, ...]) -> li
 
 
 def _code(error: GraphQLError) -> str:
-    return (error.extensions or {}).get("code") or CODE
+    return classify(error).code
 
 
 def _message(error: GraphQLError) -> str:
@@ -121,9 +93,12 @@ class DocumentValidation(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        if context.pre_execution_errors is None and context.graphql_document is not None:
-            context.pre_execution_errors = validation_errors(
-                context.schema._schema, context.graphql_document, context.validation_rules
+        if validation_pending(context):
+            set_validation_result(
+                context,
+                validation_errors(
+                    graphql_schema(context), context.graphql_document, context.validation_rules
+                ),
             )
         yield
 

@@ -7,7 +7,7 @@ Format (big-endian), after the STREAM construction of Hoang, Reyhanitabar, Rogaw
 Vizár (the one Tink's AES-GCM-HKDF streaming AEAD uses)::
 
     header = MAGIC (8) | version (1) | key id length (1) | key id (ASCII)
-             | chunk size (4) | salt (16) | nonce prefix (7)
+             | chunk size (4) | salt (16) | nonce prefix (7) | key check (16)
     chunk i = AES-256-GCM(file key, nonce = prefix | i (4) | last (1), plaintext, aad = header)
 
 - The file key is HKDF-SHA256 of the master key with the file's random salt, so no two files
@@ -16,6 +16,13 @@ Vizár (the one Tink's AES-GCM-HKDF streaming AEAD uses)::
   last-chunk flag are in its nonce. Reordering, swapping chunks (within a file or between
   files), truncation at any point and appended bytes all fail authentication. The header is
   the associated data of every chunk, so it cannot be edited either.
+- The key check is HKDF-SHA256 of the master key with the key id and a label of its own (no
+  salt): it tells a listed key id holding other key material (``BackupKeyWrong``) apart from
+  an altered file (``BackupCorrupted``) before any chunk is opened. It depends on the master
+  key only, so a damaged salt is still a damaged file; when the check itself was altered,
+  the first chunk still authenticates under the configured key, and that is a damaged file
+  too. It reveals nothing of the key (an HKDF output), and only that files share a key,
+  which their key id says anyway.
 - Nothing needs the whole file in memory: one chunk at a time, both ways.
 
 This module knows no Django: ``backend.settings`` uses it to check the configuration.
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import os
 import re
 import secrets
@@ -44,9 +52,11 @@ TAG_SIZE = 16
 SALT_SIZE = 16
 NONCE_PREFIX_SIZE = 7
 KEY_SIZE = 32
+KEY_CHECK_SIZE = 16
 MIN_CHUNK_SIZE, MAX_CHUNK_SIZE = 1024, 16 * 1024 * 1024
 _KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _HKDF_INFO = b"dental-saas clinic backup v1\x00"
+_KEY_CHECK_INFO = b"dental-saas clinic backup key check v1\x00"
 
 
 class BackupCryptoError(Exception):
@@ -59,8 +69,16 @@ class BackupKeyUnknown(BackupCryptoError):
         self.key_id = key_id
 
 
+class BackupKeyWrong(BackupCryptoError):
+    """The key configured under the file's key id is not the key the file was sealed with."""
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"the backup key {key_id!r} configured is not the one this file needs")
+        self.key_id = key_id
+
+
 class BackupCorrupted(BackupCryptoError):
-    """Authentication failed: wrong key material, tampering, truncation or reordering."""
+    """Authentication failed: tampering, truncation, reordering or damage."""
 
 
 class NotSealed(BackupCryptoError):
@@ -143,12 +161,22 @@ def _file_key(master: bytes, salt: bytes, key_id: str) -> AESGCM:
     return AESGCM(derived)
 
 
+def key_check(key: BackupKey) -> bytes:
+    """The value in the header of every file sealed with ``key``."""
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_CHECK_SIZE,
+        salt=None,
+        info=_KEY_CHECK_INFO + key.key_id.encode("ascii"),
+    ).derive(key.material)
+
+
 def _nonce(prefix: bytes, index: int, last: bool) -> bytes:
     return prefix + struct.pack(">I?", index, last)
 
 
-def _header(key_id: str, chunk_size: int, salt: bytes, prefix: bytes) -> bytes:
-    encoded = key_id.encode("ascii")
+def _header(key: BackupKey, chunk_size: int, salt: bytes, prefix: bytes) -> bytes:
+    encoded = key.key_id.encode("ascii")
     return (
         MAGIC
         + struct.pack(">BB", VERSION, len(encoded))
@@ -156,6 +184,7 @@ def _header(key_id: str, chunk_size: int, salt: bytes, prefix: bytes) -> bytes:
         + struct.pack(">I", chunk_size)
         + salt
         + prefix
+        + key_check(key)
     )
 
 
@@ -169,7 +198,7 @@ class SealingWriter:
         self._sink = sink
         self._chunk_size = chunk_size
         salt, self._prefix = os.urandom(SALT_SIZE), os.urandom(NONCE_PREFIX_SIZE)
-        self._header = _header(key.key_id, chunk_size, salt, self._prefix)
+        self._header = _header(key, chunk_size, salt, self._prefix)
         self._aead = _file_key(key.material, salt, key.key_id)
         self._buffer = bytearray()
         self._index = 0
@@ -225,8 +254,9 @@ def read_header(source: BinaryIO) -> tuple[str, int, bytes]:
     version, id_length = struct.unpack(">BB", fixed[len(MAGIC) :])
     if version != VERSION:
         raise UnsupportedVersion(f"format version {version}")
-    rest = source.read(id_length + 4 + SALT_SIZE + NONCE_PREFIX_SIZE)
-    if len(rest) != id_length + 4 + SALT_SIZE + NONCE_PREFIX_SIZE:
+    rest_size = id_length + 4 + SALT_SIZE + NONCE_PREFIX_SIZE + KEY_CHECK_SIZE
+    rest = source.read(rest_size)
+    if len(rest) != rest_size:
         raise BackupCorrupted("truncated header")
     try:
         key_id = rest[:id_length].decode("ascii")
@@ -243,16 +273,20 @@ def read_header(source: BinaryIO) -> tuple[str, int, bytes]:
 class OpeningReader:
     """A read-only file object over a sealed ``source``: returns plaintext, authenticating
     each chunk before handing out any of it. Reading to the end (``b""``) means the last
-    chunk was authenticated as the last one: nothing was cut off or appended."""
+    chunk was authenticated as the last one: nothing was cut off or appended.
+
+    Raises ``BackupKeyUnknown`` (the key id is not in ``keys``) or ``BackupKeyWrong`` (the key
+    under that id is another one) on creation, having opened no chunk."""
 
     def __init__(self, source: BinaryIO, keys: KeyRing) -> None:
         self.key_id, chunk_size, self._header = read_header(source)
         key = keys.get(self.key_id)
         if key is None:
             raise BackupKeyUnknown(self.key_id)
-        salt_end = len(self._header) - NONCE_PREFIX_SIZE
-        salt = self._header[salt_end - SALT_SIZE : salt_end]
-        self._prefix = self._header[salt_end:]
+        check_start = len(self._header) - KEY_CHECK_SIZE
+        prefix_start = check_start - NONCE_PREFIX_SIZE
+        salt = self._header[prefix_start - SALT_SIZE : prefix_start]
+        self._prefix = self._header[prefix_start:check_start]
         self._aead = _file_key(key.material, salt, self.key_id)
         self._source = source
         self._sealed_size = chunk_size + TAG_SIZE
@@ -261,6 +295,22 @@ class OpeningReader:
         self._offset = 0
         self._index = 0
         self._done = False
+        expected = key_check(key)
+        if not hmac.compare_digest(self._header[check_start:], expected):
+            # Either another key under this id, or the check itself was altered: then the
+            # first chunk authenticates under the header as it was written.
+            if self._first_chunk_authenticates(self._header[:check_start] + expected):
+                raise BackupCorrupted("the header's key check was altered")
+            raise BackupKeyWrong(self.key_id)
+
+    def _first_chunk_authenticates(self, header: bytes) -> bool:
+        for last in (False, True):
+            try:
+                self._aead.decrypt(_nonce(self._prefix, 0, last), self._ahead, header)
+            except (InvalidTag, ValueError):
+                continue
+            return True
+        return False
 
     @property
     def header(self) -> bytes:

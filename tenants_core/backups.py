@@ -1,62 +1,49 @@
-"""Per-clinic backups ("respaldos"): a checksummed, signed, encrypted logical export of one
-clinic's schema, and its restore into a new clinic or over the same one.
+"""Per-clinic backups ("respaldos"): making, finding and listing them. The file format
+(writing, opening, verifying) is ``tenants_core.backup_archive``; restoring is
+``tenants_core.restore``.
 
-A backup is a ``.tar.gz`` holding ``manifest.json`` and one ``data/<table>.tsv`` per table
-(PostgreSQL ``COPY`` text format, read in one REPEATABLE READ snapshot), sealed on disk with
-AES-256-GCM in chunks (``tenants_core.backup_crypto``) under the first key of
-``BACKUP_ENCRYPTION_KEYS``. The manifest lists the clinic's settings, its applied migrations,
-every table with its columns, row count and SHA-256, every sequence's position and the key id;
-it is signed with an HMAC of ``SECRET_KEY``. The sealed file's own SHA-256, size and key id are
-kept in ``ClinicBackup``. No plaintext reaches the disk: each table is spooled sealed under a
-key that only the backing-up process holds, then streamed into the archive.
+A backup is a logical export of one clinic's schema (PostgreSQL ``COPY`` text format, read in
+one REPEATABLE READ snapshot), sealed under the first key of ``BACKUP_ENCRYPTION_KEYS``. The
+sealed file's SHA-256, size and key id are kept in ``ClinicBackup``. No plaintext reaches the
+disk: each table is spooled sealed under a key that only the backing-up process holds, then
+streamed into the archive.
 
-``backup_verify_file`` checks a file completely before a restore (``tenants_core.restore``)
-writes anything: the file's checksum (else ``BACKUP_CORRUPTED``), its key (``BACKUP_KEY_UNKNOWN``
-when its key id is not configured), every chunk's authentication tag (``BACKUP_CORRUPTED``: a
-wrong key, tampering, truncation), the signature and that the backup belongs to the clinic
-named (``BACKUP_FOREIGN``), and each table's checksum. Backups made before encryption (plain
-``.tar.gz``, format 1) are still verified the same way and restored.
+Re-sealing a backup under another key is ``tenants_core.backup_reseal``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gzip
 import hashlib
-import hmac
-import io
-import json
 import logging
 import os
-import tarfile
 import tempfile
 import uuid
-import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.utils.crypto import salted_hmac
 from django.utils.timezone import now as timezone_now
 from django.utils.translation import gettext as _
 
 from backend.audit.services import audit_record
 from tenants_core import backup_crypto
+from tenants_core.backup_archive import (
+    FORMAT,
+    FORMAT_VERSION,
+    DigestingSink,
+    backup_error,
+    backup_keys,
+    write_archive,
+)
 from tenants_core.errors import PlatformError
 from tenants_core.models import Clinic, ClinicBackup
 from tenants_core.schema_template import fingerprint_of
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "dental-saas/clinic-backup"
-FORMAT_VERSION = 2  # 2: sealed, the manifest names its key; 1: plain .tar.gz (before)
-MANIFEST = "manifest.json"
-_SIGNATURE_SALT = "tenants_core.backups.manifest"
-_CHUNK = 1 << 20
 CLINIC_FIELDS = (
     "name",
     "legal_id",
@@ -72,15 +59,6 @@ def backup_dir() -> Path:
     path = Path(settings.BACKUP_DIR)
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
-
-
-def backup_error(code: PlatformError, message: str, field: str = "backup_id") -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
-
-
-def backup_keys() -> backup_crypto.KeyRing:
-    """The configured ``BACKUP_ENCRYPTION_KEYS`` (checked at start-up by the settings)."""
-    return backup_crypto.parse_keys(settings.BACKUP_ENCRYPTION_KEYS)
 
 
 # --- reading a schema ---------------------------------------------------------------------
@@ -165,39 +143,7 @@ def _applied_migrations(cursor: Any, schema: str) -> list[list[str]]:
     return [[app, name] for app, name in cursor.fetchall()]
 
 
-def _sign(manifest: dict[str, Any]) -> str:
-    unsigned = {key: value for key, value in manifest.items() if key != "signature"}
-    canonical = json.dumps(unsigned, sort_keys=True, separators=(",", ":"))
-    return salted_hmac(_SIGNATURE_SALT, canonical, algorithm="sha256").hexdigest()
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while chunk := file.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-# --- backup -------------------------------------------------------------------------------
-
-
-class _DigestingSink:
-    """Writes through to ``file``, keeping the SHA-256 and size of what went to disk."""
-
-    def __init__(self, file: BinaryIO) -> None:
-        self._file = file
-        self.sha256 = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self._file.write(data)
-        self.sha256.update(data)
-        self.size += len(data)
-        return len(data)
-
-    def flush(self) -> None:
-        self._file.flush()
+# --- backup ---------------------------------------------------------------------------------
 
 
 class _TableSpool:
@@ -250,8 +196,8 @@ def clinic_backup_create(*, clinic: Clinic, actor: Any = None) -> ClinicBackup:
         partial = Path(workdir) / "backup.tar.gz.enc"
         with partial.open("wb") as file:
             os.chmod(partial, 0o600)
-            sink = _DigestingSink(file)
-            _write_archive(sink, key, manifest, files, spool_key)
+            sink = DigestingSink(file)
+            write_archive(sink, key, manifest, _spooled(files, spool_key))
             file.flush()
             os.fsync(file.fileno())
         os.replace(partial, final_path)
@@ -339,222 +285,20 @@ def _export(
         "tables": tables_meta,
         "sequences": sequences,
     }
-    manifest["signature"] = _sign(manifest)
     return manifest, files
 
 
-def _write_archive(
-    sink: Any,
-    key: backup_crypto.BackupKey,
-    manifest: dict[str, Any],
-    files: list[tuple[str, Path, int]],
-    spool_key: backup_crypto.BackupKey,
-) -> None:
-    """tar (streamed) → gzip → sealed chunks → ``sink``; the manifest is the first member."""
+def _spooled(
+    files: list[tuple[str, Path, int]], spool_key: backup_crypto.BackupKey
+) -> Iterator[tuple[str, int, IO[bytes]]]:
+    """Each spooled table as an archive member, opened (and authenticated) as it is read."""
     spool_keys = backup_crypto.KeyRing((spool_key,))
-    with (
-        backup_crypto.SealingWriter(sink, key) as sealed,
-        gzip.GzipFile(fileobj=sealed, mode="wb", compresslevel=6, mtime=0) as compressed,
-        tarfile.open(fileobj=compressed, mode="w|") as archive,
-    ):
-        body = json.dumps(manifest, indent=1, sort_keys=True).encode()
-        info = tarfile.TarInfo(MANIFEST)
-        info.size, info.mode = len(body), 0o600
-        archive.addfile(info, io.BytesIO(body))
-        for member, spool_path, size in files:
-            info = tarfile.TarInfo(member)
-            info.size, info.mode = size, 0o600
-            with spool_path.open("rb") as spool:
-                archive.addfile(info, backup_crypto.OpeningReader(spool, spool_keys))  # type: ignore[arg-type]
+    for member, spool_path, size in files:
+        with spool_path.open("rb") as spool:
+            yield member, size, backup_crypto.OpeningReader(spool, spool_keys)  # type: ignore[misc]
 
 
-# --- reading and verification -------------------------------------------------------------
-
-
-def _corrupted() -> ValidationError:
-    return backup_error(
-        PlatformError.BACKUP_CORRUPTED,
-        _("The backup file is damaged: its content does not match its checksum."),
-    )
-
-
-def _foreign() -> ValidationError:
-    return backup_error(
-        PlatformError.BACKUP_FOREIGN,
-        _("This backup was not made by this platform for this clinic; it is refused."),
-    )
-
-
-def _sealing_error(error: backup_crypto.BackupCryptoError) -> ValidationError:
-    """The coded refusal for a sealed file that cannot be opened."""
-    if isinstance(error, backup_crypto.BackupKeyUnknown):
-        return backup_error(
-            PlatformError.BACKUP_KEY_UNKNOWN,
-            _(
-                "The backup is encrypted with the key “%(key_id)s”, which is not configured: "
-                "add it to BACKUP_ENCRYPTION_KEYS to restore this backup."
-            )
-            % {"key_id": error.key_id},
-        )
-    if isinstance(error, backup_crypto.UnsupportedVersion):
-        return backup_error(
-            PlatformError.BACKUP_INCOMPATIBLE,
-            _("The backup file comes from a newer version of the platform."),
-        )
-    return backup_error(
-        PlatformError.BACKUP_CORRUPTED,
-        _(
-            "The backup file does not decrypt with its key: the key is not the one it was "
-            "made with, or the file was damaged or altered."
-        ),
-    )
-
-
-_READ_ERRORS = (
-    tarfile.TarError,
-    zlib.error,
-    OSError,
-    EOFError,
-    ValueError,
-    KeyError,
-    TypeError,
-)
-
-
-@dataclass
-class OpenedBackup:
-    """A backup file being read front to back: its tar members, in order, in plaintext."""
-
-    archive: tarfile.TarFile
-    key_id: str | None  # None: a plain .tar.gz from before encryption
-    _compressed: gzip.GzipFile
-    _sealed: backup_crypto.OpeningReader | None = field(default=None)
-
-    def finish(self) -> None:
-        """Read what is left to the end: the gzip CRC and the last sealed chunk are checked
-        only there (a cut-off file fails here, not silently)."""
-        while self._compressed.read(_CHUNK):
-            pass
-        if self._sealed is not None:
-            while self._sealed.read(_CHUNK):
-                pass
-
-
-@contextlib.contextmanager
-def backup_open(path: Path) -> Iterator[OpenedBackup]:
-    """Open a backup file for one streaming pass, whatever its size. Errors of the file
-    (unknown key, failed authentication, broken gzip or tar) become coded ``ValidationError``s
-    — also when they surface while the caller reads the members."""
-    try:
-        with path.open("rb") as raw:
-            sealed: backup_crypto.OpeningReader | None = None
-            source: Any = raw
-            if raw.read(2) == b"\x1f\x8b":
-                raw.seek(0)  # a plain .tar.gz: a backup from before encryption
-            else:
-                raw.seek(0)
-                sealed = backup_crypto.OpeningReader(raw, backup_keys())
-                source = sealed
-            with (
-                gzip.GzipFile(fileobj=source, mode="rb") as compressed,
-                tarfile.open(fileobj=compressed, mode="r|") as archive,
-            ):
-                yield OpenedBackup(archive, sealed.key_id if sealed else None, compressed, sealed)
-    except backup_crypto.NotSealed:
-        raise _corrupted() from None
-    except backup_crypto.BackupCryptoError as error:
-        logger.warning("backup %s cannot be opened: %s", path, error)
-        raise _sealing_error(error) from None
-    except _READ_ERRORS as error:
-        logger.warning("unreadable backup %s: %s", path, error)
-        raise _corrupted() from None
-
-
-@dataclass
-class _VerifiedBackup:
-    manifest: dict[str, Any]
-    archive_path: Path
-
-
-def _check_manifest(manifest: Any, *, subdomain: str, key_id: str | None) -> None:
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise _foreign()
-    signature = manifest.get("signature")
-    if not isinstance(signature, str) or not hmac.compare_digest(signature, _sign(manifest)):
-        raise _foreign()
-    if manifest.get("subdomain") != subdomain:
-        raise _foreign()
-    # A sealed backup names its key in the signed manifest; a plain one is format 1.
-    if manifest.get("key_id") != key_id or (key_id is None) != (
-        manifest.get("format_version") == 1
-    ):
-        raise _corrupted()
-
-
-def backup_verify_file(path: Path, *, subdomain: str, expected_sha256: str | None = None) -> Any:
-    """Check a backup file completely, writing nothing, in one pass over the file. Raises
-    ``ValidationError`` with ``BACKUP_NOT_FOUND``, ``BACKUP_CORRUPTED``, ``BACKUP_KEY_UNKNOWN``
-    or ``BACKUP_FOREIGN``; returns the verified manifest holder."""
-    if not path.is_file():
-        raise backup_error(PlatformError.BACKUP_NOT_FOUND, _("The backup file is missing."))
-    if expected_sha256 is not None and not hmac.compare_digest(_sha256_file(path), expected_sha256):
-        raise _corrupted()
-    manifest: Any = None
-    with backup_open(path) as opened:
-        expected: dict[str, dict[str, Any]] = {}
-        seen: set[str] = set()
-        for member in opened.archive:
-            if manifest is None:
-                if member.name != MANIFEST or not member.isfile():
-                    raise _foreign()
-                manifest = json.loads(opened.archive.extractfile(member).read())  # type: ignore[union-attr]
-                _check_manifest(manifest, subdomain=subdomain, key_id=opened.key_id)
-                expected = {table["file"]: table for table in manifest["tables"]}
-                continue
-            table = expected.get(member.name)
-            if table is None or member.name in seen or not member.isfile():
-                raise _corrupted()
-            seen.add(member.name)
-            digest = hashlib.sha256()
-            source: IO[bytes] = opened.archive.extractfile(member)  # type: ignore[assignment]
-            while chunk := source.read(_CHUNK):
-                digest.update(chunk)
-            if digest.hexdigest() != table["sha256"]:
-                raise _corrupted()
-        if manifest is None:
-            raise _foreign()
-        if seen != set(expected):
-            raise _corrupted()
-        opened.finish()
-    return _VerifiedBackup(manifest=manifest, archive_path=path)
-
-
-class HashingReader:
-    """Reads through ``source``, hashing what it hands out; remembers the error it met, for
-    callers (``COPY FROM``) that replace it with their own."""
-
-    def __init__(self, source: IO[bytes]) -> None:
-        self._source = source
-        self.sha256 = hashlib.sha256()
-        self.error: BaseException | None = None
-
-    def read(self, size: int = -1) -> bytes:
-        try:
-            data = self._source.read(size)
-        except BaseException as error:
-            self.error = error
-            raise
-        self.sha256.update(data)
-        return data
-
-    def readline(self, size: int = -1) -> bytes:
-        try:
-            data = self._source.readline(size)
-        except BaseException as error:
-            self.error = error
-            raise
-        self.sha256.update(data)
-        return data
+# --- finding ------------------------------------------------------------------------------
 
 
 def backup_get(*, subdomain: str, backup_id: str) -> tuple[ClinicBackup, Path]:

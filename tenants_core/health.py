@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django_tenants.utils import schema_exists
 
 from tenants_core.models import Clinic, Domain
-from tenants_core.services import SCHEMA_PREFIX, clinic_domain_for
+from tenants_core.schema_names import SCHEMA_PREFIX, clinic_domain_for
 
 
 @dataclass

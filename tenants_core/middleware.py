@@ -6,12 +6,13 @@ import logging
 from typing import Any
 
 from django.core.exceptions import DisallowedHost
-from django.db import InterfaceError, OperationalError, connection
+from django.db import DatabaseError, InterfaceError, connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django_tenants.middleware.main import TenantMainMiddleware
 
+from backend.core.error_codes import CommonError
 from backend.core.responses import json_error
 from backend.core.transactions import (
     TransactionError,
@@ -39,20 +40,29 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         try:
             return self._route(request)
-        except (OperationalError, InterfaceError):
-            logger.exception("database unavailable while routing %s", request.get_host())
-            return self._database_unavailable()
+        except (DatabaseError, InterfaceError) as error:  # what the predicates may accept
+            response = self._database_refusal(request, error, "routing")
+            if response is None:
+                raise
+            return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         # With routing cached, a request's first statement may come from its view: an outage
-        # there is still a 503, not a 500. A deadlock or serialization failure is no outage:
-        # the client's transaction lost a race and was rolled back (409, try again).
-        if is_transaction_conflict(exception):
-            logger.warning("transaction conflict while serving %s", request.get_host())
+        # there is still a 503, not a 500.
+        return self._database_refusal(request, exception, "serving")
+
+    def _database_refusal(
+        self, request: HttpRequest, error: Exception, doing: str
+    ) -> HttpResponse | None:
+        """503 for an outage; 409 for a deadlock or serialization failure, which is no outage
+        (the client's transaction lost a race and was rolled back: try again); None for any
+        other error. The same predicates as the GraphQL errors (backend.core.transactions)."""
+        if is_transaction_conflict(error):
+            logger.warning("transaction conflict while %s %s", doing, request.get_host())
             message = conflict_refusal().messages[0]
             return json_error(409, TransactionError.CONCURRENT_UPDATE, message)
-        if database_unavailable(exception):
-            logger.exception("database unavailable while serving %s", request.get_host())
+        if database_unavailable(error):
+            logger.exception("database unavailable while %s %s", doing, request.get_host())
             return self._database_unavailable()
         return None
 
@@ -110,6 +120,6 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
         connection.close_if_unusable_or_obsolete()
         return json_error(
             503,
-            "DATABASE_UNAVAILABLE",
+            CommonError.DATABASE_UNAVAILABLE,
             _("The database is unavailable; try again in a moment."),
         )

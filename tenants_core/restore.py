@@ -1,4 +1,4 @@
-"""Restoring a clinic backup (see ``tenants_core.backups`` for the format): into a new
+"""Restoring a clinic backup (see ``tenants_core.backup_archive`` for the format): into a new
 clinic, or over the same clinic once confirmed. Everything is verified before anything is
 written, and the restore is one transaction.
 
@@ -24,19 +24,17 @@ from psycopg2.errorcodes import DUPLICATE_SCHEMA, LOCK_NOT_AVAILABLE
 from backend.accounts.models import AuthToken
 from backend.audit.services import audit_record
 from tenants_core import limits, routing
-from tenants_core.backups import (
-    CLINIC_FIELDS,
+from tenants_core.backup_archive import (
     MANIFEST,
     HashingReader,
     backup_error,
-    backup_get,
     backup_open,
     backup_verify_file,
-    quote,
-    schema_tables,
 )
+from tenants_core.backups import CLINIC_FIELDS, backup_get, quote, schema_tables
 from tenants_core.errors import PlatformError
 from tenants_core.models import Clinic, ClinicStatus, Domain, Plan
+from tenants_core.schema_names import clinic_claim_refusal, clinic_domain_for, schema_name_for
 from tenants_core.schema_template import code_fingerprint
 from tenants_core.validators import validate_subdomain
 
@@ -94,8 +92,6 @@ def clinic_restore(
 
 
 def _restore_as_new(manifest: dict[str, Any], archive: Path, target: str, actor: Any) -> Clinic:
-    from tenants_core.services import clinic_claim_refusal, clinic_domain_for, schema_name_for
-
     try:
         target = validate_subdomain(target)
     except ValidationError as error:

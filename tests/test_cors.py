@@ -1,7 +1,7 @@
 """CORS on every answer a browser front end must read, refusals included, over real HTTP.
 
 The CORS middleware runs before every middleware that can refuse a request (request size,
-unknown host, suspended clinic, database down) and around Django's error handlers, so an
+declared or counted as a chunked body arrives, unknown host, suspended clinic, database down) and around Django's error handlers, so an
 allowed origin can read each refusal's code and its ``X-Request-ID``; any other origin gets no
 CORS header at all. The same requests, sent by a real browser: ``test_cors_browser.py``.
 """
@@ -45,6 +45,7 @@ class Refusal:
     body: str | None = ME
     headers: dict[str, str] = field(default_factory=lambda: dict(JSON))
     database_down: bool = False  # sent to a server whose database is down
+    chunked: bool = False  # the body sent with Transfer-Encoding: chunked (no Content-Length)
 
     def url(self, port: int) -> str:
         return f"http://{self.host}:{port}{self.path}"
@@ -63,6 +64,8 @@ REFUSALS = [
     Refusal("suspended-preflighted", "CLINIC_SUSPENDED", 403, "cerrada.localhost",
             headers={**JSON, "authorization": "Bearer dk_not-a-token"}),
     Refusal("too-large", "REQUEST_TOO_LARGE", 413, "clinica1.localhost", body=_too_large()),
+    Refusal("too-large-chunked", "REQUEST_TOO_LARGE", 413, "clinica1.localhost",
+            body=_too_large(), chunked=True),
     Refusal("database-down", "DATABASE_UNAVAILABLE", 503, "clinica1.localhost",
             database_down=True),
     Refusal("bad-json", "BAD_REQUEST", 400, "clinica1.localhost", body="{not json"),
@@ -73,12 +76,16 @@ REFUSALS = [
 
 
 def _send(refusal: Refusal, server: LiveServer, origin: str):
+    content = refusal.body.encode() if refusal.body is not None else None
+    if content is not None and refusal.chunked:
+        whole = content
+        content = iter([whole[i : i + 16384] for i in range(0, len(whole), 16384)])
     return server.request(
         refusal.method,
         refusal.path,
         refusal.host,
         headers={**refusal.headers, "Origin": origin},
-        content=refusal.body.encode() if refusal.body is not None else None,
+        content=content,
     )
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
+from django.conf import settings
 from django.db import connection
 from django_tenants.utils import tenant_context
 from hypothesis import HealthCheck, given
@@ -185,6 +187,40 @@ def test_a_broken_request_gets_a_coded_json_4xx_over_uvicorn(
     response = send_http(production_server, method, payload, content_type)
     body = check(response.status_code, response.headers.get("content-type", ""), response.content)
     assert 400 <= response.status_code < 500, body
+
+
+def in_chunks(data: bytes, size: int = 4096) -> Iterator[bytes]:
+    """A body that httpx sends with ``Transfer-Encoding: chunked`` (no Content-Length)."""
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (REPORTED[3][1].encode(), 400, "BAD_REQUEST"),  # nested 100,000 deep, under the limit
+        (b"[1, 2]", 400, "BAD_REQUEST"),
+        (b'{"query": "{ __typename }", "variables": {"a": "' + b"x" * settings.MAX_REQUEST_BYTES
+         + b'"}}', 413, "REQUEST_TOO_LARGE"),
+    ],
+    ids=["reported-3", "not-an-object", "over-the-limit"],
+)  # fmt: skip
+def test_a_chunked_body_gets_a_coded_json_answer_over_uvicorn(
+    production_server, body, status, code
+):
+    response = httpx.post(
+        f"{production_server.url}/graphql",
+        content=in_chunks(body),
+        headers={"Host": f"{SERVER_HOST}:{production_server.port}",
+                 "Content-Type": "application/json"},
+        timeout=30,
+    )  # fmt: skip
+    payload = check(
+        response.status_code, response.headers.get("content-type", ""), response.content
+    )
+    assert response.status_code == status, payload
+    assert payload["errors"][0]["extensions"]["code"] == code
 
 
 # --- generated raw requests ----------------------------------------------------------------

@@ -7,7 +7,7 @@ alerts on the patient. Then, as each role:
 
 - every root query field is walked: the documents select every field reachable from it, up
   to the depth limit, through connections, unions and interfaces, generated from the schema
-  itself and split to stay under the token limit;
+  itself and split to stay under the token limit (``tests/schema_walker.py``);
 - every mutation the role may call runs once (with the role-matrix test's input) and selects
   its whole payload the same way.
 
@@ -19,31 +19,14 @@ can fail.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext
 from django_tenants.utils import tenant_context
-from graphql import (
-    GraphQLInterfaceType,
-    GraphQLObjectType,
-    GraphQLUnionType,
-    OperationDefinitionNode,
-    Source,
-    TokenKind,
-    get_named_type,
-    is_leaf_type,
-    is_required_argument,
-    parse,
-)
-from graphql.language import Lexer
-from strawberry.permission import PermissionExtension
 from strawberry.relay import from_base64, to_base64
 
 from backend.accounts.models import Role
@@ -54,16 +37,25 @@ from backend.patients.models import Patient
 from backend.patients.services import patient_update
 from backend.treatments.models import TreatmentPlanItem
 from graphql_api.permission_docs import operation_rules
-from graphql_api.permissions import HasPermission
-from graphql_api.schema import schema
-from tenants_core.context import current_timezone
 from tests.accounts.test_role_matrix import CALLS, build_world
+from tests.schema_walker import (
+    GRAPHQL,
+    Leaf,
+    Unfillable,
+    Walker,
+    documents,
+    filler,
+    objects,
+    selected_paths,
+    split_by_role,
+    tokens,
+    with_payload,
+)
 
 pytestmark = pytest.mark.django_db
 
 HOST = "clinica1.localhost"
 CLINICAL_ROLES = (Role.ADMIN, Role.DENTIST, Role.ASSISTANT)
-GRAPHQL = schema._schema
 RULES = {rule.operation: rule for rule in operation_rules()}
 # Distinctive conditions: their codes and labels appear nowhere else in the test's data.
 CONDITIONS = ("HEPATITIS", "EPILEPSY", "KIDNEY_DISEASE", "CANCER")
@@ -74,158 +66,6 @@ CLINICAL_TYPES = {
 # Mutations whose payload is not walked: `logout` answers a Boolean and revokes the very
 # token the walk runs with. It takes no patient data.
 UNWALKED_MUTATIONS = {"logout"}
-
-
-# --- the walker: documents generated from the schema ---------------------------------------
-
-
-class Unfillable(Exception):
-    """A required argument the walker has no value for: the test must fail, not skip it."""
-
-
-@dataclass(frozen=True)
-class Step:
-    field: str
-    arguments: str = ""
-    on: str | None = None  # the type condition of the inline fragment around this field
-
-
-Path = tuple[Step, ...]
-
-
-@dataclass(frozen=True)
-class Leaf:
-    path: Path
-    permissions: frozenset[str]  # of the nested fields on the way (e.g. TreatmentPlan.items)
-
-
-def _field_permissions() -> dict[tuple[str, str], frozenset[str]]:
-    """``(type, field) → permissions`` of the nested fields guarded by their own extension."""
-    guarded = {}
-    for type_name, graphql_type in GRAPHQL.type_map.items():
-        definition = (graphql_type.extensions or {}).get("strawberry-definition")
-        for field in getattr(definition, "fields", None) or []:
-            needed = frozenset(
-                str(permission)
-                for extension in field.extensions
-                if isinstance(extension, PermissionExtension)
-                for check in extension.permissions
-                if isinstance(check, HasPermission)
-                for permission in check.permissions
-            )
-            if needed:
-                guarded[type_name, schema.config.name_converter.get_graphql_name(field)] = needed
-    return guarded
-
-
-FIELD_PERMISSIONS = _field_permissions()
-
-
-class Walker:
-    """Every leaf reachable from a root field, as paths; ``fill`` gives required arguments."""
-
-    def __init__(self, fill: Callable[[str, str, str, Any], str]) -> None:
-        self.fill = fill
-        self.max_depth = settings.GRAPHQL_MAX_DEPTH  # root fields are at depth 0
-
-    def _arguments(self, owner: str, name: str, field: Any) -> str:
-        given = [
-            f"{arg}: {self.fill(owner, name, arg, argument.type)}"
-            for arg, argument in field.args.items()
-            if is_required_argument(argument)
-        ]
-        return f"({', '.join(given)})" if given else ""
-
-    def _object(self, object_type: GraphQLObjectType, depth: int) -> list[Leaf]:
-        leaves = [Leaf((Step("__typename"),), frozenset())]
-        for name, field in object_type.fields.items():
-            step = Step(name, self._arguments(object_type.name, name, field))
-            needed = FIELD_PERMISSIONS.get((object_type.name, name), frozenset())
-            if is_leaf_type(get_named_type(field.type)):
-                leaves.append(Leaf((step,), needed))
-            elif depth + 1 <= self.max_depth:
-                leaves += [
-                    Leaf((step, *leaf.path), needed | leaf.permissions)
-                    for leaf in self.selection(field.type, depth + 1)
-                ]
-        return leaves
-
-    def selection(self, output_type: Any, depth: int) -> list[Leaf]:
-        """The leaves under a value of ``output_type`` whose fields are at ``depth``."""
-        named = get_named_type(output_type)
-        if not isinstance(named, GraphQLUnionType | GraphQLInterfaceType):
-            return self._object(named, depth)
-        leaves = [Leaf((Step("__typename"),), frozenset())]
-        for member in GRAPHQL.get_possible_types(named):
-            leaves += [
-                Leaf((replace(leaf.path[0], on=member.name), *leaf.path[1:]), leaf.permissions)
-                for leaf in self._object(member, depth)
-            ]
-        return leaves
-
-    def root(self, root_type: GraphQLObjectType, name: str) -> list[Leaf]:
-        field = root_type.fields[name]
-        step = Step(name, self._arguments(root_type.name, name, field))
-        if is_leaf_type(get_named_type(field.type)):
-            return [Leaf((step,), frozenset())]
-        return [
-            Leaf((step, *leaf.path), leaf.permissions) for leaf in self.selection(field.type, 1)
-        ]
-
-
-def _print(paths: list[Path]) -> str:
-    """A selection set (``{ … }``) holding exactly these paths."""
-    trie: dict[Step, Any] = {}
-    for path in paths:
-        node = trie
-        for step in path:
-            node = node.setdefault(step, {})
-
-    def render(node: dict[Step, Any]) -> str:
-        plain, fragments = [], {}
-        for step, children in node.items():
-            text = step.field + step.arguments + (f" {render(children)}" if children else "")
-            if step.on:
-                fragments.setdefault(step.on, []).append(text)
-            else:
-                plain.append(text)
-        parts = plain + [f"... on {on} {{ {' '.join(texts)} }}" for on, texts in fragments.items()]
-        return "{ " + " ".join(parts) + " }"
-
-    return render(trie)
-
-
-def _tokens(document: str) -> int:
-    lexer, count = Lexer(Source(document)), 0
-    while lexer.advance().kind != TokenKind.EOF:
-        count += 1
-    return count
-
-
-def documents(operation: str, leaves: list[Leaf], budget: int | None = None) -> list[str]:
-    """The paths packed, in schema order, into as few documents as the token limit allows."""
-    budget = budget or settings.GRAPHQL_MAX_TOKENS * 9 // 10
-    docs: list[str] = []
-    batch: list[Path] = []
-    for leaf in leaves:
-        candidate = f"{operation} {_print([*batch, leaf.path])}"
-        if batch and _tokens(candidate) > budget:
-            docs.append(f"{operation} {_print(batch)}")
-            batch = []
-        batch.append(leaf.path)
-        assert _tokens(f"{operation} {_print(batch)}") <= budget, leaf.path
-    if batch:
-        docs.append(f"{operation} {_print(batch)}")
-    return docs
-
-
-def split_by_role(leaves: list[Leaf], role: Role) -> tuple[list[Leaf], list[Leaf]]:
-    """The leaves the role may read, and those behind a nested permission it lacks."""
-    allowed, refused = [], []
-    for leaf in leaves:
-        held = all(role_has_permission(role, p) for p in leaf.permissions)  # type: ignore[arg-type]
-        (allowed if held else refused).append(leaf)
-    return allowed, refused
 
 
 # --- the patient and their health data -----------------------------------------------------
@@ -318,38 +158,6 @@ def seed_health_data(clinic: Any, caller: Any, make_staff: Any) -> HealthWorld:
     return HealthWorld(ids, list(sentinels.values()), clinical_ids, [*CONDITIONS, *words])
 
 
-def filler(world: HealthWorld) -> Callable[[str, str, str, Any], str]:
-    """A GraphQL literal for each required argument the schema has; anything else fails."""
-    today = timezone.localdate(timezone=current_timezone())
-    by_type = {
-        "Patient": "patient", "Professional": "professional", "Chair": "chair",
-        "Appointment": "appointment", "ClinicalNote": "sentinel_note", "TreatmentPlan": "plan",
-        "Receipt": "receipt",
-    }  # fmt: skip
-
-    def fill(owner: str, field: str, argument: str, argument_type: Any) -> str:
-        if argument == "id" and owner == "Query":
-            returned = get_named_type(GRAPHQL.query_type.fields[field].type).name
-            if returned in by_type:
-                return json.dumps(world.ids[by_type[returned]])
-        values = {
-            "patientId": json.dumps(world.ids["patient"]),
-            "professionalId": json.dumps(world.ids["professional"]),
-            "date": '"2030-01-07"',  # a Monday of the world's appointment
-            "durationMinutes": "30",
-            "subdomain": '"clinica1"',
-        }
-        if (owner, field) == ("Query", "cashReport") and argument in ("from", "to"):
-            return json.dumps(
-                (today - dt.timedelta(days=1) if argument == "from" else today).isoformat()
-            )
-        if argument in values:
-            return values[argument]
-        raise Unfillable(f"{owner}.{field}({argument}: {argument_type})")
-
-    return fill
-
-
 # --- running it ------------------------------------------------------------------------------
 
 
@@ -366,21 +174,11 @@ def codes(body: dict[str, Any]) -> set[str | None]:
     return {(error.get("extensions") or {}).get("code") for error in body.get("errors") or []}
 
 
-def objects(value: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(value, dict):
-        yield value
-        for item in value.values():
-            yield from objects(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from objects(item)
-
-
 def walk_queries(
     client: Any, world: HealthWorld, role: Role, token: str, language: str
 ) -> list[dict[str, Any]]:
     """Every root query field, every reachable field; each answer checked for its errors."""
-    walker, bodies = Walker(filler(world)), []
+    walker, bodies = Walker(filler(world.ids)), []
     for name in GRAPHQL.query_type.fields:
         rule = RULES[f"query {name}"]
         allowed, refused = split_by_role(walker.root(GRAPHQL.query_type, name), role)
@@ -407,7 +205,7 @@ def walk_mutations(
     client: Any, world: HealthWorld, role: Role, token: str, language: str
 ) -> list[dict[str, Any]]:
     """Each mutation the role may call, once, with its whole payload selected."""
-    walker, bodies = Walker(filler(world)), []
+    walker, bodies = Walker(filler(world.ids)), []
     # Those that end something (archive the patient, cancel the visit) last, so that the
     # others still find the world as they need it and answer with their payload.
     ending = ("archive", "deactivate", "cancel", "remove", "void", "refund")
@@ -421,11 +219,7 @@ def walk_mutations(
         allowed, _ = split_by_role(walker.selection(field.type, 1), role)
         [selection] = documents("", [Leaf(leaf.path, frozenset()) for leaf in allowed])
         # The role-matrix call, with its payload's selection replaced by the whole payload.
-        operation = next(
-            d for d in parse(text).definitions if isinstance(d, OperationDefinitionNode)
-        )
-        payload = operation.selection_set.selections[0].selection_set.loc  # type: ignore[attr-defined]
-        document = text[: payload.start] + selection.strip() + text[payload.end :]
+        document = with_payload(text, selection)
         response = client.post(
             "/graphql",
             data={"query": document, "variables": _filled(variables, world.ids)},
@@ -503,45 +297,25 @@ def test_every_root_field_and_required_argument_is_walked(client, clinic1, make_
     """The walk covers the whole schema: a new root field or required argument that the
     walker cannot fill fails here, instead of going unchecked."""
     world = seed_health_data(clinic1, make_staff(clinic1, Role.ADMIN), make_staff)
-    walker = Walker(filler(world))
+    walker = Walker(filler(world.ids))
     for name in GRAPHQL.query_type.fields:
         leaves = walker.root(GRAPHQL.query_type, name)
         assert documents("query", leaves), name
     assert set(GRAPHQL.mutation_type.fields) - UNWALKED_MUTATIONS <= set(CALLS)
     with pytest.raises(Unfillable):
-        filler(world)("Query", "somethingNew", "mystery", None)
-
-
-def _paths(document: str) -> set[Path]:
-    """The leaf paths a document selects (the inverse of ``documents``)."""
-    from graphql import FieldNode, InlineFragmentNode
-
-    def walk(selection_set: Any, on: str | None = None) -> Iterator[Path]:
-        for node in selection_set.selections:
-            if isinstance(node, InlineFragmentNode):
-                yield from walk(node.selection_set, node.type_condition.name.value)
-                continue
-            assert isinstance(node, FieldNode)
-            arguments = ", ".join(
-                f"{a.name.value}: {json.dumps(a.value.value)}"  # type: ignore[attr-defined]
-                for a in node.arguments or ()
-            )
-            step = Step(node.name.value, f"({arguments})" if arguments else "", on)
-            if node.selection_set is None:
-                yield (step,)
-            else:
-                yield from ((step, *rest) for rest in walk(node.selection_set))
-
-    [operation] = parse(document).definitions
-    return set(walk(operation.selection_set))  # type: ignore[attr-defined]
+        filler(world.ids)("Query", "somethingNew", "mystery", None)
 
 
 def test_documents_are_split_under_the_token_limit_without_losing_a_field(clinic1, make_staff):
     world = seed_health_data(clinic1, make_staff(clinic1, Role.ADMIN), make_staff)
-    leaves = Walker(filler(world)).root(GRAPHQL.query_type, "cashReport")
+    leaves = Walker(filler(world.ids)).root(GRAPHQL.query_type, "cashReport")
     whole = documents("query", leaves)
     assert len(whole) == 1
     split = documents("query", leaves, budget=80)
     assert len(split) >= 4
-    assert all(_tokens(document) <= 80 for document in split)
-    assert set().union(*map(_paths, split)) == _paths(whole[0]) == {leaf.path for leaf in leaves}
+    assert all(tokens(document) <= 80 for document in split)
+    assert (
+        set().union(*map(selected_paths, split))
+        == selected_paths(whole[0])
+        == {leaf.path for leaf in leaves}
+    )

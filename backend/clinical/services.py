@@ -31,6 +31,7 @@ from backend.clinical.models import (
     NoteStatus,
 )
 from backend.clinical.teeth import validate_surfaces, validate_tooth
+from backend.core.transactions import atomic_service
 from backend.patients.models import Patient
 from backend.scheduling.models import Appointment
 from tenants_core.context import current_timezone
@@ -64,14 +65,15 @@ def _alerts_summary(history: MedicalHistory) -> str:
     return ", ".join(labels)
 
 
-@transaction.atomic
+@atomic_service
 def medical_history_record(
     *, actor: User, patient: Patient, data: Mapping[str, Any]
 ) -> MedicalHistory:
     """Record a new version of the anamnesis. The patient's allergies and medical alerts
     follow it: they are clinical data too (``clinical.view`` to read them). Nothing of it
     reaches the front desk; a clinician who wants to warn them writes a front-desk alert."""
-    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    # NO KEY: the patient's bookings, notes and charges (KEY SHARE on this row) need not wait.
+    patient = Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
     conditions = []
     for code in data.get("conditions") or []:
         if code not in Condition.values:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +18,17 @@ from backend.core.responses import json_error
 
 logger = logging.getLogger(__name__)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+# ASGI, typed as Django's ASGIHandler takes it.
+Scope = dict[str, Any]
+Message = Mapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# Set in the ASGI scope by ``RequestBodyLimit`` when the body passed MAX_REQUEST_BYTES; Django's
+# request keeps the scope (``ASGIRequest.scope``), where ``RequestSizeLimitMiddleware`` reads it.
+BODY_TOO_LARGE = "dental.body_too_large"
 
 
 class RequestIdMiddleware:
@@ -35,16 +48,25 @@ class RequestIdMiddleware:
         return response
 
 
+def _too_large(request: HttpRequest) -> bool:
+    scope = getattr(request, "scope", None)  # ASGI only; the test client and WSGI have none
+    if scope is not None and scope.get(BODY_TOO_LARGE):
+        return True
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    return length.isdigit() and int(length) > settings.MAX_REQUEST_BYTES
+
+
 class RequestSizeLimitMiddleware:
     """Bodies larger than ``MAX_REQUEST_BYTES`` get 413 ``REQUEST_TOO_LARGE`` before anything
-    reads them. Runs inside the CORS middleware, so that a browser can read the refusal."""
+    reads them: a declared ``Content-Length`` over the limit, or (under uvicorn) a body that
+    ``RequestBodyLimit`` stopped reading. Runs inside the CORS and request-id middleware, so
+    that a browser can read the refusal and quote its id."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        length = request.META.get("CONTENT_LENGTH") or "0"
-        if length.isdigit() and int(length) > settings.MAX_REQUEST_BYTES:
+        if _too_large(request):
             translation.activate(translation.get_language_from_request(request))
             return json_error(
                 413,
@@ -53,3 +75,83 @@ class RequestSizeLimitMiddleware:
                 % {"max": settings.MAX_REQUEST_BYTES},
             )
         return self.get_response(request)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+class RequestBodyLimit:
+    """ASGI middleware around Django: the body limit for bodies that ``Content-Length`` does
+    not announce (``Transfer-Encoding: chunked``) or announces too large.
+
+    Django's ``ASGIHandler`` reads the whole body (into a temporary file, with no limit) before
+    any Django middleware runs, so ``RequestSizeLimitMiddleware`` alone would see a chunked
+    body only once all of it was on disk. This counts the bytes of each ``http.request``
+    message; as soon as they pass ``MAX_REQUEST_BYTES`` (or at once, when ``Content-Length``
+    says so) it stops reading, hands Django an empty body and marks the scope, and Django's
+    middleware answers the same 413 as for any other refusal (JSON, a code, CORS headers, an
+    ``X-Request-ID``). The answer says ``Connection: close``, so uvicorn drops the connection
+    instead of reading (and discarding) the rest of the body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = settings.MAX_REQUEST_BYTES
+        declared = _declared_length(scope)
+        if declared is not None and declared > limit:
+            scope[BODY_TOO_LARGE] = True
+            await self.app(scope, _no_body(), _closing(send))
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            if scope.get(BODY_TOO_LARGE):
+                # Django listens for a disconnect while it answers: never read the rest.
+                await asyncio.Future()
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    scope[BODY_TOO_LARGE] = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
+            return message
+
+        async def sent(message: Message) -> None:
+            await (_closing(send) if scope.get(BODY_TOO_LARGE) else send)(message)
+
+        await self.app(scope, counted, sent)
+
+
+def _no_body() -> Receive:
+    """A body that ends at once; after it, nothing (the rest stays unread)."""
+    given = False
+
+    async def receive() -> Message:
+        nonlocal given
+        if given:
+            await asyncio.Future()
+        given = True
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    return receive
+
+
+def _closing(send: Send) -> Send:
+    """The answer ends the connection: the body that was not read is never read."""
+
+    async def closing(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(n, v) for n, v in message.get("headers", ()) if n.lower() != b"connection"]
+            message = {**message, "headers": [*headers, (b"connection", b"close")]}
+        await send(message)
+
+    return closing

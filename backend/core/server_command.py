@@ -11,18 +11,27 @@ are off altogether. Of a trusted proxy's ``X-Forwarded-For`` uvicorn takes the r
 address that is not itself a trusted proxy (``uvicorn/middleware/proxy_headers.py``,
 ``get_trusted_client_address``): the one the proxy appended, not one the client wrote.
 
+Every launch leaves the proxies it told uvicorn to trust in the environment
+(``LAUNCH_MARKER``), for the server's processes, its workers included. Outside DEBUG
+``backend/asgi.py`` refuses to start without it (a bare ``uvicorn backend.asgi:application``),
+or when it names a proxy that ``TRUSTED_PROXIES`` does not list.
+
 Nothing here imports Django's settings at import time: the settings module parses
-``TRUSTED_PROXIES`` with it.
+``TRUSTED_PROXIES`` with it. ``python -m backend.core.server_command <uvicorn arguments>`` is
+the child-process launch (``UvicornLaunch.command()``).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 ASGI_APPLICATION = "backend.asgi:application"
+# Set by every launch below, read by backend/asgi.py: the proxies uvicorn trusts, comma-separated.
+LAUNCH_MARKER = "DENTAL_UVICORN_TRUSTED_PROXIES"
 
 
 def trusted_proxies_parse(value: str) -> list[str]:
@@ -74,11 +83,39 @@ class UvicornLaunch:
         return args
 
     def command(self) -> list[str]:
-        """The command line of a uvicorn child process."""
-        return [sys.executable, "-m", "uvicorn", *self.args()]
+        """The command line of a uvicorn child process (this module, run as a program)."""
+        return [sys.executable, "-m", "backend.core.server_command", *self.args()]
 
     def serve(self) -> None:
         """Serve in this process, with the same arguments; returns when uvicorn stops."""
-        import uvicorn
+        _uvicorn_main(self.args(), standalone=False)
 
-        uvicorn.main.main(args=self.args(), prog_name="uvicorn", standalone_mode=False)
+
+def _trusted_in(args: Sequence[str]) -> str | None:
+    """The proxies that uvicorn trusts with ``args`` (as ``UvicornLaunch.args()`` states them),
+    or None when ``args`` leave it to uvicorn's defaults (which trust 127.0.0.1)."""
+    headers = {"--proxy-headers", "--no-proxy-headers"} & set(args)
+    if headers == {"--no-proxy-headers"}:
+        return ""
+    if headers == {"--proxy-headers"} and args.count("--forwarded-allow-ips") == 1:
+        position = list(args).index("--forwarded-allow-ips") + 1
+        return args[position] if position < len(args) else None
+    return None
+
+
+def _uvicorn_main(args: Sequence[str], *, standalone: bool) -> None:
+    """Run uvicorn with ``args``, marked as launched here (its workers inherit the marker);
+    arguments that leave the proxies to uvicorn's defaults get no marker.
+    ``standalone``: exit as ``python -m uvicorn`` would (a child process)."""
+    import uvicorn
+
+    trusted = _trusted_in(args)
+    if trusted is None:
+        os.environ.pop(LAUNCH_MARKER, None)
+    else:
+        os.environ[LAUNCH_MARKER] = trusted
+    uvicorn.main.main(args=list(args), prog_name="uvicorn", standalone_mode=standalone)
+
+
+if __name__ == "__main__":
+    _uvicorn_main(sys.argv[1:], standalone=True)

@@ -84,6 +84,20 @@ def _clean(data: Mapping[str, Any], *, current: Patient | None = None) -> dict[s
     return cleaned
 
 
+def _given(value: Any) -> bool:
+    """A clinical field's value says something: not null, not blank (what it is stored as)."""
+    return bool(value.strip()) if isinstance(value, str) else value is not None
+
+
+def _locked(patient: Patient) -> Patient:
+    """The patient's row, fresh and locked for a change to its own columns. ``FOR NO KEY
+    UPDATE``, not ``FOR UPDATE``: inserting an appointment, a note or a charge takes ``KEY
+    SHARE`` on the patient (the foreign key), which ``FOR UPDATE`` would make wait, so editing
+    a patient would hold up their bookings. Changing the document (the unique key) still takes
+    the strong lock, when the row is written."""
+    return Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
+
+
 def _document_taken() -> ValidationError:
     return ValidationError(
         {
@@ -108,8 +122,9 @@ def _save(patient: Patient, **kwargs: Any) -> None:
 @atomic_service
 def patient_create(*, actor: User, data: Mapping[str, Any]) -> Patient:
     """Register a patient. Counts against the plan's patient limit, under the clinic's lock.
-    Allergies and medical alerts need ``clinical.write`` (a null one counts as not given)."""
-    _refuse_clinical_fields(actor, [f for f in CLINICAL_FIELDS if data.get(f) is not None])
+    Allergies and medical alerts need ``clinical.write`` (a null or empty one counts as not
+    given: there is nothing to write)."""
+    _refuse_clinical_fields(actor, [f for f in CLINICAL_FIELDS if _given(data.get(f))])
     missing = [field for field in REQUIRED if not data.get(field)]
     cleaned = _clean(data)
     if missing:
@@ -135,12 +150,21 @@ def patient_create(*, actor: User, data: Mapping[str, Any]) -> Patient:
     return patient
 
 
-@transaction.atomic
+@atomic_service
 def patient_update(*, actor: User, patient: Patient, data: Mapping[str, Any]) -> Patient:
     """Change the given fields only; the audit event keeps what changed. Allergies and
-    medical alerts need ``clinical.write`` (a null one clears them: it counts as given)."""
-    _refuse_clinical_fields(actor, [f for f in CLINICAL_FIELDS if f in data])
-    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    medical alerts need ``clinical.write`` (a null or empty one clears them: it counts as
+    given), unless nothing is stored there: then it changes nothing, and a form that sends
+    every field works for the front desk too."""
+    patient = _locked(patient)
+    _refuse_clinical_fields(
+        actor,
+        [
+            f
+            for f in CLINICAL_FIELDS
+            if f in data and (_given(data[f]) or _given(getattr(patient, f)))
+        ],
+    )
     cleaned = _clean(data, current=patient)
     changes = assign(patient, cleaned)
     patient.updated_at = timezone.now()
@@ -152,7 +176,7 @@ def patient_update(*, actor: User, patient: Patient, data: Mapping[str, Any]) ->
 @transaction.atomic
 def patient_archive(*, actor: User, patient: Patient) -> Patient:
     """Archive a patient: kept with all its history, hidden from search, not counted."""
-    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    patient = _locked(patient)
     if patient.is_archived:
         raise ValidationError(
             _("This patient is already archived."), code=PatientError.ALREADY_ARCHIVED
@@ -181,7 +205,7 @@ def patient_front_desk_alert_set(*, actor: User, patient: Patient, text: str | N
         text = v.validate_line(text, max_length=FRONT_DESK_ALERT_MAX_LENGTH)
     except ValidationError as error:
         raise ValidationError({"text": error}) from None
-    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    patient = _locked(patient)
     before = patient.front_desk_alert
     now = timezone.now()
     patient.front_desk_alert = text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from graphql_api.big_int import BigInt
 from graphql_api.typing_helpers import django_type
 from tenants_core import models
 
@@ -16,12 +17,12 @@ class ClinicBackup:
     id: strawberry.ID
     subdomain: str = strawberry.field(description="The clinic it was taken from.")
     created_at: strawberry.auto
-    size_bytes: int = strawberry.field(description="Size of the compressed file, in bytes.")
+    size_bytes: BigInt = strawberry.field(description="Size of the compressed file, in bytes.")
     sha256: str = strawberry.field(description="SHA-256 of the file, hex.")
     key_id: str = strawberry.field(
         description="Id of the BACKUP_ENCRYPTION_KEYS key it needs to be restored; empty for a "
         "backup made before backups were encrypted."
     )
     tables: int = strawberry.field(description="Tables exported.")
-    rows: int = strawberry.field(description="Rows exported, all tables together.")
+    rows: BigInt = strawberry.field(description="Rows exported, all tables together.")
     created_by: str = strawberry.field(description="Who asked for it.")

@@ -134,7 +134,7 @@ def test_an_unknown_or_wrong_backup_key_is_a_coded_refusal(client, clinic2, plat
     clinics = Clinic.objects.count()
     for keys, code in [
         (backup_crypto.generate_key("nueva"), "BACKUP_KEY_UNKNOWN"),
-        (backup_crypto.generate_key("vieja"), "BACKUP_CORRUPTED"),  # same id, other key
+        (backup_crypto.generate_key("vieja"), "BACKUP_KEY_WRONG"),  # same id, other key
     ]:
         with override_settings(BACKUP_ENCRYPTION_KEYS=keys):
             status, body = graphql(

@@ -4,6 +4,7 @@ reading or rewriting a backup file as an insider holding the backup key would.""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import tarfile
@@ -12,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from tenants_core import backup_crypto, backups, restore
+from tenants_core import backup_archive, backup_crypto, backups, restore
 from tenants_core.models import Clinic, ClinicBackup, Domain
 
 
@@ -107,14 +109,49 @@ def archive_bytes(members: dict[str, bytes]) -> bytes:
 
 
 def rewrite_archive(
-    path: Path, edit: Callable[[dict[str, Any], dict[str, bytes]], None], *, sealed: bool = True
+    path: Path,
+    edit: Callable[[dict[str, Any], dict[str, bytes]], None],
+    *,
+    sealed: bool = True,
+    key: backup_crypto.BackupKey | None = None,
 ) -> None:
-    """Let ``edit(manifest, members)`` change a backup's content, then seal it again with the
-    configured key (or leave it a plain ``.tar.gz`` with ``sealed=False``)."""
-    members = archive_members(unseal(path.read_bytes()))
+    """Let ``edit(manifest, members)`` change a backup's content, then seal it again with
+    ``key`` (by default the configured one), or leave it a plain ``.tar.gz`` with
+    ``sealed=False``. A plain file is read as it is."""
+    data = path.read_bytes()
+    members = archive_members(data if data[:2] == b"\x1f\x8b" else unseal(data))
     manifest = json.loads(members["manifest.json"])
     edit(manifest, members)
     del members["manifest.json"]
     members = {"manifest.json": json.dumps(manifest).encode(), **members}  # first, as made
     plain = archive_bytes(members)
-    path.write_bytes(seal(plain) if sealed else plain)
+    path.write_bytes(seal(plain, key) if sealed else plain)
+
+
+def as_made_before_encryption(backup: ClinicBackup, *, secret: str | None = None) -> Path:
+    """Turn a recorded (sealed) backup into one as main made them before encryption: a plain
+    ``.tar.gz`` named ``<time>-<id>.tar.gz``, its manifest format 1 signed with ``secret``
+    (this ``SECRET_KEY`` by default), recorded with no key id and the plain file's checksum."""
+    sealed_path = backups.backup_dir() / backup.file_name
+    plain_path = sealed_path.with_name(sealed_path.name.removesuffix(".enc"))
+    plain_path.write_bytes(sealed_path.read_bytes())
+    sealed_path.unlink()
+
+    def as_format_1(manifest: dict[str, Any], members: dict[str, bytes]) -> None:
+        del manifest["key_id"]
+        manifest["format_version"] = 1
+        manifest["signature"] = backup_archive.legacy_signature(
+            manifest, secret or settings.SECRET_KEY
+        )
+
+    rewrite_archive(plain_path, as_format_1, sealed=False)
+    plain = plain_path.read_bytes()
+    assert plain[:2] == b"\x1f\x8b"
+    ClinicBackup.objects.filter(pk=backup.pk).update(
+        file_name=str(plain_path.relative_to(backups.backup_dir())),
+        size_bytes=len(plain),
+        sha256=hashlib.sha256(plain).hexdigest(),
+        key_id="",
+    )
+    backup.refresh_from_db()
+    return plain_path

@@ -1,6 +1,7 @@
 """Backups at rest: sealed with a key from BACKUP_ENCRYPTION_KEYS, rotated by listing old keys,
-and refused with a code (writing nothing) when the key is unknown or wrong or when the sealed
-chunks were altered, cut, reordered or swapped."""
+and refused with a code (writing nothing) when the key is unknown (BACKUP_KEY_UNKNOWN) or
+wrong (BACKUP_KEY_WRONG), or when the sealed file was altered, cut, reordered or swapped
+(BACKUP_CORRUPTED)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tenants_core import backup_crypto, backups, restore
 from tenants_core.models import ClinicBackup
 from tests.tenants_core.backup_support import (
     archive_members,
+    as_made_before_encryption,
     refused,
     rewrite_archive,
     table_digests,
@@ -90,7 +92,7 @@ def test_the_file_on_disk_holds_no_plaintext_and_opens_with_its_key(patient_clin
 def test_no_plaintext_reaches_the_disk_while_a_backup_is_made(patient_clinic, monkeypatch):
     """Tables are spooled before they go into the archive: the spool is sealed too."""
     seen: list[Path] = []
-    write_archive = backups._write_archive
+    write_archive = backups.write_archive
 
     def looking(*args, **kwargs):  # type: ignore[no-untyped-def]
         for path in backups.backup_dir().rglob("*"):
@@ -99,7 +101,7 @@ def test_no_plaintext_reaches_the_disk_while_a_backup_is_made(patient_clinic, mo
                 assert not _name_in(path.read_bytes()), f"plaintext in {path}"
         return write_archive(*args, **kwargs)
 
-    monkeypatch.setattr(backups, "_write_archive", looking)
+    monkeypatch.setattr(backups, "write_archive", looking)
     backups.clinic_backup_create(clinic=patient_clinic)
     assert any(path.name == "patients_patient.tsv.enc" for path in seen)
 
@@ -138,16 +140,38 @@ def test_a_rotated_key_still_restores_old_backups_while_it_is_listed(patient_cli
         )
 
 
-def test_the_wrong_key_under_a_known_id_is_refused_as_corrupted(patient_clinic):
+def test_the_wrong_key_under_a_known_id_is_refused_as_the_wrong_key(patient_clinic):
     with override_settings(BACKUP_ENCRYPTION_KEYS=KEY_A):
         backup = backups.clinic_backup_create(clinic=patient_clinic)
     with override_settings(BACKUP_ENCRYPTION_KEYS=KEY_A_OTHER_MATERIAL):
-        refused(
-            "BACKUP_CORRUPTED",
+        refusal = refused(
+            "BACKUP_KEY_WRONG",
             subdomain="clinica2",
             backup_id=str(backup.id),
             target_subdomain="destino-5",
         )
+        assert "clave-2025" in refusal.messages[0]
+        refused("BACKUP_KEY_WRONG", subdomain="clinica2", file=_file(backup), target_subdomain="d5")
+
+
+def test_the_wrong_key_is_told_before_any_chunk_is_opened(patient_clinic):
+    """The header's key check answers alone: with every chunk cut off, the wrong key is
+    still the wrong key, and the right key opens the header (the cut shows when reading)."""
+    with override_settings(BACKUP_ENCRYPTION_KEYS=KEY_A):
+        backup = backups.clinic_backup_create(clinic=patient_clinic)
+    header = _chunks(_file(backup).read_bytes())[0]
+    wrong = backup_crypto.parse_keys(KEY_A_OTHER_MATERIAL)
+    with pytest.raises(backup_crypto.BackupKeyWrong):
+        backup_crypto.OpeningReader(io.BytesIO(header), wrong)
+    reader = backup_crypto.OpeningReader(io.BytesIO(header), backup_crypto.parse_keys(KEY_A))
+    with pytest.raises(backup_crypto.BackupCorrupted):
+        reader.read()
+
+
+def _flipped(data: bytes, offset: int) -> bytes:
+    altered = bytearray(data)
+    altered[offset] ^= 0x01
+    return bytes(altered)
 
 
 def _tampered(data: bytes, other: bytes) -> dict[str, bytes]:
@@ -156,7 +180,13 @@ def _tampered(data: bytes, other: bytes) -> dict[str, bytes]:
     middle = len(chunks) // 2
     flipped = bytearray(chunks[middle])
     flipped[100] ^= 0x01
+    check_at = len(header) - backup_crypto.KEY_CHECK_SIZE
+    salt_at = check_at - backup_crypto.NONCE_PREFIX_SIZE - backup_crypto.SALT_SIZE
     return {
+        # The key check is part of the header, so altering it is damage, not a wrong key.
+        "a flipped byte in the header's key check": _flipped(data, check_at + 3),
+        "a flipped byte in the header's salt": _flipped(data, salt_at + 3),
+        "a flipped byte in the header's nonce prefix": _flipped(data, check_at - 2),
         "a flipped byte in a middle chunk": header
         + b"".join([*chunks[:middle], bytes(flipped), *chunks[middle + 1 :]]),
         "two chunks swapped": header + b"".join([chunks[1], chunks[0], *chunks[2:]]),
@@ -198,31 +228,15 @@ def test_an_unencrypted_backup_from_before_encryption_still_restores(patient_cli
     """Decision: plain .tar.gz backups made before encryption restore as before, checked by
     their recorded checksum and signature; new ones are always sealed."""
     sealed = backups.clinic_backup_create(clinic=patient_clinic)
-    plain_path = _file(sealed).with_name("legacy.tar.gz")
-    plain_path.write_bytes(_file(sealed).read_bytes())
     unsealed_copy = _file(sealed).read_bytes()
-
-    def as_format_1(manifest, members):  # type: ignore[no-untyped-def]
-        del manifest["key_id"]
-        manifest["format_version"] = 1
-        manifest["signature"] = backups._sign(manifest)  # as this platform signed it then
-
-    rewrite_archive(plain_path, as_format_1, sealed=False)
-    plain = plain_path.read_bytes()
-    assert plain[:2] == b"\x1f\x8b"
-    # Recorded as main recorded it: no key, the plain file's checksum.
-    ClinicBackup.objects.filter(pk=sealed.pk).update(
-        file_name=str(plain_path.relative_to(backups.backup_dir())),
-        size_bytes=len(plain),
-        sha256=hashlib.sha256(plain).hexdigest(),
-        key_id="",
-    )
+    plain_path = as_made_before_encryption(sealed)
+    assert sealed.key_id == ""
     restored = restore.clinic_restore(
         subdomain="clinica2", backup_id=str(sealed.id), target_subdomain="vieja"
     )
     assert table_digests(restored.schema_name) == table_digests(patient_clinic.schema_name)
 
-    # A plain file whose signed manifest says it was sealed was decrypted by someone: refused.
+    # A plain file whose manifest says it was sealed was decrypted by someone: refused.
     downgraded = plain_path.with_name("downgraded.tar.gz")
     downgraded.write_bytes(unsealed_copy)
     rewrite_archive(downgraded, lambda manifest, members: None, sealed=False)

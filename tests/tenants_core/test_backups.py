@@ -19,11 +19,12 @@ from backend.core.demo import clinic_demo_data_seed
 from backend.core.demo_clinical import clinic_clinical_demo_seed
 from backend.patients.models import Patient
 from tenants_core import backups, restore
-from tenants_core.backup_crypto import MAGIC
+from tenants_core.backup_crypto import MAGIC, generate_key, parse_keys
 from tenants_core.models import Clinic, ClinicBackup, Domain
 from tenants_core.schema_template import code_fingerprint
 from tests.conftest import TEST_PASSWORD, graphql
 from tests.tenants_core.backup_support import (
+    as_made_before_encryption,
     public_counts,
     sequence_positions,
     table_digests,
@@ -188,13 +189,28 @@ def test_a_truncated_or_missing_backup_is_refused(clinic2):
 
 
 def test_a_foreign_backup_is_refused_and_changes_nothing(clinic1, clinic2, tmp_path):
-    # Made by another installation (another SECRET_KEY): the signature does not match.
-    with override_settings(SECRET_KEY="another-platform-" + "x" * 40):
-        other = backups.clinic_backup_create(clinic=clinic2)
+    # Made by another installation: its backup keys are not ours. Another key id is unknown,
+    # the same key id with other key material is the wrong key.
+    for keys, code in [
+        (generate_key("otra-instalacion"), "BACKUP_KEY_UNKNOWN"),
+        (generate_key(backups.backup_keys().primary.key_id), "BACKUP_KEY_WRONG"),
+    ]:
+        with override_settings(BACKUP_ENCRYPTION_KEYS=keys):
+            other = backups.clinic_backup_create(clinic=clinic2)
+        _refused(
+            code,
+            subdomain="clinica2",
+            file=backups.backup_dir() / other.file_name,
+            target_subdomain="intrusa",
+        )
+    # A backup from before encryption signed by another installation (another SECRET_KEY).
+    legacy = backups.clinic_backup_create(clinic=clinic2)
+    legacy_path = as_made_before_encryption(legacy, secret="another-platform-" + "x" * 40)
+    _refused("BACKUP_FOREIGN", subdomain="clinica2", file=legacy_path, target_subdomain="intrusa")
     _refused(
         "BACKUP_FOREIGN",
         subdomain="clinica2",
-        file=backups.backup_dir() / other.file_name,
+        backup_id=str(legacy.id),
         target_subdomain="intrusa",
     )
     # A backup of clinica1 offered as clinica2's.
@@ -209,17 +225,23 @@ def test_a_foreign_backup_is_refused_and_changes_nothing(clinic1, clinic2, tmp_p
     _refused(
         "BACKUP_NOT_FOUND", subdomain="clinica2", backup_id=str(mine.id), target_subdomain="x2"
     )
-    # Rows slipped into a table, with the manifest edited to match, break the signature.
-    tampered = tmp_path / "tampered.tar.gz"
-    tampered.write_bytes((backups.backup_dir() / mine.file_name).read_bytes())
 
+    # Rows slipped into a table, with the manifest edited to match: sealed again by someone
+    # without our key, under our key id, it is the wrong key; in a backup from before
+    # encryption, it breaks the signature.
     def add_row(manifest, members):  # type: ignore[no-untyped-def]
         table = next(t for t in manifest["tables"] if t["name"] == "accounts_user")
         members[table["file"]] += b"999\tpbkdf2$x\t\\N\tf\tevil@x.pe\tEvil\tADMIN\tt\tt\t\\N\n"
         table["sha256"] = hashlib.sha256(members[table["file"]]).hexdigest()
 
-    _rewrite_archive(tampered, add_row)
-    _refused("BACKUP_FOREIGN", subdomain="clinica1", file=tampered, target_subdomain="intrusa")
+    tampered = tmp_path / "tampered.tar.gz.enc"
+    tampered.write_bytes((backups.backup_dir() / mine.file_name).read_bytes())
+    forger = parse_keys(generate_key(backups.backup_keys().primary.key_id)).primary
+    _rewrite_archive(tampered, add_row, key=forger)
+    _refused("BACKUP_KEY_WRONG", subdomain="clinica1", file=tampered, target_subdomain="intrusa")
+    mine_legacy = as_made_before_encryption(mine)
+    _rewrite_archive(mine_legacy, add_row, sealed=False)
+    _refused("BACKUP_FOREIGN", subdomain="clinica1", file=mine_legacy, target_subdomain="intrusa")
     # Not a backup at all.
     junk = tmp_path / "junk.tar.gz"
     junk.write_bytes(b"hello")
@@ -309,9 +331,8 @@ def test_an_older_backup_is_restored_then_migrated_forward(clinic2, tmp_path):
         members[recorded["file"]] = b"".join(lines)
         recorded["rows"] = len(lines)
         recorded["sha256"] = hashlib.sha256(members[recorded["file"]]).hexdigest()
-        manifest["signature"] = backups._sign(manifest)  # as this platform signed it then
 
-    _rewrite_archive(older, as_before_the_migration)
+    _rewrite_archive(older, as_before_the_migration)  # sealed again with this platform's key
     restored = restore.clinic_restore(
         subdomain="clinica2", file=older, target_subdomain="clinica2-antigua"
     )

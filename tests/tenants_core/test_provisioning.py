@@ -8,7 +8,8 @@ from backend.accounts.models import Role
 from tenants_core import services
 from tenants_core.errors import PlatformError
 from tenants_core.models import Clinic, Domain
-from tenants_core.services import clinic_provision, schema_name_for
+from tenants_core.schema_names import schema_name_for
+from tenants_core.services import clinic_provision
 
 GOOD = {
     "subdomain": "nueva-clinica",

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from tenants_core import backups, restore, services
 from tenants_core.errors import PlatformError
 from tenants_core.models import Clinic, Domain
-from tenants_core.services import clinic_provision, schema_name_for
+from tenants_core.schema_names import schema_name_for
+from tenants_core.services import clinic_provision
 from tenants_core.validators import validate_subdomain
 from tests.conftest import TEST_PASSWORD, graphql, operation_codes
 

@@ -1,5 +1,7 @@
 """``manage.py check_tenants [--fix]``: report (and fix) orphan schemas and clinics without a
-domain or a schema. Exits non-zero when something is wrong and not fixed."""
+domain or a schema. Exits non-zero when something is wrong and not fixed. Also warns about
+backups in plaintext or sealed with a key that is not the primary one (``backup_clinic
+--reseal`` fixes those; the warnings alone do not fail the command)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from tenants_core.backup_reseal import backup_key_report
 from tenants_core.health import tenants_check, tenants_fix
 
 
@@ -17,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--fix", action="store_true")
 
     def handle(self, *args: Any, fix: bool, **options: Any) -> None:
+        self._warn_about_backups()
         report = tenants_check()
         for schema in report.orphan_schemas:
             self.stdout.write(f"orphan schema (no clinic): {schema}")
@@ -33,3 +37,24 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Fixed orphan schemas and missing domains."))
         if report.clinics_without_schema:
             raise CommandError("Some clinics have no schema: restore them from a backup.")
+
+    def _warn_about_backups(self) -> None:
+        keys = backup_key_report()
+        for backup in keys.plaintext:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"warning: backup {backup.id} of {backup.subdomain} is not encrypted (made "
+                    "before encryption): health data in plaintext on disk"
+                )
+            )
+        for backup in keys.other_key:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"warning: backup {backup.id} of {backup.subdomain} is sealed with the key "
+                    f"{backup.key_id}, not the primary key {keys.primary_key_id}"
+                )
+            )
+        if not keys.clean:
+            self.stdout.write(
+                "Seal them with the primary key: manage.py backup_clinic --reseal --all"
+            )
