@@ -143,6 +143,7 @@ TARGETS: tuple[Target, ...] = (
             "tests/tenants_core/test_routing_cache.py",
             "tests/test_routing_http.py",
             "tests/test_isolation.py",
+            "tests/tenants_core/test_routing_database_errors.py",
             "tests/deadlocks/test_conflicts.py::test_the_middleware_answers_a_conflict_409_and_an_outage_503",
         ),
         added=("tests/tenants_core/test_routing_races_and_outages.py",),
