@@ -77,6 +77,9 @@ def test_the_clinic_lock_serialises_changes_of_the_clinic_but_not_rows_that_refe
     ``no_key=True`` → ``False``; the update probe is the control that the lock is held."""
     limits.clinic_lock(clinic1)  # held by the test's transaction until it rolls back
     with other_connection.cursor() as cursor:
+        # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: without this the key-share
+        # lock on the clinic would wait for a commit the probe never makes.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(
             "INSERT INTO public.tenants_core_domain (domain, tenant_id, is_primary)"
             " VALUES ('lock-probe.localhost', %s, false)",
