@@ -17,11 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from tenants_core import routing
 from tenants_core.middleware import ClinicTenantMiddleware
 from tenants_core.models import Domain
-from tests.conftest import error_code, graphql
 
 pytestmark = pytest.mark.django_db
-
-CLINIC = "{ currentClinic { subdomain } }"
 
 
 def test_routing_is_forgotten_again_when_the_changing_transaction_commits(
@@ -101,20 +98,6 @@ def _outage() -> OperationalError:
     ):
         cursor.execute("DO $$ BEGIN RAISE EXCEPTION 'down' USING ERRCODE = '08006'; END $$")
     return raised.value
-
-
-def test_an_outage_while_routing_is_a_json_503_not_a_500(client, db, monkeypatch):
-    """The database fails while the host is being looked up (routing is the first statement
-    of a cold request): 503 ``DATABASE_UNAVAILABLE``, JSON. Kills the ``except`` of
-    ``process_request`` catching something else."""
-    outage = _outage()
-
-    def lookup_fails(hostname: str) -> Any:
-        raise outage
-
-    monkeypatch.setattr(routing, "resolve", lookup_fails)
-    status, body = graphql(client, CLINIC, host="clinica1.localhost")
-    assert (status, error_code(body)) == (503, "DATABASE_UNAVAILABLE")
 
 
 def test_an_error_the_middleware_does_not_own_goes_on_to_django(db):
