@@ -297,7 +297,7 @@ def summarise(chosen: Any, db: Any, seconds: float, baseline: float) -> Outcome:
             )
     return Outcome(
         target=chosen.name,
-        mutants=sum(counts.values()),
+        mutants=sum(n for kind, n in counts.items() if kind != "unsampled"),
         killed=counts[str(TestOutcome.KILLED)],
         survived=counts[str(TestOutcome.SURVIVED)],
         incompetent=counts["incompetent"] + counts[str(TestOutcome.INCOMPETENT)],
