@@ -91,7 +91,9 @@ def django_db_setup(
             verbosity=verbosity, interactive=False, keepdb=django_db_keepdb, aliases={"default"}
         )
         assert connection.settings_dict["NAME"].startswith("test_"), "not a test database"
-        _seed()
+        # A kept database (--reuse-db: the mutation runs) was seeded by the run that made it.
+        if not (django_db_keepdb and Clinic.objects.filter(subdomain="clinica1").exists()):
+            _seed()
     yield
     # DROP DATABASE waits for a checkpoint, which on a busy server can outlast the
     # statement timeout that every application connection carries.

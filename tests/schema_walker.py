@@ -40,6 +40,7 @@ from backend.accounts.roles import role_has_permission
 from graphql_api.permissions import HasPermission
 from graphql_api.schema import schema
 from tenants_core.context import current_timezone
+from tests.dates import MONDAY
 
 GRAPHQL = schema._schema
 
@@ -243,7 +244,7 @@ def filler(ids: dict[str, str]) -> Callable[[str, str, str, Any], str]:
         values = {
             "patientId": json.dumps(ids["patient"]),
             "professionalId": json.dumps(ids["professional"]),
-            "date": '"2030-01-07"',  # a Monday of the world's appointment
+            "date": f'"{MONDAY}"',  # the Monday of the world's appointment
             "durationMinutes": "30",
             "subdomain": '"clinica1"',
         }

@@ -8,9 +8,13 @@ the ID simply names the row here. The IDs below name rows of clinica2 only."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
+from django_tenants.utils import tenant_context
+from strawberry.relay import from_base64
 
 from backend.accounts.models import Role
+from backend.audit.services import audit_record
 from tests.accounts.test_role_matrix import build_world
 from tests.conftest import error_code, graphql
 
@@ -22,12 +26,20 @@ FILTERS = [
     ("appointments", "patientId", "patient"),
     ("auditEvents", "actor", "staff"),
 ]
+# What each filter finds here: build_world books one appointment (its professional, chair and
+# patient), and the fixture records two events by the world's staff member.
+FOUND = {"appointments": 1, "auditEvents": 2}
 
 
 @pytest.fixture
 def worlds(clinic1, clinic2, make_staff, token_for):
     admin = make_staff(clinic1, Role.ADMIN)
     here = build_world(clinic1, admin, make_staff)
+    with tenant_context(clinic1):
+        staff = get_user_model().objects.get(pk=from_base64(here["staff"])[1])
+        for action in ("patient.view", "patient.update"):
+            audit_record(actor=staff, action=action, entity=staff)
+        audit_record(actor=admin, action="patient.view", entity=staff)  # by someone else
     # clinica2's rows get numbers that clinica1 does not use.
     with connection.cursor() as cursor:
         for table in ("staff_professional", "staff_chair", "patients_patient", "accounts_user"):
@@ -55,4 +67,4 @@ def test_a_filter_with_another_clinics_id_is_not_found(client, worlds, field, ar
         variables={"id": worlds["here"][kind]},
     )  # fmt: skip
     assert "errors" not in body, body
-    assert body["data"][field]["totalCount"] >= (1 if field == "appointments" else 0)
+    assert body["data"][field]["totalCount"] == FOUND[field]

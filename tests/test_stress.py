@@ -37,12 +37,13 @@ from backend.scheduling.models import Appointment
 from backend.staff.models import Chair, Professional, WorkingHours
 from tenants_core.models import Clinic
 from tests.conftest import http_login, production_like_env, running_uvicorn
+from tests.dates import MONDAY
 from tests.scheduling.conftest import lima
 
 pytestmark = pytest.mark.slow
 
 ROUNDS = int(os.environ.get("STRESS_ROUNDS") or 50)
-FIRST_DAY = dt.date(2031, 1, 6)
+FIRST_DAY = MONDAY  # weeks ahead of today, in Lima
 BOOKINGS, PATIENTS, RECEIPTS = 9, 4, 5
 
 BOOK = """

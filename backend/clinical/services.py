@@ -359,7 +359,9 @@ def finding_change_state(
 ) -> Finding:
     """A planned finding becomes existing (or back): the old entry is closed, a new one opens."""
     state = FindingState(state)
-    if finding.state == state:
+    # As it is now, held; a closed entry is FINDING_RESOLVED (in _resolve), whatever the state.
+    finding = Finding.objects.select_for_update().get(pk=finding.pk)
+    if finding.resolved_at is None and finding.state == state:
         raise _error(
             "state", _("The finding is already in this state."), ClinicalError.INVALID_STATE
         )

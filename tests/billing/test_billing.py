@@ -16,6 +16,9 @@ from backend.billing.tax import charge_amount, split_total
 from backend.staff.models import Professional
 from backend.treatments.models import PerformedProcedure, Procedure
 from tests.conftest import graphql
+from tests.dates import monday_ahead
+
+LAST_MONDAY = monday_ahead(-1)  # a past day for the cash report, in Lima
 
 pytestmark = pytest.mark.django_db
 
@@ -282,7 +285,7 @@ def test_payments_in_usd_record_their_exchange_rate(clinic1, patient, receptioni
         ({"amount": "Infinity"}, "amount", "INVALID_AMOUNT"),
         ({"exchange_rate": "sNaN"}, "exchange_rate", "INVALID_CURRENCY"),
         ({"paid_at": timezone.now() - dt.timedelta(days=30)}, "paid_at", "INVALID_DATE"),
-        ({"paid_at": dt.datetime(2030, 1, 1)}, "paid_at", "INVALID_DATE"),  # noqa: DTZ001 - naive on purpose
+        ({"paid_at": timezone.now().replace(tzinfo=None)}, "paid_at", "INVALID_DATE"),  # naive
     ],
 )
 def test_bad_payments_get_a_code_and_write_nothing(
@@ -399,8 +402,9 @@ def test_tax_excluded_prices_add_igv_to_charges(clinic1, patient, receptionist):
 def test_the_cash_report_follows_the_clinic_day_not_utc(clinic1, patient, receptionist):
     lima = ZoneInfo("America/Lima")
     with tenant_context(clinic1):
-        late = dt.datetime(2030, 1, 7, 23, 30, tzinfo=lima)  # 2030-01-08 04:30 UTC
-        early = dt.datetime(2030, 1, 8, 0, 30, tzinfo=lima)
+        monday_date, tuesday_date = LAST_MONDAY, LAST_MONDAY + dt.timedelta(days=1)
+        late = dt.datetime.combine(monday_date, dt.time(23, 30), tzinfo=lima)  # Tuesday in UTC
+        early = dt.datetime.combine(tuesday_date, dt.time(0, 30), tzinfo=lima)
         for at, method in ((late, "CASH"), (early, "CARD")):
             Payment.objects.create(
                 patient=patient,
@@ -410,14 +414,10 @@ def test_the_cash_report_follows_the_clinic_day_not_utc(clinic1, patient, recept
                 paid_at=at,
                 received_by=receptionist,
             )
-        monday = selectors.cash_report(
-            date_from=dt.date(2030, 1, 7), date_to=dt.date(2030, 1, 7), tz=lima
-        )
-        tuesday = selectors.cash_report(
-            date_from=dt.date(2030, 1, 8), date_to=dt.date(2030, 1, 8), tz=lima
-        )
+        monday = selectors.cash_report(date_from=monday_date, date_to=monday_date, tz=lima)
+        tuesday = selectors.cash_report(date_from=tuesday_date, date_to=tuesday_date, tz=lima)
         utc_monday = selectors.cash_report(
-            date_from=dt.date(2030, 1, 7), date_to=dt.date(2030, 1, 7), tz=ZoneInfo("UTC")
+            date_from=monday_date, date_to=monday_date, tz=ZoneInfo("UTC")
         )
     assert set(monday.by_method) == {"CASH"}
     assert set(tuesday.by_method) == {"CARD"}
@@ -427,7 +427,7 @@ def test_the_cash_report_follows_the_clinic_day_not_utc(clinic1, patient, recept
 def test_the_cash_report_refuses_a_backwards_range(client, clinic1, receptionist, token_for):
     _, body = graphql(
         client,
-        '{ cashReport(from: "2030-01-08", to: "2030-01-07") { totalReceived } }',
+        f'{{ cashReport(from: "{LAST_MONDAY + dt.timedelta(days=1)}", to: "{LAST_MONDAY}") {{ totalReceived }} }}',
         host="clinica1.localhost",
         token=token_for(clinic1, receptionist),
     )

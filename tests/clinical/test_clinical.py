@@ -285,7 +285,9 @@ def test_a_signed_note_is_immutable_and_corrected_by_addenda(
         id=note["id"],
     )  # fmt: skip
     assert addendum["text"] == "Se usó resina A2"
-    assert addendum["signedAt"]
+    signed_at = dt.datetime.fromisoformat(addendum["signedAt"])  # signed as it is written
+    assert abs(timezone.now() - signed_at) < dt.timedelta(minutes=1)
+    assert addendum["author"] == {"fullName": dentist.full_name}
 
 
 def test_only_the_author_or_an_admin_signs(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import datetime as dt
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,11 +19,12 @@ from backend.core.tenancy import schema_transaction
 from backend.patients.models import Patient
 from backend.staff.models import Chair, Professional
 from tenants_core.models import Clinic
+from tests.dates import MONDAY
 from tests.scheduling.conftest import lima
 
 SUBDOMAIN = "bloqueos"
 HOST = f"{SUBDOMAIN}.localhost"
-DAY = dt.date(2030, 3, 4)  # a Monday
+DAY = MONDAY  # a Monday weeks ahead of today, in Lima
 
 
 class Data:

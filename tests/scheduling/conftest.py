@@ -1,6 +1,5 @@
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import pytest
 from django_tenants.utils import tenant_context
@@ -9,13 +8,7 @@ from strawberry.relay import to_base64
 from backend.accounts.models import Role
 from backend.patients.models import Patient
 from backend.staff.models import Chair, Professional, WorkingHours
-
-LIMA = ZoneInfo("America/Lima")
-MONDAY = dt.date(2030, 1, 7)  # a Monday, far enough in the future
-
-
-def lima(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=LIMA)
+from tests.dates import LIMA, MONDAY, lima  # noqa: F401 - a Monday weeks ahead, in Lima
 
 
 def iso(value: dt.datetime) -> str:

@@ -1,5 +1,7 @@
 """Professionals (hours, time off, user link) and chairs."""
 
+import datetime as dt
+
 import pytest
 from django_tenants.utils import tenant_context
 from strawberry.relay import to_base64
@@ -7,6 +9,7 @@ from strawberry.relay import to_base64
 from backend.accounts.models import Role
 from backend.staff.models import Chair, Professional, TimeOff
 from tests.conftest import graphql
+from tests.dates import MONDAY, lima
 
 pytestmark = pytest.mark.django_db
 
@@ -159,8 +162,8 @@ def test_time_off_is_added_validated_and_removed(client, clinic1, token):
     created = run(client, token, CREATE, input={"fullName": "A", "licenseNumber": "1"})
     period = {
         "professionalId": created["id"],
-        "startsAt": "2030-02-01T00:00:00-05:00",
-        "endsAt": "2030-02-08T00:00:00-05:00",
+        "startsAt": lima(MONDAY, 0).isoformat(),
+        "endsAt": lima(MONDAY + dt.timedelta(days=7), 0).isoformat(),
         "reason": "Vacaciones",
     }
     payload = run(client, token, TIME_OFF, input=period)
@@ -172,13 +175,18 @@ def test_time_off_is_added_validated_and_removed(client, clinic1, token):
             TIME_OFF,
             input={
                 **period,
-                "startsAt": "2030-02-05T00:00:00-05:00",
-                "endsAt": "2030-02-10T00:00:00-05:00",
+                "startsAt": lima(MONDAY + dt.timedelta(days=4), 0).isoformat(),
+                "endsAt": lima(MONDAY + dt.timedelta(days=9), 0).isoformat(),
             },
         )
     ) == [("startsAt", "TIME_OFF_OVERLAP")]
     assert codes(
-        run(client, token, TIME_OFF, input={**period, "endsAt": "2030-01-01T00:00:00-05:00"})
+        run(
+            client,
+            token,
+            TIME_OFF,
+            input={**period, "endsAt": lima(MONDAY - dt.timedelta(days=3), 0).isoformat()},
+        )
     ) == [("endsAt", "INVALID_TIME_RANGE")]
     removed = run(
         client,

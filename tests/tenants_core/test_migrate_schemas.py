@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -159,22 +160,41 @@ def test_a_noop_run_reads_the_clinics_in_one_query_whatever_their_number():
 
 _NOTES: dict[str, Path] = {}
 _migrate_clinic = migrate_schemas._migrate_clinic
+MEETING_TIMEOUT = 20.0  # seconds a worker waits for the other one to be migrating too
 
 
-def _noting_pid(*args: Any) -> None:
-    """Runs in a worker process: leaves its pid where the test can see it."""
-    (_NOTES["pids"] / str(os.getpid())).touch()
+def _migrating_side_by_side(*args: Any) -> None:
+    """Runs in a worker process. Notes its pid, then waits (at most MEETING_TIMEOUT) until
+    another process is migrating a clinic too, and only then migrates its own: with one
+    worker, or clinics migrated one after another, no two ever meet. Each clinic's migration
+    interval is written down as ``<pid> <start> <end>``."""
+    notes = _NOTES["pids"]
+    (notes / f"{os.getpid()}.pid").touch()
+    deadline = time.monotonic() + MEETING_TIMEOUT
+    while len(list(notes.glob("*.pid"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.time()
     _migrate_clinic(*args)
+    interval = f"{os.getpid()} {started} {time.time()}"
+    (notes / f"{args[2]}.interval").write_text(interval)
 
 
 def test_stale_clinics_are_migrated_in_parallel_processes(
     committed_clinic, django_db_blocker, monkeypatch, tmp_path
 ):
-    """Committed clinics, so that worker processes see them; each worker notes its pid."""
+    """Committed clinics, so that worker processes see them. Two workers must migrate the two
+    clinics at the same time: two distinct pids, neither the test's, and overlapping
+    migration intervals.
+
+    Mutation checks (issue 22): ``max_workers=1`` in ``_migrate_in_pool`` (the old version of
+    this test passed with it), and always migrating in this process (``_migrate_here``), each
+    turn this red."""
     clinics = [committed_clinic("paralela-uno"), committed_clinic("paralela-dos")]
     pids = tmp_path / "pids"
     pids.mkdir()
-    monkeypatch.setattr(migrate_schemas, "_migrate_clinic", _noting_pid)  # forks inherit it
+    monkeypatch.setattr(
+        migrate_schemas, "_migrate_clinic", _migrating_side_by_side
+    )  # forks inherit it
     monkeypatch.setitem(_NOTES, "pids", pids)
     with django_db_blocker.unblock():
         for clinic in clinics:
@@ -183,9 +203,16 @@ def test_stale_clinics_are_migrated_in_parallel_processes(
         output = _migrate("--tenant", "--jobs", "2")
         assert all(_has_marker(clinic.schema_name) for clinic in clinics)
         assert {_fingerprint(clinic) for clinic in clinics} == {code_fingerprint()}
-    worker_pids = {int(path.name) for path in Path(pids).iterdir()}
-    assert worker_pids
-    assert os.getpid() not in worker_pids
+    intervals = {
+        path.name.removesuffix(".interval"): path.read_text().split()
+        for path in pids.glob("*.interval")
+    }
+    assert set(intervals) == {clinic.schema_name for clinic in clinics}
+    workers = {int(pid) for pid, _, _ in intervals.values()}
+    assert len(workers) == 2, intervals
+    assert os.getpid() not in workers
+    (_, start_a, end_a), (_, start_b, end_b) = intervals.values()
+    assert max(float(start_a), float(start_b)) < min(float(end_a), float(end_b)), intervals
     progress = re.findall(r"clinics migrated: (\d+)/(\d+)", output)
     assert progress == [("1", "2"), ("2", "2")]
 

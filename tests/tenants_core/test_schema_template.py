@@ -25,6 +25,7 @@ from tenants_core import schema_template
 from tenants_core.models import Clinic
 from tenants_core.schema_template import TEMPLATE_SCHEMA, code_fingerprint, template_fingerprint
 from tenants_core.services import clinic_provision
+from tests.dates import MONDAY
 
 from ..conftest import TEST_PASSWORD
 
@@ -310,7 +311,7 @@ def test_the_clone_names_its_own_schema_and_the_template_is_not_referenced(
 
 def test_a_cloned_clinic_works_and_its_ids_start_at_one(twin_clinics, django_db_blocker):
     _, cloned = twin_clinics
-    monday = dt.date(2030, 1, 7)
+    monday = MONDAY
     with django_db_blocker.unblock(), transaction.atomic(), clinic_context(cloned):
         patient = Patient.objects.create(
             first_name="Ángela", last_name="Ñique", document_type="DNI", document_number="12345678"
