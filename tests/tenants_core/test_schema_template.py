@@ -190,17 +190,18 @@ CATALOG = {
 def _catalog(schema: str) -> dict[str, list[tuple[Any, ...]]]:
     (ns,) = _rows("SELECT oid FROM pg_namespace WHERE nspname = %s", [schema])[0]
     params = {"ns": ns, "name": schema}
-    with connection.cursor() as cursor:
-        # Public on the path, the clinic off it: every name of the clinic prints qualified.
-        cursor.execute("SET search_path = public, extensions")
-        try:
-            snapshot = {}
-            for aspect, sql in CATALOG.items():
-                cursor.execute(sql, params)
-                snapshot[aspect] = _normalize(cursor.fetchall(), schema)
-        finally:
-            connection.set_schema_to_public()
-            cursor.execute("SET search_path = public, extensions")
+    # Public on the path, the clinic off it: every name of the clinic prints qualified. Set
+    # for this transaction only, as the app does (a session-level SET would outlive it).
+    with (
+        transaction.atomic(),
+        connection.schema_qualified(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SELECT set_config('search_path', 'public, extensions', true)")
+        snapshot = {}
+        for aspect, sql in CATALOG.items():
+            cursor.execute(sql, params)
+            snapshot[aspect] = _normalize(cursor.fetchall(), schema)
     return snapshot
 
 

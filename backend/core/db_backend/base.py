@@ -22,6 +22,7 @@ its own with the clinic's schema.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -61,6 +62,14 @@ def select_schema_sql(*, new_transaction: bool, clinic: bool) -> str:
 def _sets_the_transaction(sql: str) -> bool:
     """``SET TRANSACTION …`` must be a transaction's first statement: the schema comes next."""
     return sql[:40].lstrip().upper().startswith("SET TRANSACTION")
+
+
+_SESSION_PATH = re.compile(r"\s*set\s+(session\s+)?search_path\b", re.IGNORECASE)
+
+
+def _sets_the_sessions_path(sql: str) -> bool:
+    """``SET search_path``: behind a transaction pool it reaches other clients' transactions."""
+    return _SESSION_PATH.match(sql[:40]) is not None
 
 
 class TenancyGuardError(RuntimeError):
@@ -174,6 +183,10 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
     def _select_schema_wrapper(
         self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
     ) -> Any:
+        if _sets_the_sessions_path(sql):
+            self._guard_refuses(
+                f"A session-level search_path outlives its transaction: {sql[:200]}"
+            )
         if self._selecting_schema or self._schema_qualified or _sets_the_transaction(sql):
             return execute(sql, params, many, context)
         if self.get_autocommit():
@@ -206,6 +219,12 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
             self._selecting_schema = False
         self._transaction_search_path = path
 
+    def _guard_refuses(self, message: str) -> None:
+        """Raise under ``TENANCY_GUARD=raise``; else log the bug with its stack and go on."""
+        if settings.TENANCY_GUARD == "raise":
+            raise TenancyGuardError(message)
+        logger.error(message, stack_info=True)
+
     def _outside_transaction(
         self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
     ) -> Any:
@@ -214,9 +233,7 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):
             "was selected: open one with backend.core.tenancy.clinic_context() (or "
             f"transaction.atomic()). Statement: {sql[:200]}"
         )
-        if settings.TENANCY_GUARD == "raise":
-            raise TenancyGuardError(message)
-        logger.error(message, stack_info=True)
+        self._guard_refuses(message)
         with transaction.atomic(using=self.alias):
             self._select_schema(context["cursor"])
             return execute(sql, params, many, context)
