@@ -163,7 +163,11 @@ def test_a_request_leaves_no_clinic_selected_on_its_connection(client, db, admin
 def test_a_session_level_search_path_is_refused(django_db_blocker):
     """``SET search_path`` outlives its transaction and, behind a transaction pool, reaches
     other clients' transactions: the guard refuses it (the test suite itself used one)."""
-    with django_db_blocker.unblock(), transaction.atomic(), connection.cursor() as cursor:
-        with pytest.raises(TenancyGuardError) as refused:
-            cursor.execute("SET search_path = clinic_clinica1, public")
+    with (
+        django_db_blocker.unblock(),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        pytest.raises(TenancyGuardError) as refused,
+    ):
+        cursor.execute("SET search_path = clinic_clinica1, public")
     assert "session-level search_path" in str(refused.value)
