@@ -438,3 +438,74 @@ def test_a_procedure_update_with_a_null_category_keeps_its_category(
         "name": "Resina compuesta",
         "category": "RESTORATIVE",
     }
+
+
+COMPLETE_WITH = """
+mutation($id: ID!, $input: CompleteItemInput) {
+  completeTreatmentPlanItem(itemId: $id, input: $input) {
+    __typename ... on TreatmentPlanItem { status } ... on OperationInfo { messages { code field } }
+  }
+}
+"""
+
+
+def _accepted_item(client, world):
+    plan = new_plan(client, world)
+    item = add(client, world, plan)
+    run(client, world["token"], STATUS, id=plan["id"], status="PRESENTED")
+    run(client, world["token"], STATUS, id=plan["id"], status="ACCEPTED")
+    return item
+
+
+def test_completing_with_another_patients_appointment_is_refused(client, world):
+    """Killed mutant (docs/testing.md, plan-transitions): ``appointment.patient_id !=
+    plan.patient_id`` turned into ``==`` let another patient's visit record this plan's work."""
+    from backend.scheduling.models import Appointment
+    from backend.staff.models import Chair
+
+    item = _accepted_item(client, world)
+    with tenant_context(world["clinic"]):
+        other = Patient.objects.create(
+            first_name="Ana", last_name="Otra", document_type="DNI", document_number="87654321"
+        )
+        chair = Chair.objects.create(name="Sillón 1")
+        visit = Appointment.objects.create(
+            patient=other, professional=world["professional"], chair=chair,
+            starts_at=lima(MONDAY, 9), ends_at=lima(MONDAY, 9, 30),
+        )  # fmt: skip
+    payload = run(
+        client, world["token"], COMPLETE_WITH, id=item["id"],
+        input={"appointmentId": to_base64("Appointment", visit.pk)},
+    )  # fmt: skip
+    assert payload["messages"] == [{"code": "WRONG_PATIENT", "field": "appointmentId"}]
+    with tenant_context(world["clinic"]):
+        assert not PerformedProcedure.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("days_ago", "accepted"),
+    [(30.5, True), (1, True), (31.5, False), (-0.05, False)],
+)
+def test_a_procedure_may_be_recorded_as_done_up_to_31_days_back_never_ahead(
+    client, world, days_ago, accepted
+):
+    """Killed mutants (docs/testing.md, plan-transitions): the 31-day window's ``-`` as ``+``,
+    31 as 30 or 32, and ``tzinfo is None`` flipped. (Exactly at its bounds, to the
+    microsecond, the API cannot aim: those two comparison mutants are kept.)"""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    item = _accepted_item(client, world)
+    at = timezone.now() - dt.timedelta(days=days_ago)
+    payload = run(
+        client, world["token"], COMPLETE_WITH, id=item["id"], input={"performedAt": at.isoformat()}
+    )
+    with tenant_context(world["clinic"]):
+        done = PerformedProcedure.objects.count()
+    if accepted:
+        assert payload == {"__typename": "TreatmentPlanItem", "status": "DONE"}
+        assert done == 1
+    else:
+        assert payload["messages"] == [{"code": "INVALID_DATE", "field": "performedAt"}]
+        assert done == 0
