@@ -15,8 +15,9 @@ clinics) measures:
 
 Every figure goes to ``bench-results/scaling-<UTC>.json`` as soon as it is measured, so a run
 stopped early (``--deadline-minutes``) keeps what it measured. ``--resume`` continues in the
-existing database instead of starting again. The database server is the benchmark's (see
-``backend.benchmarks.database``): never the development or test database.
+existing database instead of starting again; ``--markdown <json>`` prints a run's table. The
+database server is the benchmark's (see ``backend.benchmarks.database``): never the
+development or test database.
 """
 
 from __future__ import annotations
@@ -340,7 +341,44 @@ def _machine() -> dict[str, Any]:
     }
 
 
+def markdown(results: dict[str, Any]) -> str:
+    """The table of docs/scaling.md, from a run's JSON."""
+    rows = [
+        "| Clinics | provisioning median / p95 (s), clinics since the previous row "
+        "| pg_class rows | pg_attribute rows | pg_depend rows | catalogs on disk (MB) "
+        "| database (MB) | backend after every table of 1 / 100 / 1,000 clinics: "
+        "anonymous RSS (MB) | `CacheMemoryContext` at the last step (MB) "
+        "| `migrate_schemas`, nothing to apply (s) | one clinic's migration check (s) "
+        "| `check_tenants` (s) |",
+        "|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for point in results["checkpoints"]:
+        catalog = point.get("catalog", {})
+        steps = point.get("memory", {}).get("steps", [])[1:]
+        anon = " / ".join(f"{step['RssAnon_kb'] / 1024:.0f}" for step in steps)
+        cache = f"{steps[-1]['cache_context_kb'] / 1024:.0f}" if steps else ""
+        provisioning = point.get("provisioning", {})
+        migrate_one = point.get("migrate_one_clinic", {})
+        rows.append(
+            f"| {point['clinics']:,} "
+            f"| {provisioning.get('median_s', '')} / {provisioning.get('p95_s', '')} "
+            f"| {catalog.get('rows', {}).get('pg_class', 0):,} "
+            f"| {catalog.get('rows', {}).get('pg_attribute', 0):,} "
+            f"| {catalog.get('rows', {}).get('pg_depend', 0):,} "
+            f"| {catalog.get('catalog_bytes', 0) / 2**20:.0f} "
+            f"| {catalog.get('database_bytes', 0) / 2**20:.0f} "
+            f"| {anon} | {cache} "
+            f"| {point.get('migrate_noop', {}).get('seconds', '')} "
+            f"| {migrate_one.get('median_s', '')} "
+            f"| {point.get('check_tenants', {}).get('seconds', '')} |"
+        )
+    return "\n".join(rows)
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--markdown"]:
+        print(markdown(json.loads(Path(argv[1]).read_text())))
+        return 0
     options = _arguments(argv)
     server = Server()
     if server.comment(DATABASE) is None:
