@@ -251,6 +251,29 @@ def test_advisory_locks_are_transaction_scoped() -> None:
     assert [call for call in calls if "_xact_" not in call[1]] == []
 
 
+# Session-level settings the code may still send: the start-up probe of the pool mode, which
+# marks its own probe connections (issue 13 replaces it).
+SESSION_SETTING_ALLOWED = {"backend/pooling.py"}
+
+
+def test_settings_the_code_sends_end_with_the_transaction() -> None:
+    """docs/scaling.md, section 1: nothing a server connection carries from one transaction to
+    the next. SQL ``SET`` is ``LOCAL``, ``TRANSACTION`` or ``CONSTRAINTS``;
+    ``set_config(…, false)`` (session) only where allowed above; no ``LISTEN`` and no
+    ``WITH HOLD`` cursor."""
+    session_set = re.compile(r"""["'](?:SET|set) (?!LOCAL\b|TRANSACTION\b|CONSTRAINTS\b)\w+""")
+    session_config = re.compile(r"set_config\([^()]*,\s*false\s*\)")
+    survives = re.compile(r"\bLISTEN\s+\w|\bWITH HOLD\b")
+    found = {
+        (path.relative_to(ROOT).as_posix(), match.group(0))
+        for path in _source_files()
+        if "schema_template.py" not in path.name  # its regex strips pg_dump's SET lines
+        for pattern in (session_set, session_config, survives)
+        for match in pattern.finditer(path.read_text())
+    }
+    assert {call for call in found if call[0] not in SESSION_SETTING_ALLOWED} == set()
+
+
 @pytest.mark.django_db
 def test_the_platform_clinic_list_reads_many_clinic_schemas_in_one_statement(
     clinic1: Clinic, clinic2: Clinic
