@@ -41,6 +41,12 @@ PREFIX = "scale-"
 # The memory figure stops at this many clinics touched: it grows linearly (the doc extrapolates)
 # and one backend touching 5,000 clinics would hold gigabytes on a shared machine.
 TOUCH_MAX = 1000
+# What a day-agenda request reads (token, user, appointments with patient, professional, chair):
+# the relation cache a backend builds per clinic under ordinary traffic.
+AGENDA_TABLES = (
+    "accounts_authtoken", "accounts_user", "scheduling_appointment", "patients_patient",
+    "staff_professional", "staff_chair",
+)  # fmt: skip
 CATALOGS = (
     "pg_class", "pg_attribute", "pg_depend", "pg_type", "pg_constraint", "pg_index",
     "pg_attrdef", "pg_trigger", "pg_sequence", "pg_namespace", "pg_statistic", "pg_proc",
@@ -58,6 +64,11 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
         help="Stop provisioning after this long and measure at the count reached (0: never).",
     )
     parser.add_argument("--force-sample", type=int, default=5, help="Clinics force-migrated.")
+    parser.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="Only the backend memory figures, on the clinics already made (no provisioning).",
+    )
     options = parser.parse_args(argv)
     options.checkpoints = sorted({int(n) for n in options.checkpoints.split(",")})
     return options
@@ -145,6 +156,7 @@ class Run:
         for name, measure in (
             ("catalog", self.catalog),
             ("memory", lambda: self.memory(clinics)),
+            ("memory_agenda_tables", lambda: self.memory(clinics, AGENDA_TABLES)),
             ("check_tenants", lambda: self.command(["check_tenants"])),
             ("migrate_noop", lambda: self.command(["migrate_schemas", "--noinput", "-v", "0"])),
             ("migrate_one_clinic", self.migrate_one_clinic),
@@ -195,7 +207,7 @@ class Run:
             "per_clinic_schema": {"tables": tables, "indexes": indexes, "relations": relations},
         }
 
-    def memory(self, clinics: int) -> dict[str, Any]:
+    def memory(self, clinics: int, tables: tuple[str, ...] | None = None) -> dict[str, Any]:
         """One fresh backend: its memory, then after opening every table of 1, 100 and
         ``TOUCH_MAX`` clinics (``SELECT * … LIMIT 0`` plans the statement: relcache and
         catcache entries for the table, its indexes, columns and types)."""
@@ -214,7 +226,7 @@ class Run:
                 for target in sorted({min(n, len(schemas)) for n in (1, 100, TOUCH_MAX)}):
                     began = time.perf_counter()
                     for start in range(touched, target, 50):
-                        _touch(cursor, schemas[start : min(start + 50, target)])
+                        _touch(cursor, schemas[start : min(start + 50, target)], tables)
                     elapsed = time.perf_counter() - began
                     touched = target
                     steps.append(
@@ -226,7 +238,7 @@ class Run:
                     )
         finally:
             conn.close()
-        return {"steps": steps}
+        return {"tables": list(tables) if tables else "all", "steps": steps}
 
     def command(self, arguments: list[str]) -> dict[str, Any]:
         from backend.benchmarks.server import child_env
@@ -277,15 +289,21 @@ class Run:
         return _summary(seconds)
 
 
-def _touch(cursor: Any, schemas: list[str]) -> None:
+def _touch(cursor: Any, schemas: list[str], tables: tuple[str, ...] | None = None) -> None:
+    """Plan ``SELECT * … LIMIT 0`` on the tables (all of them, or ``tables``) of ``schemas``."""
     from psycopg2 import sql
 
+    only = (
+        sql.SQL(" AND c.relname = ANY({})").format(sql.Literal(list(tables)))
+        if tables
+        else sql.SQL("")
+    )
     block = sql.SQL(
         "DO $$ DECLARE r record; BEGIN FOR r IN SELECT c.oid::regclass AS t FROM pg_class c"
         " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY({})"
-        " AND c.relkind IN ('r', 'p', 'v') LOOP"
+        " AND c.relkind IN ('r', 'p', 'v'){} LOOP"
         " EXECUTE format('SELECT * FROM %s LIMIT 0', r.t); END LOOP; END $$"
-    ).format(sql.Literal(schemas))
+    ).format(sql.Literal(schemas), only)
     cursor.execute(block)
 
 
@@ -356,6 +374,11 @@ def markdown(results: dict[str, Any]) -> str:
         catalog = point.get("catalog", {})
         steps = point.get("memory", {}).get("steps", [])[1:]
         anon = " / ".join(f"{step['RssAnon_kb'] / 1024:.0f}" for step in steps)
+        agenda = point.get("memory_agenda_tables", {}).get("steps", [])[1:]
+        if agenda:
+            anon += "; agenda tables only: " + " / ".join(
+                f"{step['RssAnon_kb'] / 1024:.0f}" for step in agenda
+            )
         cache = f"{steps[-1]['cache_context_kb'] / 1024:.0f}" if steps else ""
         provisioning = point.get("provisioning", {})
         migrate_one = point.get("migrate_one_clinic", {})
@@ -393,6 +416,20 @@ def main(argv: list[str]) -> int:
         cursor.execute("SHOW server_version")
         run.results["machine"]["postgres"] = cursor.fetchone()[0]
     run.results["machine"]["embedded"] = server.embedded
+    if options.memory_only:
+        from tenants_core.models import Clinic
+
+        have = Clinic.objects.filter(subdomain__startswith=PREFIX).count()
+        figures = {
+            "clinics": have,
+            "memory": run.memory(have),
+            "memory_agenda_tables": run.memory(have, AGENDA_TABLES),
+        }
+        run.results["checkpoints"].append(figures)
+        run.save()
+        _log(f"{json.dumps(figures)}")
+        _log(f"results: {run.path.relative_to(ROOT)}")
+        return 0
     have = run.prepare()
     _log(f"{have} clinics present")
     deadline = time.monotonic() + options.deadline_minutes * 60 if options.deadline_minutes else 0.0
