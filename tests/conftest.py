@@ -20,7 +20,7 @@ import httpx
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import translation
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
@@ -392,3 +392,13 @@ def http_login(server: LiveServer, host: str, email: str, password: str = TEST_P
     response = server.post(host, {"query": query, "variables": {"e": email, "p": password}})
     assert response.status_code == 200, response.text
     return response.json()["data"]["login"]
+
+
+def database_error(sqlstate: str) -> DatabaseError:
+    """A real error from PostgreSQL with that SQLSTATE, as Django raises it."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '{sqlstate}'; END $$")
+    except DatabaseError as error:
+        return error
+    raise AssertionError("no error raised")

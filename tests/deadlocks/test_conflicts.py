@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 
 import pytest
-from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.test import RequestFactory
 
 from backend.audit.models import AuditEvent
@@ -21,6 +21,7 @@ from backend.scheduling import services as scheduling
 from backend.scheduling.models import Appointment
 from backend.staff.models import Chair
 from tenants_core.middleware import ClinicTenantMiddleware
+from tests.conftest import database_error
 from tests.deadlocks.support import DAY, HOST, Data, booking, conflicts_on_insert, gid, post
 from tests.scheduling.conftest import SCHEDULE, lima
 
@@ -214,16 +215,6 @@ def test_a_service_called_by_a_service_is_not_run_again_by_itself(db_open, data)
 # --- the one predicate: a conflict is no outage ---------------------------------------------
 
 
-def _database_error(sqlstate: str) -> DatabaseError:
-    """A real error from PostgreSQL with that SQLSTATE, as Django raises it."""
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '{sqlstate}'; END $$")
-    except DatabaseError as error:
-        return error
-    raise AssertionError("no error raised")
-
-
 @pytest.mark.parametrize(
     ("sqlstate", "status", "code"),
     [
@@ -234,7 +225,7 @@ def _database_error(sqlstate: str) -> DatabaseError:
     ],
 )
 def test_the_middleware_answers_a_conflict_409_and_an_outage_503(db_open, sqlstate, status, code):
-    error = _database_error(sqlstate)
+    error = database_error(sqlstate)
     assert isinstance(error, OperationalError)
     request = RequestFactory().post("/graphql", HTTP_HOST=HOST)
     response = ClinicTenantMiddleware(lambda r: None).process_exception(request, error)

@@ -11,7 +11,6 @@ import uuid
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from graphql import GraphQLError, located_error
 from strawberry.relay.types import GlobalIDValueError
@@ -19,7 +18,7 @@ from strawberry.relay.types import GlobalIDValueError
 from backend.core import transactions
 from graphql_api.errors import Classification, classify, publish
 from tenants_core.models import ClinicBackup
-from tests.conftest import graphql
+from tests.conftest import database_error, graphql
 from tests.graphql_api.broken_schema import CRASHING_URL, TOO_BIG_FOR_INT, URL
 
 pytestmark = pytest.mark.django_db
@@ -115,16 +114,6 @@ def test_a_document_refused_before_it_runs_is_still_a_400_with_a_code():
 # --- classify: the one decision, for the client and for the log -----------------------------
 
 
-def _database_error(sqlstate: str) -> DatabaseError:
-    """A real error from PostgreSQL with that SQLSTATE, as Django raises it."""
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '{sqlstate}'; END $$")
-    except DatabaseError as error:
-        return error
-    raise AssertionError("no error raised")
-
-
 def _at(error: Exception, path: list | None = None) -> GraphQLError:
     """``error`` as graphql-core reports it from a resolver at ``path``."""
     return located_error(error, None, path or ["field"])
@@ -154,12 +143,12 @@ CASES = {
     "hook bug, no path": (
         lambda: GraphQLError("bug", original_error=RuntimeError("bug")), "INTERNAL_ERROR", False,
     ),
-    "deadlock": (lambda: _at(_database_error(transactions.DEADLOCK)), "CONCURRENT_UPDATE", True),
+    "deadlock": (lambda: _at(database_error(transactions.DEADLOCK)), "CONCURRENT_UPDATE", True),
     "serialization failure": (
-        lambda: _at(_database_error(transactions.SERIALIZATION_FAILURE)), "CONCURRENT_UPDATE", True,
+        lambda: _at(database_error(transactions.SERIALIZATION_FAILURE)), "CONCURRENT_UPDATE", True,
     ),
     "database shutting down": (
-        lambda: _at(_database_error("57P01")), "DATABASE_UNAVAILABLE", False,
+        lambda: _at(database_error("57P01")), "DATABASE_UNAVAILABLE", False,
     ),
 }  # fmt: skip
 
