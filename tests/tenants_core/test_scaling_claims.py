@@ -251,16 +251,11 @@ def test_advisory_locks_are_transaction_scoped() -> None:
     assert [call for call in calls if "_xact_" not in call[1]] == []
 
 
-# Session-level settings the code may still send: the start-up probe of the pool mode, which
-# marks its own probe connections (issue 13 replaces it).
-SESSION_SETTING_ALLOWED = {"backend/pooling.py"}
-
-
 def test_settings_the_code_sends_end_with_the_transaction() -> None:
     """docs/scaling.md, section 1: nothing a server connection carries from one transaction to
     the next. SQL ``SET`` is ``LOCAL``, ``TRANSACTION`` or ``CONSTRAINTS``;
-    ``set_config(…, false)`` (session) only where allowed above; no ``LISTEN`` and no
-    ``WITH HOLD`` cursor."""
+    no ``set_config(…, false)`` (session); no ``LISTEN`` and no ``WITH HOLD`` cursor. (The
+    database backend also refuses a session-level ``SET search_path`` at run time.)"""
     session_set = re.compile(r"""["'](?:SET|set) (?!LOCAL\b|TRANSACTION\b|CONSTRAINTS\b)\w+""")
     session_config = re.compile(r"set_config\([^()]*,\s*false\s*\)")
     survives = re.compile(r"\bLISTEN\s+\w|\bWITH HOLD\b")
@@ -271,7 +266,7 @@ def test_settings_the_code_sends_end_with_the_transaction() -> None:
         for pattern in (session_set, session_config, survives)
         for match in pattern.finditer(path.read_text())
     }
-    assert {call for call in found if call[0] not in SESSION_SETTING_ALLOWED} == set()
+    assert found == set()
 
 
 @pytest.mark.django_db
