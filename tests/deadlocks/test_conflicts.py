@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 
 import pytest
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection
 from django.test import RequestFactory
 
 from backend.audit.models import AuditEvent
