@@ -64,7 +64,6 @@ def _load() -> ASGIApp:
     from django.utils.translation import gettext as _
 
     from backend.core.middleware import RequestBodyLimit
-    from backend.pooling import pooling_check
 
     handler = get_asgi_application()
     _launched_with_trusted_proxies_only()
@@ -75,13 +74,13 @@ def _load() -> ASGIApp:
         raise ImproperlyConfigured(
             _(
                 "CONN_MAX_AGE must be 0 under uvicorn (ASGI); pool connections with PgBouncer "
-                "in session mode instead."
+                "in transaction mode instead."
             )
         )
-    # Each clinic's search_path is session state: refuse a transaction or statement pool.
-    pooling_check()
-    # django-tenants reads the schemas once at start-up (PG_EXTRA_SEARCH_PATHS check); that
-    # connection belongs to this loading thread only.
+    # A first connection now: it checks the pool (backend/pooling.py), and django-tenants
+    # reads the schemas once at start-up (PG_EXTRA_SEARCH_PATHS check). That connection
+    # belongs to this loading thread only.
+    connections["default"].ensure_connection()
     connections.close_all()
     return RequestBodyLimit(handler)
 

@@ -19,7 +19,7 @@ import dj_database_url
 
 logger = logging.getLogger(__name__)
 
-ENGINE = "django_tenants.postgresql_backend"
+ENGINE = "backend.core.db_backend"
 EMBEDDED_DATABASE_NAME = "dental"
 EMBEDDED_USER = "postgres"
 

@@ -182,9 +182,13 @@ TENANT_MODEL = "tenants_core.Clinic"
 TENANT_DOMAIN_MODEL = "tenants_core.Domain"
 PUBLIC_SCHEMA_NAME = "public"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
-# Issue `SET search_path` once per schema change, not before every statement. django-tenants
-# forgets the cached path on rollback (including to a savepoint), when PostgreSQL reverts it.
-TENANT_LIMIT_SET_CALLS = True
+# The clinic's schema is chosen inside each transaction (backend/core/db_backend), never for the
+# session, so any pool mode that keeps transactions whole is safe. A statement outside a
+# transaction while a clinic is selected is a bug: "raise" refuses it (tests, development),
+# "log" logs it with its stack and runs it in a transaction of its own (the default outside DEBUG).
+TENANCY_GUARD = os.environ.get("TENANCY_GUARD") or ("raise" if DEBUG else "log")
+if TENANCY_GUARD not in {"raise", "log"}:
+    raise ImproperlyConfigured("TENANCY_GUARD must be 'raise' or 'log'.")
 # Host → clinic routing is cached per process (tenants_core.routing): up to TENANT_CACHE_SIZE
 # clinic hosts and TENANT_CACHE_NEGATIVE_SIZE unknown ones. Each process rereads the routing
 # version row at most every TENANT_CACHE_CHECK_SECONDS: a change committed by another process

@@ -5,11 +5,13 @@ from django.conf import settings
 from django.urls import path, re_path
 
 from backend.core import views
+from backend.core.tenancy import request_transaction
 from graphql_api.views import graphql_view
 
 urlpatterns = [
-    path("graphql", graphql_view, name="graphql"),
-    path("healthz", views.healthz, name="healthz"),
+    # Each request's SQL runs in one transaction, which carries the clinic's schema.
+    path("graphql", request_transaction(graphql_view), name="graphql"),
+    path("healthz", request_transaction(views.healthz), name="healthz"),
 ]
 
 if settings.BENCH_ENDPOINTS:
@@ -17,8 +19,16 @@ if settings.BENCH_ENDPOINTS:
     from backend.benchmarks import views as bench_views
 
     urlpatterns += [
-        path("bench/agenda/django", bench_views.agenda_django, name="bench-agenda-django"),
-        path("bench/agenda/sql", bench_views.agenda_sql, name="bench-agenda-sql"),
+        path(
+            "bench/agenda/django",
+            request_transaction(bench_views.agenda_django),
+            name="bench-agenda-django",
+        ),
+        path(
+            "bench/agenda/sql",
+            request_transaction(bench_views.agenda_sql),
+            name="bench-agenda-sql",
+        ),
     ]
 
 urlpatterns.append(re_path(r"^.*$", views.not_found))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from django.core.exceptions import DisallowedHost
 from django.db import DatabaseError, InterfaceError, connection
@@ -22,7 +21,6 @@ from backend.core.transactions import (
 )
 from tenants_core import routing
 from tenants_core.errors import PlatformError
-from tenants_core.models import Clinic
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +31,17 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
     page. Nothing of the clinic's schema is touched in either case.
 
     The host is resolved from this process's routing cache (``tenants_core.routing``): no SQL
-    once warm. The connection is pointed at the clinic's schema with at most one
-    ``SET search_path``, sent lazily with the request's first statement, and none at all when
-    the connection is already on that schema."""
+    once warm. Choosing the clinic sends nothing either: the request's transaction
+    (``request_transaction``) sets the clinic's schema with its first statement
+    (``backend.core.db_backend``)."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return super().__call__(request)  # type: ignore[no-any-return]
+        finally:
+            # Nothing of this request's clinic stays selected on the thread's connection: the
+            # next work on it (another request, a job) chooses its own schema.
+            connection.set_schema_to_public()  # type: ignore[attr-defined]
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         try:
@@ -69,7 +75,6 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
     def _route(self, request: HttpRequest) -> HttpResponse | None:
         # Until a clinic is chosen the connection points at public (setting it sends no SQL),
         # so a refused request can never run anything in the previous request's schema.
-        session = (connection.connection, getattr(connection, "search_path_set_schemas", None))
         connection.set_schema_to_public()  # type: ignore[attr-defined]
         # These refusals are answered before LocaleMiddleware runs: pick the language here.
         translation.activate(translation.get_language_from_request(request))
@@ -89,27 +94,9 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
             )
         tenant.domain_url = hostname
         request.tenant = tenant  # type: ignore[attr-defined]
-        self._set_tenant(tenant, session)
+        connection.set_tenant(tenant)  # type: ignore[attr-defined]
         self.setup_url_routing(request)
         return None
-
-    @staticmethod
-    def _set_tenant(tenant: Clinic, session: tuple[Any, list[str] | None]) -> None:
-        """``connection.set_tenant``, keeping django-tenants' record of the search_path the
-        session already has (``session``: the DB-API connection and that record, taken before
-        routing) when it is the one this
-        tenant needs: set_tenant always forgets it, which would cost a ``SET search_path`` to
-        the very same schema. django-tenants clears that record itself whenever PostgreSQL
-        may have dropped the setting (rollback, savepoint rollback, close)."""
-        raw_connection, session_path = session
-        connection.set_tenant(tenant)  # type: ignore[attr-defined]
-        if (
-            session_path
-            and raw_connection is not None
-            and connection.connection is raw_connection
-            and list(session_path) == connection._get_cursor_search_paths()  # type: ignore[attr-defined]
-        ):
-            connection.search_path_set_schemas = session_path  # type: ignore[attr-defined]
 
     @staticmethod
     def _unknown_host() -> HttpResponse:

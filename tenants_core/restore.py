@@ -9,7 +9,9 @@ before an upgrade still restores after it.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +148,13 @@ def _restore_as_new(manifest: dict[str, Any], archive: Path, target: str, actor:
 def _restore_over(manifest: dict[str, Any], archive: Path, subdomain: str, actor: Any) -> Clinic:
     from tenants_core.selectors import clinic_get
 
-    clinic = limits.clinic_lock(clinic_get(subdomain=subdomain))
+    clinic = clinic_get(subdomain=subdomain)
+    # The clinic's schema lock first (backend.core.db_backend): requests in flight finish,
+    # new ones wait for the restore holding nothing, so none waits for the clinic's row while
+    # it holds a table the restore drops.
+    with _busy_after_lock_timeout():
+        connection.lock_schema_exclusively(clinic.schema_name)  # type: ignore[attr-defined]
+    clinic = limits.clinic_lock(clinic)
     if manifest.get("clinic_id") != clinic.pk:
         # A former clinic that had this subdomain is not this clinic.
         raise backup_error(
@@ -157,27 +165,39 @@ def _restore_over(manifest: dict[str, Any], archive: Path, subdomain: str, actor
     staging = f"_restore_{secrets.token_hex(8)}"
     _build_schema(staging, manifest, archive)
     with connection.cursor() as cursor:
-        # Requests in flight finish first (each statement is bounded); a lock held longer
-        # than this is a session stuck in a transaction: refuse rather than wait forever.
-        wait = f"{settings.RESTORE_LOCK_TIMEOUT_MS}ms"
-        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [wait])
-        try:
-            with transaction.atomic():
-                cursor.execute(f"DROP SCHEMA {quote(clinic.schema_name)} CASCADE")
-        except OperationalError as error:
-            if getattr(error.__cause__, "pgcode", None) != LOCK_NOT_AVAILABLE:
-                raise
-            raise backup_error(
-                PlatformError.CLINIC_BUSY,
-                _("The clinic's data is in use by a long operation; try the restore again."),
-                "subdomain",
-            ) from None
+        with _busy_after_lock_timeout():
+            cursor.execute(f"DROP SCHEMA {quote(clinic.schema_name)} CASCADE")
         cursor.execute(f"ALTER SCHEMA {quote(staging)} RENAME TO {quote(clinic.schema_name)}")
         # A token revoked after the backup was taken must not come back to life.
         tokens = f"{quote(clinic.schema_name)}.{quote(AuthToken._meta.db_table)}"
         cursor.execute(f"UPDATE {tokens} SET revoked_at = now() WHERE revoked_at IS NULL")  # noqa: S608
     connection.set_schema_to_public()
     return _restored(clinic, manifest, actor, {"over": subdomain})
+
+
+@contextlib.contextmanager
+def _busy_after_lock_timeout() -> Iterator[None]:
+    """Requests in flight finish first (each statement is bounded); a lock held longer than
+    ``RESTORE_LOCK_TIMEOUT_MS`` is a session stuck in a transaction: refuse rather than wait
+    forever."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('lock_timeout', %s, true)", [f"{settings.RESTORE_LOCK_TIMEOUT_MS}ms"]
+        )
+    try:
+        with transaction.atomic():  # a savepoint: a timeout rolls back to here
+            yield
+    except OperationalError as error:
+        if getattr(error.__cause__, "pgcode", None) != LOCK_NOT_AVAILABLE:
+            raise
+        raise backup_error(
+            PlatformError.CLINIC_BUSY,
+            _("The clinic's data is in use by a long operation; try the restore again."),
+            "subdomain",
+        ) from None
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', '0', true)")
 
 
 def _restored(clinic: Clinic, manifest: dict[str, Any], actor: Any, changes: dict) -> Clinic:

@@ -16,8 +16,8 @@ The map is invalidated three ways:
 - the lookup that fills an entry reads the version in the same statement, so an entry is
   never filed under a version older than its data.
 
-The statements run with schema-qualified names and without a ``SET search_path`` of their
-own: the request's one ``SET`` (if any) is the one to its clinic's schema.
+The statements run with schema-qualified names, in autocommit before the request's
+transaction opens: they read the same rows whatever the search_path, and need none.
 """
 
 from __future__ import annotations
@@ -97,19 +97,10 @@ def _lookup_sql() -> tuple[sql.Composed, tuple[str, ...], tuple[str, ...]]:
 
 
 def _query_public(statement: sql.Composable, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    """Run one statement whose names are all schema-qualified, without making django-tenants
-    send a ``SET search_path`` first (it would be wasted: the request sets its clinic's path
-    next). Goes through Django's cursor, so it is counted and logged like any query."""
-    if getattr(connection, "_setting_search_path", None) is None:
-        cursor = connection.cursor()  # not the django-tenants backend we know: SET is harmless
-    else:
-        # django-tenants skips its SET while this flag is up (its own re-entrancy guard).
-        connection._setting_search_path = True  # type: ignore[attr-defined]
-        try:
-            cursor = connection.cursor()
-        finally:
-            connection._setting_search_path = False  # type: ignore[attr-defined]
-    with cursor:
+    """Run one statement whose names are all schema-qualified: it reads the same rows whatever
+    the search_path, so it may run before the request's transaction. Goes through Django's
+    cursor, so it is counted and logged like any query."""
+    with connection.schema_qualified(), connection.cursor() as cursor:  # type: ignore[attr-defined]
         cursor.execute(statement.as_string(cursor.connection), params)
         return cursor.fetchone()
 

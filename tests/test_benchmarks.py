@@ -12,12 +12,12 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django_tenants.utils import tenant_context
 
 from backend.accounts.auth import _token_issue
 from backend.accounts.models import Role
 from backend.benchmarks import dataset
 from backend.benchmarks.views import AGENDA_QUERY
+from backend.core.tenancy import clinic_context
 from backend.patients.models import Patient
 from backend.scheduling.models import Appointment
 from tenants_core.models import Clinic
@@ -74,7 +74,7 @@ class BenchWorld:
 
 
 def _receptionist_token(clinic: Clinic, email: str, role: str = Role.RECEPTIONIST) -> str:
-    with tenant_context(clinic):
+    with clinic_context(clinic):
         user = get_user_model().objects.create_user(
             email=email, password=dataset.PASSWORD, full_name="Bench Test", role=role
         )
@@ -91,7 +91,7 @@ def bench_world(django_db_blocker: Any) -> Iterator[BenchWorld]:
         clinic_b = dataset.clinic_create("benchtestb")
         dataset.agenda_seed(clinic_a, shape=SHAPE, seed=1)
         dataset.agenda_seed(clinic_b, shape=SHAPE, seed=2)
-        with tenant_context(clinic_b):
+        with clinic_context(clinic_b):
             Patient.objects.update(last_name=OTHER_CLINIC_NAME)
             first = Appointment.objects.filter(starts_at__gte=dataset.day_window()[0]).earliest(
                 "starts_at"

@@ -46,7 +46,7 @@ def test_the_embedded_postgresql_is_used_when_database_url_is_unset():
     probe = json.loads(result.stdout.strip().splitlines()[-1])
 
     assert probe["embedded"] is True
-    assert probe["engine"] == "django_tenants.postgresql_backend"
+    assert probe["engine"] == "backend.core.db_backend"
     assert Path(probe["data_directory"]).resolve() == (settings.DATA_DIR / "postgres").resolve()
     assert probe["version"] >= 180000
     assert {"btree_gist", "pg_trgm", "unaccent"} <= set(probe["extensions"])

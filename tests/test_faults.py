@@ -78,10 +78,10 @@ def test_a_database_restart_fails_cleanly_and_recovers(own_database, django_db_b
         assert min(recovered) - back < 5.0
         # Every acknowledged write is still there.
         probe = (
-            "from django_tenants.utils import tenant_context; from tenants_core.models import Clinic; "
+            "from backend.core.tenancy import clinic_context; from tenants_core.models import Clinic; "
             "from backend.patients.models import Patient; "
             "c = Clinic.objects.get(subdomain='fallas'); "
-            "import json\nwith tenant_context(c): print(json.dumps(list(Patient.objects.values_list('document_number', flat=True))))"
+            "import json\nwith clinic_context(c): print(json.dumps(list(Patient.objects.values_list('document_number', flat=True))))"
         )
         out = subprocess.run(
             [sys.executable, "-c", f"import django; django.setup()\n{probe}"], **run

@@ -17,12 +17,12 @@ import httpx
 import pytest
 from django.conf import settings
 from django.db import connection
-from django_tenants.utils import tenant_context
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from backend.accounts.models import LoginFailure
+from backend.core.tenancy import clinic_context
 from tenants_core.services import clinic_provision
 from tests.conftest import TEST_PASSWORD, production_like_env, running_uvicorn
 
@@ -123,11 +123,11 @@ def test_a_broken_request_gets_a_coded_json_4xx(client, clinic1, method, payload
 
 
 def test_a_refused_login_changes_nothing(client, clinic1):
-    with tenant_context(clinic1):
+    with clinic_context(clinic1):
         before = LoginFailure.objects.count()
     for method, payload, content_type in REPORTED[:2]:
         assert send(client, method, payload, content_type).status_code == 400
-    with tenant_context(clinic1):
+    with clinic_context(clinic1):
         assert LoginFailure.objects.count() == before
 
 

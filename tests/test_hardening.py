@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from graphql import Undefined
 
+from backend.core.tenancy import clinic_context
 from backend.patients import selectors as patient_selectors
 from graphql_api.schema import schema
 from tests.conftest import error_code, graphql
@@ -299,12 +300,11 @@ def test_platform_clinics_refuse_a_bad_page(client, platform_token):
 
 
 def test_a_patients_notes_refuse_a_bad_page(client, clinic1, admin_token):
-    from django_tenants.utils import tenant_context
     from strawberry.relay import to_base64
 
     from backend.patients.models import Patient
 
-    with tenant_context(clinic1):
+    with clinic_context(clinic1):
         patient = Patient.objects.create(
             first_name="Rosa", last_name="Quispe", document_type="DNI", document_number="44445555"
         )

@@ -1,7 +1,9 @@
 """Isolation under real load: uvicorn with 2 workers (DEBUG off), 20 clinics, thousands of
-interleaved concurrent requests, connected straight to PostgreSQL and through PgBouncer in
-session mode. No response ever carries another clinic's row, and no token ever works on another
-clinic's domain."""
+interleaved concurrent requests, connected straight to PostgreSQL, through PgBouncer in session
+mode, and through PgBouncer in transaction mode with ``server_round_robin = 1`` (consecutive
+transactions of one client land on different server connections) and fewer server connections
+than concurrent requests. No response ever carries another clinic's row, and no token ever
+works on another clinic's domain."""
 
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ import time
 
 import httpx
 import pytest
-from django_tenants.utils import tenant_context
 
+from backend.core.tenancy import clinic_context
 from backend.patients.models import Patient
 from tests.conftest import http_login, production_like_env, running_uvicorn
 from tests.pgbouncer_support import running_pgbouncer
@@ -27,12 +29,12 @@ TIME_LIMIT = 300  # seconds: the run stops by itself
 QUERY = "{ currentClinic { subdomain } me { email } patients(first: 3) { edges { node { lastName documentNumber } } } }"
 
 
-@pytest.mark.parametrize("route", ["direct", "pgbouncer-session"])
+@pytest.mark.parametrize("route", ["direct", "pgbouncer-session", "pgbouncer-transaction"])
 def test_no_response_ever_carries_another_clinics_data(django_db_blocker, committed_clinic, route):
     names = [f"aislada{i:02d}" for i in range(CLINICS)]
     for index, name in enumerate(names):
         clinic = committed_clinic(name, plan="basic")
-        with django_db_blocker.unblock(), tenant_context(clinic):
+        with django_db_blocker.unblock(), clinic_context(clinic):
             Patient.objects.create(
                 first_name="Marca",
                 last_name=f"MARK-{name}",
@@ -42,9 +44,12 @@ def test_no_response_ever_carries_another_clinics_data(django_db_blocker, commit
     production_like = production_like_env()
     with contextlib.ExitStack() as stack:
         pool = None
-        if route == "pgbouncer-session":
+        if route.startswith("pgbouncer-"):
             # Fewer server connections than concurrent requests: clients queue in the pool.
-            pool = stack.enter_context(running_pgbouncer(django_db_blocker, "session"))
+            mode = route.removeprefix("pgbouncer-")
+            pool = stack.enter_context(
+                running_pgbouncer(django_db_blocker, mode, round_robin=mode == "transaction")
+            )
             production_like["DATABASE_URL"] = pool.database_url()
         server = stack.enter_context(
             running_uvicorn(django_db_blocker, workers=2, env=production_like)
@@ -120,7 +125,7 @@ def test_no_response_ever_carries_another_clinics_data(django_db_blocker, commit
     assert not leaks, leaks[:5]
     assert not wrong_auth, wrong_auth[:5]
     assert len(done) == REQUESTS, f"only {len(done)} of {REQUESTS} requests within {TIME_LIMIT}s"
-    if route == "pgbouncer-session":
+    if pool is not None:
         # The traffic really went through PgBouncer: at least one transaction a request.
         assert pooled_transactions is not None
         assert pooled_transactions >= REQUESTS

@@ -27,11 +27,11 @@ from typing import Any
 import httpx
 import pytest
 from django.db import connection
-from django_tenants.utils import tenant_context
 from strawberry.relay import to_base64
 
 from backend.accounts.models import User
 from backend.billing.models import Charge, Receipt
+from backend.core.tenancy import clinic_context
 from backend.patients.models import Patient
 from backend.scheduling.models import Appointment
 from backend.staff.models import Chair, Professional, WorkingHours
@@ -68,7 +68,7 @@ def gid(obj: Any) -> str:
 def test_the_races_hold_round_after_round(django_db_blocker, committed_clinic):
     clinic = committed_clinic("estres", plan="professional")
     host = "estres.localhost"
-    with django_db_blocker.unblock(), tenant_context(clinic):
+    with django_db_blocker.unblock(), clinic_context(clinic):
         professionals = [
             Professional.objects.create(full_name=f"Dra. {i}", license_number=f"7{i}")
             for i in range(3)
@@ -124,14 +124,14 @@ def test_the_races_hold_round_after_round(django_db_blocker, committed_clinic):
                 with django_db_blocker.unblock():
                     _check_round(clinic, round_, day, answers)
 
-    with django_db_blocker.unblock(), tenant_context(clinic):
+    with django_db_blocker.unblock(), clinic_context(clinic):
         numbers = sorted(Receipt.objects.values_list("number", flat=True))
         assert numbers == list(range(1, ROUNDS * RECEIPTS + 1))
 
 
 def _prepare_round(clinic: Clinic, patient: Patient, admin_id: int) -> list[Charge]:
     """One seat left under the patient limit; a charge per receipt to issue."""
-    with tenant_context(clinic):
+    with clinic_context(clinic):
         active = Patient.objects.filter(is_archived=False).count()
         charges = Charge.objects.bulk_create(
             Charge(patient=patient, concept=f"C{i}", unit_price="10.00", amount="10.00",
@@ -169,7 +169,7 @@ def _check_round(
             successes[kind] += 1
     assert successes["patient"] == 1, (round_, answers)
     assert successes["receipt"] == RECEIPTS, (round_, answers)
-    with tenant_context(clinic):
+    with clinic_context(clinic):
         booked = list(
             Appointment.objects.filter(starts_at=lima(day, 10)).values_list(
                 "professional_id", "chair_id"

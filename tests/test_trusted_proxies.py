@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 import pytest
 from django.conf import settings
-from django_tenants.utils import tenant_context
 
 from backend.audit.models import AuditEvent
 from backend.core.processes import free_port, serving
 from backend.core.server_command import UvicornLaunch, trusted_proxies_parse
+from backend.core.tenancy import clinic_context
 from tests.conftest import ROOT, LiveServer, child_env
 
 pytestmark = pytest.mark.slow
@@ -74,7 +74,7 @@ def served_by_manage_py(django_db_blocker) -> Iterator[Any]:
 
 
 def _audited_ips(clinic: Any, action: str) -> list[str | None]:
-    with tenant_context(clinic):
+    with clinic_context(clinic):
         return list(
             AuditEvent.objects.filter(action=action).order_by("id").values_list("ip", flat=True)
         )

@@ -71,13 +71,16 @@ def _statements(results: dict[str, Any], add: Callable[[str], None]) -> None:
         "`_routing_version`. Data includes the bearer-token lookup. *Kept*: the connection the "
         "previous request left (persistent or pooled connections); *new*: a fresh connection "
         "(`CONN_MAX_AGE=0`, as under uvicorn today), whose session set-up is counted apart. "
+        "Schema selection: the transaction's first statement, `set_config('search_path', …, "
+        "true)` with its timeout and the clinic's schema lock (one per request, whatever the "
+        "connection). "
         "The routing cache's version check (at most once per process every "
         "`TENANT_CACHE_CHECK_SECONDS`) counts as a tenant lookup when it falls on the request."
     )
     add("")
     add(
-        "| Operation | connection | total | tenant lookups | SET search_path | session set-up "
-        "| data | target: 0 lookups, ≤ 1 SET |"
+        "| Operation | connection | total | tenant lookups | schema selection | session set-up "
+        "| data | target: 0 lookups, ≤ 1 selection |"
     )
     add("|---|---|---:|---:|---:|---:|---:|---|")
     for name, by_connection in results["statements"].items():
@@ -160,12 +163,43 @@ def _migrate(results: dict[str, Any], add: Callable[[str], None]) -> None:
     add("")
 
 
+def _pooling(results: dict[str, Any], add: Callable[[str], None]) -> None:
+    """(f)"""
+    pooling = results["pooling"]
+    add("### (f) Day agenda through connection pools")
+    add("")
+    add(
+        f"Three uvicorn processes (1 worker each) on the same data: straight to PostgreSQL, "
+        f"through PgBouncer in session mode, through PgBouncer in transaction mode "
+        f"(`server_round_robin = 1`); each pool has {pooling['pool_size']} server connections "
+        f"for {pooling['concurrency']} requests in flight. {pooling['rounds']} rounds × "
+        f"{pooling['requests_per_round']} GraphQL agenda requests per route, the routes "
+        "rotating within each round. Server transactions and statements per request are "
+        "PgBouncer's own counters (`SHOW STATS`)."
+    )
+    add("")
+    add(
+        "| Route | req/s median | ÷ direct (median per round) | latency p50 (ms) | "
+        "latency p95 (ms) | server transactions / request | server statements / request |"
+    )
+    add("|---|---:|---:|---:|---:|---:|---:|")
+    for name, figures in pooling["routes"].items():
+        add(
+            f"| {name} | {figures['rps_median']} | {figures['throughput_vs_direct_median']} | "
+            f"{figures['latency_p50_ms']} | {figures['latency_p95_ms']} | "
+            f"{figures.get('server_transactions_per_request', '—')} | "
+            f"{figures.get('server_statements_per_request', '—')} |"
+        )
+    add("")
+
+
 SECTIONS = {
     "agenda": ("(a) Day agenda", _agenda),
     "statements": ("(b) SQL statements per request", _statements),
     "provisioning": ("(c) Provisioning", _provisioning),
     "scale": ("(d) Agenda latency by clinic count", _scale),
     "migrate": ("(e) No-op migrate_schemas", _migrate),
+    "pooling": ("(f) Day agenda through connection pools", _pooling),
 }
 
 

@@ -1,4 +1,4 @@
-"""The run: build or reuse the data set, then (a)–(e) in order."""
+"""The run: build or reuse the data set, then (a)–(f) in order."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from backend.benchmarks import dataset, suites
 from backend.benchmarks.database import BENCH_DATABASE, ROOT, Server
 from backend.benchmarks.server import LOGIN, child_env, uvicorn
 from backend.benchmarks.stats import ratio
+from backend.core.pgbouncer import running_pgbouncer
 from tenants_core.models import Clinic
 
 Log = Callable[[str], None]
@@ -71,6 +72,8 @@ def run(server: Server, options: Any, *, log: Log) -> dict[str, Any]:
          lambda: _scale(server, fingerprint, host, options, log=log)),
         ("migrate", f"(e) migrate_schemas with nothing to apply, {options.clinics[-1]} clinics",
          lambda: _migrate(server, fingerprint, options.clinics[-1])),
+        ("pooling", "(f) agenda direct vs PgBouncer session vs transaction mode",
+         lambda: _pooling(bench_url, host, options)),
     ]  # fmt: skip
     for key, title, section in sections:
         log(title)
@@ -100,6 +103,38 @@ def _agenda(bench_url: str, host: str, options: Any) -> dict[str, Any]:
             per_round=options.per_round,
             concurrency=options.concurrency,
         )
+
+
+def _pooling(bench_url: str, host: str, options: Any) -> dict[str, Any]:
+    """Three uvicorn processes on the bench database: straight, through PgBouncer in session
+    mode, through PgBouncer in transaction mode (round robin); pools smaller than the
+    concurrency, as in production."""
+    import dj_database_url
+
+    settings_dict = dict(dj_database_url.parse(bench_url))
+    pool_size = max(1, options.concurrency // 2)
+    with contextlib.ExitStack() as stack:
+        pools = {
+            f"pgbouncer-{mode}": stack.enter_context(
+                running_pgbouncer(
+                    settings_dict, mode, pool_size=pool_size, round_robin=mode == "transaction"
+                )
+            )
+            for mode in ("session", "transaction")
+        }
+        urls = {"direct": bench_url} | {name: pool.database_url() for name, pool in pools.items()}
+        servers = {name: stack.enter_context(uvicorn(url, host)) for name, url in urls.items()}
+        token = servers["direct"].login(dataset.RECEPTIONIST_EMAIL, dataset.PASSWORD)
+        result = suites.pooled_agenda(
+            servers,
+            pools,
+            token,
+            rounds=options.rounds,
+            per_round=options.per_round,
+            concurrency=options.concurrency,
+        )
+    result["pool_size"] = pool_size
+    return result
 
 
 def _statements(clinic: Clinic, host: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The measurements (a)–(e). Each returns plain data for the report."""
+"""The measurements (a)–(f). Each returns plain data for the report."""
 
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ ME = "{ me { email fullName role } }"
 
 def _classify(sql: str) -> str:
     text = sql.lstrip().lower()
-    if text.startswith("set search_path"):
+    if text.startswith(("set search_path", "select set_config('search_path'")):
         return "set_search_path"
     if any(table in text for table in TENANT_TABLES):
         return "tenant_lookup"
@@ -299,3 +299,66 @@ def migrate_noop(database_url: str, *, timeout: float) -> dict[str, Any]:
     if completed.returncode != 0:
         raise RuntimeError(f"migrate_schemas failed: {completed.stderr[-2000:]}")
     return {"seconds": round(elapsed, 2)}
+
+
+# --- (f) the agenda through connection pools -------------------------------------------------
+
+POOL_ROUTES = ("direct", "pgbouncer-session", "pgbouncer-transaction")
+
+
+def pooled_agenda(
+    servers: dict[str, Server],
+    pools: dict[str, Any],
+    token: str,
+    *,
+    rounds: int,
+    per_round: int,
+    concurrency: int,
+) -> dict[str, Any]:
+    """(f) The GraphQL agenda on three uvicorn processes, one per route to PostgreSQL, in
+    rounds with the routes' order rotating, so that all three see the same machine at the
+    same time. Through PgBouncer, its own counters say how many transactions and statements
+    each request cost the server."""
+    requests = {name: agenda_requests(token, server)["graphql"] for name, server in servers.items()}
+    for name, server in servers.items():  # warm: imports, routing cache, plans
+        load(server, requests[name], count=max(20, per_round // 5), concurrency=concurrency)
+    runs: dict[str, list[Any]] = {name: [] for name in POOL_ROUTES}
+    before = {name: pool.stats() for name, pool in pools.items()}
+    for index in range(rounds):
+        for name in POOL_ROUTES[index % 3 :] + POOL_ROUTES[: index % 3]:
+            runs[name].append(
+                load(servers[name], requests[name], count=per_round, concurrency=concurrency)
+            )
+    sent = rounds * per_round
+    result: dict[str, Any] = {
+        "concurrency": concurrency,
+        "rounds": rounds,
+        "requests_per_round": per_round,
+        "routes": {},
+    }
+    for name in POOL_ROUTES:
+        latencies = [latency for run in runs[name] for latency in run.latencies]
+        figures: dict[str, Any] = {
+            "rps_median": round(median([run.throughput for run in runs[name]]), 1),
+            "latency_p50_ms": ms(median(latencies)),
+            "latency_p95_ms": ms(p95(latencies)),
+            "throughput_vs_direct_median": round(
+                median(
+                    [
+                        ours.throughput / direct.throughput
+                        for ours, direct in zip(runs[name], runs["direct"], strict=True)
+                    ]
+                ),
+                2,
+            ),
+        }
+        if name in pools:
+            after = pools[name].stats()
+            figures["server_transactions_per_request"] = round(
+                (after["total_xact_count"] - before[name]["total_xact_count"]) / sent, 2
+            )
+            figures["server_statements_per_request"] = round(
+                (after["total_query_count"] - before[name]["total_query_count"]) / sent, 2
+            )
+        result["routes"][name] = figures
+    return result

@@ -8,13 +8,15 @@ subclass of ``OperationalError``, which is also what a lost connection raises: h
 the tenant middleware share, and which a transaction conflict never passes.
 
 Services where concurrency matters use ``@atomic_service`` instead of ``@transaction.atomic``.
-When the service is the outermost atomic block it runs the whole transaction again after a
-conflict (a few attempts, with jitter), and then gives up with a coded ``CONCURRENT_UPDATE``
-refusal: never a 503 and, the transaction being rolled back each time, never a partial write.
-Inside someone else's transaction it is plain ``transaction.atomic``: only the owner of the
-transaction can run it again. The services first avoid the deadlocks themselves by taking
-their row locks in a fixed order (see ``backend/scheduling/services.py``); the retry is the
-safety net, and it is logged (one line per attempt) so that a new deadlock shows up.
+The outermost service of a call runs its block again after a conflict (a few attempts, with
+jitter), and then gives up with a coded ``CONCURRENT_UPDATE`` refusal: never a 503 and, the
+block being rolled back each time, never a partial write. Its block is a savepoint inside the
+request's transaction (``request_transaction``, or ``clinic_context``), which holds no locks
+of its own, or the transaction itself when there is none. A service called by another service
+is plain ``transaction.atomic``: only the outermost one can run the work again. The services
+first avoid the deadlocks themselves by taking their row locks in a fixed order (see
+``backend/scheduling/services.py``); the retry is the safety net, and it is logged (one line
+per attempt) so that a new deadlock shows up.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import functools
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from enum import StrEnum
@@ -78,43 +81,50 @@ def conflict_refusal() -> ValidationError:
     )
 
 
-def atomic_service(func: Callable[P, R]) -> Callable[P, R]:
-    """``@transaction.atomic`` that, as the outermost block, runs the whole transaction again
-    after a deadlock or a serialization failure (``ATTEMPTS`` runs in all, with jitter) and
-    then refuses with ``CONCURRENT_UPDATE``.
+_services = threading.local()
 
-    The function runs from the start each time, with the arguments it was called with: a
-    service must not change the objects it is given (it re-reads what it locks). After the
-    rollback django-tenants has forgotten the session's search_path, and the next statement
-    sets it again from ``connection.tenant``: the retry runs in the same clinic's schema."""
+
+def atomic_service(func: Callable[P, R]) -> Callable[P, R]:
+    """``@transaction.atomic`` that, as the outermost service, runs its block again after a
+    deadlock or a serialization failure (``ATTEMPTS`` runs in all, with jitter) and then
+    refuses with ``CONCURRENT_UPDATE``.
+
+    Inside a transaction (the request's) the block is a savepoint: PostgreSQL rolls back to it
+    after the conflict and releases what the block locked, and the schema the transaction set
+    stays. The function runs from the start each time, with the arguments it was called with:
+    a service must not change the objects it is given (it re-reads what it locks)."""
 
     @functools.wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        if transaction.get_connection().in_atomic_block:
-            # Someone else's transaction: a conflict has already rolled it back (or will),
-            # and only its owner can run it again.
+        if getattr(_services, "depth", 0):
+            # Another service's block: a conflict rolls that one back, and only it can run
+            # the work again.
             with transaction.atomic():
                 return func(*args, **kwargs)
         attempt = 1
-        while True:
-            try:
-                with transaction.atomic():
-                    return func(*args, **kwargs)
-            except DatabaseError as error:
-                if not is_transaction_conflict(error):
-                    raise
-                last = attempt >= ATTEMPTS
-                logger.warning(
-                    "%s lost a race (SQLSTATE %s), attempt %d of %d; %s",
-                    func.__qualname__,
-                    sqlstate(error),
-                    attempt,
-                    ATTEMPTS,
-                    "refused" if last else "running it again",
-                )
-                if last:
-                    raise conflict_refusal() from error
-            time.sleep(random.uniform(0, BASE_PAUSE_SECONDS * 2 ** (attempt - 1)))
-            attempt += 1
+        _services.depth = 1
+        try:
+            while True:
+                try:
+                    with transaction.atomic():
+                        return func(*args, **kwargs)
+                except DatabaseError as error:
+                    if not is_transaction_conflict(error):
+                        raise
+                    last = attempt >= ATTEMPTS
+                    logger.warning(
+                        "%s lost a race (SQLSTATE %s), attempt %d of %d; %s",
+                        func.__qualname__,
+                        sqlstate(error),
+                        attempt,
+                        ATTEMPTS,
+                        "refused" if last else "running it again",
+                    )
+                    if last:
+                        raise conflict_refusal() from error
+                time.sleep(random.uniform(0, BASE_PAUSE_SECONDS * 2 ** (attempt - 1)))
+                attempt += 1
+        finally:
+            _services.depth = 0
 
     return run

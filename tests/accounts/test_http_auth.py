@@ -4,9 +4,9 @@ import concurrent.futures
 
 import httpx
 import pytest
-from django_tenants.utils import tenant_context
 
 from backend.accounts.models import Role, User
+from backend.core.tenancy import clinic_context
 from tests.conftest import PLATFORM_ADMIN_EMAIL, http_login, running_uvicorn
 
 pytestmark = pytest.mark.slow
@@ -99,7 +99,7 @@ def test_20_parallel_creations_with_one_seat_left_give_exactly_one_user(
     django_db_blocker, committed_clinic
 ):
     clinic = committed_clinic("concurrente", plan="basic")  # 5 users; the admin is one
-    with django_db_blocker.unblock(), tenant_context(clinic):
+    with django_db_blocker.unblock(), clinic_context(clinic):
         for index in range(3):
             User.objects.create_user(
                 email=f"u{index}@concurrente.pe", password="x", role=Role.ASSISTANT
@@ -132,7 +132,7 @@ def test_20_parallel_creations_with_one_seat_left_give_exactly_one_user(
     assert len(created) == 1
     assert len(refused) == 19
     assert {m["code"] for r in refused for m in r["messages"]} == {"PLAN_LIMIT_REACHED"}
-    with django_db_blocker.unblock(), tenant_context(clinic):
+    with django_db_blocker.unblock(), clinic_context(clinic):
         assert User.objects.filter(is_active=True).count() == 5
 
 

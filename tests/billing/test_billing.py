@@ -474,15 +474,16 @@ def test_statement_and_receipts_cost_the_same_statements(
                 issued_by=receptionist,
             )
     p = to_base64("Patient", patient.pk)
-    # cold routing: host 1 (no SET), SET 1, token 1, patient check 1, charges 1, payments 1
+    # cold routing: host 1 (before the transaction), the transaction's schema 1, token 1,
+    # patient check 1, charges 1, payments 1
     with django_assert_num_queries(6):
         statement = run(
             client, token, "query($p: ID!) { accountStatement(patientId: $p) { balance } }", p=p
         )
     assert statement[-1]["balance"] == "0.00"
-    # warm routing, session already on the clinic: no host lookup, no SET; token 1,
+    # warm routing: no host lookup; the request's transaction sets its schema 1, token 1,
     # patient check 1, page with count + patient + issuer 1
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         page = run(
             client,
             token,

@@ -4,11 +4,11 @@
 import concurrent.futures
 
 import pytest
-from django_tenants.utils import tenant_context
 from strawberry.relay import to_base64
 
 from backend.accounts.models import Role, User
 from backend.billing.models import Charge, Receipt
+from backend.core.tenancy import clinic_context
 from backend.patients.models import Patient
 from tests.conftest import TEST_PASSWORD, http_login, running_uvicorn
 
@@ -25,7 +25,7 @@ mutation($p: ID!, $c: ID!) {
 
 def test_40_parallel_receipts_get_40_consecutive_numbers(django_db_blocker, committed_clinic):
     clinic = committed_clinic("caja-paralela", plan="professional")
-    with django_db_blocker.unblock(), tenant_context(clinic):
+    with django_db_blocker.unblock(), clinic_context(clinic):
         cashier = User.objects.create_user(
             email="caja@paralela.pe", password=TEST_PASSWORD, role=Role.RECEPTIONIST
         )
@@ -59,5 +59,5 @@ def test_40_parallel_receipts_get_40_consecutive_numbers(django_db_blocker, comm
 
     assert all(r["__typename"] == "Receipt" for r in results), results
     assert sorted(r["number"] for r in results) == list(range(1, 41))
-    with django_db_blocker.unblock(), tenant_context(clinic):
+    with django_db_blocker.unblock(), clinic_context(clinic):
         assert sorted(Receipt.objects.values_list("number", flat=True)) == list(range(1, 41))

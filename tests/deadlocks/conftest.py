@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from django.db import connection, connections
-from django_tenants.utils import schema_context, tenant_context
 
 from backend.accounts.auth import _token_issue
 from backend.accounts.models import User
+from backend.core.tenancy import clinic_context, schema_transaction
 from backend.patients.models import Patient
 from backend.staff.models import Chair, Professional, WorkingHours
 from tenants_core.services import clinic_provision
@@ -28,7 +28,7 @@ def data(django_db_blocker: Any) -> Iterator[Data]:
             subdomain=SUBDOMAIN, name="Bloqueos", legal_id="20600000005", email="hola@bloqueos.pe",
             plan="enterprise", admin_email="admin@bloqueos.pe", admin_password=TEST_PASSWORD,
         )  # fmt: skip
-        with tenant_context(clinic):
+        with clinic_context(clinic):
             result.clinic = clinic
             result.admin = User.objects.get(email="admin@bloqueos.pe")
             result.token = _token_issue(result.admin).raw
@@ -59,7 +59,7 @@ def db_open(django_db_blocker: Any, data: Data) -> Iterator[None]:
     with django_db_blocker.unblock():
         yield
         connections.close_all()
-        with schema_context(data.clinic.schema_name), connection.cursor() as cursor:
+        with schema_transaction(data.clinic.schema_name), connection.cursor() as cursor:
             cursor.execute(
                 "TRUNCATE scheduling_appointment, billing_paymentallocation, billing_payment, "
                 "billing_receiptline, billing_receipt, billing_receiptseries, billing_charge CASCADE"

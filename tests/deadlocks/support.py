@@ -11,11 +11,11 @@ from typing import Any
 
 from django.db import connection, connections
 from django.test import Client
-from django_tenants.utils import schema_context
 from strawberry.relay import to_base64
 
 from backend.accounts.models import User
 from backend.core import transactions
+from backend.core.tenancy import schema_transaction
 from backend.patients.models import Patient
 from backend.staff.models import Chair, Professional
 from tenants_core.models import Clinic
@@ -94,7 +94,7 @@ def waiting_statement(*, exclude_pid: int, timeout: float = 15) -> str:
 def exclusion_index_order(data: Data) -> list[str]:
     """The two exclusion constraints' columns ("professional_id", "chair_id") in the order
     PostgreSQL inserts into and checks their indexes (index OID order)."""
-    with schema_context(data.clinic.schema_name), connection.cursor() as cursor:
+    with schema_transaction(data.clinic.schema_name), connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.conname FROM pg_constraint c JOIN pg_index i ON i.indexrelid = c.conindid "
             "WHERE c.contype = 'x' AND c.conrelid = 'scheduling_appointment'::regclass "
@@ -114,7 +114,7 @@ def conflicts_on_insert(
     a sequence: rolling back does not undo ``nextval``."""
     schema = data.clinic.schema_name
     sequence = f'"{schema}".conflict_injections'
-    with schema_context(schema), connection.cursor() as cursor:
+    with schema_transaction(schema), connection.cursor() as cursor:
         cursor.execute(
             f"CREATE SEQUENCE {sequence};"
             f'CREATE FUNCTION "{schema}".inject_conflict() RETURNS trigger LANGUAGE plpgsql AS $$ '

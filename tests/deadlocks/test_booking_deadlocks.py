@@ -15,9 +15,9 @@ import threading
 
 import pytest
 from django.db import DatabaseError, connection, transaction
-from django_tenants.utils import schema_context, tenant_context
 
 from backend.audit.models import AuditEvent
+from backend.core.tenancy import clinic_context, schema_transaction
 from backend.scheduling import services as scheduling
 from backend.scheduling.models import Appointment
 from tests.deadlocks.support import (
@@ -51,7 +51,7 @@ def test_a_real_deadlock_while_booking_is_run_again_not_a_503(db_open, data, cap
 
     def other_transaction() -> None:
         try:
-            with transaction.atomic(), schema_context(data.clinic.schema_name):
+            with transaction.atomic(), schema_transaction(data.clinic.schema_name):
                 # Make sure the booking is the victim, whatever the timing (superuser only).
                 with (
                     contextlib.suppress(DatabaseError),
@@ -89,7 +89,7 @@ def test_a_real_deadlock_while_booking_is_run_again_not_a_503(db_open, data, cap
     assert status == 200, body
     assert body["data"]["scheduleAppointment"]["__typename"] == "Appointment", body
     assert "SQLSTATE 40P01" in caplog.text  # the first run was the deadlock's victim
-    with schema_context(data.clinic.schema_name):
+    with schema_transaction(data.clinic.schema_name):
         booked = Appointment.objects.get()
         assert (booked.professional_id, booked.chair_id) == (p1.pk, c1.pk)
         assert AuditEvent.objects.filter(action="appointment.schedule").count() == 1
@@ -106,7 +106,7 @@ def hold_a_booking(
 
     def run() -> int:
         try:
-            with transaction.atomic(), tenant_context(data.clinic):
+            with transaction.atomic(), clinic_context(data.clinic):
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_backend_pid()")
                     pid = cursor.fetchone()[0]
@@ -150,13 +150,13 @@ def test_a_booking_waits_for_a_concurrent_booking_of_its_resource_before_inserti
     assert status == 200
     payload = body["data"]["scheduleAppointment"]
     assert [m["code"] for m in payload["messages"]] == ["APPOINTMENT_OVERLAP"], payload
-    with schema_context(data.clinic.schema_name):
+    with schema_transaction(data.clinic.schema_name):
         assert Appointment.objects.count() == 1
 
 
 def test_a_reschedule_waits_for_a_concurrent_booking_before_updating(db_open, data):
     (p1, p2), (c1, c2) = data.professionals, data.chairs
-    with tenant_context(data.clinic):
+    with clinic_context(data.clinic):
         moved = scheduling.appointment_schedule(
             actor=data.admin, patient=data.patient, professional=p2, chair=c2,
             starts_at=lima(DAY, 15), ends_at=lima(DAY, 15, 30),
@@ -190,5 +190,5 @@ def test_a_reschedule_waits_for_a_concurrent_booking_before_updating(db_open, da
     assert status == 200
     payload = body["data"]["rescheduleAppointment"]
     assert [m["code"] for m in payload["messages"]] == ["APPOINTMENT_OVERLAP"], payload
-    with schema_context(data.clinic.schema_name):
+    with schema_transaction(data.clinic.schema_name):
         assert Appointment.objects.get(pk=moved.pk).starts_at == lima(DAY, 15)

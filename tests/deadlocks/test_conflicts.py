@@ -9,13 +9,13 @@ import json
 from collections.abc import Callable
 
 import pytest
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection
 from django.test import RequestFactory
-from django_tenants.utils import schema_context, tenant_context
 
 from backend.audit.models import AuditEvent
 from backend.billing.models import Charge, Payment, Receipt
 from backend.core import transactions
+from backend.core.tenancy import clinic_context, schema_transaction
 from backend.patients.models import Patient
 from backend.scheduling import services as scheduling
 from backend.scheduling.models import Appointment
@@ -40,7 +40,7 @@ mutation($p: ID!) { recordPayment(input: {patientId: $p, amount: "50.00", method
 
 
 def _charge(data: Data) -> Charge:
-    with schema_context(data.clinic.schema_name):
+    with schema_transaction(data.clinic.schema_name):
         charge = Charge.objects.create(
             patient=data.patient, concept="Limpieza", unit_price="80.00", amount="80.00",
             created_by=data.admin,
@@ -80,7 +80,7 @@ def test_a_service_that_loses_a_race_runs_again_in_the_clinics_schema(
 ):
     query, table, variables, typename, rows = RACING_SERVICES[mutation]
     variables = variables(data)
-    with schema_context(data.clinic.schema_name):
+    with schema_transaction(data.clinic.schema_name):
         before, audited = rows(), AuditEvent.objects.count()
     with conflicts_on_insert(data, table, times=1, sqlstate=sqlstate) as tried:
         status, body = post(data, query, variables)
@@ -94,7 +94,7 @@ def test_a_service_that_loses_a_race_runs_again_in_the_clinics_schema(
     assert f"SQLSTATE {sqlstate}" in caplog.text
     # After the rollback django-tenants had forgotten the search_path: the second run wrote
     # in the clinic's schema, once, with its audit event.
-    with schema_context(data.clinic.schema_name):
+    with schema_transaction(data.clinic.schema_name):
         assert rows() == before + 1
         assert AuditEvent.objects.count() == audited + 1
 
@@ -105,7 +105,7 @@ def test_a_service_that_keeps_losing_answers_concurrent_update_and_writes_nothin
 ):
     query, table, variables, _typename, rows = RACING_SERVICES[mutation]
     variables = variables(data)
-    with schema_context(data.clinic.schema_name):
+    with schema_transaction(data.clinic.schema_name):
         before, audited = rows(), AuditEvent.objects.count()
     with conflicts_on_insert(data, table, times=1000) as tried:
         status, body = post(data, query, variables)
@@ -116,7 +116,7 @@ def test_a_service_that_keeps_losing_answers_concurrent_update_and_writes_nothin
     assert payload["__typename"] == "OperationInfo", body
     assert [m["code"] for m in payload["messages"]] == ["CONCURRENT_UPDATE"]
     assert attempts == transactions.ATTEMPTS
-    with schema_context(data.clinic.schema_name):
+    with schema_transaction(data.clinic.schema_name):
         assert rows() == before
         assert AuditEvent.objects.count() == audited
 
@@ -128,7 +128,7 @@ def test_the_run_again_sets_the_clinics_search_path_again(db_open, data):
     (p1, _), (c1, _) = data.professionals, data.chairs
     with conflicts_on_insert(data, "scheduling_appointment", times=1) as tried:
         connection.close()
-        with tenant_context(data.clinic):
+        with clinic_context(data.clinic):
             booked = scheduling.appointment_schedule(
                 actor=data.admin, patient=data.patient, professional=p1, chair=c1,
                 starts_at=lima(DAY, 10), ends_at=lima(DAY, 10, 30),
@@ -140,7 +140,7 @@ def test_the_run_again_sets_the_clinics_search_path_again(db_open, data):
 
     assert attempts == 2
     assert data.clinic.schema_name in search_path
-    with schema_context(data.clinic.schema_name):
+    with schema_transaction(data.clinic.schema_name):
         assert Appointment.objects.filter(pk=booked.pk).exists()
 
 
@@ -154,30 +154,62 @@ def test_a_conflict_in_a_service_that_does_not_retry_is_a_coded_conflict_not_a_5
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "CONCURRENT_UPDATE"
     assert "try again" in body["errors"][0]["message"].lower()
-    with schema_context(data.clinic.schema_name):
+    with schema_transaction(data.clinic.schema_name):
         assert not Chair.objects.filter(name="Sillón nuevo").exists()
 
 
-def test_inside_an_outer_transaction_a_service_is_not_run_again(db_open, data):
-    """Only the owner of a transaction may run it again: inside someone else's, the conflict
-    goes up untouched (that owner's transaction is already rolled back)."""
+def test_inside_an_outer_transaction_a_service_runs_again_in_a_savepoint(db_open, data):
+    """A request's work is one transaction (``request_transaction``), so a service is never the
+    outermost block: it runs again in a savepoint of its own. What the transaction did before
+    the service (here a patient registered) survives the rollback to that savepoint, and the
+    schema the transaction set is still in force for the second run."""
     (p1, _), (c1, _) = data.professionals, data.chairs
     with conflicts_on_insert(data, "scheduling_appointment", times=1) as tried:
-        with (
-            pytest.raises(OperationalError) as raised,
-            transaction.atomic(),
-            tenant_context(data.clinic),
-        ):
+        with clinic_context(data.clinic):
+            earlier = Patient.objects.create(
+                first_name="Antes", last_name="Del Servicio", document_type="DNI",
+                document_number="47000111",
+            )  # fmt: skip
             scheduling.appointment_schedule(
-                    actor=data.admin, patient=data.patient, professional=p1, chair=c1,
-                    starts_at=lima(DAY, 10), ends_at=lima(DAY, 10, 30),
-                )  # fmt: skip
+                actor=data.admin, patient=data.patient, professional=p1, chair=c1,
+                starts_at=lima(DAY, 10), ends_at=lima(DAY, 10, 30),
+            )  # fmt: skip
         attempts = tried()
 
-    assert transactions.is_transaction_conflict(raised.value)
-    assert attempts == 1
-    with schema_context(data.clinic.schema_name):
-        assert Appointment.objects.count() == 0
+    assert attempts == 2
+    with schema_transaction(data.clinic.schema_name):
+        assert Appointment.objects.count() == 1
+        assert Patient.objects.filter(pk=earlier.pk).exists()
+
+
+def test_a_service_called_by_a_service_is_not_run_again_by_itself(db_open, data):
+    """Only the outermost service runs the work again: the inner one lets the conflict go up
+    (the outer one's block is rolled back with it), and the outer one runs both again."""
+    (p1, _), (c1, _) = data.professionals, data.chairs
+    inner_runs = 0
+
+    @transactions.atomic_service
+    def inner() -> None:
+        nonlocal inner_runs
+        inner_runs += 1
+        scheduling.appointment_schedule(
+            actor=data.admin, patient=data.patient, professional=p1, chair=c1,
+            starts_at=lima(DAY, 10), ends_at=lima(DAY, 10, 30),
+        )  # fmt: skip
+
+    @transactions.atomic_service
+    def outer() -> None:
+        inner()
+
+    with conflicts_on_insert(data, "scheduling_appointment", times=1) as tried:
+        with clinic_context(data.clinic):
+            outer()
+        attempts = tried()
+
+    assert attempts == 2
+    assert inner_runs == 2  # once per run of the outer service, never retried by itself
+    with schema_transaction(data.clinic.schema_name):
+        assert Appointment.objects.count() == 1
 
 
 # --- the one predicate: a conflict is no outage ---------------------------------------------

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 from django.db import connection, transaction
-from django_tenants.utils import schema_context, tenant_context
 
 from backend.audit.models import AuditEvent
 from backend.clinical import services as clinical
+from backend.core.tenancy import clinic_context, schema_transaction
 from backend.patients import services as patients
 from backend.patients.models import Patient
 from backend.scheduling.models import Appointment
@@ -58,7 +58,7 @@ def held_open(
 
     def run() -> None:
         try:
-            with transaction.atomic(), tenant_context(data.clinic):
+            with transaction.atomic(), clinic_context(data.clinic):
                 write(data)
                 done.set()
                 assert release.wait(30)
@@ -86,7 +86,7 @@ def test_a_write_on_the_patient_does_not_hold_up_their_booking(db_open, data, se
 
     assert status == 200, body
     assert body["data"]["scheduleAppointment"]["__typename"] == "Appointment", body
-    with schema_context(data.clinic.schema_name):
+    with schema_transaction(data.clinic.schema_name):
         assert Appointment.objects.filter(patient=data.patient).count() == 1
 
 
@@ -130,7 +130,7 @@ mutation($id: ID!) { recordMedicalHistory(patientId: $id, input: {allergies: "LÃ
 def test_a_write_on_the_patient_that_loses_a_race_runs_again(
     db_open, data, mutation, query, table, typename
 ):
-    with schema_context(data.clinic.schema_name):
+    with schema_transaction(data.clinic.schema_name):
         before = Patient.objects.values("notes", "allergies").get(pk=data.patient.pk)
         audited = AuditEvent.objects.count()
     try:
@@ -141,8 +141,8 @@ def test_a_write_on_the_patient_that_loses_a_race_runs_again(
         assert status == 200, body
         assert (body["data"] or {}).get(mutation, {}).get("__typename") == typename, body
         assert attempts == 2  # refused once (a deadlock), then run again from the start
-        with schema_context(data.clinic.schema_name):
+        with schema_transaction(data.clinic.schema_name):
             assert AuditEvent.objects.count() == audited + 1
     finally:
-        with schema_context(data.clinic.schema_name):
+        with schema_transaction(data.clinic.schema_name):
             Patient.objects.filter(pk=data.patient.pk).update(**before)

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection, connections
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
 from backend.accounts.auth import _token_issue
 from backend.accounts.models import AuthToken, Role, User
+from backend.core.tenancy import clinic_context
 from backend.patients.models import Patient
 from backend.staff.models import Chair, Professional, WorkingHours
 from tenants_core import routing
@@ -45,7 +45,7 @@ class Place:
 
     def inside(self) -> Any:
         """The clinic's schema on this thread's connection (for arranging and checking)."""
-        return tenant_context(self.clinic)
+        return clinic_context(self.clinic)
 
     def patient(self, document: str | None = None) -> Patient:
         with self.inside():
@@ -100,9 +100,9 @@ def place(django_db_blocker: Any) -> Iterator[Place]:
         )  # fmt: skip
         connection.set_schema_to_public()
         public = Clinic.objects.get(schema_name="public")
-        with tenant_context(public):
+        with clinic_context(public):
             platform_token = _token_issue(User.objects.get(email=PLATFORM_ADMIN_EMAIL)).raw
-        with tenant_context(clinic):
+        with clinic_context(clinic):
             admin = User.objects.get(email=f"admin@{SUBDOMAIN}.pe")
             token = _token_issue(admin).raw
         connection.set_schema_to_public()

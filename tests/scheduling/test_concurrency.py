@@ -4,10 +4,10 @@ import concurrent.futures
 import datetime as dt
 
 import pytest
-from django_tenants.utils import tenant_context
 from strawberry.relay import to_base64
 
 from backend.accounts.models import Role, User
+from backend.core.tenancy import clinic_context
 from backend.patients.models import Patient
 from backend.scheduling.models import Appointment
 from backend.staff.models import Chair, Professional, WorkingHours
@@ -39,7 +39,7 @@ def test_30_parallel_bookings_of_one_slot_give_exactly_one_appointment(
     django_db_blocker, committed_clinic
 ):
     clinic = committed_clinic("agenda-paralela", plan="professional")
-    with django_db_blocker.unblock(), tenant_context(clinic):
+    with django_db_blocker.unblock(), clinic_context(clinic):
         User.objects.create_user(
             email="recepcion@paralela.pe", password=TEST_PASSWORD, role=Role.RECEPTIONIST
         )
@@ -83,7 +83,7 @@ def test_30_parallel_bookings_of_one_slot_give_exactly_one_appointment(
     assert len(booked) == 1
     assert len(refused) == 29
     assert {m["code"] for p in refused for m in p["messages"]} == {"APPOINTMENT_OVERLAP"}
-    with django_db_blocker.unblock(), tenant_context(clinic):
+    with django_db_blocker.unblock(), clinic_context(clinic):
         assert Appointment.objects.count() == 1
 
 
@@ -91,7 +91,7 @@ def test_parallel_patient_creation_with_one_seat_left_creates_exactly_one(
     django_db_blocker, committed_clinic
 ):
     clinic = committed_clinic("pacientes-paralelo", plan="basic")  # 50 patients
-    with django_db_blocker.unblock(), tenant_context(clinic):
+    with django_db_blocker.unblock(), clinic_context(clinic):
         Patient.objects.bulk_create(
             Patient(
                 first_name="P",
@@ -130,5 +130,5 @@ def test_parallel_patient_creation_with_one_seat_left_creates_exactly_one(
     refused = [p for p in payloads if p["__typename"] == "OperationInfo"]
     assert {m["code"] for p in refused for m in p["messages"]} == {"PLAN_LIMIT_REACHED"}
     assert "50" in refused[0]["messages"][0]["message"]
-    with django_db_blocker.unblock(), tenant_context(clinic):
+    with django_db_blocker.unblock(), clinic_context(clinic):
         assert Patient.objects.filter(is_archived=False).count() == 50

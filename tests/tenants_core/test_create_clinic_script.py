@@ -5,8 +5,9 @@ import sys
 
 import pytest
 from django.contrib.auth import get_user_model
-from django_tenants.utils import schema_exists, tenant_context
+from django_tenants.utils import schema_exists
 
+from backend.core.tenancy import clinic_context
 from tenants_core.models import Clinic
 from tests.conftest import ROOT, child_env
 
@@ -37,7 +38,7 @@ def test_create_clinic_script_provisions_a_clinic(django_db_blocker):
             assert clinic.plan.code == "professional"
             assert schema_exists(clinic.schema_name)
             assert clinic.get_primary_domain().domain == "script-clinic.localhost"
-            with tenant_context(clinic):
+            with clinic_context(clinic):
                 admin = get_user_model().objects.get()
                 assert (admin.email, admin.role) == ("script@clinic.pe", "ADMIN")
         finally:

@@ -2,9 +2,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django_tenants.utils import schema_exists, tenant_context
+from django_tenants.utils import schema_exists
 
 from backend.accounts.models import Role
+from backend.core.tenancy import clinic_context
 from tenants_core import services
 from tenants_core.errors import PlatformError
 from tenants_core.models import Clinic, Domain
@@ -33,7 +34,7 @@ def test_provisioning_creates_schema_domain_and_admin():
     assert schema_exists(clinic.schema_name)
     assert Domain.objects.get(tenant=clinic, is_primary=True).domain == "nueva-clinica.localhost"
     assert clinic.timezone == "America/Lima"
-    with tenant_context(clinic):
+    with clinic_context(clinic):
         admin = get_user_model().objects.get()
         assert (admin.email, admin.role, admin.is_active) == ("jefa@nueva.pe", Role.ADMIN, True)
         assert admin.check_password(GOOD["admin_password"])
@@ -162,6 +163,6 @@ def test_provisioning_is_audited_in_both_schemas(platform_admin):
     event = AuditEvent.objects.get(action="clinic.create", entity_id=str(clinic.pk))
     assert event.actor_id == platform_admin.pk
     assert event.changes["subdomain"] == "nueva-clinica"
-    with tenant_context(clinic):
+    with clinic_context(clinic):
         created = AuditEvent.objects.get(action="staff.create")
         assert created.changes["role"] == "ADMIN"

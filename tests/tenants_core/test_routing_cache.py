@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
-from django_tenants.utils import tenant_context
 
 from backend.accounts.models import User
+from backend.core.tenancy import clinic_context
 from tenants_core import routing
 from tenants_core.models import Clinic, Domain
 from tenants_core.services import (
@@ -37,11 +37,12 @@ CLINIC = "{ currentClinic { subdomain status plan { code } maxPatients } }"
 
 
 def classify(captured: CaptureQueriesContext) -> dict[str, int]:
-    """Statements of one request: routing lookups, SET search_path, and the rest."""
+    """Statements of one request: routing lookups, the transaction's schema selection
+    (``set_config('search_path', …, true)``), and the rest."""
     kinds = {"routing": 0, "set": 0, "other": 0}
     for query in captured.captured_queries:
         sql = query["sql"]
-        if sql.startswith("SET search_path"):
+        if sql.startswith("SELECT set_config('search_path'"):
             kinds["set"] += 1
         elif "tenants_core_routing_version" in sql or "tenants_core_domain" in sql:
             kinds["routing"] += 1
@@ -68,25 +69,26 @@ def test_a_warm_request_resolves_its_clinic_without_sql(me):
     (status, body), cold = measured(me)
     assert status == 200, body
     assert body["data"]["me"]["email"] == "admin@clinica1.pe"
-    # Cold: one lookup (domain + clinic + plan + version), then SET to the clinic, then token.
+    # Cold: one lookup (domain + clinic + plan + version), then the transaction's schema, then
+    # the token.
     assert cold == {"routing": 1, "set": 1, "other": 1}
 
-    # Point the session elsewhere so that the warm request has to SET again.
-    connection.set_schema_to_public()
     (status, body), warm = measured(me)
     assert status == 200, body
     assert body["data"]["me"]["email"] == "admin@clinica1.pe"
     assert warm == {"routing": 0, "set": 1, "other": 1}
 
 
-def test_no_set_search_path_when_the_connection_is_already_on_the_clinic(
+def test_each_request_sets_its_clinics_schema_once_inside_its_transaction(
     me, clinic2, make_staff, token_for
 ):
+    """The schema is the transaction's, never the connection's: a request on a connection
+    that served the same clinic just before sets it again, exactly once, and so does one for
+    another clinic (the cost of being correct behind a transaction pool)."""
     clinic2_token = token_for(clinic2, make_staff(clinic2))
     me()
     _, again = measured(me)
-    assert again == {"routing": 0, "set": 0, "other": 1}
-    # Another clinic: its own SET, exactly one; and back: one again.
+    assert again == {"routing": 0, "set": 1, "other": 1}
     (_, body), other = measured(lambda: me("clinica2.localhost", clinic2_token))
     assert body["data"]["currentClinic"]["subdomain"] == "clinica2", body
     assert other == {"routing": 1, "set": 1, "other": 1}
@@ -208,11 +210,11 @@ def test_the_cache_is_bounded(db, settings):
 
 
 def test_interleaved_hosts_never_get_each_others_clinic(client, clinic1, clinic2, admin_token):
-    with tenant_context(clinic2):
+    with clinic_context(clinic2):
         user = User.objects.get(email="admin@clinica2.pe")
     from backend.accounts.auth import _token_issue
 
-    with tenant_context(clinic2):
+    with clinic_context(clinic2):
         clinic2_token = _token_issue(user).raw
     asks = [
         ("clinica1.localhost", admin_token, "clinica1", "admin@clinica1.pe"),

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
-from django_tenants.utils import schema_context, schema_exists, tenant_context
+from django_tenants.utils import schema_exists
 
+from backend.core.tenancy import clinic_context, schema_transaction
 from backend.patients.models import Patient
 from backend.scheduling.models import Appointment
 from backend.staff.models import Chair, Professional
@@ -189,17 +190,18 @@ CATALOG = {
 def _catalog(schema: str) -> dict[str, list[tuple[Any, ...]]]:
     (ns,) = _rows("SELECT oid FROM pg_namespace WHERE nspname = %s", [schema])[0]
     params = {"ns": ns, "name": schema}
-    with connection.cursor() as cursor:
-        # Public on the path, the clinic off it: every name of the clinic prints qualified.
-        cursor.execute("SET search_path = public, extensions")
-        try:
-            snapshot = {}
-            for aspect, sql in CATALOG.items():
-                cursor.execute(sql, params)
-                snapshot[aspect] = _normalize(cursor.fetchall(), schema)
-        finally:
-            connection.set_schema_to_public()
-            cursor.execute("SET search_path = public, extensions")
+    # Public on the path, the clinic off it: every name of the clinic prints qualified. Set
+    # for this transaction only, as the app does (a session-level SET would outlive it).
+    with (
+        transaction.atomic(),
+        connection.schema_qualified(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SELECT set_config('search_path', 'public, extensions', true)")
+        snapshot = {}
+        for aspect, sql in CATALOG.items():
+            cursor.execute(sql, params)
+            snapshot[aspect] = _normalize(cursor.fetchall(), schema)
     return snapshot
 
 
@@ -311,7 +313,7 @@ def test_the_clone_names_its_own_schema_and_the_template_is_not_referenced(
 def test_a_cloned_clinic_works_and_its_ids_start_at_one(twin_clinics, django_db_blocker):
     _, cloned = twin_clinics
     monday = MONDAY
-    with django_db_blocker.unblock(), transaction.atomic(), tenant_context(cloned):
+    with django_db_blocker.unblock(), transaction.atomic(), clinic_context(cloned):
         patient = Patient.objects.create(
             first_name="Ángela", last_name="Ñique", document_type="DNI", document_number="12345678"
         )
@@ -368,7 +370,7 @@ def test_a_missing_template_falls_back_to_migrations_and_is_rebuilt(monkeypatch)
     assert spy.migrated == [clinic.schema_name]
     assert spy.cloned == []
     assert Clinic.objects.get(pk=clinic.pk).migrations_fingerprint == code_fingerprint()
-    with tenant_context(clinic):
+    with clinic_context(clinic):
         assert Patient.objects.count() == 0
     assert template_fingerprint() is None
 
@@ -412,7 +414,7 @@ def test_a_failed_clone_leaves_nothing_and_migrates_instead(monkeypatch):
     )
     clinic = _provision("clon-roto")
     assert spy.migrated == [clinic.schema_name]
-    with schema_context(clinic.schema_name):
+    with schema_transaction(clinic.schema_name):
         assert Patient.objects.count() == 0
 
 

@@ -9,6 +9,10 @@ clinics are cloned from is rebuilt when it is stale.
 Targeted or unusual runs (an app label or migration name, ``--fake``, ``--fake-initial``,
 ``--prune``, ``--run-syncdb``, ``--plan``, ``--check``) are django-tenants' own, clinic by
 clinic; afterwards the clinics they touched are marked for a full check on the next run.
+
+Each schema migrates in one transaction, which carries the schema's search_path (see
+``backend.core.db_backend``): a pooler in transaction mode cannot move half of a schema's
+migrations elsewhere, and a failed migration leaves the schema as it was.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 from django.core.management.base import CommandError
-from django.db import connections
+from django.db import connections, transaction
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
-from django_tenants.migration_executors.base import run_migrations
+from django_tenants.migration_executors import base as executors
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_exists
 
 from tenants_core import schema_template
@@ -154,7 +158,8 @@ class Command(MigrateSchemasCommand):
         return failures
 
     def _handle_special(self, *args: Any, **options: Any) -> None:
-        super().handle(*args, **options)
+        with transaction.atomic(using=options["database"]):  # see run_migrations below
+            super().handle(*args, **options)
         if any(options.get(o) for o in _READ_ONLY_OPTIONS) or not self.sync_tenant:
             return
         clinics = get_tenant_model().objects.exclude(schema_name=get_public_schema_name())
@@ -168,11 +173,22 @@ class Command(MigrateSchemasCommand):
             self.stdout.flush()
 
 
+def run_migrations(
+    args: tuple[Any, ...], options: dict[str, Any], codename: str, schema_name: str, **kw: Any
+) -> None:
+    """django-tenants' ``run_migrations`` in one transaction: its migrations, its migration
+    records and its introspection all see ``schema_name``'s path, set inside the transaction.
+    (``run_migrations`` tries to commit and close the connection after migrating; inside a
+    transaction it leaves both to us, by design: ``allow_atomic``.)"""
+    with transaction.atomic(using=options.get("database") or "default"):
+        executors.run_migrations(args, options, codename, schema_name, allow_atomic=True, **kw)
+
+
 def _migrate_clinic(
     args: tuple[Any, ...], options: dict[str, Any], schema_name: str, fingerprint: str
 ) -> None:
     """Migrate one clinic's schema and record the fingerprint (in this process or a child)."""
     options = {k: v for k, v in options.items() if k not in ("stdout", "stderr")}
-    run_migrations(args, options, "parallel", schema_name, allow_atomic=True)
+    run_migrations(args, options, "parallel", schema_name)
     connections[options.get("database") or "default"].set_schema_to_public()
     schema_template.schema_fingerprint_record(schema_name, fingerprint)

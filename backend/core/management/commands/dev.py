@@ -9,14 +9,12 @@ import os
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backend.core.demo import clinic_demo_data_seed
 from backend.core.demo_clinical import clinic_clinical_demo_seed
 from backend.core.server_command import UvicornLaunch
-from backend.pooling import pooling_check
 from tenants_core.demo import DEMO_STAFF, demo_seed, platform_admin_ensure
 
 
@@ -33,11 +31,6 @@ class Command(BaseCommand):
             raise CommandError(
                 "Set PLATFORM_ADMIN_EMAIL and PLATFORM_ADMIN_PASSWORD (required when DEBUG is off)."
             )
-        # Before migrating: a transaction pool would mix up the clinics' schemas already here.
-        try:
-            pooling_check()
-        except ImproperlyConfigured as error:
-            raise CommandError(str(error)) from error
         call_command("migrate_schemas", interactive=False, verbosity=0)
         password = settings.DEMO_PASSWORD
         clinics = demo_seed(password=password, base_domain=settings.BASE_DOMAIN)
