@@ -170,7 +170,7 @@ TENANT_APPS = [
     "backend.accounts",
     "backend.audit",
     "backend.patients",
-    "backend.staff",
+    "backend.resources",
     "backend.scheduling",
     "backend.clinical",
     "backend.treatments",

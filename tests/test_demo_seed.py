@@ -9,8 +9,8 @@ from django_tenants.utils import tenant_context
 
 from backend.core.demo import clinic_demo_data_seed
 from backend.patients.models import Patient
+from backend.resources.models import Chair, Professional
 from backend.scheduling.models import Appointment
-from backend.staff.models import Chair, Professional
 
 pytestmark = pytest.mark.django_db
 

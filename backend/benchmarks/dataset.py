@@ -20,8 +20,8 @@ from django_tenants.utils import tenant_context
 
 from backend.accounts.models import Role
 from backend.patients.models import Patient
+from backend.resources.models import Chair, Professional
 from backend.scheduling.models import Appointment, AppointmentStatus
-from backend.staff.models import Chair, Professional
 from tenants_core.models import Clinic, PlanCode
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,9 +14,9 @@ from django_tenants.utils import tenant_context
 
 from backend.accounts.models import Role, User
 from backend.patients.models import Patient
+from backend.resources.models import Chair, Professional, WorkingHours
 from backend.scheduling.availability import working_intervals
 from backend.scheduling.models import Appointment, AppointmentStatus
-from backend.staff.models import Chair, Professional, WorkingHours
 from tenants_core.context import current_timezone
 from tenants_core.models import Clinic
 

@@ -14,7 +14,7 @@ from backend.accounts.models import Role, User
 from backend.clinical import services as clinical
 from backend.patients import services as patients
 from backend.patients.models import Patient
-from backend.staff.models import Professional
+from backend.resources.models import Professional
 from backend.treatments import services as treatments
 from backend.treatments.models import Procedure
 from tenants_core.models import Clinic

@@ -9,8 +9,8 @@ import strawberry_django
 from strawberry import relay
 
 from backend.patients import selectors as patient_selectors
+from backend.resources import selectors as resource_selectors
 from backend.scheduling import selectors as scheduling_selectors
-from backend.staff import selectors as staff_selectors
 from backend.treatments import catalog, selectors, services
 from backend.treatments.permissions import TreatmentPermission
 from graphql_api.context import Info
@@ -75,7 +75,7 @@ class Mutation:
             patient=patient_selectors.patient_get(
                 patient_id=decode_id(input.patient_id, "Patient", field="patient_id")
             ),
-            dentist=staff_selectors.professional_get(
+            dentist=resource_selectors.professional_get(
                 professional_id=decode_id(input.dentist_id, "Professional", field="dentist_id")
             ),
             title=input.title,

@@ -46,7 +46,7 @@ GRANT_FILES = tuple(
         "accounts",
         "audit",
         "patients",
-        "staff",
+        "resources",
         "scheduling",
         "clinical",
         "treatments",

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from backend.core.lookups import get_or_not_found
-from backend.staff.models import Chair, Professional, TimeOff
+from backend.resources.models import Chair, Professional, TimeOff
 
 
 def professional_list(*, active_only: bool = False) -> QuerySet[Professional]:

@@ -7,7 +7,7 @@ from django_tenants.utils import tenant_context
 from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
-from backend.staff.models import Chair, Professional, TimeOff
+from backend.resources.models import Chair, Professional, TimeOff
 from tests.conftest import graphql
 from tests.dates import MONDAY, lima
 
@@ -243,7 +243,7 @@ def test_professionals_with_hours_cost_the_same_statements(
 ):
     import datetime as dt
 
-    from backend.staff.models import WorkingHours
+    from backend.resources.models import WorkingHours
 
     with tenant_context(clinic1):
         people = Professional.objects.bulk_create(

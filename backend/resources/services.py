@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role, User
 from backend.audit.services import audit_record, diff
-from backend.staff.errors import ResourceError
-from backend.staff.models import Chair, Professional, TimeOff, WorkingHours
+from backend.resources.errors import ResourceError
+from backend.resources.models import Chair, Professional, TimeOff, WorkingHours
 
 
 @dataclass(frozen=True)
