@@ -282,7 +282,7 @@ LOGIN_THROTTLE_MAX_FAILURES_PER_IP = 50  # across accounts: password spraying
 GRAPHQL_MAX_DEPTH = int(os.environ.get("GRAPHQL_MAX_DEPTH") or 10)
 GRAPHQL_MAX_ALIASES = int(os.environ.get("GRAPHQL_MAX_ALIASES") or 15)
 GRAPHQL_MAX_TOKENS = int(os.environ.get("GRAPHQL_MAX_TOKENS") or 1000)
-# Longest query text, in characters, checked before parsing (graphql_api/document_limits.py).
+# Longest query text, in characters, checked before parsing (graphql_api/core/document_limits.py).
 GRAPHQL_MAX_QUERY_LENGTH = int(os.environ.get("GRAPHQL_MAX_QUERY_LENGTH") or 32_768)
 # Largest page a connection returns (`first`/`last`).
 GRAPHQL_MAX_PAGE_SIZE = int(os.environ.get("GRAPHQL_MAX_PAGE_SIZE") or 100)

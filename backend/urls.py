@@ -6,11 +6,12 @@ from django.urls import path, re_path
 
 from backend.core import views
 from backend.core.tenancy import request_transaction
-from graphql_api.views import graphql_view
+from graphql_api.core.views import graphql_view
+from graphql_api.schema import schema
 
 urlpatterns = [
     # Each request's SQL runs in one transaction, which carries the clinic's schema.
-    path("graphql", request_transaction(graphql_view), name="graphql"),
+    path("graphql", request_transaction(graphql_view(schema)), name="graphql"),
     path("healthz", request_transaction(views.healthz), name="healthz"),
 ]
 

@@ -19,7 +19,7 @@ import pytest
 from strawberry.extensions import SchemaExtension
 from strawberry.schema import schema as strawberry_schema_module
 
-from graphql_api import document_cache, document_limits, validation
+from graphql_api.core import document_cache, document_limits, validation
 from graphql_api.schema import schema
 from tests.conftest import error_code, graphql
 from tests.validation_cost_cases import CASES, TOKENS

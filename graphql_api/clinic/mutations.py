@@ -7,8 +7,8 @@ import strawberry_django
 
 from backend.accounts.permissions import StaffPermission
 from graphql_api.clinic.types import Clinic
-from graphql_api.context import Info
-from graphql_api.permissions import clinic_permission
+from graphql_api.core.context import Info
+from graphql_api.core.permissions import clinic_permission
 from tenants_core import services
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from graphql_api.clinic.types import Clinic
-from graphql_api.context import Info
-from graphql_api.permissions import tenant_only
+from graphql_api.core.context import Info
+from graphql_api.core.permissions import tenant_only
 
 
 @strawberry.type

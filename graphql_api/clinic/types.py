@@ -7,8 +7,8 @@ from enum import Enum
 import strawberry
 import strawberry_django
 
-from graphql_api.scalars import Money
-from graphql_api.typing_helpers import django_type, graphql_type
+from graphql_api.core.docstrings import django_type, graphql_type
+from graphql_api.core.money import Money
 from tenants_core import models
 from tenants_core.limits import usage_by_schema
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from graphql_api.clinic.types import ClinicStatus, ManagedClinic, Plan
-from graphql_api.context import Info
-from graphql_api.pagination import ListConnection
-from graphql_api.permissions import platform_admin
+from graphql_api.core.context import Info
+from graphql_api.core.pagination import ListConnection
+from graphql_api.core.permissions import platform_admin
 from graphql_api.platform.types import ClinicBackup
 from tenants_core import backups, selectors
 

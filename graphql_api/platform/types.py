@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from graphql_api.big_int import BigInt
-from graphql_api.typing_helpers import django_type
+from graphql_api.core.big_int import BigInt
+from graphql_api.core.docstrings import django_type
 from tenants_core import models
 
 

@@ -10,9 +10,9 @@ from strawberry import relay
 
 from backend.resources import selectors, services
 from backend.resources.permissions import ResourcePermission
-from graphql_api.context import Info
-from graphql_api.ids import decode_id
-from graphql_api.permissions import clinic_permission
+from graphql_api.core.context import Info
+from graphql_api.core.ids import decode_id
+from graphql_api.core.permissions import clinic_permission
 from graphql_api.resources.inputs import (
     CreateProfessionalInput,
     TimeOffInput,

@@ -11,9 +11,9 @@ from backend.patients import selectors as patient_selectors
 from backend.resources import selectors as resource_selectors
 from backend.scheduling import selectors, services
 from backend.scheduling.permissions import SchedulingPermission
-from graphql_api.context import Info
-from graphql_api.ids import decode_id
-from graphql_api.permissions import clinic_permission, forbidden
+from graphql_api.core.context import Info
+from graphql_api.core.ids import decode_id
+from graphql_api.core.permissions import clinic_permission, forbidden
 from graphql_api.scheduling.inputs import RescheduleAppointmentInput, ScheduleAppointmentInput
 from graphql_api.scheduling.types import Appointment, AppointmentStatus
 

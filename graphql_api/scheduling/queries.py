@@ -20,10 +20,10 @@ from backend.scheduling.availability import free_slots
 from backend.scheduling.errors import SchedulingError
 from backend.scheduling.models import Appointment as AppointmentModel
 from backend.scheduling.permissions import SchedulingPermission
-from graphql_api.context import Info
-from graphql_api.ids import decode_id
-from graphql_api.pagination import ListConnection
-from graphql_api.permissions import clinic_permission
+from graphql_api.core.context import Info
+from graphql_api.core.ids import decode_id
+from graphql_api.core.pagination import ListConnection
+from graphql_api.core.permissions import clinic_permission
 from graphql_api.scheduling.types import Appointment, AppointmentStatus, Slot, local
 from tenants_core.context import current_timezone
 

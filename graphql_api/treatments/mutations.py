@@ -13,10 +13,10 @@ from backend.resources import selectors as resource_selectors
 from backend.scheduling import selectors as scheduling_selectors
 from backend.treatments import catalog, selectors, services
 from backend.treatments.permissions import TreatmentPermission
-from graphql_api.context import Info
-from graphql_api.ids import decode_id
-from graphql_api.inputs import input_data
-from graphql_api.permissions import clinic_permission
+from graphql_api.core.context import Info
+from graphql_api.core.ids import decode_id
+from graphql_api.core.inputs import input_data
+from graphql_api.core.permissions import clinic_permission
 from graphql_api.treatments.inputs import (
     CompleteItemInput,
     PlanItemInput,

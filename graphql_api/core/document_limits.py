@@ -57,7 +57,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from backend.core.error_codes import CommonError
-from graphql_api.strawberry_internals import set_validation_result, validation_pending
+from graphql_api.core.strawberry_internals import set_validation_result, validation_pending
 
 # Operations in one document: a request runs one; a document that names a few lets the client
 # pick. Each one costs graphql-core a walk of its own (variables, fragments).

@@ -3,7 +3,7 @@ traceback for the server's errors.
 
 strawberry logs every error of a result with its traceback (``BaseSchema.process_errors``),
 so a client that sends a bad token or a page too large would fill the log with 30-line
-tracebacks, and the one error that matters would be hard to find. ``ClinicSchema``
+tracebacks, and the one error that matters would be hard to find. ``CodedErrorsSchema``
 (``errors.py``) logs through ``log`` instead, with each error's classification, before the
 error is rewritten for the client: the log keeps the original message.
 """
@@ -18,7 +18,7 @@ from graphql import GraphQLError
 from backend.core.transactions import TransactionError
 
 if TYPE_CHECKING:
-    from graphql_api.errors import Classification
+    from graphql_api.core.errors import Classification
 
 logger = logging.getLogger("graphql_api.errors")
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from strawberry.extensions import SchemaExtension
 
-from graphql_api import document_limits
+from graphql_api.core import document_limits
 
 MAX_DOCUMENTS = 512
 

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from strawberry.http import GraphQLRequestData
 
 from backend.core.error_codes import CommonError
-from graphql_api.safe_input import UnsafeInput, check_text, decode_json
+from graphql_api.core.safe_input import UnsafeInput, check_text, decode_json
 
 
 class BadRequest(HTTPException):

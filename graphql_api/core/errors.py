@@ -18,7 +18,7 @@ expected. What the client gets and what the log records both follow from it.
   full traceback; the client gets the request id and, with ``DEBUG`` off, a message that says
   nothing more (no stack trace, no SQL, no value).
 
-``ClinicSchema.process_errors`` sees every error of every result (parse, validation,
+``CodedErrorsSchema.process_errors`` sees every error of every result (parse, validation,
 execution) before the response is built: it classifies each once, logs it
 (``error_logging``), rewrites it for the client and picks the HTTP status.
 """
@@ -43,7 +43,7 @@ from backend.core.transactions import (
     database_unavailable,
     is_transaction_conflict,
 )
-from graphql_api import error_logging
+from graphql_api.core import error_logging
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def _request(execution_context: ExecutionContext | None) -> Any:
     return getattr(getattr(execution_context, "context", None), "request", None)
 
 
-class ClinicSchema(strawberry.Schema):
+class CodedErrorsSchema(strawberry.Schema):
     """strawberry's Schema with our error handling (see the module's docstring).
 
     strawberry calls ``process_errors`` with every result's errors, before any extension can

@@ -23,10 +23,9 @@ from django.utils.translation import gettext as _
 from graphql import GraphQLError, validate
 from strawberry.extensions import SchemaExtension
 
-from graphql_api.errors import classify
-from graphql_api.public_errors import public_message, variable_message
-from graphql_api.safe_input import literal_refusal
-from graphql_api.strawberry_internals import (
+from graphql_api.core.errors import classify
+from graphql_api.core.safe_input import literal_refusal
+from graphql_api.core.strawberry_internals import (
     STRAWBERRY_RULES,
     ValidationAbortedError,
     graphql_schema,
@@ -35,6 +34,7 @@ from graphql_api.strawberry_internals import (
     set_validation_result,
     validation_pending,
 )
+from graphql_api.core.validation_messages import public_message, variable_message
 
 __all__ = ["STRAWBERRY_RULES", "DocumentValidation", "reporting_rule", "validation_errors"]
 

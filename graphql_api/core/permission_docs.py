@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import strawberry
 from strawberry.permission import PermissionExtension
 
 from backend.accounts.models import Role
 from backend.accounts.roles import permissions_markdown, role_has_permission
-from graphql_api.permissions import (
+from graphql_api.core.permissions import (
     HasPermission,
     IsAuthenticated,
     IsPlatformAdmin,
     PublicDomainOnly,
     TenantDomainOnly,
 )
-from graphql_api.schema import schema
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,8 @@ class OperationRule:
         return not self.permissions or any(role_has_permission(role, p) for p in self.permissions)  # type: ignore[arg-type]
 
 
-def operation_rules() -> list[OperationRule]:
+def operation_rules(schema: strawberry.Schema) -> list[OperationRule]:
+    """What each root field of ``schema`` requires."""
     rules = []
     for kind, type_name in (("query", "Query"), ("mutation", "Mutation")):
         definition = schema.get_type_by_name(type_name)
@@ -74,7 +75,7 @@ def operation_rules() -> list[OperationRule]:
     return rules
 
 
-def operations_markdown() -> str:
+def operations_markdown(schema: strawberry.Schema) -> str:
     roles = list(Role)
     lines = [
         "## Operations",
@@ -84,7 +85,7 @@ def operations_markdown() -> str:
         "| Operation | Domain | Requires | " + " | ".join(r.value for r in roles) + " |",
         "|---|---|---|" + "---|" * len(roles),
     ]
-    for rule in operation_rules():
+    for rule in operation_rules(schema):
         if rule.platform_admin:
             requires = "platform superuser"
         elif rule.permissions:
@@ -162,5 +163,5 @@ def row_rules_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-def permissions_document() -> str:
-    return permissions_markdown() + "\n" + row_rules_markdown() + "\n" + operations_markdown()
+def permissions_document(schema: strawberry.Schema) -> str:
+    return permissions_markdown() + "\n" + row_rules_markdown() + "\n" + operations_markdown(schema)

@@ -3,12 +3,14 @@ the request (http_input: one safe JSON decoder for every entry point) and JSON e
 requests that never reach GraphQL (bad JSON, empty body, a GET mutation…).
 
 The HTTP status of an operation's errors (400 for a document refused before it ran, 503 when
-the database is down) is chosen with their codes, in ``errors.ClinicSchema``."""
+the database is down) is chosen with their codes, in ``errors.CodedErrorsSchema``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import strawberry
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -16,9 +18,8 @@ from strawberry.django.views import GraphQLView, HTTPException
 
 from backend.core.error_codes import CommonError
 from backend.core.responses import json_error
-from graphql_api.context import Context
-from graphql_api.schema import schema
-from graphql_api.strawberry_internals import SafeRequestParsing
+from graphql_api.core.context import Context
+from graphql_api.core.strawberry_internals import SafeRequestParsing
 
 
 class ClinicGraphQLView(SafeRequestParsing, GraphQLView):
@@ -33,12 +34,15 @@ class ClinicGraphQLView(SafeRequestParsing, GraphQLView):
             return json_error(error.status_code, code, error.reason)
 
 
-# Clients authenticate with bearer tokens, not cookies, so the endpoint needs no CSRF token:
-# a cross-site page cannot attach another site's bearer token.
-graphql_view = csrf_exempt(
-    ClinicGraphQLView.as_view(
-        schema=schema,
-        graphql_ide="graphiql" if settings.GRAPHIQL else None,
-        allow_queries_via_get=True,
+def graphql_view(schema: strawberry.Schema) -> Callable[..., HttpResponse]:
+    """The endpoint serving ``schema`` (``backend/urls.py`` serves ``graphql_api.schema``).
+
+    Clients authenticate with bearer tokens, not cookies, so the endpoint needs no CSRF token:
+    a cross-site page cannot attach another site's bearer token."""
+    return csrf_exempt(
+        ClinicGraphQLView.as_view(
+            schema=schema,
+            graphql_ide="graphiql" if settings.GRAPHIQL else None,
+            allow_queries_via_get=True,
+        )
     )
-)

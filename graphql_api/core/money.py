@@ -1,4 +1,4 @@
-"""Shared output types."""
+"""``Money``: an exact amount with its currency, as an output type (a plan's monthly price)."""
 
 from __future__ import annotations
 

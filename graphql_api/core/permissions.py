@@ -21,7 +21,7 @@ from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
 from backend.accounts.roles import role_has_permission
-from graphql_api.context import Info
+from graphql_api.core.context import Info
 
 
 class CodedPermission(BasePermission):

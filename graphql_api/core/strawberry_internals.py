@@ -29,7 +29,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionContext
 
-from graphql_api import http_input, safe_input
+from graphql_api.core import http_input, safe_input
 
 SUPPORTED_VERSIONS = {
     "strawberry-graphql": ">=0.341.2,<0.342",
