@@ -21,8 +21,8 @@ from graphql_api.accounts.queries import Query as AccountsQuery
 from graphql_api.audit.queries import Query as AuditQuery
 from graphql_api.billing.mutations import Mutation as BillingMutation
 from graphql_api.billing.queries import Query as BillingQuery
-from graphql_api.clinic.mutations import Mutation as ClinicMutation
-from graphql_api.clinic.queries import Query as ClinicQuery
+from graphql_api.clinic_settings.mutations import Mutation as ClinicSettingsMutation
+from graphql_api.clinic_settings.queries import Query as ClinicSettingsQuery
 from graphql_api.clinical.mutations import Mutation as ClinicalMutation
 from graphql_api.clinical.queries import Query as ClinicalQuery
 from graphql_api.core.big_int import SCALAR_MAP
@@ -45,7 +45,7 @@ from graphql_api.treatments.queries import Query as TreatmentsQuery
 Query = merge_types(
     "Query",
     (
-        ClinicQuery,
+        ClinicSettingsQuery,
         AccountsQuery,
         PatientsQuery,
         ResourcesQuery,
@@ -60,7 +60,7 @@ Query = merge_types(
 Mutation = merge_types(
     "Mutation",
     (
-        ClinicMutation,
+        ClinicSettingsMutation,
         AccountsMutation,
         PatientsMutation,
         ResourcesMutation,

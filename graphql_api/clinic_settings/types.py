@@ -1,4 +1,5 @@
-"""Types describing a clinic and its plan."""
+"""A clinic and its plan, as the clinic itself sees them (``currentClinic``); the platform's
+view of a clinic (``graphql_api/platform``) extends these."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ from enum import Enum
 import strawberry
 import strawberry_django
 
-from graphql_api.core.docstrings import django_type, graphql_type
+from graphql_api.core.docstrings import django_type
 from graphql_api.core.money import Money
 from tenants_core import models
-from tenants_core.limits import usage_by_schema
 
 
 @strawberry.enum(description="Subscription plans.")
@@ -45,14 +45,6 @@ class Plan:
         return Money(amount=root.monthly_price, currency=root.currency)
 
 
-@graphql_type
-class Usage:
-    """How much of its limits a clinic uses."""
-
-    users: int = strawberry.field(description="Active staff users.")
-    patients: int = strawberry.field(description="Patients that are not archived.")
-
-
 @django_type(models.Clinic)
 class Clinic:
     """A dental clinic: its own schema, reached at its subdomain."""
@@ -83,25 +75,3 @@ class Clinic:
     )
     def max_patients(self, root: models.Clinic) -> int:
         return root.max_patients
-
-
-@django_type(models.Clinic)
-class ManagedClinic(Clinic):
-    """A clinic as platform operators see it: with its domains, usage and suspension."""
-
-    legal_id: str = strawberry_django.field(description="The clinic's RUC.")
-    email: strawberry.auto
-    suspension_reason: strawberry.auto
-    suspended_at: strawberry.auto
-
-    @strawberry_django.field(prefetch_related=["domains"], description="Host names routed here.")
-    def domains(self, root: models.Clinic) -> list[str]:
-        return [d.domain for d in root.domains.all()]
-
-    @strawberry.field(description="Current usage, counted in the clinic's schema.")
-    def usage(self, root: models.Clinic) -> Usage:
-        # The platform resolvers load usage for a whole page in one statement.
-        counts = getattr(root, "usage_counts", None)
-        if counts is None:
-            counts = usage_by_schema([root.schema_name])[root.schema_name]
-        return Usage(users=counts.get("users", 0), patients=counts.get("patients", 0))

@@ -6,7 +6,7 @@ import strawberry
 import strawberry_django
 
 from backend.accounts.permissions import StaffPermission
-from graphql_api.clinic.types import Clinic
+from graphql_api.clinic_settings.types import Clinic
 from graphql_api.core.context import Info
 from graphql_api.core.permissions import clinic_permission
 from tenants_core import services

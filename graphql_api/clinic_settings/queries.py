@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from graphql_api.clinic.types import Clinic
+from graphql_api.clinic_settings.types import Clinic
 from graphql_api.core.context import Info
 from graphql_api.core.permissions import tenant_only
 
