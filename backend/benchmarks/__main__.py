@@ -9,7 +9,7 @@ import sys
 import time
 
 from backend.benchmarks.database import BENCH_DATABASE, ROOT, Server
-from backend.core.processes import production_secrets
+from devtools.processes import production_secrets
 
 QUICK = {
     "clinics": "1,20",

@@ -21,7 +21,7 @@ from backend.benchmarks import dataset, suites
 from backend.benchmarks.database import BENCH_DATABASE, ROOT, Server
 from backend.benchmarks.server import LOGIN, child_env, uvicorn
 from backend.benchmarks.stats import ratio
-from backend.core.pgbouncer import running_pgbouncer
+from devtools.pgbouncer import running_pgbouncer
 from tenants_core.models import Clinic
 
 Log = Callable[[str], None]

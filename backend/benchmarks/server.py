@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 
 from backend.benchmarks.database import ROOT
-from backend.core.processes import free_port, production_secrets, serving
 from backend.core.server_command import UvicornLaunch
+from devtools.processes import free_port, production_secrets, serving
 
 LOGIN = (
     "mutation($e: String!, $p: String!) { login(email: $e, password: $p) {"

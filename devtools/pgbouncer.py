@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from backend.core.processes import free_port, port_open, serving
+from devtools.processes import free_port, port_open, serving
 
 
 def pgbouncer_binary() -> str | None:
