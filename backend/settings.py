@@ -43,9 +43,6 @@ GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", DEBUG)
 # Request bodies larger than this are refused with 413 before anything reads them.
 MAX_REQUEST_BYTES = int(os.environ.get("MAX_REQUEST_BYTES") or 256 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
-# The benchmark's comparison endpoints (/bench/agenda/*, backend/benchmarks/views.py): off
-# unless scripts/bench turns them on. They check token and role like the GraphQL agenda.
-BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 # No single SQL statement of a request may run longer than this.
 DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS") or 10_000)
 

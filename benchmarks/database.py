@@ -16,7 +16,7 @@ from psycopg2 import sql
 
 from backend.db import database_settings, database_url_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 BENCH_DATABASE = "dental_bench"
 
 

@@ -1,5 +1,5 @@
-"""The two references the GraphQL day agenda is measured against (mounted only when
-``BENCH_ENDPOINTS`` is on):
+"""The two references the GraphQL day agenda is measured against (mounted only by the
+benchmark's own URLconf, ``benchmarks/urls.py``, never by the product's):
 
 - ``/bench/agenda/django``: a hand-written Django view, the ORM with ``select_related``;
 - ``/bench/agenda/sql``: one SQL statement that builds the JSON text with ``json_agg``.

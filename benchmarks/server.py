@@ -18,10 +18,12 @@ from typing import Any
 
 import httpx
 
-from backend.benchmarks.database import ROOT
 from backend.core.server_command import UvicornLaunch
+from benchmarks.database import ROOT
 from devtools.processes import free_port, production_secrets, serving
 
+# The product's settings with the comparison endpoints mounted: for the measured server only.
+BENCH_SETTINGS = "benchmarks.settings"
 LOGIN = (
     "mutation($e: String!, $p: String!) { login(email: $e, password: $p) {"
     " __typename ... on AuthToken { token } ... on OperationInfo { messages { code } } } }"
@@ -71,13 +73,16 @@ class Server:
 
 @contextlib.contextmanager
 def uvicorn(database_url: str, host: str) -> Iterator[Server]:
-    """One uvicorn worker, DEBUG off, the bench endpoints on, on a free loopback port."""
+    """One uvicorn worker, DEBUG off, on a free loopback port; the benchmark's settings add
+    the comparison endpoints to the product's URLs (``benchmarks/urls.py``)."""
     port = free_port()
     launch = UvicornLaunch(
         trusted_proxies=(), port=port, log_level="warning", access_log=False
     )  # the load generator talks to it directly
     process = subprocess.Popen(
-        launch.command(), cwd=ROOT, env=child_env(database_url, BENCH_ENDPOINTS="1")
+        launch.command(),
+        cwd=ROOT,
+        env=child_env(database_url, DJANGO_SETTINGS_MODULE=BENCH_SETTINGS),
     )
     server = Server(port, host)
     with serving(

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from backend.benchmarks.database import ROOT
+from benchmarks.database import ROOT
 
 RESULTS_DIR = ROOT / "bench-results"
 DOCS = ROOT / "docs" / "benchmarks.md"

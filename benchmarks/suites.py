@@ -16,12 +16,12 @@ from django.test import Client, override_settings
 from django_tenants.utils import schema_context, tenant_context
 from strawberry.relay import to_base64
 
-from backend.benchmarks import dataset
-from backend.benchmarks.database import ROOT
-from backend.benchmarks.server import Request, Server, child_env, load
-from backend.benchmarks.stats import median, ms, p95, ratio
-from backend.benchmarks.views import AGENDA_QUERY
 from backend.patients.models import Patient
+from benchmarks import dataset
+from benchmarks.database import ROOT
+from benchmarks.server import Request, Server, child_env, load
+from benchmarks.stats import median, ms, p95, ratio
+from benchmarks.views import AGENDA_QUERY
 from tenants_core.models import Clinic
 
 TENANT_TABLES = (

@@ -1,4 +1,4 @@
-"""``python -m backend.benchmarks [--quick] [--clinics 1,100,1000]``: see ``scripts/bench``."""
+"""``python -m benchmarks [--quick] [--clinics 1,100,1000]``: see ``scripts/bench``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from backend.benchmarks.database import BENCH_DATABASE, ROOT, Server
+from benchmarks.database import BENCH_DATABASE, ROOT, Server
 from devtools.processes import production_secrets
 
 QUICK = {
@@ -77,7 +77,7 @@ def _setup(database_url: str) -> None:
 def _provision_worker(start: int, stop: int, step: int) -> None:
     """Child process: create the extra clinics ``range(start, stop, step)``."""
     _setup(os.environ["DATABASE_URL"])
-    from backend.benchmarks import dataset
+    from benchmarks import dataset
 
     for index in range(start, stop, step):
         dataset.clinic_create(dataset.extra_subdomain(index))
@@ -90,7 +90,7 @@ def main(argv: list[str]) -> int:
         return 0
     if options.provision_timing:
         _setup(os.environ["DATABASE_URL"])
-        from backend.benchmarks import suites
+        from benchmarks import suites
 
         print(json.dumps(suites.provisioning(options.provision_timing)))
         return 0
@@ -99,11 +99,11 @@ def main(argv: list[str]) -> int:
     if server.comment(BENCH_DATABASE) is None:
         server.create(BENCH_DATABASE)  # Django checks the database while it starts
     _setup(server.url(BENCH_DATABASE))
-    from backend.benchmarks import runner
+    from benchmarks import runner
 
     results = runner.run(server, options, log=_log)
     results["total_seconds"] = round(time.monotonic() - began, 1)
-    from backend.benchmarks import report
+    from benchmarks import report
 
     command = "scripts/bench " + " ".join(argv) if argv else "scripts/bench"
     print(report.markdown(results, command=command))

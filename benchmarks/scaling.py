@@ -16,7 +16,7 @@ clinics) measures:
 Every figure goes to ``bench-results/scaling-<UTC>.json`` as soon as it is measured, so a run
 stopped early (``--deadline-minutes``) keeps what it measured. ``--resume`` continues in the
 existing database instead of starting again; ``--markdown <json>`` prints a run's table. The
-database server is the benchmark's (see ``backend.benchmarks.database``): never the
+database server is the benchmark's (see ``benchmarks.database``): never the
 development or test database.
 """
 
@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backend.benchmarks.database import BENCH_DATABASE, ROOT, Server
+from benchmarks.database import BENCH_DATABASE, ROOT, Server
 
 DATABASE = f"{BENCH_DATABASE}_scaling"
 PREFIX = "scale-"
@@ -129,7 +129,7 @@ class Run:
         return Clinic.objects.filter(subdomain__startswith=PREFIX).count()
 
     def provision(self, first: int, stop: int, deadline: float) -> list[float]:
-        from backend.benchmarks import dataset
+        from benchmarks import dataset
 
         seconds = []
         for index in range(first, stop):
@@ -241,7 +241,7 @@ class Run:
         return {"tables": list(tables) if tables else "all", "steps": steps}
 
     def command(self, arguments: list[str]) -> dict[str, Any]:
-        from backend.benchmarks.server import child_env
+        from benchmarks.server import child_env
 
         began = time.perf_counter()
         completed = subprocess.run(
@@ -406,7 +406,7 @@ def main(argv: list[str]) -> int:
     server = Server()
     if server.comment(DATABASE) is None:
         server.create(DATABASE)  # Django checks the database while it starts
-    from backend.benchmarks.__main__ import _setup
+    from benchmarks.__main__ import _setup
 
     _setup(server.url(DATABASE))
     run = Run(server, options)

@@ -17,10 +17,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 
-from backend.benchmarks import dataset, suites
-from backend.benchmarks.database import BENCH_DATABASE, ROOT, Server
-from backend.benchmarks.server import LOGIN, child_env, uvicorn
-from backend.benchmarks.stats import ratio
+from benchmarks import dataset, suites
+from benchmarks.database import BENCH_DATABASE, ROOT, Server
+from benchmarks.server import LOGIN, child_env, uvicorn
+from benchmarks.stats import ratio
 from devtools.pgbouncer import running_pgbouncer
 from tenants_core.models import Clinic
 
@@ -241,7 +241,7 @@ def _extra_clinics(database_url: str, first: int, stop: int, workers: int) -> No
             [
                 sys.executable,
                 "-m",
-                "backend.benchmarks",
+                "benchmarks",
                 "--provision-worker",
                 str(first + worker),
                 str(stop),
@@ -266,7 +266,7 @@ def _provisioning(server: Server, fingerprint: str, count: int) -> dict[str, Any
         server.set_comment(name, fingerprint)
     _vacuum_catalogs(server.url(name))
     completed = subprocess.run(
-        [sys.executable, "-m", "backend.benchmarks", "--provision-timing", str(count)],
+        [sys.executable, "-m", "benchmarks", "--provision-timing", str(count)],
         cwd=ROOT,
         env=child_env(server.url(name)),
         capture_output=True,

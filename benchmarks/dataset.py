@@ -24,7 +24,7 @@ from backend.resources.models import Chair, Professional
 from backend.scheduling.models import Appointment, AppointmentStatus
 from tenants_core.models import Clinic, PlanCode
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SEED = 20300107
 BENCH_SUBDOMAIN = "bench"
 EXTRA_PREFIX = "bench-x"
