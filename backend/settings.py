@@ -158,6 +158,7 @@ SHARED_APPS = [
     "django.contrib.postgres",
     "backend.core",
     "graphql_api",
+    "backend.demo",  # no models: the demo data and `manage.py dev`
     "corsheaders",
     "strawberry_django",
 ]

@@ -157,7 +157,7 @@ def agenda_seed(clinic: Clinic, *, shape: Shape = Shape(), seed: int = SEED) -> 
 
 def bench_clinic_build(shape: Shape) -> Clinic:
     """The measured clinic: agenda, staff, and a few clinical charts."""
-    from backend.core.demo_clinical import clinic_clinical_demo_seed
+    from backend.demo.clinical import clinic_clinical_demo_seed
 
     clinic = clinic_create(BENCH_SUBDOMAIN, plan=PlanCode.ENTERPRISE)
     agenda_seed(clinic, shape=shape)

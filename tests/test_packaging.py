@@ -28,7 +28,7 @@ def shipped_packages() -> list[str]:
 def test_the_installed_packages_are_the_products():
     packages = shipped_packages()
     assert {package.split(".")[0] for package in packages} == PRODUCT
-    assert {"backend.resources", "graphql_api.core"} <= set(packages)
+    assert {"backend.resources", "backend.demo", "graphql_api.core"} <= set(packages)
 
 
 def test_the_benchmarks_and_what_only_tests_use_are_not_installed():

@@ -12,10 +12,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from backend.core.demo import clinic_demo_data_seed
-from backend.core.demo_clinical import clinic_clinical_demo_seed
 from backend.core.server_command import UvicornLaunch
-from tenants_core.demo import DEMO_STAFF, demo_seed, platform_admin_ensure
+from backend.demo.clinical import clinic_clinical_demo_seed
+from backend.demo.clinics import DEMO_STAFF, demo_seed, platform_admin_ensure
+from backend.demo.front_desk import clinic_demo_data_seed
 
 
 class Command(BaseCommand):
