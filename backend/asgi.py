@@ -77,9 +77,9 @@ def _load() -> ASGIApp:
                 "in transaction mode instead."
             )
         )
-    # A first connection now: it checks the pool (backend/pooling.py), and django-tenants
-    # reads the schemas once at start-up (PG_EXTRA_SEARCH_PATHS check). That connection
-    # belongs to this loading thread only.
+    # A first connection now: it checks the pool (backend/core/db_backend/pooling.py), and
+    # django-tenants reads the schemas once at start-up (PG_EXTRA_SEARCH_PATHS check). That
+    # connection belongs to this loading thread only.
     connections["default"].ensure_connection()
     connections.close_all()
     return RequestBodyLimit(handler)

@@ -43,9 +43,6 @@ GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", DEBUG)
 # Request bodies larger than this are refused with 413 before anything reads them.
 MAX_REQUEST_BYTES = int(os.environ.get("MAX_REQUEST_BYTES") or 256 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
-# The benchmark's comparison endpoints (/bench/agenda/*, backend/benchmarks/views.py): off
-# unless scripts/bench turns them on. They check token and role like the GraphQL agenda.
-BENCH_ENDPOINTS = env_bool("BENCH_ENDPOINTS", False)
 # No single SQL statement of a request may run longer than this.
 DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS") or 10_000)
 
@@ -161,6 +158,7 @@ SHARED_APPS = [
     "django.contrib.postgres",
     "backend.core",
     "graphql_api",
+    "backend.demo",  # no models: the demo data and `manage.py dev`
     "corsheaders",
     "strawberry_django",
 ]
@@ -170,7 +168,7 @@ TENANT_APPS = [
     "backend.accounts",
     "backend.audit",
     "backend.patients",
-    "backend.staff",
+    "backend.resources",
     "backend.scheduling",
     "backend.clinical",
     "backend.treatments",
@@ -282,7 +280,7 @@ LOGIN_THROTTLE_MAX_FAILURES_PER_IP = 50  # across accounts: password spraying
 GRAPHQL_MAX_DEPTH = int(os.environ.get("GRAPHQL_MAX_DEPTH") or 10)
 GRAPHQL_MAX_ALIASES = int(os.environ.get("GRAPHQL_MAX_ALIASES") or 15)
 GRAPHQL_MAX_TOKENS = int(os.environ.get("GRAPHQL_MAX_TOKENS") or 1000)
-# Longest query text, in characters, checked before parsing (graphql_api/document_limits.py).
+# Longest query text, in characters, checked before parsing (graphql_api/core/document_limits.py).
 GRAPHQL_MAX_QUERY_LENGTH = int(os.environ.get("GRAPHQL_MAX_QUERY_LENGTH") or 32_768)
 # Largest page a connection returns (`first`/`last`).
 GRAPHQL_MAX_PAGE_SIZE = int(os.environ.get("GRAPHQL_MAX_PAGE_SIZE") or 100)

@@ -19,17 +19,18 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from graphql_api.accounts.mutations import Mutation as AccountsMutation
 from graphql_api.accounts.queries import Query as AccountsQuery
 from graphql_api.audit.queries import Query as AuditQuery
-from graphql_api.big_int import SCALAR_MAP
 from graphql_api.billing.mutations import Mutation as BillingMutation
 from graphql_api.billing.queries import Query as BillingQuery
-from graphql_api.clinic.mutations import Mutation as ClinicMutation
-from graphql_api.clinic.queries import Query as ClinicQuery
+from graphql_api.clinic_settings.mutations import Mutation as ClinicSettingsMutation
+from graphql_api.clinic_settings.queries import Query as ClinicSettingsQuery
 from graphql_api.clinical.mutations import Mutation as ClinicalMutation
 from graphql_api.clinical.queries import Query as ClinicalQuery
-from graphql_api.document_cache import ValidDocumentCache
-from graphql_api.document_limits import DocumentLimits
-from graphql_api.errors import ClinicSchema
-from graphql_api.fast_fields import install_fast_fields
+from graphql_api.core.big_int import SCALAR_MAP
+from graphql_api.core.document_cache import ValidDocumentCache
+from graphql_api.core.document_limits import DocumentLimits
+from graphql_api.core.errors import CodedErrorsSchema
+from graphql_api.core.fast_fields import install_fast_fields
+from graphql_api.core.validation import DocumentValidation
 from graphql_api.patients.mutations import Mutation as PatientsMutation
 from graphql_api.patients.queries import Query as PatientsQuery
 from graphql_api.platform.mutations import Mutation as PlatformMutation
@@ -40,12 +41,11 @@ from graphql_api.scheduling.mutations import Mutation as SchedulingMutation
 from graphql_api.scheduling.queries import Query as SchedulingQuery
 from graphql_api.treatments.mutations import Mutation as TreatmentsMutation
 from graphql_api.treatments.queries import Query as TreatmentsQuery
-from graphql_api.validation import DocumentValidation
 
 Query = merge_types(
     "Query",
     (
-        ClinicQuery,
+        ClinicSettingsQuery,
         AccountsQuery,
         PatientsQuery,
         ResourcesQuery,
@@ -60,7 +60,7 @@ Query = merge_types(
 Mutation = merge_types(
     "Mutation",
     (
-        ClinicMutation,
+        ClinicSettingsMutation,
         AccountsMutation,
         PatientsMutation,
         ResourcesMutation,
@@ -78,19 +78,20 @@ def _introspection() -> SchemaExtension:
     return SchemaExtension() if settings.GRAPHQL_INTROSPECTION else DisableIntrospection()
 
 
-# ClinicSchema: strawberry's Schema with one classification of every error, for the client
-# (codes, masked bugs, the HTTP status) and for the log (one line per refusal) (errors.py).
-schema = ClinicSchema(
+# CodedErrorsSchema: strawberry's Schema with one classification of every error, for the
+# client (codes, masked bugs, the HTTP status) and for the log (one line per refusal)
+# (core/errors.py).
+schema = CodedErrorsSchema(
     query=Query,
     mutation=Mutation,
     extensions=[
         # Refuse abusive documents before anything runs, at a cost bounded whatever their
         # shape: one request must not be able to hold thousands of aliased logins, a query
-        # nested without end, or seconds of validation (see document_limits).
+        # nested without end, or seconds of validation (see core/document_limits).
         lambda: MaxTokensLimiter(max_token_count=settings.GRAPHQL_MAX_TOKENS),
         _introspection,
         # Parsing and validating an identical text again gives the same answer: do it once.
-        # The parse cache is keyed by the text and the token limit; see document_cache for
+        # The parse cache is keyed by the text and the token limit; see core/document_cache for
         # validation. The order matters: a document known valid skips the limits and the
         # rules; the text's length is checked before the parse cache parses it.
         ValidDocumentCache,
@@ -100,7 +101,7 @@ schema = ClinicSchema(
         DjangoOptimizerExtension,
     ],
     # `first` and `last` of every connection are at most this (else INVALID_PAGINATION).
-    # BigInt: byte and row counts past Int's 32 bits (big_int.py).
+    # BigInt: byte and row counts past Int's 32 bits (core/big_int.py).
     config=StrawberryConfig(
         relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE, scalar_map=SCALAR_MAP
     ),
@@ -128,6 +129,6 @@ def _resolve_node_id_attrs(schema: strawberry.Schema) -> None:
             origin._id_attr = origin.resolve_id_attr()
 
 
-# Once, on the built schema (the SDL does not change); see fast_fields.
+# Once, on the built schema (the SDL does not change); see core/fast_fields.
 _resolve_node_id_attrs(schema)
 fast_fields = install_fast_fields(schema)

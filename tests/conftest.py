@@ -26,9 +26,9 @@ from django_tenants.utils import get_public_schema_name, schema_context, tenant_
 
 from backend.accounts.auth import _token_issue
 from backend.accounts.models import Role, User
-from backend.core.processes import free_port, production_secrets, serving
 from backend.core.server_command import UvicornLaunch, trusted_proxies_parse
 from backend.db import database_url_for
+from devtools.processes import free_port, production_secrets, serving
 from tenants_core import routing
 from tenants_core.models import Clinic, ClinicStatus
 from tenants_core.services import clinic_provision

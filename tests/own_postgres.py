@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import pytest
 
-from backend.core.processes import port_open
+from devtools.processes import port_open
 from tests.conftest import LiveServer, running_uvicorn
 
 

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from backend.core import pgbouncer
+from devtools import pgbouncer
 
 
 def pgbouncer_binary() -> str:

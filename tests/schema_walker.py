@@ -37,7 +37,7 @@ from strawberry.permission import PermissionExtension
 
 from backend.accounts.models import Role
 from backend.accounts.roles import role_has_permission
-from graphql_api.permissions import HasPermission
+from graphql_api.core.permissions import HasPermission
 from graphql_api.schema import schema
 from tenants_core.context import current_timezone
 from tests.dates import MONDAY

@@ -1,5 +1,7 @@
-"""The benchmark's comparison endpoints (``backend/benchmarks/views.py``): off by default,
-guarded like the GraphQL agenda, and answering exactly what it answers."""
+"""The benchmark's comparison endpoints (``benchmarks/views.py``): never served by the
+product, only under the benchmark's own settings and URLconf (``benchmarks/settings.py``,
+``benchmarks/urls.py``), guarded like the GraphQL agenda, and answering exactly what it
+answers."""
 
 from __future__ import annotations
 
@@ -15,16 +17,20 @@ from django.db import connection
 
 from backend.accounts.auth import _token_issue
 from backend.accounts.models import Role
-from backend.benchmarks import dataset
-from backend.benchmarks.views import AGENDA_QUERY
 from backend.core.tenancy import clinic_context
 from backend.patients.models import Patient
 from backend.scheduling.models import Appointment
+from benchmarks import dataset
+from benchmarks.server import BENCH_SETTINGS
+from benchmarks.views import AGENDA_QUERY
 from tenants_core.models import Clinic
 from tests.conftest import LiveServer, running_uvicorn
 from tests.dates import MONDAY
 
 PATHS = ("/bench/agenda/django", "/bench/agenda/sql")
+# As the benchmark runs its uvicorn (benchmarks/server.py): the product's settings with the
+# benchmark's URLconf.
+BENCH_ENV = {"DJANGO_SETTINGS_MODULE": BENCH_SETTINGS}
 SHAPE = dataset.Shape(per_day=12, days=3, professionals=4, patients=20)
 OTHER_CLINIC_NAME = "Clínica Beta"
 
@@ -34,8 +40,10 @@ def day_arguments(first: int = 100) -> dict[str, Any]:
     return {"from": since.isoformat(), "to": until.isoformat(), "first": first}
 
 
-def test_bench_endpoints_are_off_by_default(client, clinic1, admin_token):
-    assert settings.BENCH_ENDPOINTS is False
+def test_the_products_urls_never_mount_the_bench_endpoints(client, clinic1, admin_token):
+    """The product holds no setting for them: its URLconf answers the catch-all's 404."""
+    assert settings.ROOT_URLCONF == "backend.urls"
+    assert not hasattr(settings, "BENCH_ENDPOINTS")
     for path in PATHS:
         response = client.get(
             path,
@@ -45,6 +53,17 @@ def test_bench_endpoints_are_off_by_default(client, clinic1, admin_token):
         )
         assert response.status_code == 404
         assert response.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+def test_no_environment_mounts_the_bench_endpoints_in_the_product(django_db_blocker):
+    """uvicorn as the product runs, told by its environment to mount them every way it once
+    could (the former flag) or might (a URLconf): still the catch-all's 404."""
+    env = {"BENCH_ENDPOINTS": "1", "ROOT_URLCONF": "benchmarks.urls"}
+    with running_uvicorn(django_db_blocker, env=env) as server:
+        for path in PATHS:
+            response = server.request("GET", path, "clinica1.localhost", params=day_arguments())
+            assert response.status_code == 404, response.text
+            assert _code(response) == "NOT_FOUND"
 
 
 @dataclass(frozen=True)
@@ -83,7 +102,8 @@ def _receptionist_token(clinic: Clinic, email: str, role: str = Role.RECEPTIONIS
 
 @pytest.fixture(scope="module")
 def bench_world(django_db_blocker: Any) -> Iterator[BenchWorld]:
-    """Two committed clinics with an agenda each, served by uvicorn with the endpoints on.
+    """Two committed clinics with an agenda each, served by uvicorn under the benchmark's
+    settings (the endpoints mounted).
     Clinic B is in another zone (+05:30) and has an appointment with microseconds, so that
     the SQL's date formatting is checked against Python's."""
     with django_db_blocker.unblock():
@@ -105,7 +125,7 @@ def bench_world(django_db_blocker: Any) -> Iterator[BenchWorld]:
         roleless = _receptionist_token(clinic_a, "sinrol@benchtesta.pe", role="")
         connection.set_schema_to_public()
     try:
-        with running_uvicorn(django_db_blocker, env={"BENCH_ENDPOINTS": "1"}) as server:
+        with running_uvicorn(django_db_blocker, env=BENCH_ENV) as server:
             yield BenchWorld(
                 server,
                 "benchtesta.localhost",

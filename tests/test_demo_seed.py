@@ -7,10 +7,10 @@ from collections import defaultdict
 import pytest
 from django_tenants.utils import tenant_context
 
-from backend.core.demo import clinic_demo_data_seed
+from backend.demo.front_desk import clinic_demo_data_seed
 from backend.patients.models import Patient
+from backend.resources.models import Chair, Professional
 from backend.scheduling.models import Appointment
-from backend.staff.models import Chair, Professional
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +82,7 @@ def test_the_demo_patients_are_capped_by_the_plan(clinic2):
 
 def test_demo_clinical_data_gives_charts_notes_and_plans(clinic2):
     from backend.clinical.models import ClinicalNote, Finding
-    from backend.core.demo_clinical import clinic_clinical_demo_seed
+    from backend.demo.clinical import clinic_clinical_demo_seed
     from backend.treatments.models import Procedure, TreatmentPlan
 
     clinic_demo_data_seed(clinic2, patients=20)

@@ -36,7 +36,8 @@ from backend.clinical.models import ClinicalNote, Condition, Finding
 from backend.patients.models import Patient
 from backend.patients.services import patient_update
 from backend.treatments.models import TreatmentPlanItem
-from graphql_api.permission_docs import operation_rules
+from graphql_api.core.permission_docs import operation_rules
+from graphql_api.schema import schema
 from tests.accounts.test_role_matrix import CALLS, build_world
 from tests.schema_walker import (
     GRAPHQL,
@@ -56,7 +57,7 @@ pytestmark = pytest.mark.django_db
 
 HOST = "clinica1.localhost"
 CLINICAL_ROLES = (Role.ADMIN, Role.DENTIST, Role.ASSISTANT)
-RULES = {rule.operation: rule for rule in operation_rules()}
+RULES = {rule.operation: rule for rule in operation_rules(schema)}
 # Distinctive conditions: their codes and labels appear nowhere else in the test's data.
 CONDITIONS = ("HEPATITIS", "EPILEPSY", "KIDNEY_DISEASE", "CANCER")
 CLINICAL_TYPES = {

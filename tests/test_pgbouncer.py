@@ -17,8 +17,8 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
-from backend.core.processes import free_port
 from backend.core.server_command import UvicornLaunch
+from devtools.processes import free_port
 from tests.conftest import ROOT, child_env, production_like_env, running_uvicorn
 from tests.pgbouncer_support import running_pgbouncer
 

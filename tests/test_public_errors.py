@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from graphql_api import public_errors, validation
+from graphql_api.core import validation, validation_messages
 from graphql_api.schema import schema
 from tests.conftest import graphql
 
@@ -147,8 +147,8 @@ def test_a_variable_error_keeps_the_sent_value_with_introspection(client, clinic
 
 def test_every_rule_has_a_message_of_its_own():
     rules = {rule.__name__ for rule in (*specified_rules, *validation.STRAWBERRY_RULES)}
-    assert rules - set(public_errors.MESSAGES) == set()
-    assert "NoSchemaIntrospectionCustomRule" in public_errors.MESSAGES
+    assert rules - set(validation_messages.MESSAGES) == set()
+    assert "NoSchemaIntrospectionCustomRule" in validation_messages.MESSAGES
 
 
 @pytest.mark.parametrize(("query", "variables", "hint"), CORPUS[:-3])
@@ -159,7 +159,7 @@ def test_every_error_knows_the_rule_that_reported_it(query, variables, hint, set
     errors = validation.validation_errors(GRAPHQL_SCHEMA, parse(query), tuple(specified_rules))
     for error in errors:
         assert isinstance(error, GraphQLError)
-        assert validation.reporting_rule(error) in public_errors.MESSAGES, error.message
+        assert validation.reporting_rule(error) in validation_messages.MESSAGES, error.message
 
 
 # --- generated documents ------------------------------------------------------------------

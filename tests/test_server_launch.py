@@ -14,8 +14,8 @@ import sys
 import pytest
 from django.conf import settings
 
-from backend.core.processes import free_port, serving
 from backend.core.server_command import ASGI_APPLICATION, UvicornLaunch
+from devtools.processes import free_port, serving
 from tests.conftest import ROOT, LiveServer, child_env, production_like_env
 
 pytestmark = pytest.mark.slow

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from backend.core.processes import free_port, production_secrets
 from backend.core.server_command import UvicornLaunch
+from devtools.processes import free_port, production_secrets
 from tenants_core.backup_crypto import generate_key
 
 ROOT = Path(__file__).resolve().parent.parent

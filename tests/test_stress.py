@@ -33,8 +33,8 @@ from backend.accounts.models import User
 from backend.billing.models import Charge, Receipt
 from backend.core.tenancy import clinic_context
 from backend.patients.models import Patient
+from backend.resources.models import Chair, Professional, WorkingHours
 from backend.scheduling.models import Appointment
-from backend.staff.models import Chair, Professional, WorkingHours
 from tenants_core.models import Clinic
 from tests.conftest import http_login, production_like_env, running_uvicorn
 from tests.dates import MONDAY

@@ -19,9 +19,9 @@ import pytest
 from django.conf import settings
 
 from backend.audit.models import AuditEvent
-from backend.core.processes import free_port, serving
 from backend.core.server_command import UvicornLaunch, trusted_proxies_parse
 from backend.core.tenancy import clinic_context
+from devtools.processes import free_port, serving
 from tests.conftest import ROOT, LiveServer, child_env
 
 pytestmark = pytest.mark.slow
@@ -186,6 +186,8 @@ LAUNCHERS = [
     "tests",
     "tenants_core",
     "graphql_api",
+    "devtools",
+    "benchmarks",
 ]
 
 

@@ -19,7 +19,7 @@ import pytest
 from strawberry.extensions import SchemaExtension
 from strawberry.schema import schema as strawberry_schema_module
 
-from graphql_api import document_cache, document_limits, validation
+from graphql_api.core import document_cache, document_limits, validation
 from graphql_api.schema import schema
 from tests.conftest import error_code, graphql
 from tests.validation_cost_cases import CASES, TOKENS
@@ -209,7 +209,7 @@ def test_the_validation_rules_are_those_strawberry_adds():
 
 
 def test_scripts_bench_keeps_the_validation_cost_section(tmp_path, monkeypatch):
-    from backend.benchmarks import report
+    from benchmarks import report
 
     docs = tmp_path / "benchmarks.md"
     docs.write_text("an old run\n" + report.KEPT + "\n## Validation cost\n\nfigures\n")

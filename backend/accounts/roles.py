@@ -17,7 +17,7 @@ GRANT_MODULES = (
     "backend.accounts.permissions",
     "backend.audit.permissions",
     "backend.patients.permissions",
-    "backend.staff.permissions",
+    "backend.resources.permissions",
     "backend.scheduling.permissions",
     "backend.clinical.permissions",
     "backend.treatments.permissions",

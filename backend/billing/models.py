@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.patients.models import Patient
-from backend.staff.models import Professional
+from backend.resources.models import Professional
 from backend.treatments.models import PerformedProcedure
 
 PEN = "PEN"

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 
+from backend.resources.models import Chair, Professional, TimeOff, WorkingHours
 from backend.scheduling.models import INACTIVE_STATUSES, Appointment
-from backend.staff.models import Chair, Professional, TimeOff, WorkingHours
 
 Interval = tuple[dt.datetime, dt.datetime]
 UTC = dt.UTC

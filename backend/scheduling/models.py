@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.core.db import TsTzRange
 from backend.patients.models import Patient
-from backend.staff.models import Chair, Professional
+from backend.resources.models import Chair, Professional
 
 MAX_DURATION = timedelta(hours=8)
 

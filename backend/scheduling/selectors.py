@@ -10,9 +10,9 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.patients import selectors as patient_selectors
+from backend.resources import selectors as resource_selectors
 from backend.scheduling.errors import SchedulingError
 from backend.scheduling.models import Appointment
-from backend.staff import selectors as staff_selectors
 
 
 def appointment_list(
@@ -29,9 +29,9 @@ def appointment_list(
     # A filter naming a professional, chair or patient this clinic does not have is
     # NOT_FOUND, as everywhere else an ID is taken, not an empty agenda.
     if professional_id is not None:
-        staff_selectors.professional_get(professional_id=professional_id)
+        resource_selectors.professional_get(professional_id=professional_id)
     if chair_id is not None:
-        staff_selectors.chair_get(chair_id=chair_id)
+        resource_selectors.chair_get(chair_id=chair_id)
     if patient_id is not None:
         patient_selectors.patient_get(patient_id=patient_id)
     appointments = Appointment.objects.all()

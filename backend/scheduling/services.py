@@ -30,6 +30,7 @@ from backend.accounts.models import User
 from backend.audit.services import audit_record, diff
 from backend.core.transactions import atomic_service
 from backend.patients.models import Patient
+from backend.resources.models import Chair, Professional
 from backend.scheduling.availability import busy_intervals, within_working_hours
 from backend.scheduling.errors import SchedulingError
 from backend.scheduling.models import (
@@ -38,7 +39,6 @@ from backend.scheduling.models import (
     Appointment,
     AppointmentStatus,
 )
-from backend.staff.models import Chair, Professional
 from tenants_core.context import current_timezone
 
 S = AppointmentStatus

@@ -14,8 +14,8 @@ from django.utils.translation import pgettext_lazy
 
 from backend.clinical.models import Finding, FindingCondition, Material
 from backend.patients.models import Patient
+from backend.resources.models import Professional
 from backend.scheduling.models import Appointment
-from backend.staff.models import Professional
 
 CURRENCY = "PEN"
 

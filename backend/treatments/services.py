@@ -17,8 +17,8 @@ from backend.clinical.models import FindingState
 from backend.clinical.services import finding_change_state, finding_record, finding_remove
 from backend.clinical.teeth import validate_surfaces, validate_tooth
 from backend.patients.models import Patient
+from backend.resources.models import Professional
 from backend.scheduling.models import Appointment
-from backend.staff.models import Professional
 from backend.treatments.errors import TreatmentError
 from backend.treatments.models import (
     ItemStatus,

@@ -11,9 +11,9 @@ from backend.accounts.models import Role as RoleChoice
 from backend.accounts.permissions import StaffPermission
 from graphql_api.accounts.inputs import CreateStaffUserInput
 from graphql_api.accounts.types import AuthToken, Role, StaffUser
-from graphql_api.context import Info
-from graphql_api.ids import decode_id
-from graphql_api.permissions import clinic_permission, signed_in
+from graphql_api.core.context import Info
+from graphql_api.core.ids import decode_id
+from graphql_api.core.permissions import clinic_permission, signed_in
 
 
 def _staff_user(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]

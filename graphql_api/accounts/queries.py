@@ -11,9 +11,9 @@ from backend.accounts import selectors
 from backend.accounts.models import User
 from backend.accounts.permissions import StaffPermission
 from graphql_api.accounts.types import StaffUser
-from graphql_api.context import Info
-from graphql_api.pagination import ListConnection
-from graphql_api.permissions import clinic_permission, signed_in
+from graphql_api.core.context import Info
+from graphql_api.core.pagination import ListConnection
+from graphql_api.core.permissions import clinic_permission, signed_in
 
 
 @strawberry.type

@@ -10,7 +10,7 @@ import strawberry_django
 from strawberry import relay
 
 from backend.accounts import models
-from graphql_api.typing_helpers import django_type, graphql_type
+from graphql_api.core.docstrings import django_type, graphql_type
 
 
 @strawberry.enum(description="A staff member's role in the clinic.")

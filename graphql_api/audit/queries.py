@@ -14,10 +14,10 @@ from backend.audit import selectors
 from backend.audit.models import AuditEvent as AuditEventModel
 from backend.audit.permissions import AuditPermission
 from graphql_api.audit.types import AuditEvent
-from graphql_api.context import Info
-from graphql_api.ids import decode_id
-from graphql_api.pagination import ListConnection
-from graphql_api.permissions import clinic_permission
+from graphql_api.core.context import Info
+from graphql_api.core.ids import decode_id
+from graphql_api.core.pagination import ListConnection
+from graphql_api.core.permissions import clinic_permission
 
 
 @strawberry.type

@@ -8,7 +8,7 @@ from strawberry.scalars import JSON
 
 from backend.audit import models
 from graphql_api.accounts.types import StaffUser
-from graphql_api.typing_helpers import django_type
+from graphql_api.core.docstrings import django_type
 
 
 @django_type(models.AuditEvent)

@@ -18,9 +18,9 @@ from backend.billing.permissions import BillingPermission
 from backend.patients import selectors as patient_selectors
 from graphql_api.billing.inputs import ChargeInput, IssueReceiptInput, PaymentInput, RefundInput
 from graphql_api.billing.types import BillingSettings, Charge, NewCharges, Payment, Receipt
-from graphql_api.context import Info
-from graphql_api.ids import decode_id
-from graphql_api.permissions import clinic_permission
+from graphql_api.core.context import Info
+from graphql_api.core.ids import decode_id
+from graphql_api.core.permissions import clinic_permission
 
 MANAGE = BillingPermission.MANAGE_BILLING
 ADMIN_ONLY = BillingPermission.VOID_AND_REFUND

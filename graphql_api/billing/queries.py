@@ -25,10 +25,10 @@ from graphql_api.billing.types import (
     Receipt,
     ReceiptStatus,
 )
-from graphql_api.context import Info
-from graphql_api.ids import decode_id
-from graphql_api.pagination import ListConnection
-from graphql_api.permissions import clinic_permission
+from graphql_api.core.context import Info
+from graphql_api.core.ids import decode_id
+from graphql_api.core.pagination import ListConnection
+from graphql_api.core.permissions import clinic_permission
 from tenants_core.context import current_timezone
 
 VIEW = BillingPermission.VIEW_BILLING

@@ -12,9 +12,9 @@ from strawberry import relay
 
 from backend.billing import models
 from graphql_api.accounts.types import StaffMember
+from graphql_api.core.docstrings import django_type, graphql_type
 from graphql_api.patients.types import Patient
 from graphql_api.resources.types import Professional
-from graphql_api.typing_helpers import django_type, graphql_type
 
 ReceiptType = strawberry.enum(Enum("ReceiptType", {c: c for c in models.ReceiptType.values}))
 ReceiptStatus = strawberry.enum(

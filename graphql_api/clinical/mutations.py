@@ -23,10 +23,10 @@ from graphql_api.clinical.types import (
     MedicalHistory,
     NoteAddendum,
 )
-from graphql_api.context import Info
-from graphql_api.ids import decode_id
-from graphql_api.inputs import input_data
-from graphql_api.permissions import clinic_permission
+from graphql_api.core.context import Info
+from graphql_api.core.ids import decode_id
+from graphql_api.core.inputs import input_data
+from graphql_api.core.permissions import clinic_permission
 
 WRITE = ClinicalPermission.WRITE_CLINICAL
 FINDINGS = ClinicalPermission.RECORD_FINDINGS

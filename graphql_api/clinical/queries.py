@@ -13,10 +13,10 @@ from backend.clinical import selectors, services
 from backend.clinical.permissions import ClinicalPermission
 from backend.patients import selectors as patient_selectors
 from graphql_api.clinical.types import ClinicalNote, MedicalHistory, Odontogram, ToothChart
-from graphql_api.context import Info
-from graphql_api.ids import decode_id
-from graphql_api.pagination import ListConnection
-from graphql_api.permissions import clinic_permission
+from graphql_api.core.context import Info
+from graphql_api.core.ids import decode_id
+from graphql_api.core.pagination import ListConnection
+from graphql_api.core.permissions import clinic_permission
 
 VIEW = ClinicalPermission.VIEW_CLINICAL
 

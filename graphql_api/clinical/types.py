@@ -11,9 +11,9 @@ from strawberry import relay
 
 from backend.clinical import models
 from graphql_api.accounts.types import StaffMember
+from graphql_api.core.docstrings import django_type, graphql_type
 from graphql_api.patients.types import Patient
 from graphql_api.scheduling.types import Appointment
-from graphql_api.typing_helpers import django_type, graphql_type
 
 Condition = strawberry.enum(
     Enum("Condition", {c: c for c in models.Condition.values}), description="Systemic conditions."

@@ -9,12 +9,12 @@ from strawberry import relay
 from backend.clinical.permissions import ClinicalPermission
 from backend.patients import selectors, services
 from backend.patients.permissions import PatientPermission
-from graphql_api.context import Info
-from graphql_api.ids import decode_id
-from graphql_api.inputs import input_data
+from graphql_api.core.context import Info
+from graphql_api.core.ids import decode_id
+from graphql_api.core.inputs import input_data
+from graphql_api.core.permissions import clinic_permission
 from graphql_api.patients.inputs import CreatePatientInput, UpdatePatientInput
 from graphql_api.patients.types import Patient
-from graphql_api.permissions import clinic_permission
 
 
 def _patient(global_id: relay.GlobalID, field: str = "id"):  # type: ignore[no-untyped-def]

@@ -11,11 +11,11 @@ from strawberry import relay
 from backend.patients import selectors
 from backend.patients.models import Patient as PatientModel
 from backend.patients.permissions import PatientPermission
-from graphql_api.context import Info
-from graphql_api.ids import decode_id
-from graphql_api.pagination import ListConnection
+from graphql_api.core.context import Info
+from graphql_api.core.ids import decode_id
+from graphql_api.core.pagination import ListConnection
+from graphql_api.core.permissions import clinic_permission
 from graphql_api.patients.types import Patient, PatientOrder
-from graphql_api.permissions import clinic_permission
 
 
 @strawberry.type

@@ -13,8 +13,8 @@ from backend.accounts.roles import role_has_permission
 from backend.clinical.permissions import ClinicalPermission
 from backend.patients import models
 from graphql_api.accounts.types import StaffMember
-from graphql_api.context import Info
-from graphql_api.typing_helpers import django_type, graphql_type
+from graphql_api.core.context import Info
+from graphql_api.core.docstrings import django_type, graphql_type
 from tenants_core.context import current_timezone
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from graphql_api.clinic.types import PlanCode
+from graphql_api.clinic_settings.types import PlanCode
 
 
 @strawberry.input(description="A new clinic and its first admin user.")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import strawberry
 import strawberry_django
 
-from graphql_api.clinic.types import ManagedClinic, PlanCode
-from graphql_api.context import Info
-from graphql_api.permissions import platform_admin
+from graphql_api.clinic_settings.types import PlanCode
+from graphql_api.core.context import Info
+from graphql_api.core.permissions import platform_admin
 from graphql_api.platform.inputs import CreateClinicInput
-from graphql_api.platform.types import ClinicBackup
+from graphql_api.platform.types import ClinicBackup, ManagedClinic
 from tenants_core import backups, restore, selectors, services
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import strawberry
 
-from graphql_api.clinic.types import ClinicStatus, ManagedClinic, Plan
-from graphql_api.context import Info
-from graphql_api.pagination import ListConnection
-from graphql_api.permissions import platform_admin
-from graphql_api.platform.types import ClinicBackup
+from graphql_api.clinic_settings.types import ClinicStatus, Plan
+from graphql_api.core.context import Info
+from graphql_api.core.pagination import ListConnection
+from graphql_api.core.permissions import platform_admin
+from graphql_api.platform.types import ClinicBackup, ManagedClinic
 from tenants_core import backups, selectors
 
 

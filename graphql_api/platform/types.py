@@ -1,12 +1,15 @@
-"""Types of the platform's own operations."""
+"""Types of the platform's own operations: clinics as operators see them, and backups."""
 
 from __future__ import annotations
 
 import strawberry
+import strawberry_django
 
-from graphql_api.big_int import BigInt
-from graphql_api.typing_helpers import django_type
+from graphql_api.clinic_settings.types import Clinic
+from graphql_api.core.big_int import BigInt
+from graphql_api.core.docstrings import django_type, graphql_type
 from tenants_core import models
+from tenants_core.limits import usage_by_schema
 
 
 @django_type(models.ClinicBackup)
@@ -26,3 +29,33 @@ class ClinicBackup:
     tables: int = strawberry.field(description="Tables exported.")
     rows: BigInt = strawberry.field(description="Rows exported, all tables together.")
     created_by: str = strawberry.field(description="Who asked for it.")
+
+
+@graphql_type
+class Usage:
+    """How much of its limits a clinic uses."""
+
+    users: int = strawberry.field(description="Active staff users.")
+    patients: int = strawberry.field(description="Patients that are not archived.")
+
+
+@django_type(models.Clinic)
+class ManagedClinic(Clinic):
+    """A clinic as platform operators see it: with its domains, usage and suspension."""
+
+    legal_id: str = strawberry_django.field(description="The clinic's RUC.")
+    email: strawberry.auto
+    suspension_reason: strawberry.auto
+    suspended_at: strawberry.auto
+
+    @strawberry_django.field(prefetch_related=["domains"], description="Host names routed here.")
+    def domains(self, root: models.Clinic) -> list[str]:
+        return [d.domain for d in root.domains.all()]
+
+    @strawberry.field(description="Current usage, counted in the clinic's schema.")
+    def usage(self, root: models.Clinic) -> Usage:
+        # The platform resolvers load usage for a whole page in one statement.
+        counts = getattr(root, "usage_counts", None)
+        if counts is None:
+            counts = usage_by_schema([root.schema_name])[root.schema_name]
+        return Usage(users=counts.get("users", 0), patients=counts.get("patients", 0))

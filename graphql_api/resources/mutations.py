@@ -8,11 +8,11 @@ import strawberry
 import strawberry_django
 from strawberry import relay
 
-from backend.staff import selectors, services
-from backend.staff.permissions import ResourcePermission
-from graphql_api.context import Info
-from graphql_api.ids import decode_id
-from graphql_api.permissions import clinic_permission
+from backend.resources import selectors, services
+from backend.resources.permissions import ResourcePermission
+from graphql_api.core.context import Info
+from graphql_api.core.ids import decode_id
+from graphql_api.core.permissions import clinic_permission
 from graphql_api.resources.inputs import (
     CreateProfessionalInput,
     TimeOffInput,

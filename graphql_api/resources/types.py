@@ -9,9 +9,9 @@ import strawberry
 import strawberry_django
 from strawberry import relay
 
-from backend.staff import models
+from backend.resources import models
 from graphql_api.accounts.types import StaffMember
-from graphql_api.typing_helpers import django_type
+from graphql_api.core.docstrings import django_type
 
 
 @strawberry.enum

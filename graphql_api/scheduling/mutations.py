@@ -8,12 +8,12 @@ from strawberry import relay
 
 from backend.accounts.roles import role_has_permission
 from backend.patients import selectors as patient_selectors
+from backend.resources import selectors as resource_selectors
 from backend.scheduling import selectors, services
 from backend.scheduling.permissions import SchedulingPermission
-from backend.staff import selectors as staff_selectors
-from graphql_api.context import Info
-from graphql_api.ids import decode_id
-from graphql_api.permissions import clinic_permission, forbidden
+from graphql_api.core.context import Info
+from graphql_api.core.ids import decode_id
+from graphql_api.core.permissions import clinic_permission, forbidden
 from graphql_api.scheduling.inputs import RescheduleAppointmentInput, ScheduleAppointmentInput
 from graphql_api.scheduling.types import Appointment, AppointmentStatus
 
@@ -28,7 +28,7 @@ def _appointment(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
 def _professional(global_id: relay.GlobalID | None, field: str = "professional_id"):  # type: ignore[no-untyped-def]
     if global_id is None:
         return None
-    return staff_selectors.professional_get(
+    return resource_selectors.professional_get(
         professional_id=decode_id(global_id, "Professional", field=field)
     )
 
@@ -36,7 +36,7 @@ def _professional(global_id: relay.GlobalID | None, field: str = "professional_i
 def _chair(global_id: relay.GlobalID | None):  # type: ignore[no-untyped-def]
     if global_id is None:
         return None
-    return staff_selectors.chair_get(chair_id=decode_id(global_id, "Chair", field="chair_id"))
+    return resource_selectors.chair_get(chair_id=decode_id(global_id, "Chair", field="chair_id"))
 
 
 @strawberry.type

@@ -14,16 +14,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from strawberry import relay
 
+from backend.resources import selectors as resource_selectors
 from backend.scheduling import selectors
 from backend.scheduling.availability import free_slots
 from backend.scheduling.errors import SchedulingError
 from backend.scheduling.models import Appointment as AppointmentModel
 from backend.scheduling.permissions import SchedulingPermission
-from backend.staff import selectors as staff_selectors
-from graphql_api.context import Info
-from graphql_api.ids import decode_id
-from graphql_api.pagination import ListConnection
-from graphql_api.permissions import clinic_permission
+from graphql_api.core.context import Info
+from graphql_api.core.ids import decode_id
+from graphql_api.core.pagination import ListConnection
+from graphql_api.core.permissions import clinic_permission
 from graphql_api.scheduling.types import Appointment, AppointmentStatus, Slot, local
 from tenants_core.context import current_timezone
 
@@ -88,11 +88,11 @@ class Query:
                 {"duration_minutes": ValidationError(
                     _("Between 5 minutes and 8 hours."), code=SchedulingError.INVALID_DURATION)}
             )  # fmt: skip
-        professional = staff_selectors.professional_get(
+        professional = resource_selectors.professional_get(
             professional_id=decode_id(professional_id, "Professional", field="professional_id")
         )
         chair = (
-            staff_selectors.chair_get(chair_id=decode_id(chair_id, "Chair", field="chair_id"))
+            resource_selectors.chair_get(chair_id=decode_id(chair_id, "Chair", field="chair_id"))
             if chair_id
             else None
         )

@@ -10,9 +10,9 @@ import strawberry_django
 from strawberry import relay
 
 from backend.scheduling import models
+from graphql_api.core.docstrings import django_type, graphql_type
 from graphql_api.patients.types import Patient
 from graphql_api.resources.types import Chair, Professional
-from graphql_api.typing_helpers import django_type, graphql_type
 from tenants_core.context import current_timezone
 
 

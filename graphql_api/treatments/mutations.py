@@ -9,14 +9,14 @@ import strawberry_django
 from strawberry import relay
 
 from backend.patients import selectors as patient_selectors
+from backend.resources import selectors as resource_selectors
 from backend.scheduling import selectors as scheduling_selectors
-from backend.staff import selectors as staff_selectors
 from backend.treatments import catalog, selectors, services
 from backend.treatments.permissions import TreatmentPermission
-from graphql_api.context import Info
-from graphql_api.ids import decode_id
-from graphql_api.inputs import input_data
-from graphql_api.permissions import clinic_permission
+from graphql_api.core.context import Info
+from graphql_api.core.ids import decode_id
+from graphql_api.core.inputs import input_data
+from graphql_api.core.permissions import clinic_permission
 from graphql_api.treatments.inputs import (
     CompleteItemInput,
     PlanItemInput,
@@ -75,7 +75,7 @@ class Mutation:
             patient=patient_selectors.patient_get(
                 patient_id=decode_id(input.patient_id, "Patient", field="patient_id")
             ),
-            dentist=staff_selectors.professional_get(
+            dentist=resource_selectors.professional_get(
                 professional_id=decode_id(input.dentist_id, "Professional", field="dentist_id")
             ),
             title=input.title,

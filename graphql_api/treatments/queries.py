@@ -11,10 +11,10 @@ from strawberry import relay
 from backend.patients import selectors as patient_selectors
 from backend.treatments import models, selectors
 from backend.treatments.permissions import TreatmentPermission
-from graphql_api.context import Info
-from graphql_api.ids import decode_id
-from graphql_api.pagination import ListConnection
-from graphql_api.permissions import clinic_permission
+from graphql_api.core.context import Info
+from graphql_api.core.ids import decode_id
+from graphql_api.core.pagination import ListConnection
+from graphql_api.core.permissions import clinic_permission
 from graphql_api.treatments.types import PlanStatus, Procedure, TreatmentPlan
 
 SUMMARY = TreatmentPermission.VIEW_PLAN_SUMMARY

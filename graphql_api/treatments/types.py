@@ -13,10 +13,10 @@ from backend.clinical.permissions import ClinicalPermission
 from backend.treatments import models
 from backend.treatments.selectors import plan_totals
 from graphql_api.clinical.types import FindingCondition, Material
+from graphql_api.core.docstrings import django_type, graphql_type
+from graphql_api.core.permissions import clinic_permission
 from graphql_api.patients.types import Patient
-from graphql_api.permissions import clinic_permission
 from graphql_api.resources.types import Professional
-from graphql_api.typing_helpers import django_type, graphql_type
 
 Category = strawberry.enum(Enum("Category", {c: c for c in models.Category.values}))
 PlanStatus = strawberry.enum(

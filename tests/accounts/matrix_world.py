@@ -33,8 +33,8 @@ from backend.billing.models import (
 )
 from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
 from backend.patients.models import Patient
+from backend.resources.models import Chair, Professional, TimeOff, WorkingHours
 from backend.scheduling.models import Appointment
-from backend.staff.models import Chair, Professional, TimeOff, WorkingHours
 from backend.treatments.models import (
     PerformedProcedure,
     Procedure,

@@ -13,7 +13,7 @@ from strawberry.relay import to_base64
 from backend.billing import payments, selectors, services
 from backend.billing.models import BillingSettings, Charge, Payment, Receipt
 from backend.billing.tax import charge_amount, split_total
-from backend.staff.models import Professional
+from backend.resources.models import Professional
 from backend.treatments.models import PerformedProcedure, Procedure
 from tests.conftest import graphql
 from tests.dates import monday_ahead

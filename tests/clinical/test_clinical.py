@@ -462,8 +462,8 @@ def test_every_read_of_a_note_is_audited(client, clinic1, patient, dentist, dent
 
 
 def test_one_note_per_visit_and_only_for_its_patient(clinic1, patient, dentist):
+    from backend.resources.models import Chair, Professional
     from backend.scheduling.models import Appointment
-    from backend.staff.models import Chair, Professional
 
     with tenant_context(clinic1):
         other = Patient.objects.create(

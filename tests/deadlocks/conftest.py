@@ -14,7 +14,7 @@ from backend.accounts.auth import _token_issue
 from backend.accounts.models import User
 from backend.core.tenancy import clinic_context, schema_transaction
 from backend.patients.models import Patient
-from backend.staff.models import Chair, Professional, WorkingHours
+from backend.resources.models import Chair, Professional, WorkingHours
 from tenants_core.services import clinic_provision
 from tests.conftest import TEST_PASSWORD
 from tests.deadlocks.support import DAY, SUBDOMAIN, Data

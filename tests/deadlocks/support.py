@@ -17,7 +17,7 @@ from backend.accounts.models import User
 from backend.core import transactions
 from backend.core.tenancy import schema_transaction
 from backend.patients.models import Patient
-from backend.staff.models import Chair, Professional
+from backend.resources.models import Chair, Professional
 from tenants_core.models import Clinic
 from tests.dates import MONDAY
 from tests.scheduling.conftest import lima

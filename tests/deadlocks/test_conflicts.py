@@ -17,9 +17,9 @@ from backend.billing.models import Charge, Payment, Receipt
 from backend.core import transactions
 from backend.core.tenancy import clinic_context, schema_transaction
 from backend.patients.models import Patient
+from backend.resources.models import Chair
 from backend.scheduling import services as scheduling
 from backend.scheduling.models import Appointment
-from backend.staff.models import Chair
 from tenants_core.middleware import ClinicTenantMiddleware
 from tests.conftest import database_error
 from tests.deadlocks.support import DAY, HOST, Data, booking, conflicts_on_insert, gid, post

@@ -24,8 +24,8 @@ from backend.accounts.models import Role
 from backend.billing.models import Charge, Payment, Receipt, ReceiptLine
 from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
 from backend.patients.models import Patient
+from backend.resources.models import Chair, Professional, TimeOff, WorkingHours
 from backend.scheduling.models import Appointment
-from backend.staff.models import Chair, Professional, TimeOff, WorkingHours
 from backend.treatments.models import Procedure, TreatmentPlan, TreatmentPlanItem
 from tenants_core.models import Clinic, ClinicBackup
 

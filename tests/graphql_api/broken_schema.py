@@ -17,9 +17,9 @@ from django.views.decorators.csrf import csrf_exempt
 from strawberry.extensions import SchemaExtension
 
 from backend import urls as project_urls
-from graphql_api.big_int import BigInt
+from graphql_api.core.big_int import BigInt
+from graphql_api.core.views import ClinicGraphQLView
 from graphql_api.schema import schema as project_schema
-from graphql_api.views import ClinicGraphQLView
 
 URL = "/broken-graphql"
 CRASHING_URL = "/crashing-graphql"

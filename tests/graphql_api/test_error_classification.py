@@ -16,7 +16,7 @@ from graphql import GraphQLError, located_error
 from strawberry.relay.types import GlobalIDValueError
 
 from backend.core import transactions
-from graphql_api.errors import Classification, classify, publish
+from graphql_api.core.errors import Classification, classify, publish
 from tenants_core.models import ClinicBackup
 from tests.conftest import database_error, graphql
 from tests.graphql_api.broken_schema import CRASHING_URL, TOO_BIG_FOR_INT, URL

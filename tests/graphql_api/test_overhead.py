@@ -16,8 +16,8 @@ from strawberry.relay import Node
 from strawberry.types.base import StrawberryObjectDefinition
 
 from backend.accounts.models import Role
-from backend.staff.models import Chair
-from graphql_api import document_cache
+from backend.resources.models import Chair
+from graphql_api.core import document_cache
 from graphql_api.schema import fast_fields, schema
 from tests.conftest import error_code, graphql
 

@@ -1,4 +1,4 @@
-"""Fails loudly when strawberry or graphql-core change under graphql_api/strawberry_internals.py:
+"""Fails loudly when strawberry or graphql-core change under graphql_api/core/strawberry_internals.py:
 the installed versions must be those it was written for (and pyproject.toml must pin them),
 and each internal it uses must still have the shape and the behaviour it relies on."""
 
@@ -18,7 +18,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.http.sync_base_view import SyncBaseHTTPView
 from strawberry.schema import schema as strawberry_schema_module
 
-from graphql_api import strawberry_internals as internals
+from graphql_api.core import strawberry_internals as internals
 from tests.conftest import ROOT
 
 HOST = "clinica1.localhost"
@@ -35,7 +35,7 @@ def test_the_installed_version_is_one_the_internals_were_written_for(package):
     supported = SpecifierSet(internals.SUPPORTED_VERSIONS[package])
     assert version(package) in supported, (
         f"{package} {version(package)} is outside {supported}: check every use in "
-        "graphql_api/strawberry_internals.py, then widen the range there and in pyproject.toml"
+        "graphql_api/core/strawberry_internals.py, then widen the range there and in pyproject.toml"
     )
 
 
@@ -151,7 +151,7 @@ def test_an_error_raised_by_an_on_parse_hook_is_the_operations_only_error():
 
 
 def test_process_errors_sees_every_error_before_any_extension_and_the_response():
-    """errors.ClinicSchema classifies, logs and rewrites errors in ``process_errors``: it
+    """errors.CodedErrorsSchema classifies, logs and rewrites errors in ``process_errors``: it
     must be called with each result's errors, parse, validation and execution alike."""
     seen: list[str] = []
 

@@ -18,7 +18,7 @@ from backend.accounts.auth import _token_issue
 from backend.accounts.models import AuthToken, Role, User
 from backend.core.tenancy import clinic_context
 from backend.patients.models import Patient
-from backend.staff.models import Chair, Professional, WorkingHours
+from backend.resources.models import Chair, Professional, WorkingHours
 from tenants_core import routing
 from tenants_core.models import Clinic, ClinicStatus
 from tenants_core.services import clinic_provision

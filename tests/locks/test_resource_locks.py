@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from backend.audit.models import AuditEvent
-from backend.staff.models import Chair, Professional
+from backend.resources.models import Chair, Professional
 from tests.locks.support import api, codes, gid, race
 
 OUTCOME = "__typename ... on OperationInfo { messages { code message } }"

@@ -46,7 +46,7 @@ GRANT_FILES = tuple(
         "accounts",
         "audit",
         "patients",
-        "staff",
+        "resources",
         "scheduling",
         "clinical",
         "treatments",
@@ -60,7 +60,7 @@ TARGETS: tuple[Target, ...] = (
         what="roles and permissions: the grants of every domain, the matrix, the checks",
         sources=(
             Source("backend/accounts/roles.py", only=("_MATRIX", "grants", "role_has_permission")),
-            Source("graphql_api/permissions.py"),
+            Source("graphql_api/core/permissions.py"),
             *GRANT_FILES,
         ),
         tests=(

@@ -96,7 +96,7 @@ def copy_checkout() -> None:
         shutil.copy2(source, WORK / relative)
     subprocess.run(
         [sys.executable, "-m", "compileall", "-q", "-j", "0", "backend", "tenants_core",
-         "graphql_api", "tests"],
+         "graphql_api", "devtools", "tests"],
         cwd=WORK, check=True,
     )  # fmt: skip
 

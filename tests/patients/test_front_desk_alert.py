@@ -237,8 +237,8 @@ def test_patients_with_their_alerts_cost_the_same_statements(
 
 
 def test_the_demo_seed_warns_the_front_desk_in_a_clinicians_words(clinic2):
-    from backend.core.demo import clinic_demo_data_seed
-    from backend.core.demo_clinical import FRONT_DESK_ALERT, clinic_clinical_demo_seed
+    from backend.demo.clinical import FRONT_DESK_ALERT, clinic_clinical_demo_seed
+    from backend.demo.front_desk import clinic_demo_data_seed
 
     clinic_demo_data_seed(clinic2, patients=40)
     clinic_clinical_demo_seed(clinic2, patients_with_records=12)

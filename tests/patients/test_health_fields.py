@@ -74,8 +74,8 @@ def test_allergies_and_medical_alerts_are_read_with_clinical_view_only(
 def test_a_receptionists_agenda_selecting_health_data_still_answers_with_nulls(
     client, clinic1, patient_with_alerts, staff
 ):
+    from backend.resources.models import Chair, Professional
     from backend.scheduling.models import Appointment
-    from backend.staff.models import Chair, Professional
 
     with tenant_context(clinic1):
         start = timezone.now() + dt.timedelta(days=1)

@@ -7,7 +7,7 @@ from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
 from backend.patients.models import Patient
-from backend.staff.models import Chair, Professional, WorkingHours
+from backend.resources.models import Chair, Professional, WorkingHours
 from tests.dates import LIMA, MONDAY, lima  # noqa: F401 - a Monday weeks ahead, in Lima
 
 

@@ -10,8 +10,8 @@ from strawberry.relay import to_base64
 from backend.accounts.models import Role
 from backend.patients.models import Patient
 from backend.scheduling.models import Appointment
-from graphql_api import document_cache
-from graphql_api.fast_fields import original_resolvers
+from graphql_api.core import document_cache
+from graphql_api.core.fast_fields import original_resolvers
 from graphql_api.schema import fast_fields
 from tests.conftest import graphql
 from tests.scheduling.conftest import MONDAY, lima

@@ -8,8 +8,8 @@ from django_tenants.utils import tenant_context
 from strawberry.relay import to_base64
 
 from backend.audit.models import AuditEvent
+from backend.resources.models import TimeOff
 from backend.scheduling.models import Appointment
-from backend.staff.models import TimeOff
 from tests.conftest import graphql
 from tests.scheduling.conftest import MONDAY, SCHEDULE, booking, lima
 
@@ -222,7 +222,7 @@ def test_a_clinic_created_later_gets_working_constraints_and_search(
     """Extensions are shared, not installed in one clinic: a new clinic's exclusion
     constraints and trigram search work at once."""
     from backend.patients.models import Patient
-    from backend.staff.models import Chair, Professional
+    from backend.resources.models import Chair, Professional
     from tenants_core.services import clinic_provision
 
     clinic = clinic_provision(

@@ -9,8 +9,8 @@ from strawberry.relay import to_base64
 from backend.accounts.models import Role, User
 from backend.core.tenancy import clinic_context
 from backend.patients.models import Patient
+from backend.resources.models import Chair, Professional, WorkingHours
 from backend.scheduling.models import Appointment
-from backend.staff.models import Chair, Professional, WorkingHours
 from tests.conftest import TEST_PASSWORD, http_login, running_uvicorn
 from tests.scheduling.conftest import MONDAY, SCHEDULE, lima
 

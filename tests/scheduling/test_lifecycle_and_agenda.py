@@ -7,8 +7,8 @@ from django_tenants.utils import tenant_context
 from strawberry.relay import to_base64
 
 from backend.audit.models import AuditEvent
+from backend.resources.models import WorkingHours
 from backend.scheduling.models import Appointment, AppointmentStatus
-from backend.staff.models import WorkingHours
 from tenants_core.models import Clinic
 from tests.conftest import graphql
 from tests.dates import SANTIAGO, local, next_offset_change, offset_text

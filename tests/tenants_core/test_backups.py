@@ -15,8 +15,8 @@ from django_tenants.utils import schema_exists, tenant_context
 from backend.accounts.models import AuthToken, Role
 from backend.billing.payments import payment_record
 from backend.billing.services import charge_add, receipt_issue
-from backend.core.demo import clinic_demo_data_seed
-from backend.core.demo_clinical import clinic_clinical_demo_seed
+from backend.demo.clinical import clinic_clinical_demo_seed
+from backend.demo.front_desk import clinic_demo_data_seed
 from backend.patients.models import Patient
 from tenants_core import backups, restore
 from tenants_core.backup_crypto import MAGIC, generate_key, parse_keys

@@ -216,7 +216,7 @@ def _source_files() -> list[Path]:
         path
         for directory in SOURCE_DIRECTORIES
         for path in sorted((ROOT / directory).rglob("*.py"))
-        if "migrations" not in path.parts and "benchmarks" not in path.parts
+        if "migrations" not in path.parts
     ]
 
 

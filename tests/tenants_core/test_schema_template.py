@@ -19,8 +19,8 @@ from django_tenants.utils import schema_exists
 
 from backend.core.tenancy import clinic_context, schema_transaction
 from backend.patients.models import Patient
+from backend.resources.models import Chair, Professional
 from backend.scheduling.models import Appointment
-from backend.staff.models import Chair, Professional
 from tenants_core import schema_template
 from tenants_core.models import Clinic
 from tenants_core.schema_template import TEMPLATE_SCHEMA, code_fingerprint, template_fingerprint

@@ -11,7 +11,7 @@ from backend.accounts.models import Role
 from backend.audit.models import AuditEvent
 from backend.clinical.models import Finding
 from backend.patients.models import Patient
-from backend.staff.models import Professional
+from backend.resources.models import Professional
 from backend.treatments import services
 from backend.treatments.models import (
     PerformedProcedure,
@@ -460,8 +460,8 @@ def _accepted_item(client, world):
 def test_completing_with_another_patients_appointment_is_refused(client, world):
     """Killed mutant (docs/testing.md, plan-transitions): ``appointment.patient_id !=
     plan.patient_id`` turned into ``==`` let another patient's visit record this plan's work."""
+    from backend.resources.models import Chair
     from backend.scheduling.models import Appointment
-    from backend.staff.models import Chair
 
     item = _accepted_item(client, world)
     with tenant_context(world["clinic"]):

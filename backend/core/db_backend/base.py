@@ -36,7 +36,7 @@ from django_tenants.postgresql_backend import base as tenants_base
 from django_tenants.utils import get_public_schema_name, quote_schema_name
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
-from backend.pooling import transactions_are_whole
+from backend.core.db_backend.pooling import transactions_are_whole
 
 logger = logging.getLogger("backend.tenancy")
 

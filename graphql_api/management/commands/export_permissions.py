@@ -8,7 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from graphql_api.permission_docs import permissions_document
+from graphql_api.core.permission_docs import permissions_document
+from graphql_api.schema import schema
 
 DEFAULT_PATH = Path(settings.BASE_DIR) / "docs" / "permissions.md"
 
@@ -21,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--check", action="store_true", help="Fail if the file is stale.")
 
     def handle(self, *args: Any, path: Path, check: bool, **options: Any) -> None:
-        text = permissions_document()
+        text = permissions_document(schema)
         if check:
             if not path.exists() or path.read_text() != text:
                 raise CommandError(f"{path} is out of date: run `manage.py export_permissions`.")

@@ -1,0 +1,48 @@
+"""The GraphQL endpoint: strawberry's sync Django view with our typed context, our reading of
+the request (http_input: one safe JSON decoder for every entry point) and JSON errors for
+requests that never reach GraphQL (bad JSON, empty body, a GET mutation…).
+
+The HTTP status of an operation's errors (400 for a document refused before it ran, 503 when
+the database is down) is chosen with their codes, in ``errors.CodedErrorsSchema``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import strawberry
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from strawberry.django.views import GraphQLView, HTTPException
+
+from backend.core.error_codes import CommonError
+from backend.core.responses import json_error
+from graphql_api.core.context import Context
+from graphql_api.core.strawberry_internals import SafeRequestParsing
+
+
+class ClinicGraphQLView(SafeRequestParsing, GraphQLView):
+    def get_context(self, request: HttpRequest, response: HttpResponse) -> Context:  # type: ignore[override]
+        return Context(request=request, response=response)
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
+        try:
+            return self.run(request=request)  # type: ignore[return-value]
+        except HTTPException as error:
+            code = getattr(error, "code", CommonError.BAD_REQUEST)
+            return json_error(error.status_code, code, error.reason)
+
+
+def graphql_view(schema: strawberry.Schema) -> Callable[..., HttpResponse]:
+    """The endpoint serving ``schema`` (``backend/urls.py`` serves ``graphql_api.schema``).
+
+    Clients authenticate with bearer tokens, not cookies, so the endpoint needs no CSRF token:
+    a cross-site page cannot attach another site's bearer token."""
+    return csrf_exempt(
+        ClinicGraphQLView.as_view(
+            schema=schema,
+            graphql_ide="graphiql" if settings.GRAPHIQL else None,
+            allow_queries_via_get=True,
+        )
+    )
