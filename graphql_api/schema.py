@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import strawberry
 from django.conf import settings
 from strawberry.extensions import (
     DisableIntrospection,
@@ -10,10 +9,8 @@ from strawberry.extensions import (
     ParserCache,
     SchemaExtension,
 )
-from strawberry.relay import Node
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
-from strawberry.types.base import StrawberryObjectDefinition
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from graphql_api.accounts.mutations import Mutation as AccountsMutation
@@ -108,27 +105,5 @@ schema = CodedErrorsSchema(
 )
 
 
-def _resolve_node_id_attrs(schema: strawberry.Schema) -> None:
-    """Work out once which attribute holds each node type's id.
-
-    strawberry looks for a ``NodeID`` annotation on every ``id`` it resolves and caches the
-    answer only when it finds one; our types use the model's pk (no annotation), so each row
-    re-evaluated every annotation of its class: 40% of a 100-row agenda. The answer depends on
-    the class alone, so store it where strawberry reads it first.
-    """
-    for graphql_type in schema._schema.type_map.values():
-        definition = (graphql_type.extensions or {}).get("strawberry-definition")
-        origin = getattr(definition, "origin", None)
-        if (
-            isinstance(definition, StrawberryObjectDefinition)
-            and not definition.is_interface
-            and isinstance(origin, type)
-            and issubclass(origin, Node)
-            and origin._id_attr is None
-        ):
-            origin._id_attr = origin.resolve_id_attr()
-
-
 # Once, on the built schema (the SDL does not change); see core/fast_fields.
-_resolve_node_id_attrs(schema)
 fast_fields = install_fast_fields(schema)

@@ -15,6 +15,16 @@ strawberry-django's default id (the pk) and strawberry's default type name:
 ``GlobalID(<type>, str(pk))``.
 
 Run once, on the built schema (``install_fast_fields``); the SDL does not change.
+
+**Library internals.** This module is where the API's speed relies on them, for the versions
+pinned in ``strawberry_internals.SUPPORTED_VERSIONS`` (and ``pyproject.toml``):
+- graphql-core: the ``resolve`` of a built ``GraphQLField`` is replaced (a public attribute,
+  reached through strawberry's private ``Schema._schema``);
+- strawberry: a node type's ``_id_attr`` is written once (``cache_node_id_attributes``), and
+  ``resolve_id``/``resolve_typename`` are compared with the defaults.
+``tests/graphql_api/test_strawberry_internals.py`` fails when one of these shapes changes;
+``tests/graphql_api/test_overhead.py`` and ``tests/scheduling/test_agenda_overhead.py`` pin
+the answers and the cost.
 """
 
 from __future__ import annotations
@@ -62,8 +72,30 @@ class Installed:
     fast: Resolver
 
 
+def cache_node_id_attributes(schema: strawberry.Schema) -> None:
+    """Work out once which attribute holds each node type's id.
+
+    strawberry looks for a ``NodeID`` annotation on every ``id`` it resolves and caches the
+    answer only when it finds one; our types use the model's pk (no annotation), so each row
+    re-evaluated every annotation of its class: 40% of a 100-row agenda. The answer depends on
+    the class alone, so store it where strawberry reads it first.
+    """
+    for graphql_type in schema._schema.type_map.values():
+        definition = (graphql_type.extensions or {}).get("strawberry-definition")
+        origin = getattr(definition, "origin", None)
+        if (
+            isinstance(definition, StrawberryObjectDefinition)
+            and not definition.is_interface
+            and isinstance(origin, type)
+            and issubclass(origin, Node)
+            and origin._id_attr is None
+        ):
+            origin._id_attr = origin.resolve_id_attr()
+
+
 def install_fast_fields(schema: strawberry.Schema) -> list[Installed]:
     """Give the eligible fields of ``schema`` their cheaper resolver; return which."""
+    cache_node_id_attributes(schema)
     installed: list[Installed] = []
     for graphql_type in schema._schema.type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType):

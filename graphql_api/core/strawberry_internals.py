@@ -7,7 +7,7 @@ these ranges, or when one of these shapes changes. To upgrade: widen the range h
 ``pyproject.toml``, run that test, and re-read the line references quoted in
 ``document_limits.py``, ``http_input.py`` and ``validation.py``.
 
-Outside this module: ``schema.py`` and ``fast_fields.py`` read ``Schema._schema`` and
+Outside this module: ``fast_fields.py`` reads ``Schema._schema`` and writes
 strawberry's node-id and resolver attributes (``tests/graphql_api/test_overhead.py``,
 ``tests/scheduling/test_agenda_overhead.py``), and ``document_cache.py`` uses the
 ``pre_execution_errors`` protocol below.

@@ -173,3 +173,42 @@ def test_process_errors_sees_every_error_before_any_extension_and_the_response()
     assert len(seen) == 3
     assert "resolver" in seen[2]
     assert all(r.errors[0].message == "rewritten" for r in results)
+
+
+# --- the node id attribute (core/fast_fields.cache_node_id_attributes) --------------------
+
+
+def test_strawberry_reads_a_node_types_cached_id_attribute_before_its_annotations():
+    from strawberry import relay
+
+    @strawberry.type
+    class Thing(relay.Node):
+        code: relay.NodeID[str]
+
+    assert relay.Node._id_attr is None  # a class attribute strawberry declares, default None
+    Thing._id_attr = "cached"
+    assert Thing.resolve_id_attr() == "cached"
+    assert Thing.resolve_id(type("Row", (), {"cached": "7"})(), info=None) == "7"
+
+
+def test_every_node_type_of_the_schema_has_its_id_attribute_cached():
+    from strawberry import relay
+    from strawberry.types.base import StrawberryObjectDefinition
+
+    from graphql_api.schema import schema
+
+    origins = [
+        definition.origin
+        for graphql_type in schema._schema.type_map.values()
+        if isinstance(
+            definition := (graphql_type.extensions or {}).get("strawberry-definition"),
+            StrawberryObjectDefinition,
+        )
+        and not definition.is_interface
+        and isinstance(definition.origin, type)
+        and issubclass(definition.origin, relay.Node)
+    ]
+    assert len(origins) >= 10
+    assert {origin.__name__: origin.__dict__.get("_id_attr") for origin in origins} == {
+        origin.__name__: "pk" for origin in origins
+    }

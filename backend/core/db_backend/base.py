@@ -40,6 +40,12 @@ from backend.core.db_backend.pooling import transactions_are_whole
 
 logger = logging.getLogger("backend.tenancy")
 
+# The django-tenants internals this backend overrides or calls (``_handle_search_path``, which
+# its ``_cursor`` calls to send the session-level SET; ``_get_cursor_search_paths``) hold for
+# these versions, which pyproject.toml pins; tests/tenants_core/test_django_tenants_internals.py
+# fails when the installed version leaves the range or when one of them changes.
+SUPPORTED_VERSIONS = {"django-tenants": ">=4.0.1,<5"}
+
 # The clinic's schema lock: a transaction that uses a clinic's schema holds it, shared, to its
 # end; work that replaces or drops the schema (a restore over the clinic) takes it exclusively,
 # first, before any other lock, so that it waits for the transactions in flight and new ones
