@@ -1,4 +1,8 @@
-"""Reading the agenda."""
+"""Reading the agenda.
+
+Every role that may see the agenda sees all of it: the selectors take the ``actor`` all the
+same, so that a rule about who sees what has one place to go and no caller can skip it.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from backend.staff import selectors as staff_selectors
 
 def appointment_list(
     *,
+    actor: User,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     professional_id: int | None = None,
@@ -24,8 +29,8 @@ def appointment_list(
     patient_id: int | None = None,
     statuses: list[str] | None = None,
 ) -> QuerySet[Appointment]:
-    """Appointments that overlap ``[since, until)``, in time order. Every role that may see
-    the agenda sees all of it."""
+    """Appointments that overlap ``[since, until)``, in time order, of what ``actor`` may
+    see: all of them."""
     # A filter naming a professional, chair or patient this clinic does not have is
     # NOT_FOUND, as everywhere else an ID is taken, not an empty agenda.
     if professional_id is not None:
@@ -50,7 +55,9 @@ def appointment_list(
     return appointments.order_by("starts_at", "id")
 
 
-def appointment_get(*, appointment_id: int | str) -> Appointment:
+def appointment_get(*, actor: User, appointment_id: int | str) -> Appointment:
+    """One appointment ``actor`` may see (any), with its professional; ``NOT_FOUND``
+    otherwise."""
     try:
         return Appointment.objects.select_related("professional").get(pk=int(appointment_id))
     except (Appointment.DoesNotExist, ValueError, TypeError):

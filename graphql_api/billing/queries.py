@@ -72,7 +72,9 @@ class Query:
 
     @strawberry_django.field(extensions=clinic_permission(VIEW))
     def receipt(self, info: Info, id: relay.GlobalID) -> Receipt:
-        return selectors.receipt_get(receipt_id=decode_id(id, "Receipt"))  # type: ignore[return-value]
+        return selectors.receipt_get(  # type: ignore[return-value]
+            actor=info.context.require_user(), receipt_id=decode_id(id, "Receipt")
+        )
 
     @strawberry_django.connection(
         ListConnection[Receipt],
@@ -86,6 +88,7 @@ class Query:
         status: list[ReceiptStatus] | None = None,  # type: ignore[valid-type]
     ) -> Iterable[models.Receipt]:
         return selectors.receipt_list(
+            actor=info.context.require_user(),
             patient_id=_patient(patient_id).pk if patient_id else None,
             statuses=[s.value for s in status] if status else None,
         )

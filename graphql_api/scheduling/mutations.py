@@ -21,8 +21,10 @@ MANAGE = SchedulingPermission.MANAGE_AGENDA
 OWN_STATUS = SchedulingPermission.CHANGE_OWN_APPOINTMENT_STATUS
 
 
-def _appointment(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
-    return selectors.appointment_get(appointment_id=decode_id(global_id, "Appointment"))
+def _appointment(info: Info, global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+    return selectors.appointment_get(
+        actor=info.context.require_user(), appointment_id=decode_id(global_id, "Appointment")
+    )
 
 
 def _professional(global_id: relay.GlobalID | None, field: str = "professional_id"):  # type: ignore[no-untyped-def]
@@ -71,7 +73,7 @@ class Mutation:
     ) -> Appointment:
         return services.appointment_reschedule(  # type: ignore[return-value]
             actor=info.context.require_user(),
-            appointment=_appointment(id),
+            appointment=_appointment(info, id),
             starts_at=input.starts_at,
             ends_at=input.ends_at,
             professional=_professional(input.professional_id),
@@ -88,7 +90,7 @@ class Mutation:
         self, info: Info, id: relay.GlobalID, status: AppointmentStatus, reason: str = ""
     ) -> Appointment:
         user = info.context.require_user()
-        appointment = _appointment(id)
+        appointment = _appointment(info, id)
         if not role_has_permission(user.role, MANAGE) and not selectors.is_own_appointment(
             user, appointment
         ):
@@ -104,5 +106,5 @@ class Mutation:
     )
     def cancel_appointment(self, info: Info, id: relay.GlobalID, reason: str) -> Appointment:
         return services.appointment_cancel(  # type: ignore[return-value]
-            actor=info.context.require_user(), appointment=_appointment(id), reason=reason
+            actor=info.context.require_user(), appointment=_appointment(info, id), reason=reason
         )

@@ -38,7 +38,9 @@ def _pk(global_id: relay.GlobalID | None, type_name: str, field: str) -> int | N
 class Query:
     @strawberry_django.field(extensions=clinic_permission(VIEW))
     def appointment(self, info: Info, id: relay.GlobalID) -> Appointment:
-        return selectors.appointment_get(appointment_id=decode_id(id, "Appointment"))  # type: ignore[return-value]
+        return selectors.appointment_get(  # type: ignore[return-value]
+            actor=info.context.require_user(), appointment_id=decode_id(id, "Appointment")
+        )
 
     @strawberry_django.connection(
         ListConnection[Appointment],
@@ -56,6 +58,7 @@ class Query:
         status: list[AppointmentStatus] | None = None,
     ) -> Iterable[AppointmentModel]:
         return selectors.appointment_list(
+            actor=info.context.require_user(),
             since=from_,
             until=to,
             professional_id=_pk(professional_id, "Professional", "professional_id"),
