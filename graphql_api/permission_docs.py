@@ -124,7 +124,8 @@ ROW_RULES: tuple[tuple[str, str], ...] = (
         "`NOT_FOUND`",
     ),
     (
-        "A dentist without `agenda.manage` changes the status of their own appointments only",
+        "A dentist without `agenda.manage` changes the status of their own appointments only "
+        "(`backend/scheduling/services.py`, `appointment_change_status`)",
         "`FORBIDDEN`",
     ),
     (
