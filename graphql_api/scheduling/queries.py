@@ -8,24 +8,16 @@ from typing import Annotated
 
 import strawberry
 import strawberry_django
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.utils import timezone
-from django.utils.translation import gettext as _
 from strawberry import relay
 
 from backend.scheduling import selectors
-from backend.scheduling.availability import free_slots
-from backend.scheduling.errors import SchedulingError
 from backend.scheduling.models import Appointment as AppointmentModel
 from backend.scheduling.permissions import SchedulingPermission
-from backend.staff import selectors as staff_selectors
 from graphql_api.context import Info
 from graphql_api.ids import decode_id
 from graphql_api.pagination import ListConnection
 from graphql_api.permissions import clinic_permission
 from graphql_api.scheduling.types import Appointment, AppointmentStatus, Slot, local
-from tenants_core.context import current_timezone
 
 VIEW = SchedulingPermission.VIEW_AGENDA
 
@@ -81,31 +73,11 @@ class Query:
         duration_minutes: int,
         chair_id: relay.GlobalID | None = None,
     ) -> list[Slot]:
-        if not 2000 <= date.year <= 2100:
-            message = _("A date between 2000 and 2100.")
-            raise ValidationError(
-                {"date": ValidationError(message, code=SchedulingError.INVALID_TIME_RANGE)}
-            )
-        if not 5 <= duration_minutes <= 8 * 60:
-            raise ValidationError(
-                {"duration_minutes": ValidationError(
-                    _("Between 5 minutes and 8 hours."), code=SchedulingError.INVALID_DURATION)}
-            )  # fmt: skip
-        professional = staff_selectors.professional_get(
-            professional_id=decode_id(professional_id, "Professional", field="professional_id")
-        )
-        chair = (
-            staff_selectors.chair_get(chair_id=decode_id(chair_id, "Chair", field="chair_id"))
-            if chair_id
-            else None
-        )
-        slots = free_slots(
-            professional=professional,
-            day=date,
-            duration=dt.timedelta(minutes=duration_minutes),
-            tz=current_timezone(),
-            chair=chair,
-            now=timezone.now(),
-            step=dt.timedelta(minutes=settings.AVAILABILITY_STEP_MINUTES),
+        slots = selectors.free_slot_list(
+            actor=info.context.require_user(),
+            professional_id=decode_id(professional_id, "Professional", field="professional_id"),
+            date=date,
+            duration_minutes=duration_minutes,
+            chair_id=_pk(chair_id, "Chair", "chair_id"),
         )
         return [Slot(starts_at=local(start), ends_at=local(end)) for start, end in slots]

@@ -3,15 +3,19 @@ job or the patient assistant would call them: with an actor, and no GraphQL in b
 
 The GraphQL answers of the same rules are tested in ``tests/accounts/test_role_matrix.py``
 (a dentist and another professional's appointment: ``FORBIDDEN``) and
-``tests/scheduling/test_lifecycle_and_agenda.py``. Checked: with the rule back in the
-resolver only (the own-appointment check in ``changeAppointmentStatus``), every refusal test
-here went red, while those GraphQL tests stayed green; so did the answer test with
-``Forbidden`` no longer mapped in ``graphql_api/errors.py``.
+``tests/scheduling/test_lifecycle_and_agenda.py`` (the free-slot search). Checked: with the
+rules back in the resolvers only (the own-appointment check in ``changeAppointmentStatus``,
+the bounds in ``availability``), every refusal test here went red, while those GraphQL tests
+stayed green; so did the clinic-time test with the zone no longer the selector's choice
+(UTC), and the answer test with ``Forbidden`` no longer mapped in ``graphql_api/errors.py``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import translation
 from django_tenants.utils import tenant_context
 from graphql import located_error
@@ -121,3 +125,59 @@ def test_the_refusal_is_answered_as_the_permission_checks_answer():
     with translation.override("es"):
         assert error.message == translation.gettext("Your role does not allow this.")
     assert "internal detail" not in error.message
+
+
+# --- the free-slot search -------------------------------------------------------------------
+
+
+def _slots(agenda, actor, *, date=MONDAY, minutes=60, professional_id=None, now=None):
+    return selectors.free_slot_list(
+        actor=actor,
+        professional_id=professional_id or agenda.professional.pk,
+        date=date,
+        duration_minutes=minutes,
+        now=now or lima(MONDAY, 0) - dt.timedelta(days=1),
+    )
+
+
+def _refusal(raised: pytest.ExceptionInfo[ValidationError]) -> tuple[str, str | None]:
+    """The field and code of a refusal that names its field (NOT_FOUND names none)."""
+    assert hasattr(raised.value, "error_dict"), raised.value
+    ((field, (error, *_others)),) = raised.value.error_dict.items()
+    return field, error.code
+
+
+@pytest.mark.parametrize("year", [1999, 2101])
+def test_the_free_slot_search_refuses_a_date_outside_2000_to_2100(clinic1, agenda, reader, year):
+    with tenant_context(clinic1), pytest.raises(ValidationError) as raised:
+        _slots(agenda, reader, date=dt.date(year, 6, 7))
+    assert _refusal(raised) == ("date", "INVALID_TIME_RANGE")
+
+
+@pytest.mark.parametrize("minutes", [0, 4, 481, -30])
+def test_the_free_slot_search_refuses_a_silly_duration(clinic1, agenda, reader, minutes):
+    with tenant_context(clinic1), pytest.raises(ValidationError) as raised:
+        _slots(agenda, reader, minutes=minutes)
+    assert _refusal(raised) == ("duration_minutes", "INVALID_DURATION")
+
+
+def test_the_free_slot_search_takes_5_minutes_to_8_hours(clinic1, agenda, reader):
+    with tenant_context(clinic1):
+        assert _slots(agenda, reader, minutes=5)
+        assert _slots(agenda, reader, minutes=480) == []  # no working stretch is that long
+
+
+def test_the_bounds_are_checked_before_the_professional_is_looked_up(clinic1, agenda, reader):
+    with tenant_context(clinic1), pytest.raises(ValidationError) as raised:
+        _slots(agenda, reader, minutes=4, professional_id=999_999)
+    assert _refusal(raised) == ("duration_minutes", "INVALID_DURATION")
+
+
+def test_the_free_slot_search_is_in_clinic_time_every_15_minutes_and_never_in_the_past(
+    clinic1, agenda, reader
+):
+    with tenant_context(clinic1):
+        slots = _slots(agenda, reader, now=lima(MONDAY, 10, 5))
+    assert slots[0] == (lima(MONDAY, 10, 15), lima(MONDAY, 11, 15))
+    assert slots[1][0] == lima(MONDAY, 10, 30)
+    assert slots[-1] == (lima(MONDAY, 17), lima(MONDAY, 18))
