@@ -31,6 +31,7 @@ from backend.billing.payments import patient_credit
 from backend.billing.services import sum_of
 from backend.core.lookups import get_or_not_found
 from backend.patients.models import Patient
+from tenants_core.context import current_timezone
 
 ZERO = Decimal("0.00")
 
@@ -139,8 +140,9 @@ class CashReport:
     voided: list[Receipt] = field(default_factory=list)
 
 
-def cash_report(*, date_from: dt.date, date_to: dt.date, tz: ZoneInfo) -> CashReport:
-    """From ``date_from`` 00:00 to the end of ``date_to``, in the clinic's local time."""
+def cash_report(*, date_from: dt.date, date_to: dt.date, tz: ZoneInfo | None = None) -> CashReport:
+    """From ``date_from`` 00:00 to the end of ``date_to``, local time: the clinic's, unless
+    ``tz`` says otherwise."""
     if not (dt.date(2000, 1, 1) <= date_from <= dt.date(2100, 12, 31)) or not (
         dt.date(2000, 1, 1) <= date_to <= dt.date(2100, 12, 31)
     ):
@@ -160,6 +162,7 @@ def cash_report(*, date_from: dt.date, date_to: dt.date, tz: ZoneInfo) -> CashRe
                 )
             }
         )
+    tz = tz or current_timezone()
     start = dt.datetime.combine(date_from, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
     report = CashReport(start=start, end=end)

@@ -29,7 +29,6 @@ from graphql_api.context import Info
 from graphql_api.ids import decode_id
 from graphql_api.pagination import ListConnection
 from graphql_api.permissions import clinic_permission
-from tenants_core.context import current_timezone
 
 VIEW = BillingPermission.VIEW_BILLING
 
@@ -101,7 +100,7 @@ class Query:
     def cash_report(
         self, info: Info, from_: Annotated[dt.date, strawberry.argument(name="from")], to: dt.date
     ) -> CashReport:
-        report = selectors.cash_report(date_from=from_, date_to=to, tz=current_timezone())
+        report = selectors.cash_report(date_from=from_, date_to=to)
         methods = [
             MethodTotal(method=PaymentMethod(m), received=r, refunded=f, net=r - f, count=n)
             for m, (r, f, n) in sorted(report.by_method.items())
