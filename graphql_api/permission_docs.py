@@ -131,7 +131,7 @@ ROW_RULES: tuple[tuple[str, str], ...] = (
     (
         "A patient's `allergies` and `medicalAlerts` are health data: a role without "
         "`clinical.view` reads null there, and the rest of its query answers "
-        "(`graphql_api/patients/types.py`)",
+        "(`backend/patients/selectors.py`, `reads_health_data`)",
         "null",
     ),
     (
