@@ -100,8 +100,10 @@ def agenda_django(request: HttpRequest) -> HttpResponse:
     if isinstance(checked, HttpResponse):
         return checked
     since, until, first = checked
+    token = request_token(request)
+    assert token is not None  # _checked refused the request otherwise
     page = list(
-        selectors.appointment_list(since=since, until=until)
+        selectors.appointment_list(actor=token.user, since=since, until=until)
         .select_related("patient", "professional", "chair")
         .only(
             "id",
@@ -122,7 +124,7 @@ def agenda_django(request: HttpRequest) -> HttpResponse:
     if page:
         total = page[0].total_count
     elif first == 0:
-        total = selectors.appointment_list(since=since, until=until).count()
+        total = selectors.appointment_list(actor=token.user, since=since, until=until).count()
     else:
         total = 0
     zone = current_timezone()

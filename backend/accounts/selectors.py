@@ -1,4 +1,5 @@
-"""Reading staff."""
+"""Reading staff. Whoever may see the staff sees all of it; the selectors take the ``actor``
+so that a rule about who sees whom has one place to go."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from backend.accounts.errors import StaffError
 from backend.accounts.models import User
 
 
-def staff_list(*, search: str | None = None, include_inactive: bool = True) -> QuerySet[User]:
-    """The clinic's staff, ordered by name. Callers check the permission."""
+def staff_list(
+    *, actor: User, search: str | None = None, include_inactive: bool = True
+) -> QuerySet[User]:
+    """The clinic's staff ``actor`` may see (all of it), ordered by name. Callers check the
+    permission."""
     users = User.objects.all()
     if not include_inactive:
         users = users.filter(is_active=True)
@@ -20,7 +24,8 @@ def staff_list(*, search: str | None = None, include_inactive: bool = True) -> Q
     return users.order_by("full_name", "id")
 
 
-def staff_user_get(*, user_id: int | str) -> User:
+def staff_user_get(*, actor: User, user_id: int | str) -> User:
+    """One staff user ``actor`` may see (any); ``NOT_FOUND`` otherwise."""
     try:
         return User.objects.get(pk=int(user_id))
     except (User.DoesNotExist, ValueError, TypeError):

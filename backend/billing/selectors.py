@@ -1,4 +1,11 @@
-"""Reading billing: balances, statements, receipts and the daily cash report."""
+"""Reading billing: balances, statements, receipts and the daily cash report.
+
+Whoever may see billing sees all of it. The selectors that find billing records (receipts,
+charges, payments) take the ``actor`` all the same, so that a rule about who sees what has
+one place to go. The patient's account (balance, statement, uninvoiced charges) is read for a
+patient the caller has already found; the cash report is the whole clinic's, or its totals
+would not be the till's.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet, Sum
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import User
 from backend.billing.errors import BillingError
 from backend.billing.models import (
     Charge,
@@ -23,24 +31,25 @@ from backend.billing.payments import patient_credit
 from backend.billing.services import sum_of
 from backend.core.lookups import get_or_not_found
 from backend.patients.models import Patient
+from tenants_core.context import current_timezone
 
 ZERO = Decimal("0.00")
 
 
-def receipt_get(*, receipt_id: int | str) -> Receipt:
+def receipt_get(*, actor: User, receipt_id: int | str) -> Receipt:
     return get_or_not_found(Receipt, receipt_id, _("No such receipt."))
 
 
-def charge_get(*, charge_id: int | str) -> Charge:
+def charge_get(*, actor: User, charge_id: int | str) -> Charge:
     return get_or_not_found(Charge, charge_id, _("No such charge."))
 
 
-def payment_get(*, payment_id: int | str) -> Payment:
+def payment_get(*, actor: User, payment_id: int | str) -> Payment:
     return get_or_not_found(Payment, payment_id, _("No such payment."))
 
 
 def receipt_list(
-    *, patient_id: int | None = None, statuses: list[str] | None = None
+    *, actor: User, patient_id: int | None = None, statuses: list[str] | None = None
 ) -> QuerySet[Receipt]:
     receipts = Receipt.objects.all()
     if patient_id is not None:
@@ -131,8 +140,9 @@ class CashReport:
     voided: list[Receipt] = field(default_factory=list)
 
 
-def cash_report(*, date_from: dt.date, date_to: dt.date, tz: ZoneInfo) -> CashReport:
-    """From ``date_from`` 00:00 to the end of ``date_to``, in the clinic's local time."""
+def cash_report(*, date_from: dt.date, date_to: dt.date, tz: ZoneInfo | None = None) -> CashReport:
+    """From ``date_from`` 00:00 to the end of ``date_to``, local time: the clinic's, unless
+    ``tz`` says otherwise."""
     if not (dt.date(2000, 1, 1) <= date_from <= dt.date(2100, 12, 31)) or not (
         dt.date(2000, 1, 1) <= date_to <= dt.date(2100, 12, 31)
     ):
@@ -152,6 +162,7 @@ def cash_report(*, date_from: dt.date, date_to: dt.date, tz: ZoneInfo) -> CashRe
                 )
             }
         )
+    tz = tz or current_timezone()
     start = dt.datetime.combine(date_from, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
     report = CashReport(start=start, end=end)

@@ -1,4 +1,6 @@
-"""Reading clinical records, scoped to what the actor may see."""
+"""Reading clinical records, scoped to what the actor may see: notes by their author when
+the clinic restricts them; the anamnesis and the odontogram are read by every role that may
+read clinical records, and take the ``actor`` so that a rule about them has one place to go."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from backend.core.lookups import get_or_not_found
 from tenants_core.context import current_clinic
 
 
-def medical_history_versions(*, patient_id: int) -> QuerySet[MedicalHistory]:
+def medical_history_versions(*, actor: User, patient_id: int) -> QuerySet[MedicalHistory]:
     """Every version, newest first."""
     return MedicalHistory.objects.filter(patient_id=patient_id).order_by("-version")
 
@@ -34,11 +36,13 @@ def note_get(*, actor: User, note_id: int | str) -> ClinicalNote:
     return get_or_not_found(note_list(actor=actor), note_id, _("No such clinical note."))
 
 
-def finding_get(*, finding_id: int | str) -> Finding:
+def finding_get(*, actor: User, finding_id: int | str) -> Finding:
     return get_or_not_found(Finding, finding_id, _("No such finding."))
 
 
-def odontogram_findings(*, patient_id: int, at: dt.datetime | None = None) -> QuerySet[Finding]:
+def odontogram_findings(
+    *, actor: User, patient_id: int, at: dt.datetime | None = None
+) -> QuerySet[Finding]:
     """The findings on the chart now, or as they were at ``at``."""
     findings = Finding.objects.filter(patient_id=patient_id)
     if at is None:

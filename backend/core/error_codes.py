@@ -18,6 +18,14 @@ class CommonError(StrEnum):
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"  # an outage: 503, try again in a moment
 
 
+class Forbidden(Exception):
+    """The actor may not do this to this row: a row rule of a service refused it (a dentist
+    changing another professional's appointment). The API answers it as the declarative
+    permission checks answer a role that lacks the permission: a top-level ``FORBIDDEN``,
+    "Your role does not allow this.". Not Django's ``PermissionDenied``, which
+    strawberry-django's mutations would return as an ``OperationInfo`` payload instead."""
+
+
 # The server's doing, never the client's: logged with the full traceback, answered with the
 # request id, their messages hidden outside DEBUG.
 SERVER_ERRORS = frozenset({CommonError.INTERNAL_ERROR, CommonError.DATABASE_UNAVAILABLE})

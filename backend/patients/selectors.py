@@ -1,4 +1,11 @@
-"""Reading patients."""
+"""Reading patients.
+
+A patient's identity record is the clinic's shared reference: every role that may see
+patients finds all of them (a search that hid one would breed a second registration of the
+same person), and every domain loads patients by ID through ``patient_get``, so these take no
+``actor``. What is sensitive in the record is ruled here by the actor: the health data
+(``reads_health_data``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,9 @@ import unicodedata
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import User
+from backend.accounts.roles import role_has_permission
+from backend.clinical.permissions import ClinicalPermission
 from backend.core.lookups import get_or_not_found
 from backend.patients.models import Patient
 
@@ -41,3 +51,9 @@ def patient_list(
 def patient_get(*, patient_id: int | str) -> Patient:
     """One patient, archived or not; ``NOT_FOUND`` when this clinic has no such patient."""
     return get_or_not_found(Patient, patient_id, _("No such patient."))
+
+
+def reads_health_data(*, actor: User | None) -> bool:
+    """Whether ``actor`` may read a patient's health data (``allergies``, ``medical_alerts``):
+    the roles that read clinical records. The others read the patient without it."""
+    return actor is not None and role_has_permission(actor.role, ClinicalPermission.VIEW_CLINICAL)

@@ -1,22 +1,35 @@
-"""Reading the agenda."""
+"""Reading the agenda and searching it for free slots.
+
+Every role that may see the agenda sees all of it: the selectors take the ``actor`` all the
+same, so that a rule about who sees what has one place to go and no caller can skip it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.patients import selectors as patient_selectors
 from backend.resources import selectors as resource_selectors
+from backend.scheduling.availability import Interval, free_slots
 from backend.scheduling.errors import SchedulingError
-from backend.scheduling.models import Appointment
+from backend.scheduling.models import MAX_DURATION, Appointment
+from tenants_core.context import current_timezone
+
+# The free-slot search: a day of these years, slots of this many minutes.
+SLOT_SEARCH_YEARS = (2000, 2100)
+SLOT_MINUTES = (5, int(MAX_DURATION.total_seconds()) // 60)
 
 
 def appointment_list(
     *,
+    actor: User,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     professional_id: int | None = None,
@@ -24,8 +37,8 @@ def appointment_list(
     patient_id: int | None = None,
     statuses: list[str] | None = None,
 ) -> QuerySet[Appointment]:
-    """Appointments that overlap ``[since, until)``, in time order. Every role that may see
-    the agenda sees all of it."""
+    """Appointments that overlap ``[since, until)``, in time order, of what ``actor`` may
+    see: all of them."""
     # A filter naming a professional, chair or patient this clinic does not have is
     # NOT_FOUND, as everywhere else an ID is taken, not an empty agenda.
     if professional_id is not None:
@@ -50,7 +63,9 @@ def appointment_list(
     return appointments.order_by("starts_at", "id")
 
 
-def appointment_get(*, appointment_id: int | str) -> Appointment:
+def appointment_get(*, actor: User, appointment_id: int | str) -> Appointment:
+    """One appointment ``actor`` may see (any), with its professional; ``NOT_FOUND``
+    otherwise."""
     try:
         return Appointment.objects.select_related("professional").get(pk=int(appointment_id))
     except (Appointment.DoesNotExist, ValueError, TypeError):
@@ -60,3 +75,42 @@ def appointment_get(*, appointment_id: int | str) -> Appointment:
 def is_own_appointment(user: User, appointment: Appointment) -> bool:
     """Whether ``user`` is the professional the appointment is booked with."""
     return appointment.professional.user_id == user.pk
+
+
+def free_slot_list(
+    *,
+    actor: User,
+    professional_id: int | str,
+    date: dt.date,
+    duration_minutes: int,
+    chair_id: int | str | None = None,
+    now: dt.datetime | None = None,
+) -> list[Interval]:
+    """Free slots of ``duration_minutes`` on the clinic-local ``date``, in UTC: in the
+    professional's working hours, around their appointments and time off (and the chair's
+    appointments, if given), from now on, starting every ``AVAILABILITY_STEP_MINUTES``.
+
+    The search is bounded: a date in ``SLOT_SEARCH_YEARS`` (``INVALID_TIME_RANGE``) and a
+    duration in ``SLOT_MINUTES`` (``INVALID_DURATION``), checked before anything is read.
+    A professional or chair this clinic does not have is ``NOT_FOUND``."""
+    if not SLOT_SEARCH_YEARS[0] <= date.year <= SLOT_SEARCH_YEARS[1]:
+        message = _("A date between 2000 and 2100.")
+        raise ValidationError(
+            {"date": ValidationError(message, code=SchedulingError.INVALID_TIME_RANGE)}
+        )
+    if not SLOT_MINUTES[0] <= duration_minutes <= SLOT_MINUTES[1]:
+        raise ValidationError(
+            {"duration_minutes": ValidationError(
+                _("Between 5 minutes and 8 hours."), code=SchedulingError.INVALID_DURATION)}
+        )  # fmt: skip
+    professional = resource_selectors.professional_get(professional_id=professional_id)
+    chair = resource_selectors.chair_get(chair_id=chair_id) if chair_id is not None else None
+    return free_slots(
+        professional=professional,
+        day=date,
+        duration=dt.timedelta(minutes=duration_minutes),
+        tz=current_timezone(),
+        chair=chair,
+        now=now or timezone.now(),
+        step=dt.timedelta(minutes=settings.AVAILABILITY_STEP_MINUTES),
+    )

@@ -27,7 +27,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
+from backend.accounts.roles import role_has_permission
 from backend.audit.services import audit_record, diff
+from backend.core.error_codes import Forbidden
 from backend.core.transactions import atomic_service
 from backend.patients.models import Patient
 from backend.resources.models import Chair, Professional
@@ -39,6 +41,8 @@ from backend.scheduling.models import (
     Appointment,
     AppointmentStatus,
 )
+from backend.scheduling.permissions import SchedulingPermission
+from backend.scheduling.selectors import is_own_appointment
 from tenants_core.context import current_timezone
 
 S = AppointmentStatus
@@ -163,6 +167,15 @@ def _check_slot(appointment: Appointment) -> None:
         exclude_appointment_id=appointment.pk,
     ):
         raise _overlap_error(appointment)
+
+
+def _check_may_change_status(actor: User, appointment: Appointment) -> None:
+    """Whoever manages the agenda changes any appointment; anyone else (a dentist, with
+    ``agenda.change_own_status``) only the appointments booked with themselves."""
+    if not role_has_permission(
+        actor.role, SchedulingPermission.MANAGE_AGENDA
+    ) and not is_own_appointment(actor, appointment):
+        raise Forbidden("not the appointment's professional, and may not manage the agenda")
 
 
 def _save(appointment: Appointment, **kwargs) -> None:  # type: ignore[no-untyped-def]
@@ -292,7 +305,9 @@ def appointment_change_status(
     *, actor: User, appointment: Appointment, status: str, reason: str = ""
 ) -> Appointment:
     """Move an appointment along its lifecycle; anything else is ``INVALID_TRANSITION``.
-    Cancelling needs a reason."""
+    Cancelling needs a reason. ``Forbidden`` unless the actor manages the agenda or is the
+    professional the appointment is booked with."""
+    _check_may_change_status(actor, appointment)
     appointment = Appointment.objects.select_for_update(no_key=True).get(pk=appointment.pk)
     status = AppointmentStatus(status)
     if status not in TRANSITIONS[appointment.status]:
@@ -328,7 +343,8 @@ def appointment_change_status(
 
 
 def appointment_cancel(*, actor: User, appointment: Appointment, reason: str) -> Appointment:
-    """Cancel with a reason; the slot is free again at once."""
+    """Cancel with a reason; the slot is free again at once. The same rule as every status
+    change: only the agenda's managers, or the appointment's own professional."""
     return appointment_change_status(
         actor=actor, appointment=appointment, status=S.CANCELLED, reason=reason
     )

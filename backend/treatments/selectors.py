@@ -1,4 +1,9 @@
-"""Reading the catalog and plans, and the plans' exact totals."""
+"""Reading the catalog and plans, and the plans' exact totals.
+
+The catalog is the clinic's price list, the same for everyone. Whoever may see plans sees
+all of them; the plan selectors take the ``actor`` all the same, so that a rule about who sees
+which plans (a dentist's own) has one place to go.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import User
 from backend.core.lookups import get_or_not_found
 from backend.treatments.models import ItemStatus, Procedure, TreatmentPlan, TreatmentPlanItem
 from backend.treatments.money import money
@@ -25,7 +31,7 @@ def procedure_list(*, active_only: bool = False, search: str | None = None) -> Q
 
 
 def plan_list(
-    *, patient_id: int | None = None, statuses: list[str] | None = None
+    *, actor: User, patient_id: int | None = None, statuses: list[str] | None = None
 ) -> QuerySet[TreatmentPlan]:
     plans = TreatmentPlan.objects.all()
     if patient_id is not None:
@@ -39,11 +45,11 @@ def procedure_get(*, procedure_id: int | str) -> Procedure:
     return get_or_not_found(Procedure, procedure_id, _("No such procedure."))
 
 
-def plan_get(*, plan_id: int | str) -> TreatmentPlan:
+def plan_get(*, actor: User, plan_id: int | str) -> TreatmentPlan:
     return get_or_not_found(TreatmentPlan, plan_id, _("No such treatment plan."))
 
 
-def item_get(*, item_id: int | str) -> TreatmentPlanItem:
+def item_get(*, actor: User, item_id: int | str) -> TreatmentPlanItem:
     return get_or_not_found(TreatmentPlanItem, item_id, _("No such plan item."))
 
 

@@ -16,8 +16,10 @@ from graphql_api.core.ids import decode_id
 from graphql_api.core.permissions import clinic_permission, signed_in
 
 
-def _staff_user(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
-    return selectors.staff_user_get(user_id=decode_id(global_id, "StaffUser"))
+def _staff_user(info: Info, global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+    return selectors.staff_user_get(
+        actor=info.context.require_user(), user_id=decode_id(global_id, "StaffUser")
+    )
 
 
 @strawberry.type
@@ -61,7 +63,9 @@ class Mutation:
     )
     def change_staff_role(self, info: Info, id: relay.GlobalID, role: Role) -> StaffUser:
         return services.staff_role_change(  # type: ignore[return-value]
-            actor=info.context.require_user(), user=_staff_user(id), role=RoleChoice(role.value)
+            actor=info.context.require_user(),
+            user=_staff_user(info, id),
+            role=RoleChoice(role.value),
         )
 
     @strawberry_django.mutation(
@@ -72,5 +76,5 @@ class Mutation:
     )
     def deactivate_staff_user(self, info: Info, id: relay.GlobalID) -> StaffUser:
         return services.staff_user_deactivate(  # type: ignore[return-value]
-            actor=info.context.require_user(), user=_staff_user(id)
+            actor=info.context.require_user(), user=_staff_user(info, id)
         )

@@ -28,4 +28,4 @@ class Query:
         description="The clinic's staff, by name.",
     )
     def staff(self, info: Info, search: str | None = None) -> Iterable[User]:
-        return selectors.staff_list(search=search)
+        return selectors.staff_list(actor=info.context.require_user(), search=search)

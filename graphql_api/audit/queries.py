@@ -36,6 +36,7 @@ class Query:
         to: datetime | None = None,
     ) -> Iterable[AuditEventModel]:
         return selectors.audit_event_list(
+            actor=info.context.require_user(),
             entity_type=entity_type,
             actor_id=int(decode_id(actor, "StaffUser", field="actor")) if actor else None,
             since=from_,

@@ -50,8 +50,11 @@ def _patient(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
     )
 
 
-def _receipt(global_id: relay.GlobalID, field: str = "id"):  # type: ignore[no-untyped-def]
-    return selectors.receipt_get(receipt_id=decode_id(global_id, "Receipt", field=field))
+def _receipt(info: Info, global_id: relay.GlobalID, field: str = "id"):  # type: ignore[no-untyped-def]
+    return selectors.receipt_get(
+        actor=info.context.require_user(),
+        receipt_id=decode_id(global_id, "Receipt", field=field),
+    )
 
 
 @strawberry.type
@@ -76,12 +79,15 @@ class Mutation:
 
     @_mutation(MANAGE, "Issue a boleta or a factura for some charges; numbers never skip.")
     def issue_receipt(self, info: Info, input: IssueReceiptInput) -> Receipt:
+        actor = info.context.require_user()
         charges = [
-            selectors.charge_get(charge_id=decode_id(gid, "Charge", field="charge_ids"))
+            selectors.charge_get(
+                actor=actor, charge_id=decode_id(gid, "Charge", field="charge_ids")
+            )
             for gid in _bounded(input.charge_ids, 200, "charge_ids")
         ]
         return services.receipt_issue(  # type: ignore[return-value]
-            actor=info.context.require_user(),
+            actor=actor,
             patient=_patient(input.patient_id),
             charges=charges,
             receipt_type=input.receipt_type.value,
@@ -92,7 +98,7 @@ class Mutation:
     @_mutation(ADMIN_ONLY, "Void a receipt: it keeps its number and its charges are free again.")
     def void_receipt(self, info: Info, id: relay.GlobalID, reason: str) -> Receipt:
         return services.receipt_void(
-            actor=info.context.require_user(), receipt=_receipt(id), reason=reason
+            actor=info.context.require_user(), receipt=_receipt(info, id), reason=reason
         )  # type: ignore[return-value]
 
     @_mutation(MANAGE, "Record a payment, applied to receipts; what is left is credit.")
@@ -100,7 +106,7 @@ class Mutation:
         allocations = None
         if input.allocations is not None:
             allocations = [
-                (_receipt(a.receipt_id, f"allocations.{i}.receipt_id"), a.amount)
+                (_receipt(info, a.receipt_id, f"allocations.{i}.receipt_id"), a.amount)
                 for i, a in enumerate(_bounded(input.allocations, 100, "allocations"))
             ]
         return payments.payment_record(  # type: ignore[return-value]
@@ -119,16 +125,17 @@ class Mutation:
     def allocate_payment(
         self, info: Info, payment_id: relay.GlobalID, receipt_id: relay.GlobalID, amount: Decimal
     ) -> Receipt:
-        receipt = _receipt(receipt_id, "receipt_id")
+        actor = info.context.require_user()
+        receipt = _receipt(info, receipt_id, "receipt_id")
         payments.payment_allocate(
-            actor=info.context.require_user(),
+            actor=actor,
             payment=selectors.payment_get(
-                payment_id=decode_id(payment_id, "Payment", field="payment_id")
+                actor=actor, payment_id=decode_id(payment_id, "Payment", field="payment_id")
             ),
             receipt=receipt,
             amount=amount,
         )
-        return selectors.receipt_get(receipt_id=receipt.pk)  # type: ignore[return-value]
+        return selectors.receipt_get(actor=actor, receipt_id=receipt.pk)  # type: ignore[return-value]
 
     @strawberry_django.mutation(
         handle_django_errors=True,

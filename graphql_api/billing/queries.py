@@ -29,7 +29,6 @@ from graphql_api.core.context import Info
 from graphql_api.core.ids import decode_id
 from graphql_api.core.pagination import ListConnection
 from graphql_api.core.permissions import clinic_permission
-from tenants_core.context import current_timezone
 
 VIEW = BillingPermission.VIEW_BILLING
 
@@ -72,7 +71,9 @@ class Query:
 
     @strawberry_django.field(extensions=clinic_permission(VIEW))
     def receipt(self, info: Info, id: relay.GlobalID) -> Receipt:
-        return selectors.receipt_get(receipt_id=decode_id(id, "Receipt"))  # type: ignore[return-value]
+        return selectors.receipt_get(  # type: ignore[return-value]
+            actor=info.context.require_user(), receipt_id=decode_id(id, "Receipt")
+        )
 
     @strawberry_django.connection(
         ListConnection[Receipt],
@@ -86,6 +87,7 @@ class Query:
         status: list[ReceiptStatus] | None = None,  # type: ignore[valid-type]
     ) -> Iterable[models.Receipt]:
         return selectors.receipt_list(
+            actor=info.context.require_user(),
             patient_id=_patient(patient_id).pk if patient_id else None,
             statuses=[s.value for s in status] if status else None,
         )
@@ -98,7 +100,7 @@ class Query:
     def cash_report(
         self, info: Info, from_: Annotated[dt.date, strawberry.argument(name="from")], to: dt.date
     ) -> CashReport:
-        report = selectors.cash_report(date_from=from_, date_to=to, tz=current_timezone())
+        report = selectors.cash_report(date_from=from_, date_to=to)
         methods = [
             MethodTotal(method=PaymentMethod(m), received=r, refunded=f, net=r - f, count=n)
             for m, (r, f, n) in sorted(report.by_method.items())

@@ -45,8 +45,10 @@ def _note(info: Info, global_id: relay.GlobalID):  # type: ignore[no-untyped-def
     )
 
 
-def _finding(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
-    return selectors.finding_get(finding_id=decode_id(global_id, "Finding"))
+def _finding(info: Info, global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+    return selectors.finding_get(
+        actor=info.context.require_user(), finding_id=decode_id(global_id, "Finding")
+    )
 
 
 def _mutation(permission: ClinicalPermission, description: str):  # type: ignore[no-untyped-def]
@@ -71,9 +73,10 @@ class Mutation:
     def create_clinical_note(self, info: Info, input: ClinicalNoteInput) -> ClinicalNote:
         appointment = (
             scheduling_selectors.appointment_get(
+                actor=info.context.require_user(),
                 appointment_id=decode_id(
                     input.appointment_id, "Appointment", field="appointment_id"
-                )
+                ),
             )
             if input.appointment_id
             else None
@@ -127,11 +130,11 @@ class Mutation:
         state: FindingState,  # type: ignore[valid-type]
     ) -> Finding:
         return services.finding_change_state(  # type: ignore[return-value]
-            actor=info.context.require_user(), finding=_finding(id), state=state.value
+            actor=info.context.require_user(), finding=_finding(info, id), state=state.value
         )
 
     @_mutation(FINDINGS, "Take a finding off the chart (the history keeps it).")
     def remove_finding(self, info: Info, id: relay.GlobalID, reason: str = "") -> Finding:
         return services.finding_remove(  # type: ignore[return-value]
-            actor=info.context.require_user(), finding=_finding(id), reason=reason
+            actor=info.context.require_user(), finding=_finding(info, id), reason=reason
         )

@@ -35,7 +35,9 @@ class Query:
         extensions=clinic_permission(VIEW), description="The current anamnesis, if any."
     )
     def medical_history(self, info: Info, patient_id: relay.GlobalID) -> MedicalHistory | None:
-        return selectors.medical_history_versions(patient_id=_patient_id(patient_id)).first()  # type: ignore[return-value]
+        return selectors.medical_history_versions(  # type: ignore[return-value]
+            actor=info.context.require_user(), patient_id=_patient_id(patient_id)
+        ).first()
 
     @strawberry_django.field(
         extensions=clinic_permission(VIEW), description="Every version of the anamnesis."
@@ -43,7 +45,9 @@ class Query:
     def medical_history_versions(
         self, info: Info, patient_id: relay.GlobalID
     ) -> list[MedicalHistory]:
-        return selectors.medical_history_versions(patient_id=_patient_id(patient_id))  # type: ignore[return-value]
+        return selectors.medical_history_versions(  # type: ignore[return-value]
+            actor=info.context.require_user(), patient_id=_patient_id(patient_id)
+        )
 
     @strawberry_django.field(extensions=clinic_permission(VIEW), description="One note (audited).")
     def clinical_note(self, info: Info, id: relay.GlobalID) -> ClinicalNote:
@@ -90,7 +94,7 @@ class Query:
         self, info: Info, patient_id: relay.GlobalID, at: dt.datetime | None = None
     ) -> Odontogram:
         findings = selectors.odontogram_findings(
-            patient_id=_patient_id(patient_id), at=at
+            actor=info.context.require_user(), patient_id=_patient_id(patient_id), at=at
         ).select_related("recorded_by")
         teeth = [
             ToothChart(tooth=tooth, findings=list(group))  # type: ignore[arg-type]

@@ -6,8 +6,8 @@ expected. What the client gets and what the log records both follow from it.
   Mutations return most of them as ``OperationInfo`` instead (strawberry-django's
   ``handle_django_errors``); these are the ones raised by queries.
 - A refusal raised as a coded ``GraphQLError`` (``UNAUTHENTICATED``, ``FORBIDDEN``…) keeps
-  its code; Django's ``PermissionDenied`` is ``FORBIDDEN``; an ID that does not decode is
-  ``INVALID_ID``.
+  its code; Django's ``PermissionDenied`` and a service's ``Forbidden`` (a row rule) are
+  ``FORBIDDEN``; an ID that does not decode is ``INVALID_ID``.
 - A document or variables that graphql-core refused before anything ran (no ``path``) are
   ``GRAPHQL_VALIDATION_FAILED`` unless they carry a code of their own.
 - A transaction that lost a race and was not run again is ``CONCURRENT_UPDATE``: nothing was
@@ -36,7 +36,7 @@ from graphql import GraphQLError
 from strawberry.relay.types import GlobalIDValueError
 from strawberry.types import ExecutionContext
 
-from backend.core.error_codes import SERVER_ERRORS, CommonError
+from backend.core.error_codes import SERVER_ERRORS, CommonError, Forbidden
 from backend.core.transactions import (
     TransactionError,
     conflict_refusal,
@@ -78,7 +78,7 @@ def _code(error: GraphQLError) -> str:
         return first_error(original)[1] or CommonError.INVALID
     if isinstance(original, GlobalIDValueError):
         return CommonError.INVALID_ID
-    if isinstance(original, PermissionDenied):
+    if isinstance(original, PermissionDenied | Forbidden):
         return CommonError.FORBIDDEN
     if original is not None and is_transaction_conflict(original):
         return TransactionError.CONCURRENT_UPDATE
@@ -115,7 +115,7 @@ def publish(error: GraphQLError, classification: Classification, request_id: Any
         error.message = message
         if field:
             extensions["field"] = field
-    elif isinstance(original, PermissionDenied):
+    elif isinstance(original, PermissionDenied | Forbidden):
         # Django's exception may carry an internal detail: the client gets our sentence.
         error.message = str(_("Your role does not allow this."))
     elif classification.code == TransactionError.CONCURRENT_UPDATE:

@@ -125,13 +125,14 @@ ROW_RULES: tuple[tuple[str, str], ...] = (
         "`NOT_FOUND`",
     ),
     (
-        "A dentist without `agenda.manage` changes the status of their own appointments only",
+        "A dentist without `agenda.manage` changes the status of their own appointments only "
+        "(`backend/scheduling/services.py`, `appointment_change_status`)",
         "`FORBIDDEN`",
     ),
     (
         "A patient's `allergies` and `medicalAlerts` are health data: a role without "
         "`clinical.view` reads null there, and the rest of its query answers "
-        "(`graphql_api/patients/types.py`)",
+        "(`backend/patients/selectors.py`, `reads_health_data`)",
         "null",
     ),
     (

@@ -71,7 +71,7 @@ class IsAuthenticated(CodedPermission):
 
 class HasPermission(CodedPermission):
     """The user's clinic role holds one of ``permissions`` in the permission matrix. Row
-    rules (a dentist changing only their own appointments) are checked after loading."""
+    rules (a dentist changing only their own appointments) are the services' to check."""
 
     def __init__(self, *permissions: StrEnum) -> None:
         self.permissions = permissions
@@ -81,11 +81,6 @@ class HasPermission(CodedPermission):
         if user is None or not any(role_has_permission(user.role, p) for p in self.permissions):
             return self.refuse(_("Your role does not allow this."), "FORBIDDEN")
         return True
-
-
-def forbidden() -> GraphQLError:
-    """The refusal of a row rule, raised by a resolver after loading the row."""
-    return GraphQLError(_("Your role does not allow this."), extensions={"code": "FORBIDDEN"})
 
 
 class IsPlatformAdmin(CodedPermission):

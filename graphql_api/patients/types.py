@@ -9,9 +9,8 @@ import strawberry
 import strawberry_django
 from strawberry import relay
 
-from backend.accounts.roles import role_has_permission
-from backend.clinical.permissions import ClinicalPermission
 from backend.patients import models
+from backend.patients.selectors import reads_health_data
 from graphql_api.accounts.types import StaffMember
 from graphql_api.core.context import Info
 from graphql_api.core.docstrings import django_type, graphql_type
@@ -51,11 +50,6 @@ class FrontDeskAlert:
     written_at: dt.datetime = strawberry.field(description="When, with the clinic's offset.")
 
 
-def _reads_clinical(info: Info) -> bool:
-    user = info.context.user
-    return user is not None and role_has_permission(user.role, ClinicalPermission.VIEW_CLINICAL)
-
-
 @django_type(models.Patient)
 class Patient(relay.Node):
     """A patient. What the front desk must check comes first: `hasAlerts` and the
@@ -88,7 +82,7 @@ class Patient(relay.Node):
         description="Known allergies. Health data: null unless your role has clinical.view.",
     )
     def allergies(self, root: models.Patient, info: Info) -> str | None:
-        return root.allergies if _reads_clinical(info) else None
+        return root.allergies if reads_health_data(actor=info.context.user) else None
 
     @strawberry_django.field(
         only=["medical_alerts"],
@@ -96,7 +90,7 @@ class Patient(relay.Node):
         "disease…). Health data: null unless your role has clinical.view.",
     )
     def medical_alerts(self, root: models.Patient, info: Info) -> str | None:
-        return root.medical_alerts if _reads_clinical(info) else None
+        return root.medical_alerts if reads_health_data(actor=info.context.user) else None
 
     first_name: strawberry.auto
     last_name: strawberry.auto

@@ -6,14 +6,13 @@ import strawberry
 import strawberry_django
 from strawberry import relay
 
-from backend.accounts.roles import role_has_permission
 from backend.patients import selectors as patient_selectors
 from backend.resources import selectors as resource_selectors
 from backend.scheduling import selectors, services
 from backend.scheduling.permissions import SchedulingPermission
 from graphql_api.core.context import Info
 from graphql_api.core.ids import decode_id
-from graphql_api.core.permissions import clinic_permission, forbidden
+from graphql_api.core.permissions import clinic_permission
 from graphql_api.scheduling.inputs import RescheduleAppointmentInput, ScheduleAppointmentInput
 from graphql_api.scheduling.types import Appointment, AppointmentStatus
 
@@ -21,8 +20,10 @@ MANAGE = SchedulingPermission.MANAGE_AGENDA
 OWN_STATUS = SchedulingPermission.CHANGE_OWN_APPOINTMENT_STATUS
 
 
-def _appointment(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
-    return selectors.appointment_get(appointment_id=decode_id(global_id, "Appointment"))
+def _appointment(info: Info, global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+    return selectors.appointment_get(
+        actor=info.context.require_user(), appointment_id=decode_id(global_id, "Appointment")
+    )
 
 
 def _professional(global_id: relay.GlobalID | None, field: str = "professional_id"):  # type: ignore[no-untyped-def]
@@ -71,7 +72,7 @@ class Mutation:
     ) -> Appointment:
         return services.appointment_reschedule(  # type: ignore[return-value]
             actor=info.context.require_user(),
-            appointment=_appointment(id),
+            appointment=_appointment(info, id),
             starts_at=input.starts_at,
             ends_at=input.ends_at,
             professional=_professional(input.professional_id),
@@ -87,14 +88,11 @@ class Mutation:
     def change_appointment_status(
         self, info: Info, id: relay.GlobalID, status: AppointmentStatus, reason: str = ""
     ) -> Appointment:
-        user = info.context.require_user()
-        appointment = _appointment(id)
-        if not role_has_permission(user.role, MANAGE) and not selectors.is_own_appointment(
-            user, appointment
-        ):
-            raise forbidden()
         return services.appointment_change_status(  # type: ignore[return-value]
-            actor=user, appointment=appointment, status=status.value, reason=reason
+            actor=info.context.require_user(),
+            appointment=_appointment(info, id),
+            status=status.value,
+            reason=reason,
         )
 
     @strawberry_django.mutation(
@@ -104,5 +102,5 @@ class Mutation:
     )
     def cancel_appointment(self, info: Info, id: relay.GlobalID, reason: str) -> Appointment:
         return services.appointment_cancel(  # type: ignore[return-value]
-            actor=info.context.require_user(), appointment=_appointment(id), reason=reason
+            actor=info.context.require_user(), appointment=_appointment(info, id), reason=reason
         )

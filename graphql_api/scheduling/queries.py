@@ -8,16 +8,9 @@ from typing import Annotated
 
 import strawberry
 import strawberry_django
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.utils import timezone
-from django.utils.translation import gettext as _
 from strawberry import relay
 
-from backend.resources import selectors as resource_selectors
 from backend.scheduling import selectors
-from backend.scheduling.availability import free_slots
-from backend.scheduling.errors import SchedulingError
 from backend.scheduling.models import Appointment as AppointmentModel
 from backend.scheduling.permissions import SchedulingPermission
 from graphql_api.core.context import Info
@@ -25,7 +18,6 @@ from graphql_api.core.ids import decode_id
 from graphql_api.core.pagination import ListConnection
 from graphql_api.core.permissions import clinic_permission
 from graphql_api.scheduling.types import Appointment, AppointmentStatus, Slot, local
-from tenants_core.context import current_timezone
 
 VIEW = SchedulingPermission.VIEW_AGENDA
 
@@ -38,7 +30,9 @@ def _pk(global_id: relay.GlobalID | None, type_name: str, field: str) -> int | N
 class Query:
     @strawberry_django.field(extensions=clinic_permission(VIEW))
     def appointment(self, info: Info, id: relay.GlobalID) -> Appointment:
-        return selectors.appointment_get(appointment_id=decode_id(id, "Appointment"))  # type: ignore[return-value]
+        return selectors.appointment_get(  # type: ignore[return-value]
+            actor=info.context.require_user(), appointment_id=decode_id(id, "Appointment")
+        )
 
     @strawberry_django.connection(
         ListConnection[Appointment],
@@ -56,6 +50,7 @@ class Query:
         status: list[AppointmentStatus] | None = None,
     ) -> Iterable[AppointmentModel]:
         return selectors.appointment_list(
+            actor=info.context.require_user(),
             since=from_,
             until=to,
             professional_id=_pk(professional_id, "Professional", "professional_id"),
@@ -78,31 +73,11 @@ class Query:
         duration_minutes: int,
         chair_id: relay.GlobalID | None = None,
     ) -> list[Slot]:
-        if not 2000 <= date.year <= 2100:
-            message = _("A date between 2000 and 2100.")
-            raise ValidationError(
-                {"date": ValidationError(message, code=SchedulingError.INVALID_TIME_RANGE)}
-            )
-        if not 5 <= duration_minutes <= 8 * 60:
-            raise ValidationError(
-                {"duration_minutes": ValidationError(
-                    _("Between 5 minutes and 8 hours."), code=SchedulingError.INVALID_DURATION)}
-            )  # fmt: skip
-        professional = resource_selectors.professional_get(
-            professional_id=decode_id(professional_id, "Professional", field="professional_id")
-        )
-        chair = (
-            resource_selectors.chair_get(chair_id=decode_id(chair_id, "Chair", field="chair_id"))
-            if chair_id
-            else None
-        )
-        slots = free_slots(
-            professional=professional,
-            day=date,
-            duration=dt.timedelta(minutes=duration_minutes),
-            tz=current_timezone(),
-            chair=chair,
-            now=timezone.now(),
-            step=dt.timedelta(minutes=settings.AVAILABILITY_STEP_MINUTES),
+        slots = selectors.free_slot_list(
+            actor=info.context.require_user(),
+            professional_id=decode_id(professional_id, "Professional", field="professional_id"),
+            date=date,
+            duration_minutes=duration_minutes,
+            chair_id=_pk(chair_id, "Chair", "chair_id"),
         )
         return [Slot(starts_at=local(start), ends_at=local(end)) for start, end in slots]

@@ -40,12 +40,18 @@ def _procedure(global_id: relay.GlobalID, field: str = "id"):  # type: ignore[no
     return selectors.procedure_get(procedure_id=decode_id(global_id, "Procedure", field=field))
 
 
-def _plan(global_id: relay.GlobalID, field: str = "id"):  # type: ignore[no-untyped-def]
-    return selectors.plan_get(plan_id=decode_id(global_id, "TreatmentPlan", field=field))
+def _plan(info: Info, global_id: relay.GlobalID, field: str = "id"):  # type: ignore[no-untyped-def]
+    return selectors.plan_get(
+        actor=info.context.require_user(),
+        plan_id=decode_id(global_id, "TreatmentPlan", field=field),
+    )
 
 
-def _item(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
-    return selectors.item_get(item_id=decode_id(global_id, "TreatmentPlanItem", field="item_id"))
+def _item(info: Info, global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+    return selectors.item_get(
+        actor=info.context.require_user(),
+        item_id=decode_id(global_id, "TreatmentPlanItem", field="item_id"),
+    )
 
 
 @strawberry.type
@@ -87,7 +93,7 @@ class Mutation:
     ) -> TreatmentPlanItem:
         return services.plan_item_add(  # type: ignore[return-value]
             actor=info.context.require_user(),
-            plan=_plan(plan_id, "plan_id"),
+            plan=_plan(info, plan_id, "plan_id"),
             procedure=_procedure(input.procedure_id, "procedure_id"),
             tooth=input.tooth,
             surfaces=input.surfaces,
@@ -100,7 +106,9 @@ class Mutation:
 
     @_mutation(PLANS, "Cancel a planned item.")
     def cancel_treatment_plan_item(self, info: Info, item_id: relay.GlobalID) -> TreatmentPlanItem:
-        return services.plan_item_cancel(actor=info.context.require_user(), item=_item(item_id))  # type: ignore[return-value]
+        return services.plan_item_cancel(  # type: ignore[return-value]
+            actor=info.context.require_user(), item=_item(info, item_id)
+        )
 
     @_mutation(PLANS, "Present, accept, reject or reopen a plan.")
     def change_treatment_plan_status(
@@ -110,25 +118,27 @@ class Mutation:
         status: PlanStatus,  # type: ignore[valid-type]
     ) -> TreatmentPlan:
         return services.plan_change_status(  # type: ignore[return-value]
-            actor=info.context.require_user(), plan=_plan(id), status=status.value
+            actor=info.context.require_user(), plan=_plan(info, id), status=status.value
         )
 
     @_mutation(PLANS, "Mark an item done: records the performed procedure and updates the chart.")
     def complete_treatment_plan_item(
         self, info: Info, item_id: relay.GlobalID, input: CompleteItemInput | None = None
     ) -> TreatmentPlanItem:
-        item = _item(item_id)
+        actor = info.context.require_user()
+        item = _item(info, item_id)
         appointment = None
         if input and input.appointment_id:
             appointment = scheduling_selectors.appointment_get(
+                actor=actor,
                 appointment_id=decode_id(
                     input.appointment_id, "Appointment", field="appointment_id"
-                )
+                ),
             )
         services.plan_item_complete(
-            actor=info.context.require_user(),
+            actor=actor,
             item=item,
             appointment=appointment,
             performed_at=input.performed_at if input else None,
         )
-        return selectors.item_get(item_id=item.pk)  # type: ignore[return-value]
+        return selectors.item_get(actor=actor, item_id=item.pk)  # type: ignore[return-value]

@@ -34,7 +34,9 @@ class Query:
 
     @strawberry_django.field(extensions=clinic_permission(SUMMARY))
     def treatment_plan(self, info: Info, id: relay.GlobalID) -> TreatmentPlan:
-        return selectors.plan_get(plan_id=decode_id(id, "TreatmentPlan"))  # type: ignore[return-value]
+        return selectors.plan_get(  # type: ignore[return-value]
+            actor=info.context.require_user(), plan_id=decode_id(id, "TreatmentPlan")
+        )
 
     @strawberry_django.connection(
         ListConnection[TreatmentPlan],
@@ -55,6 +57,7 @@ class Query:
             else None
         )
         return selectors.plan_list(
+            actor=info.context.require_user(),
             patient_id=patient.pk if patient else None,
             statuses=[s.value for s in status] if status else None,
         )

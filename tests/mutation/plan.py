@@ -71,13 +71,15 @@ TARGETS: tuple[Target, ...] = (
     ),
     Target(
         name="appointment-transitions",
-        what="the appointment lifecycle: its transitions, rescheduling and cancelling",
+        what="the appointment lifecycle: its transitions, who may change it, rescheduling and "
+        "cancelling",
         sources=(
             Source(
                 "backend/scheduling/services.py",
                 only=(
                     "TRANSITIONS",
                     "RESCHEDULABLE",
+                    "_check_may_change_status",
                     "appointment_change_status",
                     "appointment_reschedule",
                     "appointment_cancel",
@@ -85,6 +87,7 @@ TARGETS: tuple[Target, ...] = (
             ),
         ),
         tests=("tests/scheduling/test_lifecycle_and_agenda.py",),
+        added=("tests/scheduling/test_rules_without_graphql.py",),
         enums={"S": "backend.scheduling.models.AppointmentStatus"},
     ),
     Target(
