@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -330,9 +330,11 @@ def running_uvicorn(
     workers: int = 1,
     env: dict[str, str] | None = None,
     ready: Callable[[LiveServer], bool] = _healthy,
+    output: IO[Any] | None = None,
 ) -> Iterator[LiveServer]:
     """uvicorn serving the test database (or ``env``'s ``DATABASE_URL``) on a free loopback
-    port, trusting the proxies in ``env``'s ``TRUSTED_PROXIES`` (default: none)."""
+    port, trusting the proxies in ``env``'s ``TRUSTED_PROXIES`` (default: none). Its stdout and
+    stderr go to ``output`` when given (its log, for the tests that read it)."""
     extra = env or {}
     with django_db_blocker.unblock():
         env = child_env(**extra)
@@ -343,7 +345,7 @@ def running_uvicorn(
         workers=workers,
         log_level="warning",
     )
-    process = subprocess.Popen(launch.command(), cwd=ROOT, env=env)
+    process = subprocess.Popen(launch.command(), cwd=ROOT, env=env, stdout=output, stderr=output)
     server = LiveServer(port)
     with serving(
         process,
