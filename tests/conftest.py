@@ -331,10 +331,12 @@ def running_uvicorn(
     env: dict[str, str] | None = None,
     ready: Callable[[LiveServer], bool] = _healthy,
     output: IO[Any] | None = None,
+    log_level: str = "warning",
 ) -> Iterator[LiveServer]:
     """uvicorn serving the test database (or ``env``'s ``DATABASE_URL``) on a free loopback
     port, trusting the proxies in ``env``'s ``TRUSTED_PROXIES`` (default: none). Its stdout and
-    stderr go to ``output`` when given (its log, for the tests that read it)."""
+    stderr go to ``output`` when given (its log, for the tests that read it), uvicorn's own
+    lines from ``log_level`` up."""
     extra = env or {}
     with django_db_blocker.unblock():
         env = child_env(**extra)
@@ -343,7 +345,7 @@ def running_uvicorn(
         trusted_proxies=trusted_proxies_parse(env.get("TRUSTED_PROXIES", "")),
         port=port,
         workers=workers,
-        log_level="warning",
+        log_level=log_level,
     )
     process = subprocess.Popen(launch.command(), cwd=ROOT, env=env, stdout=output, stderr=output)
     server = LiveServer(port)

@@ -160,19 +160,25 @@ def test_no_token_or_password_reaches_a_log_line(clinic1, admin_token, formatter
 
 @pytest.mark.slow
 def test_under_uvicorn_the_views_thread_and_djangos_line_carry_the_request(django_db_blocker):
-    """The sync view runs in a worker thread of uvicorn's: the id and the clinic reach it, and
-    come back for Django's own line about the 400, written after the view returned."""
+    """The sync view runs in a worker thread: the id and the clinic reach it, and come back
+    for Django's own line about the 400, written after the view returned, and for uvicorn's
+    access line."""
     with (
         tempfile.TemporaryFile("w+") as output,
-        running_uvicorn(django_db_blocker, env={"LOG_FORMAT": "json"}, output=output) as server,
+        running_uvicorn(
+            django_db_blocker, env={"LOG_FORMAT": "json"}, output=output, log_level="info"
+        ) as server,
     ):
         response = server.post(CLINIC_HOST, INVALID, headers={"X-Request-ID": "req-uvicorn-1"})
         assert response.status_code == 400
         assert response.headers["X-Request-ID"] == "req-uvicorn-1"
         output.seek(0)
-        records = [json.loads(line) for line in output if line.startswith("{")]
+        # Every line the server wrote, uvicorn's and Django's included, is one JSON object.
+        records = [json.loads(line) for line in output if line.strip()]
     mine = {r["logger"]: r for r in records if r["request_id"] == "req-uvicorn-1"}
-    assert mine.keys() >= {"graphql_api.errors", "django.request"}, records
+    assert mine.keys() >= {"graphql_api.errors", "django.request", "uvicorn.access"}, records
     assert mine["django.request"]["clinic"] == "clinica1"
     assert mine["graphql_api.errors"]["clinic"] == "clinica1"  # logged in the view's thread
     assert mine["django.request"]["message"] == "Bad Request: /graphql"
+    assert mine["uvicorn.access"]["clinic"] == "clinica1"
+    assert '"POST /graphql HTTP/1.1" 400' in mine["uvicorn.access"]["message"]
