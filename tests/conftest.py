@@ -32,9 +32,9 @@ from devtools.processes import free_port, production_secrets, serving
 from tenants_core import routing
 from tenants_core.models import Clinic, ClinicStatus
 from tenants_core.services import clinic_provision
+from tests.factories import TEST_PASSWORD, PatientFactory, StaffFactory
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_PASSWORD = "s3cure-Pass!word"
 PLATFORM_ADMIN_EMAIL = "root@platform.pe"
 
 
@@ -164,12 +164,8 @@ def clinic2(db: None) -> Clinic:
 @pytest.fixture
 def patient(clinic1: Clinic) -> Any:
     """A patient of clinica1."""
-    from backend.patients.models import Patient
-
     with tenant_context(clinic1):
-        return Patient.objects.create(
-            first_name="José", last_name="Pérez", document_type="DNI", document_number="12345678"
-        )
+        return PatientFactory(document_number="12345678")
 
 
 @pytest.fixture
@@ -193,10 +189,7 @@ def make_staff(db: None) -> Any:
     ) -> User:
         email = email or f"{str(role).lower()}{next(counter)}@{clinic.subdomain}.pe"
         with tenant_context(clinic):
-            return get_user_model().objects.create_user(
-                email=email, password=TEST_PASSWORD, full_name=email.split("@")[0].title(),
-                role=role, is_active=active, **fields,
-            )  # fmt: skip
+            return StaffFactory(email=email, role=role, is_active=active, **fields)
 
     return make
 
