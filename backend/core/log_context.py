@@ -45,8 +45,11 @@ def current() -> tuple[str, str]:
     request = _request.get()
     if request is None:
         return NONE, NONE
-    tenant = getattr(request, "tenant", None)  # set by the tenant middleware once routed
-    clinic = NONE if tenant is None or tenant.is_public else tenant.subdomain
+    # Set by the tenant middleware once the host is routed. Read defensively: a filter that
+    # raised would break the caller's log call.
+    tenant = getattr(request, "tenant", None)
+    public = tenant is None or getattr(tenant, "is_public", False)
+    clinic = NONE if public else getattr(tenant, "subdomain", None) or NONE
     return getattr(request, "request_id", NONE), clinic
 
 
