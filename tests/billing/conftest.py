@@ -2,15 +2,13 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from backend.accounts.models import Role
-from backend.patients.models import Patient
+from tests.factories import PatientFactory
 
 
 @pytest.fixture
 def other_patient(clinic1):
     with tenant_context(clinic1):
-        return Patient.objects.create(
-            first_name="Ana", last_name="Díaz", document_type="DNI", document_number="87654321"
-        )
+        return PatientFactory(first_name="Ana", last_name="Díaz", document_number="87654321")
 
 
 @pytest.fixture

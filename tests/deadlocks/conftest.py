@@ -3,7 +3,6 @@ outermost ones, as in production), emptied after each test, dropped at the end."
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,10 +13,11 @@ from backend.accounts.auth import _token_issue
 from backend.accounts.models import User
 from backend.core.tenancy import clinic_context, schema_transaction
 from backend.patients.models import Patient
-from backend.resources.models import Chair, Professional, WorkingHours
+from backend.resources.models import Chair
 from tenants_core.services import clinic_provision
 from tests.conftest import TEST_PASSWORD
 from tests.deadlocks.support import DAY, SUBDOMAIN, Data
+from tests.factories import ChairFactory, PatientFactory, ProfessionalFactory, weekly
 
 
 @pytest.fixture(scope="package")
@@ -32,18 +32,12 @@ def data(django_db_blocker: Any) -> Iterator[Data]:
             result.clinic = clinic
             result.admin = User.objects.get(email="admin@bloqueos.pe")
             result.token = _token_issue(result.admin).raw
-            result.professionals = [
-                Professional.objects.create(full_name=f"Dra. {i}", license_number=f"9{i}")
-                for i in range(2)
-            ]
-            for professional in result.professionals:
-                WorkingHours.objects.create(
-                    professional=professional, weekday=DAY.weekday(),
-                    start_time=dt.time(8), end_time=dt.time(18),
-                )  # fmt: skip
-            result.chairs = [Chair.objects.create(name=f"Sillón {i}") for i in range(2)]
-            result.patient = Patient.objects.create(
-                first_name="Ana", last_name="Ríos", document_type="DNI", document_number="41234567"
+            result.professionals = ProfessionalFactory.create_batch(
+                2, hours=weekly([DAY.weekday()], (8, 18))
+            )
+            result.chairs = ChairFactory.create_batch(2)
+            result.patient = PatientFactory(
+                first_name="Ana", last_name="Ríos", document_number="41234567"
             )
         connection.set_schema_to_public()
     yield result

@@ -7,8 +7,9 @@ from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
 from backend.patients.models import Patient
-from backend.resources.models import Chair, Professional, WorkingHours
+from backend.resources.models import Chair, Professional
 from tests.dates import LIMA, MONDAY, lima  # noqa: F401 - a Monday weeks ahead, in Lima
+from tests.factories import ChairFactory, PatientFactory, ProfessionalFactory, weekly
 
 
 def iso(value: dt.datetime) -> str:
@@ -32,31 +33,16 @@ class Agenda:
 @pytest.fixture
 def agenda(clinic1, make_staff, token_for):
     with tenant_context(clinic1):
-        professional = Professional.objects.create(
-            full_name="Dra. Ana Soto", license_number="11111"
+        hours = weekly(range(5), (8, 13), (14, 18))  # Monday to Friday
+        professional = ProfessionalFactory(
+            full_name="Dra. Ana Soto", license_number="11111", hours=hours
         )
-        other = Professional.objects.create(full_name="Dr. Luis Vega", license_number="22222")
-        for person in (professional, other):
-            for weekday in range(5):  # Monday to Friday, 08:00–13:00 and 14:00–18:00
-                WorkingHours.objects.create(
-                    professional=person,
-                    weekday=weekday,
-                    start_time=dt.time(8),
-                    end_time=dt.time(13),
-                )
-                WorkingHours.objects.create(
-                    professional=person,
-                    weekday=weekday,
-                    start_time=dt.time(14),
-                    end_time=dt.time(18),
-                )
-        chair = Chair.objects.create(name="Sillón 1")
-        other_chair = Chair.objects.create(name="Sillón 2")
-        patient = Patient.objects.create(
-            first_name="José", last_name="Pérez", document_type="DNI", document_number="12345678"
-        )
-        other_patient = Patient.objects.create(
-            first_name="María", last_name="Quispe", document_type="DNI", document_number="87654321"
+        other = ProfessionalFactory(full_name="Dr. Luis Vega", license_number="22222", hours=hours)
+        chair = ChairFactory(name="Sillón 1")
+        other_chair = ChairFactory(name="Sillón 2")
+        patient = PatientFactory(document_number="12345678")
+        other_patient = PatientFactory(
+            first_name="María", last_name="Quispe", document_number="87654321"
         )
     receptionist = make_staff(clinic1, Role.RECEPTIONIST)
     return Agenda(

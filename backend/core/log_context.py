@@ -1,0 +1,101 @@
+"""Every log line says which request and which clinic it is about, whatever the logger
+(Django's, strawberry's, ours, uvicorn's), as text or as one JSON object (``LOG_FORMAT``).
+
+``RequestIdMiddleware`` binds the request it serves to a context variable; the filter on the
+log handler reads it for each record. A context variable, not a thread-local: under uvicorn the
+middleware and the view run in threads that asgiref hands the request's context to (and back),
+and each request is its own asyncio task, so two requests never see each other's. Under WSGI
+and the test client the thread keeps its context, so ``request_finished`` unbinds it.
+
+Lines outside a request (commands, startup) and the platform's own domain say ``-``. Only the
+fields below are written: a record's other attributes (Django's ``request``, the SQL ``params``
+of ``django.db.backends``) never reach the log, so no token or password can ride along.
+
+Imported by the settings' ``LOGGING`` before the apps load: the standard library only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from contextvars import ContextVar
+from typing import Any
+
+NONE = "-"
+TEXT_FORMAT = (
+    "%(asctime)s %(levelname)s %(name)s request=%(request_id)s clinic=%(clinic)s %(message)s"
+)
+
+_request: ContextVar[Any] = ContextVar("log_request", default=None)
+
+
+def request_bind(request: Any) -> None:
+    """Lines logged from here on, in this context, are about ``request``."""
+    _request.set(request)
+
+
+def request_unbind(**_signal: Any) -> None:
+    """Lines logged from here on are about no request (a ``request_finished`` receiver)."""
+    _request.set(None)
+
+
+def current() -> tuple[str, str]:
+    """The request id and the clinic's subdomain of the request being served, or ``-``."""
+    request = _request.get()
+    if request is None:
+        return NONE, NONE
+    # Set by the tenant middleware once the host is routed. Read defensively: a filter that
+    # raised would break the caller's log call.
+    tenant = getattr(request, "tenant", None)
+    public = tenant is None or getattr(tenant, "is_public", False)
+    clinic = NONE if public else getattr(tenant, "subdomain", None) or NONE
+    return getattr(request, "request_id", NONE), clinic
+
+
+class RequestContextFilter(logging.Filter):
+    """Adds ``request_id`` and ``clinic`` to every record the handler writes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id, record.clinic = current()
+        return True
+
+
+def _utc_iso(record: logging.LogRecord) -> str:
+    moment = dt.datetime.fromtimestamp(record.created, tz=dt.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class TextFormatter(logging.Formatter):
+    """``LOG_FORMAT=text``: ``<UTC time> <level> <logger> request=<id> clinic=<clinic> <message>``,
+    the traceback on the lines after it."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT, defaults={"request_id": NONE, "clinic": NONE})
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return _utc_iso(record)
+
+
+class JsonFormatter(logging.Formatter):
+    """``LOG_FORMAT=json``: one JSON object per line with ``time`` (UTC, ISO 8601), ``level``,
+    ``logger``, ``message``, ``request_id``, ``clinic``, and ``exception`` (the formatted
+    traceback) or ``stack`` when the record has one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": _utc_iso(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", NONE),
+            "clinic": getattr(record, "clinic", NONE),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            line["exception"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        # ASCII: a lone surrogate that a client sent cannot break the line's encoding.
+        return json.dumps(line)
