@@ -6,7 +6,6 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from backend.accounts.selectors import staff_user_get
 from backend.audit.models import AuditEvent
 
 
@@ -17,10 +16,9 @@ def audit_event_list(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet[AuditEvent]:
-    """Events of the current schema, newest first, filtered. Callers check the permission."""
-    if actor_id is not None:
-        # An actor this clinic does not have is NOT_FOUND, not an empty trail.
-        staff_user_get(user_id=actor_id)
+    """Events of the current schema, newest first, filtered. Callers check the permission
+    and look ``actor_id`` up among the clinic's staff (``staff_user_get``: an actor this clinic
+    does not have is NOT_FOUND, not an empty trail); the audit app sits below accounts."""
     events = AuditEvent.objects.all()
     if entity_type:
         events = events.filter(entity_type=entity_type)

@@ -10,6 +10,7 @@ import strawberry
 import strawberry_django
 from strawberry import relay
 
+from backend.accounts.selectors import staff_user_get
 from backend.audit import selectors
 from backend.audit.models import AuditEvent as AuditEventModel
 from backend.audit.permissions import AuditPermission
@@ -37,7 +38,12 @@ class Query:
     ) -> Iterable[AuditEventModel]:
         return selectors.audit_event_list(
             entity_type=entity_type,
-            actor_id=int(decode_id(actor, "StaffUser", field="actor")) if actor else None,
+            actor_id=_staff_user_id(actor) if actor else None,
             since=from_,
             until=to,
         )
+
+
+def _staff_user_id(actor: relay.GlobalID) -> int:
+    """The id of one of this clinic's staff: NOT_FOUND for any other, not an empty trail."""
+    return staff_user_get(user_id=decode_id(actor, "StaffUser", field="actor")).pk
