@@ -22,8 +22,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from backend.audit.services import audit_record
-from tenants_core import backup_crypto
+from tenants_core import backup_crypto, clinic_hooks
 from tenants_core.backup_archive import (
     DigestingSink,
     VerifyingReader,
@@ -147,7 +146,7 @@ def _record_reseal(
         current.size_bytes = sink.size
         current.key_id = key_id
         current.save(update_fields=["file_name", "sha256", "size_bytes", "key_id"])
-        audit_record(
+        clinic_hooks.event_record(
             actor=actor,
             actor_email="" if actor else "system",
             action="clinic.backup_reseal",

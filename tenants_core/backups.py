@@ -28,8 +28,7 @@ from django.db import connection, transaction
 from django.utils.timezone import now as timezone_now
 from django.utils.translation import gettext as _
 
-from backend.audit.services import audit_record
-from tenants_core import backup_crypto
+from tenants_core import backup_crypto, clinic_hooks
 from tenants_core.backup_archive import (
     FORMAT,
     FORMAT_VERSION,
@@ -217,7 +216,7 @@ def clinic_backup_create(*, clinic: Clinic, actor: Any = None) -> ClinicBackup:
                 migrations_fingerprint=manifest["migrations_fingerprint"],
                 created_by=getattr(actor, "email", "") or "system",
             )
-            audit_record(
+            clinic_hooks.event_record(
                 actor=actor,
                 actor_email="" if actor else "system",
                 action="clinic.backup",

@@ -23,9 +23,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.utils.translation import gettext as _
 from psycopg2.errorcodes import DUPLICATE_SCHEMA, LOCK_NOT_AVAILABLE
 
-from backend.accounts.models import AuthToken
-from backend.audit.services import audit_record
-from tenants_core import limits, routing
+from tenants_core import clinic_hooks, limits, routing
 from tenants_core.backup_archive import (
     MANIFEST,
     HashingReader,
@@ -168,9 +166,10 @@ def _restore_over(manifest: dict[str, Any], archive: Path, subdomain: str, actor
         with _busy_after_lock_timeout():
             cursor.execute(f"DROP SCHEMA {quote(clinic.schema_name)} CASCADE")
         cursor.execute(f"ALTER SCHEMA {quote(staging)} RENAME TO {quote(clinic.schema_name)}")
-        # A token revoked after the backup was taken must not come back to life.
-        tokens = f"{quote(clinic.schema_name)}.{quote(AuthToken._meta.db_table)}"
-        cursor.execute(f"UPDATE {tokens} SET revoked_at = now() WHERE revoked_at IS NULL")  # noqa: S608
+        # What the clinic apps must do to a restored schema (backend.accounts: a token
+        # revoked after the backup was taken must not come back to life).
+        for step in clinic_hooks.restore_steps():
+            step(cursor, clinic.schema_name)
     connection.set_schema_to_public()
     return _restored(clinic, manifest, actor, {"over": subdomain})
 
@@ -204,7 +203,7 @@ def _restored(clinic: Clinic, manifest: dict[str, Any], actor: Any, changes: dic
     """Record that the clinic's schema is at the code's migration state (so migrate skips
     it) and audit the restore on the platform's trail."""
     _record_fingerprint(clinic)
-    audit_record(
+    clinic_hooks.event_record(
         actor=actor,
         actor_email="" if actor else "system",
         action="clinic.restore",

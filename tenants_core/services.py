@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -20,9 +21,9 @@ from django_tenants.models import TenantMixin
 from django_tenants.signals import post_schema_sync
 from django_tenants.utils import schema_context, tenant_context
 
-from backend.accounts.models import Role
-from backend.audit.services import audit_record, diff
-from tenants_core import limits, routing
+from backend.core.changes import diff
+from tenants_core import clinic_hooks, limits, routing
+from tenants_core.clinic_hooks import NewClinic
 from tenants_core.errors import PlatformError
 from tenants_core.models import Clinic, ClinicStatus, Domain, Plan, PlanCode
 from tenants_core.schema_names import clinic_claim_refusal, clinic_domain_for, schema_name_for
@@ -76,6 +77,22 @@ def _get_plan(code: str) -> Plan:
         ) from None
 
 
+@dataclass
+class _ClinicRequest:
+    """A sign-up: as given, then as ``_clinic_request_validate`` normalised it."""
+
+    subdomain: str
+    name: str
+    legal_id: str
+    email: str
+    admin_email: str
+    admin_full_name: str
+    timezone: str
+    plan_code: str
+    plan: Plan | None = None  # once validated
+    schema_name: str = ""  # once validated
+
+
 @transaction.atomic
 def clinic_provision(
     *,
@@ -91,113 +108,140 @@ def clinic_provision(
     actor: Any = None,
 ) -> Clinic:
     """Create a clinic: its schema with every tenant migration, its primary domain
-    ``<subdomain>.<BASE_DOMAIN>`` and its first ADMIN user (``admin_email``, by default the
+    ``<subdomain>.<BASE_DOMAIN>`` and, through the clinic apps' provisioning steps
+    (``tenants_core.clinic_hooks``), its first ADMIN user (``admin_email``, by default the
     clinic's email).
 
     All input is validated before anything is written, and every error is reported at once,
     keyed by field. The whole provisioning is one transaction: PostgreSQL DDL is
     transactional, so a failure at any step leaves no schema, Clinic or Domain behind.
     """
+    request = _ClinicRequest(
+        subdomain=subdomain,
+        name=name,
+        legal_id=legal_id,
+        email=email,
+        admin_email=admin_email or email,
+        admin_full_name=admin_full_name,
+        timezone=timezone,
+        plan_code=plan,
+    )
+    _clinic_request_validate(request, admin_password)
+    # Hashing the admin's password (Argon2: deliberately slow) overlaps the schema copy;
+    # argon2-cffi releases the GIL while it works.
+    admin_password_hash = _password_hashing.submit(make_password, admin_password)
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        clinic = _clinic_schema_create(request)
+        _clinic_create_audit(request, clinic, actor)
+    with tenant_context(clinic):
+        _clinic_schema_populate(
+            NewClinic(
+                clinic=clinic,
+                admin_email=request.admin_email,
+                admin_full_name=request.admin_full_name,
+                admin_password_hash=admin_password_hash.result(),
+                actor=actor,
+            )
+        )
+    return clinic
+
+
+def _clinic_request_validate(request: _ClinicRequest, admin_password: str) -> None:
+    """Normalise every field of ``request`` in place, collecting every error keyed by field;
+    then check that the subdomain and its schema name are free. Raises them all at once."""
     errors: dict[str, list[ValidationError]] = {}
-    subdomain = _collect(errors, "subdomain", validate_subdomain, subdomain)
-    name = _collect(errors, "name", _validate_name, name)
-    legal_id = _collect(errors, "legal_id", validate_ruc, legal_id)
-    email = _collect(errors, "email", _validate_email, email)
-    admin_email = _collect(errors, "admin_email", _validate_email, admin_email or email)
-    timezone = _collect(errors, "timezone", validate_timezone, timezone)
-    plan_obj = _collect(errors, "plan", _get_plan, plan)
-    user_model = get_user_model()
+    request.subdomain = _collect(errors, "subdomain", validate_subdomain, request.subdomain)
+    request.name = _collect(errors, "name", _validate_name, request.name)
+    request.legal_id = _collect(errors, "legal_id", validate_ruc, request.legal_id)
+    request.email = _collect(errors, "email", _validate_email, request.email)
+    # An admin email left out is the clinic's (normalising it twice changes nothing).
+    request.admin_email = _collect(errors, "admin_email", _validate_email, request.admin_email)
+    request.timezone = _collect(errors, "timezone", validate_timezone, request.timezone)
+    request.plan = _collect(errors, "plan", _get_plan, request.plan_code)
+    _admin_password_check(errors, admin_password, request.admin_email, request.admin_full_name)
+    if "subdomain" not in errors:
+        request.schema_name = schema_name_for(request.subdomain)
+        refusal = clinic_claim_refusal(request.subdomain, request.schema_name)
+        if refusal is not None:
+            errors.update(refusal.error_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _admin_password_check(
+    errors: dict[str, list[ValidationError]], password: str, email: str, full_name: str
+) -> None:
+    """Django's password validators, against a user like the admin to be (so that "too
+    similar to the email" works)."""
     try:
         password_validation.validate_password(
-            admin_password, user_model(email=admin_email, full_name=admin_full_name)
+            password, get_user_model()(email=email, full_name=full_name)
         )
     except ValidationError as error:
         errors.setdefault("admin_password", []).append(
             ValidationError(" ".join(error.messages), code=PlatformError.INVALID_PASSWORD)
         )
-    schema_name = schema_name_for(subdomain) if "subdomain" not in errors else ""
-    if "subdomain" not in errors:
-        refusal = clinic_claim_refusal(subdomain, schema_name)
-        if refusal is not None:
-            errors.update(refusal.error_dict)
-    if errors:
-        raise ValidationError(errors)
-    # Hashing the admin's password (Argon2: deliberately slow) overlaps the schema copy;
-    # argon2-cffi releases the GIL while it works.
-    admin_password_hash = _password_hashing.submit(make_password, admin_password)
 
-    with schema_context(settings.PUBLIC_SCHEMA_NAME):
-        clinic = Clinic(
-            schema_name=schema_name,
-            subdomain=subdomain,
-            name=name,
-            legal_id=legal_id,
-            email=email,
-            plan=plan_obj,
-            timezone=timezone,
-            status=ClinicStatus.ACTIVE,
-        )
-        # The schema is created below, never found: django-tenants' own save() would skip
-        # CREATE SCHEMA when one of that name exists, and the clinic would adopt an orphan.
-        clinic.auto_create_schema = False
-        try:
-            with transaction.atomic():
-                clinic.save(verbosity=0)
-                clinic.create_schema(check_if_exists=False, verbosity=0)  # same transaction
-                Domain.objects.create(
-                    domain=clinic_domain_for(subdomain), tenant=clinic, is_primary=True
-                )
-            routing.invalidate()
-        except (IntegrityError, ProgrammingError, ValidationError) as error:
-            # A concurrent sign-up or restore took the subdomain or the schema name between
-            # our check and our writes (unique keys, DUPLICATE_SCHEMA, django-tenants' check).
-            refusal = clinic_claim_refusal(subdomain, schema_name)
-            if refusal is None:
-                raise
-            logger.info("clinic_provision lost a race for %s: %s", subdomain, error)
-            raise refusal from error
-        post_schema_sync.send(sender=TenantMixin, tenant=clinic.serializable_fields())
 
-        audit_record(
-            actor=actor,
-            actor_email="" if actor else "system",
-            action="clinic.create",
-            entity=clinic,
-            changes={
-                "subdomain": subdomain,
-                "name": name,
-                "legal_id": legal_id,
-                "plan": plan_obj.code,
-                "admin_email": admin_email,
-            },
-        )
-
-    with tenant_context(clinic):
-        admin = _clinic_admin_create(
-            email=admin_email,
-            password_hash=admin_password_hash.result(),
-            full_name=admin_full_name,
-        )
-        audit_record(
-            actor=None,
-            actor_email=getattr(actor, "email", "") or "system",
-            action="staff.create",
-            entity=admin,
-            changes={"email": admin.email, "role": str(Role.ADMIN), "by": "platform"},
-        )
+def _clinic_schema_create(request: _ClinicRequest) -> Clinic:
+    """The Clinic row, its schema (every tenant migration) and its primary domain, in the
+    public schema. A concurrent sign-up or restore that took the subdomain or the schema
+    name first turns into the same field errors as the validation's."""
+    clinic = Clinic(
+        schema_name=request.schema_name,
+        subdomain=request.subdomain,
+        name=request.name,
+        legal_id=request.legal_id,
+        email=request.email,
+        plan=request.plan,
+        timezone=request.timezone,
+        status=ClinicStatus.ACTIVE,
+    )
+    # The schema is created below, never found: django-tenants' own save() would skip
+    # CREATE SCHEMA when one of that name exists, and the clinic would adopt an orphan.
+    clinic.auto_create_schema = False
+    try:
+        with transaction.atomic():
+            clinic.save(verbosity=0)
+            clinic.create_schema(check_if_exists=False, verbosity=0)  # same transaction
+            Domain.objects.create(
+                domain=clinic_domain_for(request.subdomain), tenant=clinic, is_primary=True
+            )
+        routing.invalidate()
+    except (IntegrityError, ProgrammingError, ValidationError) as error:
+        # A concurrent sign-up or restore took the subdomain or the schema name between
+        # our check and our writes (unique keys, DUPLICATE_SCHEMA, django-tenants' check).
+        refusal = clinic_claim_refusal(request.subdomain, request.schema_name)
+        if refusal is None:
+            raise
+        logger.info("clinic_provision lost a race for %s: %s", request.subdomain, error)
+        raise refusal from error
+    post_schema_sync.send(sender=TenantMixin, tenant=clinic.serializable_fields())
     return clinic
 
 
-def _clinic_admin_create(*, email: str, password_hash: str, full_name: str):  # type: ignore[no-untyped-def]
-    """The clinic's first ADMIN, with an already hashed password; runs inside the clinic's
-    schema."""
-    users = get_user_model().objects
-    admin = users.model(
-        email=users.normalize_email(email).lower(), full_name=full_name, role=Role.ADMIN
+def _clinic_create_audit(request: _ClinicRequest, clinic: Clinic, actor: Any) -> None:
+    """``clinic.create`` on the platform's trail (the public schema)."""
+    clinic_hooks.event_record(
+        actor=actor,
+        actor_email="" if actor else "system",
+        action="clinic.create",
+        entity=clinic,
+        changes={
+            "subdomain": request.subdomain,
+            "name": request.name,
+            "legal_id": request.legal_id,
+            "plan": request.plan.code,  # type: ignore[union-attr]  # validated
+            "admin_email": request.admin_email,
+        },
     )
-    admin.password = password_hash
-    admin.save()
-    return admin
+
+
+def _clinic_schema_populate(new_clinic: NewClinic) -> None:
+    """Inside the new clinic's schema, the clinic apps' provisioning steps, in registration
+    order (``backend.accounts``: the first ADMIN and its ``staff.create`` event)."""
+    for step in clinic_hooks.provisioning_steps():
+        step(new_clinic)
 
 
 @transaction.atomic
@@ -258,7 +302,7 @@ def clinic_plan_change(*, actor: Any, clinic: Clinic, plan: str) -> Clinic:
         )
     clinic.save(update_fields=["plan"])
     routing.invalidate()
-    audit_record(
+    clinic_hooks.event_record(
         actor=actor,
         action="clinic.change_plan",
         entity=clinic,
@@ -290,7 +334,7 @@ def clinic_suspend(*, actor: Any, clinic: Clinic, reason: str) -> Clinic:
     clinic.suspended_at = timezone_now()
     clinic.save(update_fields=["status", "suspension_reason", "suspended_at"])
     routing.invalidate()
-    audit_record(
+    clinic_hooks.event_record(
         actor=actor,
         action="clinic.suspend",
         entity=clinic,
@@ -313,7 +357,7 @@ def clinic_reactivate(*, actor: Any, clinic: Clinic) -> Clinic:
     clinic.suspended_at = None
     clinic.save(update_fields=["status", "suspension_reason", "suspended_at"])
     routing.invalidate()
-    audit_record(
+    clinic_hooks.event_record(
         actor=actor,
         action="clinic.reactivate",
         entity=clinic,
@@ -377,7 +421,9 @@ def clinic_domain_add(*, actor: Any, clinic: Clinic, domain: str) -> Domain:
         routing.invalidate()
     except IntegrityError:
         raise taken from None
-    audit_record(actor=actor, action="clinic.add_domain", entity=clinic, changes={"domain": domain})
+    clinic_hooks.event_record(
+        actor=actor, action="clinic.add_domain", entity=clinic, changes={"domain": domain}
+    )
     return added
 
 
@@ -389,7 +435,7 @@ def clinic_settings_update(*, actor: Any, clinic: Clinic, restrict_notes_to_auth
     clinic.restrict_notes_to_author = restrict_notes_to_author
     clinic.save(update_fields=["restrict_notes_to_author"])
     routing.invalidate()
-    audit_record(
+    clinic_hooks.event_record(
         actor=actor,
         action="clinic.update_settings",
         entity=clinic,

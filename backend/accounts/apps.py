@@ -8,6 +8,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
+        from backend.accounts.platform_hooks import first_admin_create, restored_tokens_revoke
+        from tenants_core.clinic_hooks import provisioning_step_register, restore_step_register
         from tenants_core.limits import Resource, resource_register
 
         # Active staff users count against the plan's max_users.
@@ -20,3 +22,5 @@ class AccountsConfig(AppConfig):
                 label=_("active users"),
             )
         )
+        provisioning_step_register(first_admin_create)
+        restore_step_register(restored_tokens_revoke)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from backend.accounts.models import Role
+from backend.audit.permissions import AuditPermission
 
 
 @dataclass(frozen=True)
@@ -36,4 +37,6 @@ GRANTS = (
         frozenset({Role.ADMIN}),
         "Change the clinic's settings (who reads clinical notes)",
     ),
+    # The audit app's row: it sits below accounts and knows no role.
+    Grant(AuditPermission.VIEW_AUDIT, frozenset({Role.ADMIN}), "Read the clinic's audit trail"),
 )

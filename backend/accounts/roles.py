@@ -15,7 +15,6 @@ from backend.accounts.permissions import Grant
 
 GRANT_MODULES = (
     "backend.accounts.permissions",
-    "backend.audit.permissions",
     "backend.patients.permissions",
     "backend.resources.permissions",
     "backend.scheduling.permissions",

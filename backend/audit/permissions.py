@@ -1,15 +1,9 @@
-"""Permissions of the audit trail."""
+"""Permissions of the audit trail. Who holds them is in the matrix's accounts rows
+(``backend.accounts.permissions``): roles belong to accounts, which sits above the audit app
+(every app records events; the audit app knows no role)."""
 
 from enum import StrEnum
-
-from backend.accounts.models import Role
-from backend.accounts.permissions import Grant
 
 
 class AuditPermission(StrEnum):
     VIEW_AUDIT = "audit.view"
-
-
-GRANTS = (
-    Grant(AuditPermission.VIEW_AUDIT, frozenset({Role.ADMIN}), "Read the clinic's audit trail"),
-)

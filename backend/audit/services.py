@@ -9,6 +9,9 @@ from django.db import models
 
 from backend.audit.context import current_origin
 from backend.audit.models import AuditEvent
+from backend.core.changes import diff
+
+__all__ = ["assign", "audit_record", "diff"]
 
 
 def audit_record(
@@ -37,15 +40,6 @@ def audit_record(
         ip=origin.ip,
         user_agent=origin.user_agent,
     )
-
-
-def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The fields that changed, as ``{field: {"from": old, "to": new}}``."""
-    return {
-        key: {"from": before.get(key), "to": value}
-        for key, value in after.items()
-        if before.get(key) != value
-    }
 
 
 def assign(instance: models.Model, values: dict[str, Any]) -> dict[str, dict[str, Any]]:

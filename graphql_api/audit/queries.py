@@ -10,6 +10,8 @@ import strawberry
 import strawberry_django
 from strawberry import relay
 
+from backend.accounts.models import User
+from backend.accounts.selectors import staff_user_get
 from backend.audit import selectors
 from backend.audit.models import AuditEvent as AuditEventModel
 from backend.audit.permissions import AuditPermission
@@ -35,10 +37,16 @@ class Query:
         from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None,
     ) -> Iterable[AuditEventModel]:
+        reader = info.context.require_user()
         return selectors.audit_event_list(
-            actor=info.context.require_user(),
+            actor=reader,
             entity_type=entity_type,
-            actor_id=int(decode_id(actor, "StaffUser", field="actor")) if actor else None,
+            actor_id=_staff_user_id(reader, actor) if actor else None,
             since=from_,
             until=to,
         )
+
+
+def _staff_user_id(reader: User, actor: relay.GlobalID) -> int:
+    """The id of one of this clinic's staff: NOT_FOUND for any other, not an empty trail."""
+    return staff_user_get(actor=reader, user_id=decode_id(actor, "StaffUser", field="actor")).pk

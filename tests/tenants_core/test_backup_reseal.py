@@ -16,7 +16,7 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from backend.audit.models import AuditEvent
-from tenants_core import backup_crypto, backup_reseal, backups, restore
+from tenants_core import backup_crypto, backup_reseal, backups, clinic_hooks, restore
 from tenants_core.models import ClinicBackup
 from tests.tenants_core.backup_support import (
     archive_members,
@@ -173,7 +173,7 @@ def test_a_reseal_whose_record_cannot_be_written_leaves_the_original_intact(
     def crash(**kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(backup_reseal, "audit_record", crash)
+    monkeypatch.setattr(clinic_hooks, "event_record", crash)
     with (
         override_settings(BACKUP_ENCRYPTION_KEYS=f"{KEY_B},{KEY_A}"),
         django_capture_on_commit_callbacks(execute=True),

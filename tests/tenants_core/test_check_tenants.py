@@ -50,12 +50,13 @@ def test_a_crashed_provisioning_leaves_nothing_for_check_tenants(django_db_block
     Mutation check (issue 22): without ``@transaction.atomic`` on ``clinic_provision`` the
     clinic, schema, domain and audit event stay committed, and this test is red (the earlier
     version ran inside the test's own transaction, which rolled everything back for it)."""
+    from backend.accounts import platform_hooks
     from tenants_core import services
 
     def fail(**kwargs):
         raise RuntimeError("crash during provisioning")
 
-    monkeypatch.setattr(services, "_clinic_admin_create", fail)
+    monkeypatch.setattr(platform_hooks, "_clinic_admin_create", fail)
     schema_name = services.schema_name_for("crash")
     with django_db_blocker.unblock():
         connection.set_schema_to_public()

@@ -4,9 +4,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django_tenants.utils import schema_exists
 
+from backend.accounts import platform_hooks
 from backend.accounts.models import Role
 from backend.core.tenancy import clinic_context
-from tenants_core import services
 from tenants_core.errors import PlatformError
 from tenants_core.models import Clinic, Domain
 from tenants_core.schema_names import schema_name_for
@@ -93,7 +93,7 @@ def _fail_domain(*args, **kwargs):
 @pytest.mark.parametrize(
     ("target", "replacement"),
     [
-        ("tenants_core.services._clinic_admin_create", _fail_admin),
+        ("backend.accounts.platform_hooks._clinic_admin_create", _fail_admin),
         ("tenants_core.services.Domain.objects.create", _fail_domain),
     ],
 )
@@ -119,7 +119,7 @@ def test_provisioning_is_atomic_under_an_injected_failure(
 
 
 def test_failed_provisioning_can_be_retried(django_db_blocker, monkeypatch):
-    monkeypatch.setattr(services, "_clinic_admin_create", _fail_admin)
+    monkeypatch.setattr(platform_hooks, "_clinic_admin_create", _fail_admin)
     with django_db_blocker.unblock():
         with pytest.raises(RuntimeError):
             clinic_provision(**{**GOOD, "subdomain": "reintento"})

@@ -42,6 +42,7 @@ SCHEMA_QUALIFIED_SQL = {
     "tenants_core/routing.py": "public only",
     "tenants_core/backups.py": "one clinic",
     "tenants_core/restore.py": "one clinic (or its staging schema)",
+    "backend/accounts/platform_hooks.py": "one clinic: the restore step revoking live tokens",
     "tenants_core/limits.py": "many clinics: usage_by_schema, the platform's clinic list",
 }
 
