@@ -9,8 +9,8 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from backend.core.lookups import get_or_not_found
+from backend.core.money import money
 from backend.treatments.models import ItemStatus, Procedure, TreatmentPlan, TreatmentPlanItem
-from backend.treatments.money import money
 
 
 def procedure_list(*, active_only: bool = False, search: str | None = None) -> QuerySet[Procedure]:

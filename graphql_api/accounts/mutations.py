@@ -7,7 +7,6 @@ import strawberry_django
 from strawberry import relay
 
 from backend.accounts import auth, selectors, services
-from backend.accounts.models import Role as RoleChoice
 from backend.accounts.permissions import StaffPermission
 from graphql_api.accounts.inputs import CreateStaffUserInput
 from graphql_api.accounts.types import AuthToken, Role, StaffUser
@@ -50,7 +49,7 @@ class Mutation:
             actor=info.context.require_user(),
             email=input.email,
             full_name=input.full_name,
-            role=RoleChoice(input.role.value),
+            role=input.role,
             password=input.password,
         )
 
@@ -61,7 +60,7 @@ class Mutation:
     )
     def change_staff_role(self, info: Info, id: relay.GlobalID, role: Role) -> StaffUser:
         return services.staff_role_change(  # type: ignore[return-value]
-            actor=info.context.require_user(), user=_staff_user(id), role=RoleChoice(role.value)
+            actor=info.context.require_user(), user=_staff_user(id), role=role
         )
 
     @strawberry_django.mutation(

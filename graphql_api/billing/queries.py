@@ -83,7 +83,7 @@ class Query:
         self,
         info: Info,
         patient_id: relay.GlobalID | None = None,
-        status: list[ReceiptStatus] | None = None,  # type: ignore[valid-type]
+        status: list[ReceiptStatus] | None = None,
     ) -> Iterable[models.Receipt]:
         return selectors.receipt_list(
             patient_id=_patient(patient_id).pk if patient_id else None,

@@ -107,7 +107,7 @@ class Mutation:
         self,
         info: Info,
         id: relay.GlobalID,
-        status: PlanStatus,  # type: ignore[valid-type]
+        status: PlanStatus,
     ) -> TreatmentPlan:
         return services.plan_change_status(  # type: ignore[return-value]
             actor=info.context.require_user(), plan=_plan(id), status=status.value
