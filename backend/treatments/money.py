@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from backend.core.errors import field_error
 from backend.core.money import CENT, MAX_AMOUNT, decimal_or_nan, money
 from backend.treatments.errors import TreatmentError
 
@@ -21,12 +21,11 @@ def amount(value: Decimal | int | str | None, field: str) -> Decimal:
         or parsed > MAX_AMOUNT
         or parsed != parsed.quantize(CENT)
     ):
-        raise ValidationError(
-            {field: ValidationError(
-                _("Give an amount from 0 to 99,999,999.99 with at most two decimals."),
-                code=TreatmentError.INVALID_AMOUNT,
-            )}
-        )  # fmt: skip
+        raise field_error(
+            field,
+            _("Give an amount from 0 to 99,999,999.99 with at most two decimals."),
+            TreatmentError.INVALID_AMOUNT,
+        )
     return parsed.quantize(CENT)
 
 
@@ -34,11 +33,5 @@ def percent_of(price: Decimal, percent: Decimal | int | str, field: str) -> Deci
     """``percent`` % of ``price``, rounded half up to the cent."""
     rate = decimal_or_nan(percent)
     if not rate.is_finite() or not Decimal(0) <= rate <= Decimal(100):
-        raise ValidationError(
-            {
-                field: ValidationError(
-                    _("A percentage from 0 to 100."), code=TreatmentError.INVALID_AMOUNT
-                )
-            }
-        )
+        raise field_error(field, _("A percentage from 0 to 100."), TreatmentError.INVALID_AMOUNT)
     return money(price * rate / Decimal(100))
