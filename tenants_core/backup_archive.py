@@ -43,6 +43,7 @@ from django.core.exceptions import ValidationError
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
+from backend.core.error_codes import CommonError
 from tenants_core import backup_crypto
 from tenants_core.errors import PlatformError
 
@@ -61,7 +62,9 @@ def backup_keys() -> backup_crypto.KeyRing:
     return backup_crypto.parse_keys(settings.BACKUP_ENCRYPTION_KEYS)
 
 
-def backup_error(code: PlatformError, message: str, field: str = "backup_id") -> ValidationError:
+def backup_error(
+    code: PlatformError | CommonError, message: str, field: str = "backup_id"
+) -> ValidationError:
     return ValidationError({field: ValidationError(message, code=code)})
 
 

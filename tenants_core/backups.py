@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.utils.timezone import now as timezone_now
 from django.utils.translation import gettext as _
 
+from backend.core.error_codes import CommonError
 from tenants_core import backup_crypto, clinic_hooks
 from tenants_core.backup_archive import (
     FORMAT,
@@ -176,7 +177,7 @@ def clinic_backup_create(*, clinic: Clinic, actor: Any = None) -> ClinicBackup:
     The export reads one consistent snapshot (REPEATABLE READ when not already inside a
     transaction); writes to the clinic carry on meanwhile."""
     if clinic.is_public:
-        raise backup_error(PlatformError.NOT_FOUND, _("No clinic has this subdomain."), "subdomain")
+        raise backup_error(CommonError.NOT_FOUND, _("No clinic has this subdomain."), "subdomain")
     key = backup_keys().primary
     backup_id = uuid.uuid4()
     directory = backup_dir() / clinic.subdomain

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from tenants_core.errors import PlatformError
+from backend.core.error_codes import CommonError
 from tenants_core.limits import usage_by_schema
 from tenants_core.models import Clinic, Plan
 
@@ -44,7 +44,7 @@ def clinic_get(*, subdomain: str) -> Clinic:
         raise ValidationError(
             {
                 "subdomain": ValidationError(
-                    _("No clinic has this subdomain."), code=PlatformError.NOT_FOUND
+                    _("No clinic has this subdomain."), code=CommonError.NOT_FOUND
                 )
             }
         )

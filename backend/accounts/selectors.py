@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from backend.accounts.errors import StaffError
 from backend.accounts.models import User
+from backend.core.error_codes import CommonError
 
 
 def staff_list(
@@ -29,4 +29,4 @@ def staff_user_get(*, actor: User, user_id: int | str) -> User:
     try:
         return User.objects.get(pk=int(user_id))
     except (User.DoesNotExist, ValueError, TypeError):
-        raise ValidationError(_("No such staff user."), code=StaffError.NOT_FOUND) from None
+        raise ValidationError(_("No such staff user."), code=CommonError.NOT_FOUND) from None

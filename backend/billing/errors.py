@@ -4,7 +4,6 @@ from enum import StrEnum
 
 
 class BillingError(StrEnum):
-    NOT_FOUND = "NOT_FOUND"
     INVALID_AMOUNT = "INVALID_AMOUNT"
     AMOUNT_TOO_LARGE = "AMOUNT_TOO_LARGE"
     INVALID_QUANTITY = "INVALID_QUANTITY"

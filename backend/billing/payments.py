@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -22,12 +22,12 @@ from backend.billing.models import (
 )
 from backend.billing.services import (
     amount_of,
-    error,
     patient_lock,
     receipt_refresh_status,
     sum_of,
 )
-from backend.billing.tax import money
+from backend.core.errors import field_error
+from backend.core.money import decimal_or_nan, money
 from backend.core.transactions import atomic_service
 from backend.patients.models import Patient
 
@@ -59,29 +59,22 @@ def payment_unallocated(payment: Payment) -> Decimal:
     return payment.amount_pen - sum_of(payment.allocations.filter(released_at__isnull=True))
 
 
-def _decimal(value: Any) -> Decimal:
-    """``value`` as a finite Decimal, or NaN (never a signalling NaN that raises on compare)."""
-    try:
-        parsed = Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        return Decimal("NaN")
-    return parsed if parsed.is_finite() else Decimal("NaN")
-
-
 def _rate(currency: str, exchange_rate: Any) -> Decimal:
     if currency == "PEN":
-        if exchange_rate not in (None, "") and _decimal(exchange_rate) != 1:
-            raise error(
+        if exchange_rate not in (None, "") and decimal_or_nan(exchange_rate) != 1:
+            raise field_error(
                 "exchange_rate",
                 _("Payments in soles have no exchange rate."),
                 BillingError.INVALID_CURRENCY,
             )
         return Decimal(1)
     if currency != "USD":
-        raise error("currency", _("Payments are in PEN or USD."), BillingError.INVALID_CURRENCY)
-    rate = _decimal(exchange_rate)
+        raise field_error(
+            "currency", _("Payments are in PEN or USD."), BillingError.INVALID_CURRENCY
+        )
+    rate = decimal_or_nan(exchange_rate)
     if exchange_rate is None or not rate.is_finite() or not Decimal("0.1") <= rate <= Decimal(20):
-        raise error(
+        raise field_error(
             "exchange_rate",
             _("A payment in USD needs its exchange rate (soles per dollar)."),
             BillingError.EXCHANGE_RATE_REQUIRED,
@@ -94,14 +87,16 @@ def _paid_at(value: dt.datetime | None) -> dt.datetime:
     if value is None:
         return now
     if value.tzinfo is None:
-        raise error("paid_at", _("Give the time with its UTC offset."), BillingError.INVALID_DATE)
+        raise field_error(
+            "paid_at", _("Give the time with its UTC offset."), BillingError.INVALID_DATE
+        )
     if value > now + CLOCK_SKEW:
-        raise error(
+        raise field_error(
             "paid_at", _("A payment date cannot be in the future."), BillingError.IN_THE_FUTURE
         )
     if value < now - MAX_BACKDATE:
         # Closed days' cash reports must not change behind the cashier's back.
-        raise error(
+        raise field_error(
             "paid_at",
             _("A payment cannot be dated more than %(days)d days back.")
             % {"days": MAX_BACKDATE.days},
@@ -116,11 +111,13 @@ def _allocate(payment: Payment, receipt: Receipt, amount: Decimal, field: str) -
     held = Receipt.objects.select_for_update().filter(pk=receipt.pk, patient_id=payment.patient_id)
     receipt = held.first()  # type: ignore[assignment]
     if receipt is None:
-        raise error(field, _("This receipt is another patient's."), BillingError.WRONG_PATIENT)
+        raise field_error(
+            field, _("This receipt is another patient's."), BillingError.WRONG_PATIENT
+        )
     if receipt.status == ReceiptStatus.VOID:
-        raise error(field, _("This receipt is void."), BillingError.RECEIPT_VOID)
+        raise field_error(field, _("This receipt is void."), BillingError.RECEIPT_VOID)
     if amount > receipt_outstanding(receipt):
-        raise error(
+        raise field_error(
             field,
             _("Receipt %(number)s has %(outstanding)s left to pay.")
             % {"number": receipt.full_number, "outstanding": receipt_outstanding(receipt)},
@@ -149,13 +146,10 @@ def payment_record(
     patient = patient_lock(patient.pk)
     value = amount_of(amount, "amount", allow_zero=False)
     rate = _rate(currency, exchange_rate)
-    try:
-        method = PaymentMethod(method)
-    except ValueError:
-        raise error("method", _("Unknown payment method."), BillingError.INVALID_METHOD) from None
+    method = _method(method)
     reference = (reference or "").strip()
     if len(reference) > 100:
-        raise error("reference", _("At most 100 characters."), BillingError.TOO_LONG)
+        raise field_error("reference", _("At most 100 characters."), BillingError.TOO_LONG)
     payment = Payment.objects.create(
         patient=patient,
         kind=PaymentKind.PAYMENT,
@@ -168,29 +162,10 @@ def payment_record(
         reference=reference,
         received_by=actor,
     )
-    remaining = payment.amount_pen
     if allocations is not None:  # an empty list means: keep it all as credit
-        for index, (receipt, share) in enumerate(allocations):
-            share = amount_of(share, f"allocations.{index}.amount", allow_zero=False)
-            if share > remaining:
-                raise error(
-                    f"allocations.{index}.amount",
-                    _("More than the payment."),
-                    BillingError.ALLOCATION_EXCEEDS_PAYMENT,
-                )
-            _allocate(payment, receipt, share, f"allocations.{index}.receipt_id")
-            remaining -= share
+        remaining = _allocate_as_given(payment, allocations)
     else:
-        owed = Receipt.objects.filter(
-            patient=patient, status__in=[ReceiptStatus.ISSUED, ReceiptStatus.PARTIALLY_PAID]
-        ).order_by("issued_at", "id")
-        for receipt in owed:
-            if remaining <= 0:
-                break
-            share = min(remaining, receipt_outstanding(receipt))
-            if share > 0:
-                _allocate(payment, receipt, share, "allocations")
-                remaining -= share
+        remaining = _allocate_to_oldest(payment)
     audit_record(
         actor=actor,
         action="billing.record_payment",
@@ -207,6 +182,48 @@ def payment_record(
     return payment
 
 
+def _method(method: str) -> PaymentMethod:
+    try:
+        return PaymentMethod(method)
+    except ValueError:
+        raise field_error(
+            "method", _("Unknown payment method."), BillingError.INVALID_METHOD
+        ) from None
+
+
+def _allocate_as_given(payment: Payment, allocations: list[tuple[Receipt, Any]]) -> Decimal:
+    """Apply the payment to each receipt the amount given for it; what is left of it."""
+    remaining = payment.amount_pen
+    for index, (receipt, share) in enumerate(allocations):
+        share = amount_of(share, f"allocations.{index}.amount", allow_zero=False)
+        if share > remaining:
+            raise field_error(
+                f"allocations.{index}.amount",
+                _("More than the payment."),
+                BillingError.ALLOCATION_EXCEEDS_PAYMENT,
+            )
+        _allocate(payment, receipt, share, f"allocations.{index}.receipt_id")
+        remaining -= share
+    return remaining
+
+
+def _allocate_to_oldest(payment: Payment) -> Decimal:
+    """Apply the payment to the patient's receipts still owed, oldest first; what is left."""
+    remaining = payment.amount_pen
+    owed = Receipt.objects.filter(
+        patient_id=payment.patient_id,
+        status__in=[ReceiptStatus.ISSUED, ReceiptStatus.PARTIALLY_PAID],
+    ).order_by("issued_at", "id")
+    for receipt in owed:
+        if remaining <= 0:
+            break
+        share = min(remaining, receipt_outstanding(receipt))
+        if share > 0:
+            _allocate(payment, receipt, share, "allocations")
+            remaining -= share
+    return remaining
+
+
 @atomic_service
 def payment_allocate(
     *, actor: User, payment: Payment, receipt: Receipt, amount: Any
@@ -214,11 +231,13 @@ def payment_allocate(
     """Apply credit left on an earlier payment to a receipt."""
     patient_lock(payment.patient_id)
     if payment.kind != PaymentKind.PAYMENT:
-        raise error("payment_id", _("A refund cannot be allocated."), BillingError.INVALID_AMOUNT)
+        raise field_error(
+            "payment_id", _("A refund cannot be allocated."), BillingError.INVALID_AMOUNT
+        )
     share = amount_of(amount, "amount", allow_zero=False)
     # Refunds come out of the patient's credit, not out of one payment: both must allow it.
     if share > min(payment_unallocated(payment), patient_credit(payment.patient)):
-        raise error(
+        raise field_error(
             "amount",
             _("More than what is left of the payment."),
             BillingError.ALLOCATION_EXCEEDS_PAYMENT,
@@ -242,14 +261,13 @@ def refund_record(
     value = amount_of(amount, "amount", allow_zero=False)
     reason = " ".join((reason or "").split())
     if not reason or len(reason) > 300:
-        raise error("reason", _("Say why the money is refunded."), BillingError.REASON_REQUIRED)
-    try:
-        method = PaymentMethod(method)
-    except ValueError:
-        raise error("method", _("Unknown payment method."), BillingError.INVALID_METHOD) from None
+        raise field_error(
+            "reason", _("Say why the money is refunded."), BillingError.REASON_REQUIRED
+        )
+    method = _method(method)
     credit = patient_credit(patient)
     if value > credit:
-        raise error(
+        raise field_error(
             "amount",
             _("The patient's credit is %(credit)s.") % {"credit": credit},
             BillingError.REFUND_EXCEEDS_CREDIT,

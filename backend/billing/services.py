@@ -10,7 +10,7 @@ lock while it holds one that comes later in that order, so none can deadlock wit
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -31,46 +31,38 @@ from backend.billing.models import (
     ReceiptType,
 )
 from backend.billing.tax import charge_amount, split_total
+from backend.core.errors import field_error
+from backend.core.money import CENT, MAX_AMOUNT, decimal_or_nan
 from backend.core.transactions import atomic_service
 from backend.patients.models import Patient
 from backend.treatments.models import PerformedProcedure
 from tenants_core.validators import validate_ruc
 
-MAX_AMOUNT = Decimal("1000000.00")  # no single charge or payment of a dental clinic is larger
-
-
-def error(field: str | None, message: str, code: str) -> ValidationError:
-    err = ValidationError(message, code=code)
-    return ValidationError({field: err}) if field else err
-
 
 def amount_of(value: Any, field: str, *, allow_zero: bool = True) -> Decimal:
-    """A positive (or zero) amount with at most two decimals, below ``MAX_AMOUNT``."""
-    try:
-        parsed = Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        parsed = Decimal("NaN")
-    if parsed.is_finite() and parsed > MAX_AMOUNT:
-        raise error(
-            field, _("At most %(max)s.") % {"max": MAX_AMOUNT}, BillingError.AMOUNT_TOO_LARGE
-        )
+    """A positive (or zero) amount with at most two decimals, up to ``MAX_AMOUNT``."""
+    parsed = decimal_or_nan(value)
+    if parsed.is_finite() and parsed > MAX_AMOUNT:  # first: 1e30 has too many digits to quantize
+        raise _too_large(field)
     if (
         not parsed.is_finite()
         or parsed < 0
         or (parsed == 0 and not allow_zero)
-        or parsed != parsed.quantize(Decimal("0.01"))
+        or parsed != parsed.quantize(CENT)
     ):
         message = (
             _("Give an amount of zero or more, with at most two decimals.")
             if allow_zero
             else _("Give an amount greater than zero, with at most two decimals.")
         )
-        raise error(field, message, BillingError.INVALID_AMOUNT)
-    if parsed > MAX_AMOUNT:
-        raise error(
-            field, _("At most %(max)s.") % {"max": MAX_AMOUNT}, BillingError.AMOUNT_TOO_LARGE
-        )
-    return parsed.quantize(Decimal("0.01"))
+        raise field_error(field, message, BillingError.INVALID_AMOUNT)
+    return parsed.quantize(CENT)
+
+
+def _too_large(field: str) -> ValidationError:
+    return field_error(
+        field, _("At most %(max)s.") % {"max": MAX_AMOUNT}, BillingError.AMOUNT_TOO_LARGE
+    )
 
 
 def sum_of(queryset: Any, field: str = "amount") -> Decimal:
@@ -101,16 +93,13 @@ def billing_settings_update(
     row = BillingSettings.objects.select_for_update().get(pk=billing_settings().pk)
     before = {"igv_rate": str(row.igv_rate), "prices_include_tax": row.prices_include_tax}
     if igv_rate is not None:
-        try:
-            rate = Decimal(str(igv_rate))
-        except (InvalidOperation, ValueError, TypeError):
-            rate = Decimal("NaN")
+        rate = decimal_or_nan(igv_rate)
         if (
             not rate.is_finite()
             or not Decimal(0) <= rate < Decimal("0.5")
             or rate != rate.quantize(Decimal("0.0001"))
         ):
-            raise error(
+            raise field_error(
                 "igv_rate", _("A rate from 0 to 0.5, such as 0.18."), BillingError.INVALID_AMOUNT
             )
         row.igv_rate = rate
@@ -180,26 +169,26 @@ def charge_add(
     """A manual charge: a concept, a quantity, a unit price and a discount."""
     concept = " ".join((concept or "").split())
     if not concept or len(concept) > 200:
-        raise error(
+        raise field_error(
             "concept",
             _("Say what is charged (at most 200 characters)."),
             BillingError.INVALID_CONCEPT,
         )
     if not isinstance(quantity, int) or not 1 <= quantity <= 1000:
-        raise error("quantity", _("A quantity from 1 to 1000."), BillingError.INVALID_QUANTITY)
+        raise field_error(
+            "quantity", _("A quantity from 1 to 1000."), BillingError.INVALID_QUANTITY
+        )
     unit = amount_of(unit_price, "unit_price")
     off = amount_of(discount or 0, "discount")
     base = unit * quantity - off
     if base < 0:
-        raise error(
+        raise field_error(
             "discount",
             _("The discount is greater than the price."),
             BillingError.DISCOUNT_EXCEEDS_PRICE,
         )
     if base > MAX_AMOUNT:
-        raise error(
-            "unit_price", _("At most %(max)s.") % {"max": MAX_AMOUNT}, BillingError.AMOUNT_TOO_LARGE
-        )
+        raise _too_large("unit_price")
     settings_row = billing_settings()
     charge = Charge.objects.create(
         patient=patient,
@@ -272,54 +261,88 @@ def receipt_issue(
     receipt_type = ReceiptType(receipt_type)
     charge_ids = sorted({c.pk for c in charges})
     if not charge_ids:
-        raise error("charge_ids", _("Choose at least one charge."), BillingError.NO_CHARGES)
+        raise field_error("charge_ids", _("Choose at least one charge."), BillingError.NO_CHARGES)
     # The patient first, as every money movement of the patient does: no payment of the
     # patient can then hold this issue up while it holds the series row, which every issue
     # of the clinic needs.
     patient = patient_lock(patient.pk)
+    locked = _charges_to_invoice(patient, charge_ids)
+    customer = _customer(receipt_type, patient, customer_name, customer_document)
+    receipt = _receipt_create(actor, patient, receipt_type, customer, locked)
+    changes = {"number": receipt.full_number, "charges": charge_ids, "total": receipt.total}
+    audit_record(actor=actor, action="billing.issue_receipt", entity=receipt, changes=changes)
+    return receipt
+
+
+def _charges_to_invoice(patient: Patient, charge_ids: list[int]) -> list[Charge]:
+    """The charges, locked in id order, once each is known to be the patient's and on no
+    live receipt."""
     locked = list(
         Charge.objects.select_for_update()
         .filter(pk__in=charge_ids, patient_id=patient.pk)  # never another patient's rows
         .order_by("pk")
     )
     if len(locked) != len(charge_ids):
-        raise error(
+        raise field_error(
             "charge_ids", _("Every charge must be this patient's."), BillingError.WRONG_PATIENT
         )
     if ReceiptLine.objects.filter(charge_id__in=charge_ids, is_void=False).exists():
-        raise error(
+        raise field_error(
             "charge_ids",
             _("A charge is already on a receipt."),
             BillingError.CHARGE_ALREADY_INVOICED,
         )
-    customer_name = " ".join((customer_name or "").split()) or patient.full_name
-    customer_document = (customer_document or "").strip()
-    if len(customer_name) > 200:
-        raise error("customer_name", _("At most 200 characters."), BillingError.INVALID_CUSTOMER)
+    return locked
+
+
+def _customer(
+    receipt_type: ReceiptType, patient: Patient, name: str, document: str
+) -> tuple[str, str]:
+    """The customer's name and document as the receipt shows them: the patient's unless
+    given; a factura's document is a valid RUC."""
+    name = " ".join((name or "").split()) or patient.full_name
+    document = (document or "").strip()
+    if len(name) > 200:
+        raise field_error(
+            "customer_name", _("At most 200 characters."), BillingError.INVALID_CUSTOMER
+        )
     if receipt_type == ReceiptType.FACTURA:
-        if not customer_document:
-            raise error(
+        if not document:
+            raise field_error(
                 "customer_document",
                 _("A factura needs the customer's RUC."),
                 BillingError.CUSTOMER_RUC_REQUIRED,
             )
         try:
-            validate_ruc(customer_document)
+            validate_ruc(document)
         except ValidationError as invalid:
             raise ValidationError({"customer_document": invalid}) from None
-    else:
-        customer_document = customer_document or patient.document_number
-        if len(customer_document) > 12:
-            raise error(
-                "customer_document", _("At most 12 characters."), BillingError.INVALID_CUSTOMER
-            )
+        return name, document
+    document = document or patient.document_number
+    if len(document) > 12:
+        raise field_error(
+            "customer_document", _("At most 12 characters."), BillingError.INVALID_CUSTOMER
+        )
+    return name, document
+
+
+def _receipt_create(
+    actor: User,
+    patient: Patient,
+    receipt_type: ReceiptType,
+    customer: tuple[str, str],
+    charges: list[Charge],
+) -> Receipt:
+    """The receipt for ``charges``, numbered next in its series (the series row is the last
+    lock taken), with a line per charge, and its status."""
     settings_row = billing_settings()
     series = (
         settings_row.factura_series
         if receipt_type == ReceiptType.FACTURA
         else settings_row.boleta_series
     )
-    split = split_total(sum((c.amount for c in locked), Decimal(0)), rate=settings_row.igv_rate)
+    split = split_total(sum((c.amount for c in charges), Decimal(0)), rate=settings_row.igv_rate)
+    customer_name, customer_document = customer
     receipt = Receipt.objects.create(
         receipt_type=receipt_type,
         series=series,
@@ -334,15 +357,9 @@ def receipt_issue(
         issued_by=actor,
     )
     ReceiptLine.objects.bulk_create(
-        ReceiptLine(receipt=receipt, charge=c, amount=c.amount) for c in locked
+        ReceiptLine(receipt=receipt, charge=c, amount=c.amount) for c in charges
     )
     receipt_refresh_status(receipt)
-    audit_record(
-        actor=actor,
-        action="billing.issue_receipt",
-        entity=receipt,
-        changes={"number": receipt.full_number, "charges": charge_ids, "total": receipt.total},
-    )
     return receipt
 
 
@@ -354,13 +371,13 @@ def receipt_void(*, actor: User, receipt: Receipt, reason: str) -> Receipt:
     receipt = Receipt.objects.select_for_update().get(pk=receipt.pk)
     reason = " ".join((reason or "").split())
     if not reason or len(reason) > 300:
-        raise error(
+        raise field_error(
             "reason",
             _("Say why the receipt is voided (at most 300 characters)."),
             BillingError.REASON_REQUIRED,
         )
     if receipt.status == ReceiptStatus.VOID:
-        raise error(None, _("This receipt is already void."), BillingError.ALREADY_VOID)
+        raise field_error(None, _("This receipt is already void."), BillingError.ALREADY_VOID)
     now = timezone.now()
     receipt.status = ReceiptStatus.VOID
     receipt.void_reason, receipt.voided_by, receipt.voided_at = reason, actor, now

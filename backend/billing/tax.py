@@ -9,13 +9,9 @@ exactly what the charges say and ``total = subtotal + tax`` to the cent.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-CENT = Decimal("0.01")
-
-
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+from backend.core.money import money
 
 
 def charge_amount(base: Decimal, *, rate: Decimal, prices_include_tax: bool) -> Decimal:

@@ -4,7 +4,6 @@ from enum import StrEnum
 
 
 class ClinicalError(StrEnum):
-    NOT_FOUND = "NOT_FOUND"
     INVALID_TOOTH = "INVALID_TOOTH"
     INVALID_SURFACE = "INVALID_SURFACE"
     SURFACES_REQUIRED = "SURFACES_REQUIRED"

@@ -31,6 +31,7 @@ from backend.clinical.models import (
     NoteStatus,
 )
 from backend.clinical.teeth import validate_surfaces, validate_tooth
+from backend.core.errors import field_error
 from backend.core.transactions import atomic_service
 from backend.patients.models import Patient
 from backend.scheduling.models import Appointment
@@ -39,15 +40,10 @@ from tenants_core.context import current_timezone
 TEXT_LIMIT = 10_000
 
 
-def _error(field: str | None, message: str, code: str) -> ValidationError:
-    error = ValidationError(message, code=code)
-    return ValidationError({field: error}) if field else error
-
-
 def _text(value: str | None, field: str, max_length: int = TEXT_LIMIT) -> str:
     value = (value or "").strip()
     if len(value) > max_length:
-        raise _error(
+        raise field_error(
             field, _("At most %(max)d characters.") % {"max": max_length}, ClinicalError.TOO_LONG
         )
     return value
@@ -77,7 +73,7 @@ def medical_history_record(
     conditions = []
     for code in data.get("conditions") or []:
         if code not in Condition.values:
-            raise _error(
+            raise field_error(
                 "conditions",
                 _("Unknown condition “%(code)s”.") % {"code": code},
                 ClinicalError.INVALID_CONDITION,
@@ -86,7 +82,7 @@ def medical_history_record(
             conditions.append(code)
     last_visit = data.get("last_dental_visit")
     if last_visit is not None and last_visit > timezone.localdate(timezone=current_timezone()):
-        raise _error(
+        raise field_error(
             "last_dental_visit", _("This date is in the future."), ClinicalError.INVALID_DATE
         )
     version = (
@@ -127,7 +123,7 @@ SOAP = ("subjective", "objective", "assessment", "plan")
 
 def _must_be_author(actor: User, note: ClinicalNote) -> None:
     if actor.role != Role.ADMIN and note.author_id != actor.pk:
-        raise _error(
+        raise field_error(
             None,
             _("Only the note's author or an admin can do this."),
             ClinicalError.NOT_NOTE_AUTHOR,
@@ -136,7 +132,7 @@ def _must_be_author(actor: User, note: ClinicalNote) -> None:
 
 def _may_edit(actor: User, note: ClinicalNote) -> None:
     if note.status == NoteStatus.SIGNED:
-        raise _error(
+        raise field_error(
             None,
             _("This note is signed and cannot change; add an addendum."),
             ClinicalError.NOTE_SIGNED,
@@ -155,13 +151,13 @@ def note_create(
     """Start a draft note for a visit (one note per appointment)."""
     if appointment is not None:
         if appointment.patient_id != patient.pk:
-            raise _error(
+            raise field_error(
                 "appointment_id",
                 _("This appointment is another patient's."),
                 ClinicalError.WRONG_PATIENT,
             )
         if ClinicalNote.objects.filter(appointment=appointment).exists():
-            raise _error(
+            raise field_error(
                 "appointment_id",
                 _("This visit already has a note."),
                 ClinicalError.APPOINTMENT_HAS_NOTE,
@@ -176,7 +172,7 @@ def note_create(
         with transaction.atomic():
             note.save()
     except IntegrityError:
-        raise _error(
+        raise field_error(
             "appointment_id",
             _("This visit already has a note."),
             ClinicalError.APPOINTMENT_HAS_NOTE,
@@ -213,7 +209,7 @@ def note_sign(*, actor: User, note: ClinicalNote) -> ClinicalNote:
     note = ClinicalNote.objects.select_for_update().get(pk=note.pk)
     _may_edit(actor, note)
     if not any(getattr(note, field) for field in SOAP):
-        raise _error(None, _("An empty note cannot be signed."), ClinicalError.NOTE_EMPTY)
+        raise field_error(None, _("An empty note cannot be signed."), ClinicalError.NOTE_EMPTY)
     note.status = NoteStatus.SIGNED
     note.signed_by = actor
     note.signed_at = timezone.now()
@@ -235,14 +231,14 @@ def addendum_add(*, actor: User, note: ClinicalNote, text: str) -> NoteAddendum:
     Another clinician with something to add writes a note of their own."""
     _must_be_author(actor, note)
     if note.status != NoteStatus.SIGNED:
-        raise _error(
+        raise field_error(
             None,
             _("Edit the draft instead: addenda are for signed notes."),
             ClinicalError.NOTE_NOT_SIGNED,
         )
     text = _text(text, "text")
     if not text:
-        raise _error("text", _("An addendum needs text."), ClinicalError.NOTE_EMPTY)
+        raise field_error("text", _("An addendum needs text."), ClinicalError.NOTE_EMPTY)
     addendum = NoteAddendum.objects.create(note=note, author=actor, text=text)
     audit_record(
         actor=actor,
@@ -288,15 +284,15 @@ def _finding_fields(
         raise ValidationError({"surfaces": error}) from None
     condition = FindingCondition(condition)
     if condition in SURFACE_CONDITIONS and not surfaces:
-        raise _error("surfaces", _("Say which surfaces."), ClinicalError.SURFACES_REQUIRED)
+        raise field_error("surfaces", _("Say which surfaces."), ClinicalError.SURFACES_REQUIRED)
     if condition in WHOLE_TOOTH_CONDITIONS and surfaces:
-        raise _error(
+        raise field_error(
             "surfaces",
             _("This condition is on the whole tooth."),
             ClinicalError.SURFACES_NOT_ALLOWED,
         )
     if condition in MATERIAL_CONDITIONS and not material:
-        raise _error("material", _("Say which material."), ClinicalError.MATERIAL_REQUIRED)
+        raise field_error("material", _("Say which material."), ClinicalError.MATERIAL_REQUIRED)
     return {
         "tooth": tooth,
         "surfaces": surfaces,
@@ -345,7 +341,7 @@ def finding_record(
 def _resolve(finding: Finding, actor: User, resolution: str, at: dt.datetime) -> Finding:
     finding = Finding.objects.select_for_update().get(pk=finding.pk)
     if finding.resolved_at is not None:
-        raise _error(
+        raise field_error(
             None, _("This finding was already changed or removed."), ClinicalError.FINDING_RESOLVED
         )
     finding.resolved_at, finding.resolved_by, finding.resolution = at, actor, resolution
@@ -362,7 +358,7 @@ def finding_change_state(
     # As it is now, held; a closed entry is FINDING_RESOLVED (in _resolve), whatever the state.
     finding = Finding.objects.select_for_update().get(pk=finding.pk)
     if finding.resolved_at is None and finding.state == state:
-        raise _error(
+        raise field_error(
             "state", _("The finding is already in this state."), ClinicalError.INVALID_STATE
         )
     at = at or timezone.now()

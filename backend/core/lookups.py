@@ -7,6 +7,8 @@ from typing import TypeVar
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 
+from backend.core.error_codes import CommonError
+
 M = TypeVar("M", bound=Model)
 
 
@@ -17,4 +19,4 @@ def get_or_not_found(source: type[M] | QuerySet[M], pk: int | str, message: str)
     try:
         return queryset.get(pk=int(pk))
     except (queryset.model.DoesNotExist, ValueError, TypeError, OverflowError):
-        raise ValidationError(message, code="NOT_FOUND") from None
+        raise ValidationError(message, code=CommonError.NOT_FOUND) from None

@@ -15,6 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from backend.core import log_context
+from backend.core.error_codes import CommonError
 from backend.core.responses import json_error
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class RequestSizeLimitMiddleware:
             translation.activate(translation.get_language_from_request(request))
             return json_error(
                 413,
-                "REQUEST_TOO_LARGE",
+                CommonError.REQUEST_TOO_LARGE,
                 _("The request is larger than %(max)d bytes.")
                 % {"max": settings.MAX_REQUEST_BYTES},
             )

@@ -8,6 +8,7 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 
+from backend.core.error_codes import CommonError
 from backend.core.responses import json_error
 
 logger = logging.getLogger(__name__)
@@ -26,16 +27,16 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None, **kwargs: object):
-    return json_error(404, "NOT_FOUND", _("Nothing here. The API is at /graphql."))
+    return json_error(404, CommonError.NOT_FOUND, _("Nothing here. The API is at /graphql."))
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
-    return json_error(500, "INTERNAL_ERROR", _("Internal error."))
+    return json_error(500, CommonError.INTERNAL_ERROR, _("Internal error."))
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return json_error(400, "BAD_REQUEST", _("Bad request."))
+    return json_error(400, CommonError.BAD_REQUEST, _("Bad request."))
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return json_error(403, "FORBIDDEN", _("Forbidden."))
+    return json_error(403, CommonError.FORBIDDEN, _("Forbidden."))

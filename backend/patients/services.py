@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,6 +15,8 @@ from backend.accounts.models import User
 from backend.accounts.roles import role_has_permission
 from backend.audit.services import assign, audit_record
 from backend.clinical.permissions import ClinicalPermission
+from backend.core.error_codes import CommonError
+from backend.core.errors import save_refusing
 from backend.core.transactions import atomic_service
 from backend.patients import validators as v
 from backend.patients.errors import PatientError
@@ -50,7 +53,7 @@ def _refuse_clinical_fields(actor: User | None, fields: list[str]) -> None:
         {
             field: ValidationError(
                 _("Only a clinician can record allergies and medical alerts."),
-                code=PatientError.FORBIDDEN,
+                code=CommonError.FORBIDDEN,
             )
             for field in fields
         }
@@ -110,13 +113,7 @@ def _document_taken() -> ValidationError:
 
 
 def _save(patient: Patient, **kwargs: Any) -> None:
-    try:
-        with transaction.atomic():
-            patient.save(**kwargs)
-    except IntegrityError as error:
-        if "patient_document_unique" in str(error):
-            raise _document_taken() from None
-        raise
+    save_refusing(partial(patient.save, **kwargs), {"patient_document_unique": _document_taken})
 
 
 @atomic_service
@@ -130,7 +127,7 @@ def patient_create(*, actor: User, data: Mapping[str, Any]) -> Patient:
     if missing:
         raise ValidationError(
             {
-                field: ValidationError(_("This field is required."), code="REQUIRED")
+                field: ValidationError(_("This field is required."), code=CommonError.REQUIRED)
                 for field in missing
             }
         )

@@ -4,7 +4,6 @@ from enum import StrEnum
 
 
 class ResourceError(StrEnum):
-    NOT_FOUND = "NOT_FOUND"
     INVALID_NAME = "INVALID_NAME"
     INVALID_LICENSE = "INVALID_LICENSE"
     LICENSE_TAKEN = "LICENSE_TAKEN"

@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import Role, User
 from backend.audit.services import audit_record, diff
+from backend.core.error_codes import CommonError
+from backend.core.errors import field_error, save_refusing
 from backend.resources.errors import ResourceError
 from backend.resources.models import Chair, Professional, TimeOff, WorkingHours
 
@@ -25,14 +27,10 @@ class HoursRange:
     end: dt.time
 
 
-def _error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
-
-
 def _name(value: str | None, field: str = "full_name", max_length: int = 200) -> str:
     value = " ".join((value or "").split())
     if not value or len(value) > max_length:
-        raise _error(
+        raise field_error(
             field,
             _("A name is required (at most %(max)d characters).") % {"max": max_length},
             ResourceError.INVALID_NAME,
@@ -43,7 +41,7 @@ def _name(value: str | None, field: str = "full_name", max_length: int = 200) ->
 def _license(value: str | None) -> str:
     value = (value or "").strip()
     if not re.fullmatch(r"[0-9]{1,6}", value):
-        raise _error(
+        raise field_error(
             "license_number",
             _("A COP license number has 1 to 6 digits."),
             ResourceError.INVALID_LICENSE,
@@ -54,21 +52,21 @@ def _license(value: str | None) -> str:
 def _color(value: str | None) -> str:
     value = (value or "").strip()
     if not re.fullmatch(r"#[0-9A-Fa-f]{6}", value):
-        raise _error("color", _("Use a colour like #3B82F6."), ResourceError.INVALID_COLOR)
+        raise field_error("color", _("Use a colour like #3B82F6."), ResourceError.INVALID_COLOR)
     return value.upper()
 
 
 def _specialty(value: str | None) -> str:
     value = (value or "").strip()
     if len(value) > 100:
-        raise _error("specialty", _("At most 100 characters."), ResourceError.TOO_LONG)
+        raise field_error("specialty", _("At most 100 characters."), ResourceError.TOO_LONG)
     return value
 
 
 def _reason(value: str | None) -> str:
     value = (value or "").strip()
     if len(value) > 200:
-        raise _error("reason", _("At most 200 characters."), ResourceError.TOO_LONG)
+        raise field_error("reason", _("At most 200 characters."), ResourceError.TOO_LONG)
     return value
 
 
@@ -77,35 +75,39 @@ def _dentist(user_id: int | None, *, professional: Professional | None = None) -
         return None
     user = User.objects.filter(pk=user_id).first()
     if user is None:  # an ID this clinic does not have, as for every other ID argument
-        raise _error("user_id", _("Nothing was found with this ID."), ResourceError.NOT_FOUND)
+        raise field_error("user_id", _("Nothing was found with this ID."), CommonError.NOT_FOUND)
     if not user.is_active or user.role != Role.DENTIST:
-        raise _error(
+        raise field_error(
             "user_id",
             _("Link an active staff user with the DENTIST role."),
             ResourceError.INVALID_USER,
         )
     linked = Professional.objects.filter(user=user).exclude(pk=getattr(professional, "pk", None))
     if linked.exists():
-        raise _error(
-            "user_id",
-            _("This user is already linked to another professional."),
-            ResourceError.USER_ALREADY_LINKED,
-        )
+        raise _user_already_linked()
     return user
+
+
+def _user_already_linked() -> ValidationError:
+    return field_error(
+        "user_id",
+        _("This user is already linked to another professional."),
+        ResourceError.USER_ALREADY_LINKED,
+    )
 
 
 def _hours(ranges: Iterable[HoursRange]) -> list[HoursRange]:
     ranges = sorted(ranges, key=lambda r: (r.weekday, r.start))
     for index, current in enumerate(ranges):
         if not 0 <= current.weekday <= 6 or current.start >= current.end:
-            raise _error(
+            raise field_error(
                 "working_hours",
                 _("Each range needs a weekday and a start before its end."),
                 ResourceError.INVALID_WORKING_HOURS,
             )
         previous = ranges[index - 1] if index else None
         if previous and previous.weekday == current.weekday and previous.end > current.start:
-            raise _error(
+            raise field_error(
                 "working_hours",
                 _("Ranges of the same day cannot overlap."),
                 ResourceError.INVALID_WORKING_HOURS,
@@ -127,24 +129,23 @@ def _hours_snapshot(ranges: Iterable[HoursRange]) -> list[str]:
     return [f"{r.weekday} {r.start:%H:%M}-{r.end:%H:%M}" for r in ranges]
 
 
+def _license_taken() -> ValidationError:
+    return field_error(
+        "license_number",
+        _("Another professional has this license number."),
+        ResourceError.LICENSE_TAKEN,
+    )
+
+
 def _save_professional(professional: Professional) -> None:
-    try:
-        with transaction.atomic():
-            professional.save()
-    except IntegrityError as error:
-        if "professional_license_unique" in str(error):
-            raise _error(
-                "license_number",
-                _("Another professional has this license number."),
-                ResourceError.LICENSE_TAKEN,
-            ) from None
-        if "user_id" in str(error):
-            raise _error(
-                "user_id",
-                _("This user is already linked to another professional."),
-                ResourceError.USER_ALREADY_LINKED,
-            ) from None
-        raise
+    save_refusing(
+        professional.save,
+        {
+            "professional_license_unique": _license_taken,
+            # the OneToOneField's UNIQUE, named by PostgreSQL (the app's label is "staff")
+            "staff_professional_user_id_key": _user_already_linked,
+        },
+    )
 
 
 @transaction.atomic
@@ -253,7 +254,7 @@ def time_off_add(
 ) -> TimeOff:
     """Block a period of a professional's agenda."""
     if starts_at.tzinfo is None or ends_at.tzinfo is None or ends_at <= starts_at:
-        raise _error(
+        raise field_error(
             "ends_at",
             _("Give aware start and end times, the end after the start."),
             ResourceError.INVALID_TIME_RANGE,
@@ -268,7 +269,7 @@ def time_off_add(
         with transaction.atomic():
             time_off.save()
     except IntegrityError:
-        raise _error(
+        raise field_error(
             "starts_at",
             _("This period overlaps another time off of the same professional."),
             ResourceError.TIME_OFF_OVERLAP,
@@ -302,7 +303,7 @@ def _save_chair(chair: Chair) -> None:
         with transaction.atomic():
             chair.save()
     except IntegrityError:
-        raise _error(
+        raise field_error(
             "name", _("Another chair has this name."), ResourceError.CHAIR_NAME_TAKEN
         ) from None
 

@@ -4,7 +4,6 @@ from enum import StrEnum
 
 
 class SchedulingError(StrEnum):
-    NOT_FOUND = "NOT_FOUND"
     APPOINTMENT_OVERLAP = "APPOINTMENT_OVERLAP"
     OUTSIDE_WORKING_HOURS = "OUTSIDE_WORKING_HOURS"
     IN_THE_PAST = "IN_THE_PAST"

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
+from backend.core.error_codes import CommonError
 from backend.patients import selectors as patient_selectors
 from backend.resources import selectors as resource_selectors
 from backend.scheduling.availability import Interval, free_slots
@@ -69,7 +70,7 @@ def appointment_get(*, actor: User, appointment_id: int | str) -> Appointment:
     try:
         return Appointment.objects.select_related("professional").get(pk=int(appointment_id))
     except (Appointment.DoesNotExist, ValueError, TypeError):
-        raise ValidationError(_("No such appointment."), code=SchedulingError.NOT_FOUND) from None
+        raise ValidationError(_("No such appointment."), code=CommonError.NOT_FOUND) from None
 
 
 def is_own_appointment(user: User, appointment: Appointment) -> bool:

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from functools import partial
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +30,7 @@ from backend.accounts.models import User
 from backend.accounts.roles import role_has_permission
 from backend.audit.services import audit_record, diff
 from backend.core.error_codes import Forbidden
+from backend.core.errors import field_error, save_refusing
 from backend.core.transactions import atomic_service
 from backend.patients.models import Patient
 from backend.resources.models import Chair, Professional
@@ -59,11 +60,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 RESCHEDULABLE = frozenset({S.SCHEDULED, S.CONFIRMED})
 
 
-def _error(field: str | None, message: str, code: str) -> ValidationError:
-    error = ValidationError(message, code=code)
-    return ValidationError({field: error}) if field else error
-
-
 def _local_range(starts_at: dt.datetime, ends_at: dt.datetime) -> str:
     tz = current_timezone()
     start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
@@ -73,7 +69,7 @@ def _local_range(starts_at: dt.datetime, ends_at: dt.datetime) -> str:
 def _text(value: str | None, field: str, max_length: int = 300) -> str:
     value = (value or "").strip()
     if len(value) > max_length:
-        raise _error(
+        raise field_error(
             field, _("At most %(max)d characters.") % {"max": max_length}, SchedulingError.TOO_LONG
         )
     return value
@@ -81,21 +77,21 @@ def _text(value: str | None, field: str, max_length: int = 300) -> str:
 
 def _check_times(starts_at: dt.datetime, ends_at: dt.datetime, *, now: dt.datetime) -> None:
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise _error(
+        raise field_error(
             "starts_at", _("Give times with their UTC offset."), SchedulingError.INVALID_TIME_RANGE
         )
     if ends_at <= starts_at:
-        raise _error(
+        raise field_error(
             "ends_at",
             _("The appointment must end after it starts."),
             SchedulingError.INVALID_TIME_RANGE,
         )
     if ends_at - starts_at > MAX_DURATION:
-        raise _error(
+        raise field_error(
             "ends_at", _("An appointment lasts at most 8 hours."), SchedulingError.DURATION_TOO_LONG
         )
     if starts_at < now:
-        raise _error("starts_at", _("This time is in the past."), SchedulingError.IN_THE_PAST)
+        raise field_error("starts_at", _("This time is in the past."), SchedulingError.IN_THE_PAST)
 
 
 def _lock_resources(
@@ -120,15 +116,19 @@ def _lock_resources(
 
 def _check_parties(patient: Patient, professional: Professional, chair: Chair) -> None:
     if patient.is_archived:
-        raise _error("patient_id", _("This patient is archived."), SchedulingError.PATIENT_ARCHIVED)
+        raise field_error(
+            "patient_id", _("This patient is archived."), SchedulingError.PATIENT_ARCHIVED
+        )
     if not professional.is_active:
-        raise _error(
+        raise field_error(
             "professional_id",
             _("This professional is inactive."),
             SchedulingError.INACTIVE_RESOURCE,
         )
     if not chair.is_active:
-        raise _error("chair_id", _("This chair is inactive."), SchedulingError.INACTIVE_RESOURCE)
+        raise field_error(
+            "chair_id", _("This chair is inactive."), SchedulingError.INACTIVE_RESOURCE
+        )
 
 
 def _overlap_error(appointment: Appointment) -> ValidationError:
@@ -143,7 +143,7 @@ def _overlap_error(appointment: Appointment) -> ValidationError:
     when = (
         _local_range(*busy[0]) if busy else _local_range(appointment.starts_at, appointment.ends_at)
     )
-    return _error(
+    return field_error(
         "starts_at",
         _("The professional or the chair is already booked at %(when)s.") % {"when": when},
         SchedulingError.APPOINTMENT_OVERLAP,
@@ -154,7 +154,7 @@ def _check_slot(appointment: Appointment) -> None:
     if not within_working_hours(
         appointment.professional, appointment.starts_at, appointment.ends_at, current_timezone()
     ):
-        raise _error(
+        raise field_error(
             "starts_at",
             _("This time is outside the professional's working hours or during their time off."),
             SchedulingError.OUTSIDE_WORKING_HOURS,
@@ -179,14 +179,15 @@ def _check_may_change_status(actor: User, appointment: Appointment) -> None:
 
 
 def _save(appointment: Appointment, **kwargs) -> None:  # type: ignore[no-untyped-def]
-    try:
-        with transaction.atomic():
-            appointment.save(**kwargs)
-    except IntegrityError as error:
-        # Another booking committed between our check and our insert.
-        if "appointment_no_" in str(error):
-            raise _overlap_error(appointment) from None
-        raise
+    # Another booking committed between our check and our insert.
+    overlap = partial(_overlap_error, appointment)
+    save_refusing(
+        partial(appointment.save, **kwargs),
+        {
+            "appointment_no_professional_overlap": overlap,
+            "appointment_no_chair_overlap": overlap,
+        },
+    )
 
 
 @atomic_service
@@ -256,7 +257,7 @@ def appointment_reschedule(
         .get(pk=appointment.pk)
     )
     if appointment.status not in RESCHEDULABLE:
-        raise _error(
+        raise field_error(
             None,
             _("A %(status)s appointment cannot be rescheduled.")
             % {"status": appointment.get_status_display()},
@@ -311,7 +312,7 @@ def appointment_change_status(
     appointment = Appointment.objects.select_for_update(no_key=True).get(pk=appointment.pk)
     status = AppointmentStatus(status)
     if status not in TRANSITIONS[appointment.status]:
-        raise _error(
+        raise field_error(
             "status",
             _("An appointment cannot go from %(from)s to %(to)s.")
             % {"from": appointment.get_status_display(), "to": status.label},
@@ -319,7 +320,7 @@ def appointment_change_status(
         )
     reason = _text(reason, "reason")
     if status == S.CANCELLED and not reason:
-        raise _error(
+        raise field_error(
             "reason", _("Say why the appointment is cancelled."), SchedulingError.REASON_REQUIRED
         )
     if status not in INACTIVE_STATUSES:

@@ -12,14 +12,11 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.audit.services import assign, audit_record
+from backend.core.error_codes import CommonError
+from backend.core.errors import field_error
 from backend.treatments.errors import TreatmentError
 from backend.treatments.models import Category, Procedure
 from backend.treatments.money import amount
-
-
-def _error(field: str | None, message: str, code: str) -> ValidationError:
-    error = ValidationError(message, code=code)
-    return ValidationError({field: error}) if field else error
 
 
 def _procedure_fields(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -27,7 +24,7 @@ def _procedure_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     if "code" in data:
         code = (data["code"] or "").strip().upper()
         if not re.fullmatch(r"[A-Z0-9][A-Z0-9.\-]{0,19}", code):
-            raise _error(
+            raise field_error(
                 "code",
                 _("A code of 1 to 20 letters, digits, dots or dashes."),
                 TreatmentError.INVALID_CODE,
@@ -36,7 +33,7 @@ def _procedure_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     if "name" in data:
         name = " ".join((data["name"] or "").split())
         if not name or len(name) > 150:
-            raise _error(
+            raise field_error(
                 "name",
                 _("A name is required (at most 150 characters)."),
                 TreatmentError.INVALID_NAME,
@@ -49,7 +46,7 @@ def _procedure_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     if "default_duration_minutes" in data:
         minutes = data["default_duration_minutes"]
         if not isinstance(minutes, int) or not 5 <= minutes <= 480:
-            raise _error(
+            raise field_error(
                 "default_duration_minutes",
                 _("Between 5 minutes and 8 hours."),
                 TreatmentError.INVALID_DURATION,
@@ -69,7 +66,7 @@ def _save_procedure(procedure: Procedure) -> None:
         with transaction.atomic():
             procedure.save()
     except IntegrityError:
-        raise _error(
+        raise field_error(
             "code", _("Another procedure has this code."), TreatmentError.CODE_TAKEN
         ) from None
 
@@ -82,7 +79,10 @@ def procedure_create(*, actor: User, data: Mapping[str, Any]) -> Procedure:
     ]
     if missing:
         raise ValidationError(
-            {f: ValidationError(_("This field is required."), code="REQUIRED") for f in missing}
+            {
+                f: ValidationError(_("This field is required."), code=CommonError.REQUIRED)
+                for f in missing
+            }
         )
     procedure = Procedure(**_procedure_fields(data))
     _save_procedure(procedure)
@@ -113,7 +113,7 @@ def procedure_update(*, actor: User, procedure: Procedure, data: Mapping[str, An
 def procedure_deactivate(*, actor: User, procedure: Procedure) -> Procedure:
     procedure = Procedure.objects.select_for_update().get(pk=procedure.pk)
     if not procedure.is_active:
-        raise _error(
+        raise field_error(
             None, _("This procedure is already inactive."), TreatmentError.ALREADY_INACTIVE
         )
     procedure.is_active = False

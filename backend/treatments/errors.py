@@ -4,7 +4,6 @@ from enum import StrEnum
 
 
 class TreatmentError(StrEnum):
-    NOT_FOUND = "NOT_FOUND"
     CODE_TAKEN = "CODE_TAKEN"
     INVALID_CODE = "INVALID_CODE"
     INVALID_NAME = "INVALID_NAME"

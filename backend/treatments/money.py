@@ -1,55 +1,37 @@
-"""Exact money: Decimal, two places, ROUND_HALF_UP (as SUNAT and patients expect)."""
+"""Amounts and percentages of the catalog and of plans, refused with the treatments' codes
+(the arithmetic and the limit are ``backend.core.money``'s)."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from backend.core.errors import field_error
+from backend.core.money import CENT, MAX_AMOUNT, decimal_or_nan, money
 from backend.treatments.errors import TreatmentError
-
-CENT = Decimal("0.01")
-MAX_AMOUNT = Decimal("99999999.99")
-
-
-def money(value: Decimal | int | str) -> Decimal:
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def amount(value: Decimal | int | str | None, field: str) -> Decimal:
     """A non-negative amount with at most two decimals."""
-    try:
-        parsed = Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        parsed = Decimal("NaN")
+    parsed = decimal_or_nan(value)
     if (
         not parsed.is_finite()
         or parsed < 0
         or parsed > MAX_AMOUNT
         or parsed != parsed.quantize(CENT)
     ):
-        raise ValidationError(
-            {field: ValidationError(
-                _("Give an amount from 0 to 99,999,999.99 with at most two decimals."),
-                code=TreatmentError.INVALID_AMOUNT,
-            )}
-        )  # fmt: skip
+        raise field_error(
+            field,
+            _("Give an amount from 0 to 99,999,999.99 with at most two decimals."),
+            TreatmentError.INVALID_AMOUNT,
+        )
     return parsed.quantize(CENT)
 
 
 def percent_of(price: Decimal, percent: Decimal | int | str, field: str) -> Decimal:
     """``percent`` % of ``price``, rounded half up to the cent."""
-    try:
-        rate = Decimal(str(percent))
-    except (InvalidOperation, ValueError, TypeError):
-        rate = Decimal("NaN")
+    rate = decimal_or_nan(percent)
     if not rate.is_finite() or not Decimal(0) <= rate <= Decimal(100):
-        raise ValidationError(
-            {
-                field: ValidationError(
-                    _("A percentage from 0 to 100."), code=TreatmentError.INVALID_AMOUNT
-                )
-            }
-        )
+        raise field_error(field, _("A percentage from 0 to 100."), TreatmentError.INVALID_AMOUNT)
     return money(price * rate / Decimal(100))

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.core.lookups import get_or_not_found
+from backend.core.money import money
 from backend.treatments.models import ItemStatus, Procedure, TreatmentPlan, TreatmentPlanItem
-from backend.treatments.money import money
 
 
 def procedure_list(*, active_only: bool = False, search: str | None = None) -> QuerySet[Procedure]:

@@ -13,9 +13,10 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.audit.services import audit_record
-from backend.clinical.models import FindingState
+from backend.clinical.models import Finding, FindingState
 from backend.clinical.services import finding_change_state, finding_record, finding_remove
 from backend.clinical.teeth import validate_surfaces, validate_tooth
+from backend.core.errors import field_error
 from backend.patients.models import Patient
 from backend.resources.models import Professional
 from backend.scheduling.models import Appointment
@@ -29,12 +30,6 @@ from backend.treatments.models import (
     TreatmentPlanItem,
 )
 from backend.treatments.money import amount, percent_of
-
-
-def _error(field: str | None, message: str, code: str) -> ValidationError:
-    error = ValidationError(message, code=code)
-    return ValidationError({field: error}) if field else error
-
 
 # --- plans ---------------------------------------------------------------------------------
 
@@ -58,7 +53,7 @@ def plan_create(
 ) -> TreatmentPlan:
     title = " ".join((title or "").split())
     if not title or len(title) > 200:
-        raise _error(
+        raise field_error(
             "title", _("A title is required (at most 200 characters)."), TreatmentError.INVALID_NAME
         )
     plan = TreatmentPlan.objects.create(
@@ -79,7 +74,7 @@ def _locked(plan: TreatmentPlan) -> TreatmentPlan:
 
 def _require_draft(plan: TreatmentPlan) -> None:
     if plan.status != PlanStatus.DRAFT:
-        raise _error(
+        raise field_error(
             None,
             _("Items change only while the plan is a draft."),
             TreatmentError.PLAN_NOT_EDITABLE,
@@ -91,7 +86,7 @@ def _item_prices(
 ) -> tuple[Decimal, Decimal]:
     price = procedure.default_price if price is None else amount(price, "price")
     if discount is not None and discount_percent is not None:
-        raise _error(
+        raise field_error(
             "discount",
             _("Give a discount amount or a percentage, not both."),
             TreatmentError.INVALID_AMOUNT,
@@ -101,7 +96,7 @@ def _item_prices(
     else:
         discount = amount(discount or 0, "discount")
     if discount > price:
-        raise _error(
+        raise field_error(
             "discount",
             _("The discount is greater than the price."),
             TreatmentError.DISCOUNT_EXCEEDS_PRICE,
@@ -128,36 +123,14 @@ def plan_item_add(
     plan = _locked(plan)
     _require_draft(plan)
     if not procedure.is_active:
-        raise _error(
+        raise field_error(
             "procedure_id", _("This procedure is inactive."), TreatmentError.INACTIVE_PROCEDURE
         )
-    if procedure.requires_tooth and tooth is None:
-        raise _error("tooth", _("This procedure needs a tooth."), TreatmentError.TOOTH_REQUIRED)
-    if tooth is not None:
-        try:
-            tooth = validate_tooth(tooth)
-            surfaces = validate_surfaces(tooth, surfaces)
-        except ValidationError as error:
-            raise ValidationError(
-                {"surfaces" if error.code == "INVALID_SURFACE" else "tooth": error}
-            ) from None
-    elif surfaces:
-        raise _error("surfaces", _("Surfaces need a tooth."), TreatmentError.INVALID_SURFACE)
+    tooth, surfaces = _item_place(procedure, tooth, surfaces)
     for name, value in (("phase", phase), ("sequence", sequence)):
         if not isinstance(value, int) or not 1 <= value <= 999:
-            raise _error(name, _("A number from 1 to 999."), TreatmentError.INVALID_SEQUENCE)
+            raise field_error(name, _("A number from 1 to 999."), TreatmentError.INVALID_SEQUENCE)
     item_price, item_discount = _item_prices(procedure, price, discount, discount_percent)
-    finding = None
-    if tooth is not None and procedure.result_condition:
-        finding = finding_record(
-            actor=actor,
-            patient=plan.patient,
-            tooth=tooth,
-            surfaces=surfaces,
-            condition=procedure.result_condition,
-            material=procedure.result_material or None,
-            state=FindingState.PLANNED,
-        )
     item = TreatmentPlanItem.objects.create(
         plan=plan,
         procedure=procedure,
@@ -167,7 +140,7 @@ def plan_item_add(
         discount=item_discount,
         phase=phase,
         sequence=sequence,
-        planned_finding=finding,
+        planned_finding=_planned_finding(actor, plan, procedure, tooth, surfaces),
     )
     audit_record(
         actor=actor,
@@ -184,13 +157,56 @@ def plan_item_add(
     return item
 
 
+def _item_place(
+    procedure: Procedure, tooth: int | None, surfaces: list[str] | None
+) -> tuple[int | None, list[str] | None]:
+    """The tooth and surfaces the item is on, checked: a tooth if the procedure needs one,
+    surfaces only on a tooth."""
+    if procedure.requires_tooth and tooth is None:
+        raise field_error(
+            "tooth", _("This procedure needs a tooth."), TreatmentError.TOOTH_REQUIRED
+        )
+    if tooth is not None:
+        try:
+            tooth = validate_tooth(tooth)
+            surfaces = validate_surfaces(tooth, surfaces)
+        except ValidationError as error:
+            raise ValidationError(
+                {"surfaces" if error.code == "INVALID_SURFACE" else "tooth": error}
+            ) from None
+    elif surfaces:
+        raise field_error("surfaces", _("Surfaces need a tooth."), TreatmentError.INVALID_SURFACE)
+    return tooth, surfaces
+
+
+def _planned_finding(
+    actor: User,
+    plan: TreatmentPlan,
+    procedure: Procedure,
+    tooth: int | None,
+    surfaces: list[str] | None,
+) -> Finding | None:
+    """The PLANNED finding that a procedure which marks the chart puts on the tooth."""
+    if tooth is None or not procedure.result_condition:
+        return None
+    return finding_record(
+        actor=actor,
+        patient=plan.patient,
+        tooth=tooth,
+        surfaces=surfaces,
+        condition=procedure.result_condition,
+        material=procedure.result_material or None,
+        state=FindingState.PLANNED,
+    )
+
+
 @transaction.atomic
 def plan_item_cancel(*, actor: User, item: TreatmentPlanItem) -> TreatmentPlanItem:
     """Drop a planned item (its planned finding leaves the chart)."""
     plan = _locked(item.plan)
     item = TreatmentPlanItem.objects.select_for_update().get(pk=item.pk)
     if plan.status not in OPEN_PLAN or item.status != ItemStatus.PLANNED:
-        raise _error(
+        raise field_error(
             None,
             _("Only a planned item of an open plan can be cancelled."),
             TreatmentError.ITEM_NOT_PLANNED,
@@ -212,7 +228,7 @@ def plan_change_status(*, actor: User, plan: TreatmentPlan, status: str) -> Trea
     plan = _locked(plan)
     status = PlanStatus(status)
     if status not in PLAN_TRANSITIONS[plan.status]:
-        raise _error(
+        raise field_error(
             "status",
             _("A plan cannot go from %(from)s to %(to)s.")
             % {"from": plan.get_status_display(), "to": status.label},
@@ -222,11 +238,11 @@ def plan_change_status(*, actor: User, plan: TreatmentPlan, status: str) -> Trea
         status == PlanStatus.PRESENTED
         and not plan.items.exclude(status=ItemStatus.CANCELLED).exists()
     ):
-        raise _error(
+        raise field_error(
             None, _("Add at least one item before presenting the plan."), TreatmentError.PLAN_EMPTY
         )
     if status == PlanStatus.COMPLETED and plan.items.filter(status=ItemStatus.PLANNED).exists():
-        raise _error(
+        raise field_error(
             "status",
             _("Items are still planned: complete or cancel them first."),
             TreatmentError.INVALID_TRANSITION,
@@ -271,27 +287,8 @@ def plan_item_complete(
     finding into an existing one, and move the plan along (in progress, then completed)."""
     plan = _locked(item.plan)
     item = TreatmentPlanItem.objects.select_for_update().select_related("procedure").get(pk=item.pk)
-    if plan.status not in (PlanStatus.ACCEPTED, PlanStatus.IN_PROGRESS):
-        raise _error(
-            None, _("The patient has not accepted this plan."), TreatmentError.PLAN_NOT_ACCEPTED
-        )
-    if item.status != ItemStatus.PLANNED:
-        raise _error(None, _("This item is not planned any more."), TreatmentError.ITEM_NOT_PLANNED)
-    if appointment is not None and appointment.patient_id != plan.patient_id:
-        raise _error(
-            "appointment_id",
-            _("This appointment is another patient's."),
-            TreatmentError.WRONG_PATIENT,
-        )
-    now = timezone.now()
-    if performed_at is None:
-        performed_at = now
-    elif performed_at.tzinfo is None or not now - dt.timedelta(days=31) <= performed_at <= now:
-        raise _error(
-            "performed_at",
-            _("Give when it was done (with its UTC offset), in the last 31 days."),
-            TreatmentError.INVALID_DATE,
-        )
+    _check_completable(plan, item, appointment)
+    performed_at = _performed_at(performed_at)
     performed = PerformedProcedure.objects.create(
         patient_id=plan.patient_id,
         procedure=item.procedure,
@@ -306,6 +303,56 @@ def plan_item_complete(
     )
     item.status = ItemStatus.DONE
     item.save(update_fields=["status"])
+    _chart_item_done(actor, plan, item)
+    audit_record(
+        actor=actor,
+        action="treatment_plan.complete_item",
+        entity=plan,
+        changes={"item_id": item.pk, "performed_id": performed.pk, "price": performed.price},
+    )
+    if plan.status == PlanStatus.ACCEPTED:
+        plan = plan_change_status(actor=actor, plan=plan, status=PlanStatus.IN_PROGRESS)
+    _complete_if_done(actor, plan)
+    return performed
+
+
+def _check_completable(
+    plan: TreatmentPlan, item: TreatmentPlanItem, appointment: Appointment | None
+) -> None:
+    """An item of an accepted plan, still planned, done at one of the patient's visits."""
+    if plan.status not in (PlanStatus.ACCEPTED, PlanStatus.IN_PROGRESS):
+        raise field_error(
+            None, _("The patient has not accepted this plan."), TreatmentError.PLAN_NOT_ACCEPTED
+        )
+    if item.status != ItemStatus.PLANNED:
+        raise field_error(
+            None, _("This item is not planned any more."), TreatmentError.ITEM_NOT_PLANNED
+        )
+    if appointment is not None and appointment.patient_id != plan.patient_id:
+        raise field_error(
+            "appointment_id",
+            _("This appointment is another patient's."),
+            TreatmentError.WRONG_PATIENT,
+        )
+
+
+def _performed_at(performed_at: dt.datetime | None) -> dt.datetime:
+    """When it was done: now unless given, and then within the last 31 days."""
+    now = timezone.now()
+    if performed_at is None:
+        return now
+    if performed_at.tzinfo is None or not now - dt.timedelta(days=31) <= performed_at <= now:
+        raise field_error(
+            "performed_at",
+            _("Give when it was done (with its UTC offset), in the last 31 days."),
+            TreatmentError.INVALID_DATE,
+        )
+    return performed_at
+
+
+def _chart_item_done(actor: User, plan: TreatmentPlan, item: TreatmentPlanItem) -> None:
+    """The chart shows what the done item left: its planned finding becomes existing, or a
+    new existing finding is recorded when the item had none."""
     if item.planned_finding_id and item.planned_finding.resolved_at is None:
         finding_change_state(
             actor=actor, finding=item.planned_finding, state=FindingState.EXISTING
@@ -319,13 +366,3 @@ def plan_item_complete(
             condition=item.procedure.result_condition,
             material=item.procedure.result_material or None,
         )
-    audit_record(
-        actor=actor,
-        action="treatment_plan.complete_item",
-        entity=plan,
-        changes={"item_id": item.pk, "performed_id": performed.pk, "price": performed.price},
-    )
-    if plan.status == PlanStatus.ACCEPTED:
-        plan = plan_change_status(actor=actor, plan=plan, status=PlanStatus.IN_PROGRESS)
-    _complete_if_done(actor, plan)
-    return performed

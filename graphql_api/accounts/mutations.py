@@ -7,7 +7,6 @@ import strawberry_django
 from strawberry import relay
 
 from backend.accounts import auth, selectors, services
-from backend.accounts.models import Role as RoleChoice
 from backend.accounts.permissions import StaffPermission
 from graphql_api.accounts.inputs import CreateStaffUserInput
 from graphql_api.accounts.types import AuthToken, Role, StaffUser
@@ -52,7 +51,7 @@ class Mutation:
             actor=info.context.require_user(),
             email=input.email,
             full_name=input.full_name,
-            role=RoleChoice(input.role.value),
+            role=input.role,
             password=input.password,
         )
 
@@ -65,7 +64,7 @@ class Mutation:
         return services.staff_role_change(  # type: ignore[return-value]
             actor=info.context.require_user(),
             user=_staff_user(info, id),
-            role=RoleChoice(role.value),
+            role=role,
         )
 
     @strawberry_django.mutation(

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 import strawberry_django
 from strawberry import relay
 
 from backend.accounts import models
+from backend.accounts.models import Role
 from graphql_api.core.docstrings import django_type, graphql_type
 
-
-@strawberry.enum(description="A staff member's role in the clinic.")
-class Role(Enum):
-    ADMIN = "ADMIN"
-    DENTIST = "DENTIST"
-    ASSISTANT = "ASSISTANT"
-    RECEPTIONIST = "RECEPTIONIST"
+# The model's choices are the GraphQL enum: one source for its name and values.
+strawberry.enum(Role, description="A staff member's role in the clinic.")
 
 
 @django_type(models.User)

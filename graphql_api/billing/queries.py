@@ -84,7 +84,7 @@ class Query:
         self,
         info: Info,
         patient_id: relay.GlobalID | None = None,
-        status: list[ReceiptStatus] | None = None,  # type: ignore[valid-type]
+        status: list[ReceiptStatus] | None = None,
     ) -> Iterable[models.Receipt]:
         return selectors.receipt_list(
             actor=info.context.require_user(),

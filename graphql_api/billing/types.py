@@ -11,18 +11,19 @@ import strawberry_django
 from strawberry import relay
 
 from backend.billing import models
+from backend.billing.models import PaymentKind, PaymentMethod, ReceiptStatus, ReceiptType
 from graphql_api.accounts.types import StaffMember
 from graphql_api.core.docstrings import django_type, graphql_type
 from graphql_api.patients.types import Patient
 from graphql_api.resources.types import Professional
 
-ReceiptType = strawberry.enum(Enum("ReceiptType", {c: c for c in models.ReceiptType.values}))
-ReceiptStatus = strawberry.enum(
-    Enum("ReceiptStatus", {c: c for c in models.ReceiptStatus.values}),
-    description="ISSUED, PARTIALLY_PAID, PAID (by what is allocated) or VOID.",
+# The models' choices are the GraphQL enums: one source for their names and values.
+strawberry.enum(ReceiptType)
+strawberry.enum(
+    ReceiptStatus, description="ISSUED, PARTIALLY_PAID, PAID (by what is allocated) or VOID."
 )
-PaymentMethod = strawberry.enum(Enum("PaymentMethod", {c: c for c in models.PaymentMethod.values}))
-PaymentKind = strawberry.enum(Enum("PaymentKind", {c: c for c in models.PaymentKind.values}))
+strawberry.enum(PaymentMethod)
+strawberry.enum(PaymentKind)
 
 
 @strawberry.enum
@@ -71,7 +72,7 @@ class Receipt(relay.Node):
         return root.full_number
 
     @strawberry_django.field(only=["receipt_type"])
-    def receipt_type(self, root: models.Receipt) -> ReceiptType:  # type: ignore[valid-type]
+    def receipt_type(self, root: models.Receipt) -> ReceiptType:
         return ReceiptType(root.receipt_type)
 
     series: strawberry.auto
@@ -86,7 +87,7 @@ class Receipt(relay.Node):
     currency: strawberry.auto
 
     @strawberry_django.field(only=["status"])
-    def status(self, root: models.Receipt) -> ReceiptStatus:  # type: ignore[valid-type]
+    def status(self, root: models.Receipt) -> ReceiptStatus:
         return ReceiptStatus(root.status)
 
     issued_at: strawberry.auto
@@ -101,7 +102,7 @@ class Payment(relay.Node):
     """Money received (PAYMENT) or returned (REFUND)."""
 
     @strawberry_django.field(only=["kind"])
-    def kind(self, root: models.Payment) -> PaymentKind:  # type: ignore[valid-type]
+    def kind(self, root: models.Payment) -> PaymentKind:
         return PaymentKind(root.kind)
 
     amount: Decimal
@@ -110,7 +111,7 @@ class Payment(relay.Node):
     amount_pen: Decimal = strawberry_django.field(description="What counts on the account.")
 
     @strawberry_django.field(only=["method"])
-    def method(self, root: models.Payment) -> PaymentMethod:  # type: ignore[valid-type]
+    def method(self, root: models.Payment) -> PaymentMethod:
         return PaymentMethod(root.method)
 
     paid_at: strawberry.auto
@@ -143,7 +144,7 @@ class Movement:
 
 @graphql_type
 class MethodTotal:
-    method: PaymentMethod  # type: ignore[valid-type]
+    method: PaymentMethod
     received: Decimal
     refunded: Decimal
     net: Decimal

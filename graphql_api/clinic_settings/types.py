@@ -3,27 +3,17 @@ view of a clinic (``graphql_api/platform``) extends these."""
 
 from __future__ import annotations
 
-from enum import Enum
-
 import strawberry
 import strawberry_django
 
 from graphql_api.core.docstrings import django_type
 from graphql_api.core.money import Money
 from tenants_core import models
+from tenants_core.models import ClinicStatus, PlanCode
 
-
-@strawberry.enum(description="Subscription plans.")
-class PlanCode(Enum):
-    BASIC = "basic"
-    PROFESSIONAL = "professional"
-    ENTERPRISE = "enterprise"
-
-
-@strawberry.enum(description="Whether a clinic can use the service.")
-class ClinicStatus(Enum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
+# The models' choices are the GraphQL enums: one source for their names and values.
+strawberry.enum(PlanCode, description="Subscription plans.")
+strawberry.enum(ClinicStatus, description="Whether a clinic can use the service.")
 
 
 @django_type(models.Plan)

@@ -127,7 +127,7 @@ class Mutation:
         self,
         info: Info,
         id: relay.GlobalID,
-        state: FindingState,  # type: ignore[valid-type]
+        state: FindingState,
     ) -> Finding:
         return services.finding_change_state(  # type: ignore[return-value]
             actor=info.context.require_user(), finding=_finding(info, id), state=state.value

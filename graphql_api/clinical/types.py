@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
 
 import strawberry
 import strawberry_django
 from strawberry import relay
 
 from backend.clinical import models
+from backend.clinical.models import Condition, FindingCondition, FindingState, Material, NoteStatus
 from graphql_api.accounts.types import StaffMember
 from graphql_api.core.docstrings import django_type, graphql_type
 from graphql_api.patients.types import Patient
 from graphql_api.scheduling.types import Appointment
 
-Condition = strawberry.enum(
-    Enum("Condition", {c: c for c in models.Condition.values}), description="Systemic conditions."
-)
-FindingCondition = strawberry.enum(
-    Enum("FindingCondition", {c: c for c in models.FindingCondition.values}),
-    description="What a finding on a tooth is.",
-)
-Material = strawberry.enum(Enum("Material", {c: c for c in models.Material.values}))
-FindingState = strawberry.enum(
-    Enum("FindingState", {c: c for c in models.FindingState.values}),
-    description="EXISTING in the mouth, or PLANNED by a treatment.",
-)
-NoteStatus = strawberry.enum(Enum("NoteStatus", {c: c for c in models.NoteStatus.values}))
+# The models' choices are the GraphQL enums: one source for their names and values.
+strawberry.enum(Condition, description="Systemic conditions.")
+strawberry.enum(FindingCondition, description="What a finding on a tooth is.")
+strawberry.enum(Material)
+strawberry.enum(FindingState, description="EXISTING in the mouth, or PLANNED by a treatment.")
+strawberry.enum(NoteStatus)
 
 
 @django_type(models.MedicalHistory)
@@ -37,7 +30,7 @@ class MedicalHistory(relay.Node):
     version: strawberry.auto
 
     @strawberry_django.field(only=["conditions"])
-    def conditions(self, root: models.MedicalHistory) -> list[Condition]:  # type: ignore[valid-type]
+    def conditions(self, root: models.MedicalHistory) -> list[Condition]:
         return [Condition(code) for code in root.conditions]
 
     conditions_notes: strawberry.auto
@@ -73,7 +66,7 @@ class ClinicalNote(relay.Node):
     plan: strawberry.auto
 
     @strawberry_django.field(only=["status"])
-    def status(self, root: models.ClinicalNote) -> NoteStatus:  # type: ignore[valid-type]
+    def status(self, root: models.ClinicalNote) -> NoteStatus:
         return NoteStatus(root.status)
 
     signed_by: StaffMember | None
@@ -91,15 +84,15 @@ class Finding(relay.Node):
     surfaces: list[str]
 
     @strawberry_django.field(only=["condition"])
-    def condition(self, root: models.Finding) -> FindingCondition:  # type: ignore[valid-type]
+    def condition(self, root: models.Finding) -> FindingCondition:
         return FindingCondition(root.condition)
 
     @strawberry_django.field(only=["material"])
-    def material(self, root: models.Finding) -> Material | None:  # type: ignore[valid-type]
+    def material(self, root: models.Finding) -> Material | None:
         return Material(root.material) if root.material else None
 
     @strawberry_django.field(only=["state"])
-    def state(self, root: models.Finding) -> FindingState:  # type: ignore[valid-type]
+    def state(self, root: models.Finding) -> FindingState:
         return FindingState(root.state)
 
     notes: strawberry.auto

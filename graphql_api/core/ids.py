@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from strawberry import relay
 
+from backend.core.error_codes import CommonError
+
 
 def decode_id(global_id: relay.GlobalID, type_name: str, *, field: str = "id") -> str:
     """The primary key inside ``global_id``; ``NOT_FOUND`` when it names another type.
@@ -20,6 +22,10 @@ def decode_id(global_id: relay.GlobalID, type_name: str, *, field: str = "id") -
         or len(node_id) > 18
     ):
         raise ValidationError(
-            {field: ValidationError(_("Nothing was found with this ID."), code="NOT_FOUND")}
+            {
+                field: ValidationError(
+                    _("Nothing was found with this ID."), code=CommonError.NOT_FOUND
+                )
+            }
         )
     return node_id

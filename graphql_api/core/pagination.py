@@ -12,6 +12,8 @@ from strawberry import relay
 from strawberry.relay.utils import SliceMetadata
 from strawberry_django.relay import DjangoListConnection
 
+from backend.core.error_codes import CommonError
+
 
 @strawberry.type(name="Connection", description="A connection to a list of items.")
 class ListConnection(DjangoListConnection[relay.NodeType]):
@@ -37,7 +39,7 @@ class ListConnection(DjangoListConnection[relay.NodeType]):
                     "“before” set to a cursor this list returned."
                 )
                 % {"max": info.schema.config.relay_max_results},
-                code="INVALID_PAGINATION",
+                code=CommonError.INVALID_PAGINATION,
             ) from None
         return super().resolve_connection(
             nodes, info=info, before=before, after=after, first=first, last=last, **kwargs

@@ -21,6 +21,7 @@ from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
 from backend.accounts.roles import role_has_permission
+from backend.core.error_codes import CommonError
 from graphql_api.core.context import Info
 
 
@@ -41,7 +42,8 @@ class TenantDomainOnly(CodedPermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         if info.context.is_public_domain:
             return self.refuse(
-                _("This field is only available on a clinic's domain."), "TENANT_DOMAIN_ONLY"
+                _("This field is only available on a clinic's domain."),
+                CommonError.TENANT_DOMAIN_ONLY,
             )
         return True
 
@@ -52,7 +54,8 @@ class PublicDomainOnly(CodedPermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         if not info.context.is_public_domain:
             return self.refuse(
-                _("This field is only available on the platform's domain."), "PUBLIC_DOMAIN_ONLY"
+                _("This field is only available on the platform's domain."),
+                CommonError.PUBLIC_DOMAIN_ONLY,
             )
         return True
 
@@ -64,7 +67,7 @@ class IsAuthenticated(CodedPermission):
         if info.context.user is None:
             return self.refuse(
                 _("Sign in first: send a valid token as “Authorization: Bearer <token>”."),
-                "UNAUTHENTICATED",
+                CommonError.UNAUTHENTICATED,
             )
         return True
 
@@ -79,7 +82,7 @@ class HasPermission(CodedPermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         user = info.context.user
         if user is None or not any(role_has_permission(user.role, p) for p in self.permissions):
-            return self.refuse(_("Your role does not allow this."), "FORBIDDEN")
+            return self.refuse(_("Your role does not allow this."), CommonError.FORBIDDEN)
         return True
 
 
@@ -90,7 +93,7 @@ class IsPlatformAdmin(CodedPermission):
         user = info.context.user
         # A superuser of a clinic schema is not a platform operator.
         if user is None or not user.is_superuser or not info.context.is_public_domain:
-            return self.refuse(_("Only platform operators can do this."), "FORBIDDEN")
+            return self.refuse(_("Only platform operators can do this."), CommonError.FORBIDDEN)
         return True
 
 

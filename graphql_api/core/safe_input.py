@@ -33,9 +33,11 @@ from graphql import (
     TokenKind,
 )
 
+from backend.core.error_codes import CommonError
+
 MAX_JSON_DEPTH = 32
 MAX_NUMBER_LENGTH = 64
-CODE = "BAD_REQUEST"
+CODE = CommonError.BAD_REQUEST
 
 _FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
 

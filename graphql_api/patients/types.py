@@ -10,25 +10,16 @@ import strawberry_django
 from strawberry import relay
 
 from backend.patients import models
+from backend.patients.models import DocumentType, Sex
 from backend.patients.selectors import reads_health_data
 from graphql_api.accounts.types import StaffMember
 from graphql_api.core.context import Info
 from graphql_api.core.docstrings import django_type, graphql_type
 from tenants_core.context import current_timezone
 
-
-@strawberry.enum(description="Identity document types accepted in Peru.")
-class DocumentType(Enum):
-    DNI = "DNI"
-    CE = "CE"
-    PASSPORT = "PASSPORT"
-
-
-@strawberry.enum
-class Sex(Enum):
-    FEMALE = "FEMALE"
-    MALE = "MALE"
-    OTHER = "OTHER"
+# The models' choices are the GraphQL enums: one source for their names and values.
+strawberry.enum(DocumentType, description="Identity document types accepted in Peru.")
+strawberry.enum(Sex)
 
 
 @strawberry.enum(description="How to order patients.")

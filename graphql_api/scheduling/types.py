@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
 
 import strawberry
 import strawberry_django
 from strawberry import relay
 
 from backend.scheduling import models
+from backend.scheduling.models import AppointmentStatus
 from graphql_api.core.docstrings import django_type, graphql_type
 from graphql_api.patients.types import Patient
 from graphql_api.resources.types import Chair, Professional
 from tenants_core.context import current_timezone
 
-
-@strawberry.enum(description="SCHEDULED → CONFIRMED → CHECKED_IN → IN_PROGRESS → COMPLETED, "
-                 "or CANCELLED / NO_SHOW.")  # fmt: skip
-class AppointmentStatus(Enum):
-    SCHEDULED = "SCHEDULED"
-    CONFIRMED = "CONFIRMED"
-    CHECKED_IN = "CHECKED_IN"
-    IN_PROGRESS = "IN_PROGRESS"
-    COMPLETED = "COMPLETED"
-    CANCELLED = "CANCELLED"
-    NO_SHOW = "NO_SHOW"
+# The model's choices are the GraphQL enum: one source for its name and values.
+strawberry.enum(
+    AppointmentStatus,
+    description="SCHEDULED → CONFIRMED → CHECKED_IN → IN_PROGRESS → COMPLETED, "
+    "or CANCELLED / NO_SHOW.",
+)
 
 
 def local(value: dt.datetime) -> dt.datetime:

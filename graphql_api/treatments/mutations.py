@@ -115,7 +115,7 @@ class Mutation:
         self,
         info: Info,
         id: relay.GlobalID,
-        status: PlanStatus,  # type: ignore[valid-type]
+        status: PlanStatus,
     ) -> TreatmentPlan:
         return services.plan_change_status(  # type: ignore[return-value]
             actor=info.context.require_user(), plan=_plan(info, id), status=status.value

@@ -47,7 +47,7 @@ class Query:
         self,
         info: Info,
         patient_id: relay.GlobalID | None = None,
-        status: list[PlanStatus] | None = None,  # type: ignore[valid-type]
+        status: list[PlanStatus] | None = None,
     ) -> Iterable[models.TreatmentPlan]:
         patient = (
             patient_selectors.patient_get(

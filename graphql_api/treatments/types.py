@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import Enum
 
 import strawberry
 import strawberry_django
@@ -11,6 +10,7 @@ from strawberry import relay
 
 from backend.clinical.permissions import ClinicalPermission
 from backend.treatments import models
+from backend.treatments.models import Category, ItemStatus, PlanStatus
 from backend.treatments.selectors import plan_totals
 from graphql_api.clinical.types import FindingCondition, Material
 from graphql_api.core.docstrings import django_type, graphql_type
@@ -18,12 +18,13 @@ from graphql_api.core.permissions import clinic_permission
 from graphql_api.patients.types import Patient
 from graphql_api.resources.types import Professional
 
-Category = strawberry.enum(Enum("Category", {c: c for c in models.Category.values}))
-PlanStatus = strawberry.enum(
-    Enum("PlanStatus", {c: c for c in models.PlanStatus.values}),
+# The models' choices are the GraphQL enums: one source for their names and values.
+strawberry.enum(Category)
+strawberry.enum(
+    PlanStatus,
     description="DRAFT → PRESENTED → ACCEPTED | REJECTED, then IN_PROGRESS → COMPLETED.",
 )
-ItemStatus = strawberry.enum(Enum("ItemStatus", {c: c for c in models.ItemStatus.values}))
+strawberry.enum(ItemStatus)
 
 
 @django_type(models.Procedure)
@@ -34,7 +35,7 @@ class Procedure(relay.Node):
     name: strawberry.auto
 
     @strawberry_django.field(only=["category"])
-    def category(self, root: models.Procedure) -> Category:  # type: ignore[valid-type]
+    def category(self, root: models.Procedure) -> Category:
         return Category(root.category)
 
     default_price: Decimal
@@ -43,11 +44,11 @@ class Procedure(relay.Node):
     requires_tooth: strawberry.auto
 
     @strawberry_django.field(only=["result_condition"])
-    def result_condition(self, root: models.Procedure) -> FindingCondition | None:  # type: ignore[valid-type]
+    def result_condition(self, root: models.Procedure) -> FindingCondition | None:
         return FindingCondition(root.result_condition) if root.result_condition else None
 
     @strawberry_django.field(only=["result_material"])
-    def result_material(self, root: models.Procedure) -> Material | None:  # type: ignore[valid-type]
+    def result_material(self, root: models.Procedure) -> Material | None:
         return Material(root.result_material) if root.result_material else None
 
     is_active: strawberry.auto
@@ -71,7 +72,7 @@ class TreatmentPlanItem(relay.Node):
     sequence: strawberry.auto
 
     @strawberry_django.field(only=["status"])
-    def status(self, root: models.TreatmentPlanItem) -> ItemStatus:  # type: ignore[valid-type]
+    def status(self, root: models.TreatmentPlanItem) -> ItemStatus:
         return ItemStatus(root.status)
 
 
@@ -93,7 +94,7 @@ class TreatmentPlan(relay.Node):
     title: strawberry.auto
 
     @strawberry_django.field(only=["status"])
-    def status(self, root: models.TreatmentPlan) -> PlanStatus:  # type: ignore[valid-type]
+    def status(self, root: models.TreatmentPlan) -> PlanStatus:
         return PlanStatus(root.status)
 
     patient: Patient

@@ -103,6 +103,10 @@ TARGETS: tuple[Target, ...] = (
                     "plan_change_status",
                     "_complete_if_done",
                     "plan_item_complete",
+                    # plan_item_complete's steps
+                    "_check_completable",
+                    "_performed_at",
+                    "_chart_item_done",
                 ),
             ),
         ),
@@ -115,7 +119,15 @@ TARGETS: tuple[Target, ...] = (
         sources=(
             Source(
                 "backend/billing/services.py",
-                only=("_next_number", "receipt_issue", "receipt_void"),
+                only=(
+                    "_next_number",
+                    "receipt_issue",
+                    # receipt_issue's steps
+                    "_charges_to_invoice",
+                    "_customer",
+                    "_receipt_create",
+                    "receipt_void",
+                ),
             ),
         ),
         tests=(
