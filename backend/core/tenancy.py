@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 
@@ -38,7 +39,9 @@ def public_context() -> Iterator[None]:
         yield
 
 
-def request_transaction(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def request_transaction(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
     """Run a view in one transaction, like ``ATOMIC_REQUESTS``: committed when it returns, rolled
     back when it raises. The transaction sets the clinic's schema with its first statement.
 
@@ -47,7 +50,7 @@ def request_transaction(view: Callable[..., HttpResponse]) -> Callable[..., Http
     statement sets the schema again, as a new transaction's would."""
 
     @functools.wraps(view)
-    def in_transaction(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def in_transaction(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         with transaction.atomic(savepoint=False):
             connection.forget_transaction_schema()  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)

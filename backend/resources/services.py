@@ -239,7 +239,7 @@ def _deactivate(actor: User, resource: Professional | Chair, action: str) -> Any
 @transaction.atomic
 def professional_deactivate(*, actor: User, professional: Professional) -> Professional:
     """No new bookings; the agenda already booked is kept."""
-    return _deactivate(actor, professional, "professional.deactivate")  # type: ignore[no-any-return]
+    return _deactivate(actor, professional, "professional.deactivate")
 
 
 @transaction.atomic
@@ -330,4 +330,4 @@ def chair_update(*, actor: User, chair: Chair, name: str) -> Chair:
 @transaction.atomic
 def chair_deactivate(*, actor: User, chair: Chair) -> Chair:
     """No new bookings in this chair; its booked appointments are kept."""
-    return _deactivate(actor, chair, "chair.deactivate")  # type: ignore[no-any-return]
+    return _deactivate(actor, chair, "chair.deactivate")

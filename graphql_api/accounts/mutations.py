@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
 import strawberry_django
 from strawberry import relay
@@ -16,7 +18,7 @@ from graphql_api.core.ids import decode_id
 from graphql_api.core.permissions import clinic_permission, signed_in
 
 
-def _staff_user(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+def _staff_user(global_id: relay.GlobalID):
     return selectors.staff_user_get(user_id=decode_id(global_id, "StaffUser"))
 
 
@@ -31,7 +33,7 @@ class Mutation:
         issued = auth.auth_login(email=email, password=password)
         return AuthToken(
             token=issued.raw, expires_at=issued.token.expires_at, user=issued.token.user
-        )  # type: ignore[arg-type]
+        )
 
     @strawberry.mutation(extensions=signed_in(), description="Revoke the token of this request.")
     def logout(self, info: Info) -> bool:
@@ -46,12 +48,15 @@ class Mutation:
         description="Create a staff user. Counts against the plan's user limit.",
     )
     def create_staff_user(self, info: Info, input: CreateStaffUserInput) -> StaffUser:
-        return services.staff_user_create(  # type: ignore[return-value]
-            actor=info.context.require_user(),
-            email=input.email,
-            full_name=input.full_name,
-            role=RoleChoice(input.role.value),
-            password=input.password,
+        return cast(
+            StaffUser,
+            services.staff_user_create(
+                actor=info.context.require_user(),
+                email=input.email,
+                full_name=input.full_name,
+                role=RoleChoice(input.role.value),
+                password=input.password,
+            ),
         )
 
     @strawberry_django.mutation(
@@ -60,8 +65,11 @@ class Mutation:
         description="Change a staff user's role. The last active admin cannot be demoted.",
     )
     def change_staff_role(self, info: Info, id: relay.GlobalID, role: Role) -> StaffUser:
-        return services.staff_role_change(  # type: ignore[return-value]
-            actor=info.context.require_user(), user=_staff_user(id), role=RoleChoice(role.value)
+        return cast(
+            StaffUser,
+            services.staff_role_change(
+                actor=info.context.require_user(), user=_staff_user(id), role=RoleChoice(role.value)
+            ),
         )
 
     @strawberry_django.mutation(
@@ -71,6 +79,7 @@ class Mutation:
         "cannot be deactivated.",
     )
     def deactivate_staff_user(self, info: Info, id: relay.GlobalID) -> StaffUser:
-        return services.staff_user_deactivate(  # type: ignore[return-value]
-            actor=info.context.require_user(), user=_staff_user(id)
+        return cast(
+            StaffUser,
+            services.staff_user_deactivate(actor=info.context.require_user(), user=_staff_user(id)),
         )

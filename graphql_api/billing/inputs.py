@@ -24,7 +24,7 @@ class ChargeInput:
 class IssueReceiptInput:
     patient_id: relay.GlobalID
     charge_ids: list[relay.GlobalID]
-    receipt_type: ReceiptType  # type: ignore[valid-type]
+    receipt_type: ReceiptType
     customer_name: str = ""
     customer_document: str = strawberry.field(
         default="", description="The customer's RUC for a factura."
@@ -44,7 +44,7 @@ class AllocationInput:
 class PaymentInput:
     patient_id: relay.GlobalID
     amount: Decimal
-    method: PaymentMethod  # type: ignore[valid-type]
+    method: PaymentMethod
     currency: Currency = Currency.PEN
     exchange_rate: Decimal | None = None
     paid_at: dt.datetime | None = None
@@ -56,5 +56,5 @@ class PaymentInput:
 class RefundInput:
     patient_id: relay.GlobalID
     amount: Decimal
-    method: PaymentMethod  # type: ignore[valid-type]
+    method: PaymentMethod
     reason: str

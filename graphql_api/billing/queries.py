@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 import strawberry_django
@@ -34,7 +34,7 @@ from tenants_core.context import current_timezone
 VIEW = BillingPermission.VIEW_BILLING
 
 
-def _patient(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+def _patient(global_id: relay.GlobalID):
     return patient_selectors.patient_get(
         patient_id=decode_id(global_id, "Patient", field="patient_id")
     )
@@ -44,7 +44,7 @@ def _patient(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
 class Query:
     @strawberry_django.field(extensions=clinic_permission(VIEW), description="The tax set-up.")
     def billing_settings(self, info: Info) -> BillingSettings:
-        return services.billing_settings()  # type: ignore[return-value]
+        return cast(BillingSettings, services.billing_settings())
 
     @strawberry.field(
         extensions=clinic_permission(VIEW), description="The patient's balance and credit."
@@ -68,11 +68,11 @@ class Query:
         extensions=clinic_permission(VIEW), description="Charges on no live receipt."
     )
     def uninvoiced_charges(self, info: Info, patient_id: relay.GlobalID) -> list[Charge]:
-        return selectors.uninvoiced_charges(patient_id=_patient(patient_id).pk)  # type: ignore[return-value]
+        return cast(list[Charge], selectors.uninvoiced_charges(patient_id=_patient(patient_id).pk))
 
     @strawberry_django.field(extensions=clinic_permission(VIEW))
     def receipt(self, info: Info, id: relay.GlobalID) -> Receipt:
-        return selectors.receipt_get(receipt_id=decode_id(id, "Receipt"))  # type: ignore[return-value]
+        return cast(Receipt, selectors.receipt_get(receipt_id=decode_id(id, "Receipt")))
 
     @strawberry_django.connection(
         ListConnection[Receipt],
@@ -83,7 +83,7 @@ class Query:
         self,
         info: Info,
         patient_id: relay.GlobalID | None = None,
-        status: list[ReceiptStatus] | None = None,  # type: ignore[valid-type]
+        status: list[ReceiptStatus] | None = None,
     ) -> Iterable[models.Receipt]:
         return selectors.receipt_list(
             patient_id=_patient(patient_id).pk if patient_id else None,

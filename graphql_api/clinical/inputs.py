@@ -12,7 +12,7 @@ from graphql_api.clinical.types import Condition, FindingCondition, FindingState
 
 @strawberry.input(description="A new version of the anamnesis (the whole of it).")
 class MedicalHistoryInput:
-    conditions: list[Condition] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    conditions: list[Condition] = strawberry.field(default_factory=list)
     conditions_notes: str = ""
     medications: str = ""
     allergies: str = ""
@@ -44,10 +44,10 @@ class UpdateClinicalNoteInput:
 class FindingInput:
     patient_id: relay.GlobalID
     tooth: int
-    condition: FindingCondition  # type: ignore[valid-type]
-    state: FindingState = strawberry.field(default_factory=lambda: FindingState("EXISTING"))  # type: ignore[valid-type]
+    condition: FindingCondition
+    state: FindingState = strawberry.field(default_factory=lambda: FindingState("EXISTING"))
     surfaces: list[str] = strawberry.field(
         default_factory=list, description="M, D, O (posterior) or I (anterior), V (or B), L or P."
     )
-    material: Material | None = None  # type: ignore[valid-type]
+    material: Material | None = None
     notes: str = ""

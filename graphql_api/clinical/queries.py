@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from itertools import groupby
+from typing import cast
 
 import strawberry
 import strawberry_django
@@ -35,7 +36,10 @@ class Query:
         extensions=clinic_permission(VIEW), description="The current anamnesis, if any."
     )
     def medical_history(self, info: Info, patient_id: relay.GlobalID) -> MedicalHistory | None:
-        return selectors.medical_history_versions(patient_id=_patient_id(patient_id)).first()  # type: ignore[return-value]
+        return cast(
+            MedicalHistory | None,
+            selectors.medical_history_versions(patient_id=_patient_id(patient_id)).first(),
+        )
 
     @strawberry_django.field(
         extensions=clinic_permission(VIEW), description="Every version of the anamnesis."
@@ -43,14 +47,17 @@ class Query:
     def medical_history_versions(
         self, info: Info, patient_id: relay.GlobalID
     ) -> list[MedicalHistory]:
-        return selectors.medical_history_versions(patient_id=_patient_id(patient_id))  # type: ignore[return-value]
+        return cast(
+            list[MedicalHistory],
+            selectors.medical_history_versions(patient_id=_patient_id(patient_id)),
+        )
 
     @strawberry_django.field(extensions=clinic_permission(VIEW), description="One note (audited).")
     def clinical_note(self, info: Info, id: relay.GlobalID) -> ClinicalNote:
         user = info.context.require_user()
         note = selectors.note_get(actor=user, note_id=decode_id(id, "ClinicalNote"))
         services.note_reads_record(actor=user, notes=[note])
-        return note  # type: ignore[return-value]
+        return cast(ClinicalNote, note)
 
     @strawberry.field(
         extensions=clinic_permission(VIEW),
@@ -79,8 +86,8 @@ class Query:
         connection = ListConnection[ClinicalNote].resolve_connection(
             notes, info=info, first=first, after=after
         )
-        services.note_reads_record(actor=user, notes=[edge.node for edge in connection.edges])  # type: ignore[misc]
-        return connection  # type: ignore[return-value]
+        services.note_reads_record(actor=user, notes=[edge.node for edge in connection.edges])
+        return connection
 
     @strawberry.field(
         extensions=clinic_permission(VIEW),

@@ -231,7 +231,7 @@ def _is_default_node_id(origin: type, field: StrawberryField) -> bool:
 
 
 def _node_id(model: type[models.Model], original: Resolver) -> Resolver:
-    attname = model._meta.pk.attname  # type: ignore[union-attr]
+    attname = model._meta.pk.attname
 
     def resolve(source: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:
         if type(source) is model:

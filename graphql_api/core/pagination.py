@@ -16,7 +16,7 @@ from strawberry_django.relay import DjangoListConnection
 @strawberry.type(name="Connection", description="A connection to a list of items.")
 class ListConnection(DjangoListConnection[relay.NodeType]):
     @classmethod
-    def resolve_connection(  # type: ignore[override]
+    def resolve_connection(
         cls,
         nodes: Any,
         *,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
 
 from graphql_api.clinic_settings.types import ClinicStatus, Plan
@@ -39,12 +41,12 @@ class Query:
             clinics, info=info, first=first, after=after
         )
         # Usage of the whole page in one statement, whatever its size.
-        selectors.clinics_with_usage([edge.node for edge in connection.edges])  # type: ignore[misc]
-        return connection  # type: ignore[return-value]
+        selectors.clinics_with_usage([edge.node for edge in connection.edges])
+        return connection
 
     @strawberry.field(
         extensions=platform_admin(),
         description="A clinic's backups, newest first, with size and checksum.",
     )
     def clinic_backups(self, info: Info, subdomain: str) -> list[ClinicBackup]:
-        return backups.backup_list(subdomain=subdomain)  # type: ignore[return-value]
+        return cast(list[ClinicBackup], backups.backup_list(subdomain=subdomain))

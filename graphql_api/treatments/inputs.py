@@ -16,18 +16,18 @@ from graphql_api.treatments.types import Category
 class ProcedureInput:
     code: str
     name: str
-    category: Category  # type: ignore[valid-type]
+    category: Category
     default_price: Decimal
     default_duration_minutes: int = 30
     requires_tooth: bool = False
-    result_condition: FindingCondition | None = None  # type: ignore[valid-type]
-    result_material: Material | None = None  # type: ignore[valid-type]
+    result_condition: FindingCondition | None = None
+    result_material: Material | None = None
 
 
 @strawberry.input(description="Changes to a procedure; fields left out stay.")
 class UpdateProcedureInput:
     name: str | None = strawberry.UNSET
-    category: Category | None = strawberry.UNSET  # type: ignore[valid-type]
+    category: Category | None = strawberry.UNSET
     default_price: Decimal | None = strawberry.UNSET
     default_duration_minutes: int | None = strawberry.UNSET
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import strawberry
 import strawberry_django
@@ -34,7 +35,7 @@ class Query:
 
     @strawberry_django.field(extensions=clinic_permission(SUMMARY))
     def treatment_plan(self, info: Info, id: relay.GlobalID) -> TreatmentPlan:
-        return selectors.plan_get(plan_id=decode_id(id, "TreatmentPlan"))  # type: ignore[return-value]
+        return cast(TreatmentPlan, selectors.plan_get(plan_id=decode_id(id, "TreatmentPlan")))
 
     @strawberry_django.connection(
         ListConnection[TreatmentPlan],
@@ -45,7 +46,7 @@ class Query:
         self,
         info: Info,
         patient_id: relay.GlobalID | None = None,
-        status: list[PlanStatus] | None = None,  # type: ignore[valid-type]
+        status: list[PlanStatus] | None = None,
     ) -> Iterable[models.TreatmentPlan]:
         patient = (
             patient_selectors.patient_get(

@@ -43,11 +43,11 @@ class Procedure(relay.Node):
     requires_tooth: strawberry.auto
 
     @strawberry_django.field(only=["result_condition"])
-    def result_condition(self, root: models.Procedure) -> FindingCondition | None:  # type: ignore[valid-type]
+    def result_condition(self, root: models.Procedure) -> FindingCondition | None:
         return FindingCondition(root.result_condition) if root.result_condition else None
 
     @strawberry_django.field(only=["result_material"])
-    def result_material(self, root: models.Procedure) -> Material | None:  # type: ignore[valid-type]
+    def result_material(self, root: models.Procedure) -> Material | None:
         return Material(root.result_material) if root.result_material else None
 
     is_active: strawberry.auto
