@@ -32,7 +32,9 @@ class Mutation:
     def login(self, info: Info, email: str, password: str) -> AuthToken:
         issued = auth.auth_login(email=email, password=password)
         return AuthToken(
-            token=issued.raw, expires_at=issued.token.expires_at, user=issued.token.user
+            token=issued.raw,
+            expires_at=issued.token.expires_at,
+            user=cast(StaffUser, issued.token.user),
         )
 
     @strawberry.mutation(extensions=signed_in(), description="Revoke the token of this request.")

@@ -61,7 +61,7 @@ class Mutation:
         charges = services.charges_from_performed(
             actor=info.context.require_user(), patient=_patient(patient_id)
         )
-        return NewCharges(charges=charges)  # type: ignore[arg-type]
+        return NewCharges(charges=cast(list[Charge], charges))
 
     @_mutation(MANAGE, "Add a manual charge.")
     def add_charge(self, info: Info, input: ChargeInput) -> Charge:

@@ -111,8 +111,8 @@ class Query:
                 ProfessionalTotal(professional_name=name or None, total=total, count=n)
                 for _pk, name, total, n in report.by_professional
             ],
-            receipts_issued=report.issued,  # type: ignore[arg-type]
-            receipts_voided=report.voided,  # type: ignore[arg-type]
+            receipts_issued=cast(list[Receipt], report.issued),
+            receipts_voided=cast(list[Receipt], report.voided),
             total_received=sum((m.received for m in methods), start=selectors.ZERO),
             total_refunded=sum((m.refunded for m in methods), start=selectors.ZERO),
         )

@@ -13,7 +13,13 @@ from strawberry import relay
 from backend.clinical import selectors, services
 from backend.clinical.permissions import ClinicalPermission
 from backend.patients import selectors as patient_selectors
-from graphql_api.clinical.types import ClinicalNote, MedicalHistory, Odontogram, ToothChart
+from graphql_api.clinical.types import (
+    ClinicalNote,
+    Finding,
+    MedicalHistory,
+    Odontogram,
+    ToothChart,
+)
 from graphql_api.core.context import Info
 from graphql_api.core.ids import decode_id
 from graphql_api.core.pagination import ListConnection
@@ -100,7 +106,7 @@ class Query:
             patient_id=_patient_id(patient_id), at=at
         ).select_related("recorded_by")
         teeth = [
-            ToothChart(tooth=tooth, findings=list(group))  # type: ignore[arg-type]
+            ToothChart(tooth=tooth, findings=cast(list[Finding], list(group)))
             for tooth, group in groupby(findings, key=lambda finding: finding.tooth)
         ]
         return Odontogram(at=at, teeth=teeth)
