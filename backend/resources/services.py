@@ -84,7 +84,9 @@ def _dentist(user_id: int | None, *, professional: Professional | None = None) -
             _("Link an active staff user with the DENTIST role."),
             ResourceError.INVALID_USER,
         )
-    linked = Professional.objects.filter(user=user).exclude(pk=getattr(professional, "pk", None))
+    linked = Professional.objects.filter(user=user)
+    if professional is not None and professional.pk is not None:
+        linked = linked.exclude(pk=professional.pk)
     if linked.exists():
         raise _error(
             "user_id",
