@@ -154,7 +154,7 @@ def _restore_over(manifest: dict[str, Any], archive: Path, subdomain: str, actor
     # new ones wait for the restore holding nothing, so none waits for the clinic's row while
     # it holds a table the restore drops.
     with _busy_after_lock_timeout():
-        connection.lock_schema_exclusively(clinic.schema_name)  # type: ignore[attr-defined]
+        tenant_connection().lock_schema_exclusively(clinic.schema_name)
     clinic = limits.clinic_lock(clinic)
     if manifest.get("clinic_id") != clinic.pk:
         # A former clinic that had this subdomain is not this clinic.

@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
+
+from tenants_core.connection import tenant_connection
 
 
 @contextmanager
@@ -52,7 +54,7 @@ def request_transaction(
     @functools.wraps(view)
     def in_transaction(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         with transaction.atomic(savepoint=False):
-            connection.forget_transaction_schema()  # type: ignore[attr-defined]
+            tenant_connection().forget_transaction_schema()
             return view(request, *args, **kwargs)
 
     return in_transaction
