@@ -117,7 +117,7 @@ def install_fast_fields(schema: strawberry.Schema) -> list[Installed]:
             )
             if fast is not None:
                 # Tracing extensions skip default resolvers: keep telling them which these are.
-                fast._is_default = getattr(graphql_field.resolve, "_is_default", False)  # type: ignore[attr-defined]  # graphql-core marks a function by an attribute
+                fast._is_default = getattr(graphql_field.resolve, "_is_default", False)  # type: ignore[attr-defined]  # graphql-core: a mark on the function
                 installed.append(
                     Installed(graphql_type.name, name, graphql_field, graphql_field.resolve, fast)
                 )
