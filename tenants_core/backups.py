@@ -281,7 +281,7 @@ def _export(
             "plan": clinic.plan.code,
         },
         "migrations": migrations,
-        "migrations_fingerprint": fingerprint_of(tuple(pair) for pair in migrations),
+        "migrations_fingerprint": fingerprint_of((app, name) for app, name in migrations),
         "tables": tables_meta,
         "sequences": sequences,
     }

@@ -37,7 +37,7 @@ class ClinicTenantMiddleware(TenantMainMiddleware):
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
-            return super().__call__(request)  # type: ignore[no-any-return]
+            return super().__call__(request)
         finally:
             # Nothing of this request's clinic stays selected on the thread's connection: the
             # next work on it (another request, a job) chooses its own schema.

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
-from django.db import connections, models
+from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.postgresql_backend.base import _check_schema_name
 from django_tenants.utils import get_tenant_database_alias, schema_exists
+
+from tenants_core.connection import tenant_connection
 
 
 class PlanCode(models.TextChoices):
@@ -88,6 +91,8 @@ class Clinic(TenantMixin):
     # The provisioning service creates the schema inside its own transaction.
     auto_create_schema = True
     auto_drop_schema = False
+    if TYPE_CHECKING:  # django-tenants has no types: declared for django-stubs (Plan.clinics)
+        _default_manager: ClassVar[models.Manager[Clinic]]
 
     class Meta:
         ordering = ["subdomain"]
@@ -113,7 +118,7 @@ class Clinic(TenantMixin):
         migrates (or clones with known gaps)."""
         from tenants_core.schema_template import clinic_schema_create
 
-        connection = connections[get_tenant_database_alias()]
+        connection = tenant_connection(get_tenant_database_alias())
         _check_schema_name(self.schema_name)
         if check_if_exists and schema_exists(self.schema_name):
             return False

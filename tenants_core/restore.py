@@ -32,6 +32,7 @@ from tenants_core.backup_archive import (
     backup_verify_file,
 )
 from tenants_core.backups import CLINIC_FIELDS, backup_get, quote, schema_tables
+from tenants_core.connection import tenant_connection
 from tenants_core.errors import PlatformError
 from tenants_core.models import Clinic, ClinicStatus, Domain, Plan
 from tenants_core.schema_names import clinic_claim_refusal, clinic_domain_for, schema_name_for
@@ -151,7 +152,7 @@ def _restore_over(manifest: dict[str, Any], archive: Path, subdomain: str, actor
     # new ones wait for the restore holding nothing, so none waits for the clinic's row while
     # it holds a table the restore drops.
     with _busy_after_lock_timeout():
-        connection.lock_schema_exclusively(clinic.schema_name)  # type: ignore[attr-defined]
+        tenant_connection().lock_schema_exclusively(clinic.schema_name)
     clinic = limits.clinic_lock(clinic)
     if manifest.get("clinic_id") != clinic.pk:
         # A former clinic that had this subdomain is not this clinic.
@@ -170,7 +171,7 @@ def _restore_over(manifest: dict[str, Any], archive: Path, subdomain: str, actor
         # revoked after the backup was taken must not come back to life).
         for step in clinic_hooks.restore_steps():
             step(cursor, clinic.schema_name)
-    connection.set_schema_to_public()
+    tenant_connection().set_schema_to_public()
     return _restored(clinic, manifest, actor, {"over": subdomain})
 
 
@@ -219,9 +220,9 @@ def _build_schema(schema: str, manifest: dict[str, Any], archive: Path) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE SCHEMA {quote(schema)}")
     try:
-        connection.set_schema(schema, include_public=False)
+        tenant_connection().set_schema(schema, include_public=False)
         MigrationRecorder(connection).ensure_schema()
-        connection.set_schema(schema)
+        tenant_connection().set_schema(schema)
         executor = MigrationExecutor(connection)
         applied = {tuple(m) for m in manifest["migrations"]}
         targets = _targets(executor, applied)
@@ -231,7 +232,7 @@ def _build_schema(schema: str, manifest: dict[str, Any], archive: Path) -> None:
         leaves = executor.loader.graph.leaf_nodes()
         executor.migrate(leaves, plan=executor.migration_plan(leaves))
     finally:
-        connection.set_schema_to_public()
+        tenant_connection().set_schema_to_public()
 
 
 def _targets(executor: MigrationExecutor, applied: set[tuple[str, str]]) -> list:

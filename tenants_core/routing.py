@@ -33,6 +33,7 @@ from django.db import connection, models, transaction
 from django_tenants.utils import get_public_schema_name
 from psycopg2 import sql
 
+from tenants_core.connection import tenant_connection
 from tenants_core.models import Clinic, Domain, Plan, RoutingVersion
 
 
@@ -100,7 +101,7 @@ def _query_public(statement: sql.Composable, params: tuple[Any, ...]) -> tuple[A
     """Run one statement whose names are all schema-qualified: it reads the same rows whatever
     the search_path, so it may run before the request's transaction. Goes through Django's
     cursor, so it is counted and logged like any query."""
-    with connection.schema_qualified(), connection.cursor() as cursor:  # type: ignore[attr-defined]
+    with tenant_connection().schema_qualified(), connection.cursor() as cursor:
         cursor.execute(statement.as_string(cursor.connection), params)
         return cursor.fetchone()
 

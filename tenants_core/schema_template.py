@@ -64,7 +64,7 @@ class TemplateUnavailable(Exception):
     """The template cannot be cloned (missing, stale, or ``pg_dump`` failed)."""
 
 
-def _connection():  # type: ignore[no-untyped-def]
+def _connection():
     return connections[get_tenant_database_alias()]
 
 

@@ -55,5 +55,5 @@ def clinics_with_usage(clinics: list[Clinic]) -> list[Clinic]:
     """Attach ``usage_counts`` to each clinic of a page, in one SQL statement."""
     usage = usage_by_schema(clinic.schema_name for clinic in clinics)
     for clinic in clinics:
-        clinic.usage_counts = usage[clinic.schema_name]  # type: ignore[attr-defined]
+        clinic.usage_counts = usage[clinic.schema_name]
     return clinics

@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 _password_hashing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password-hash")
 
 
-def _collect(errors: dict[str, list[ValidationError]], field: str, check, value):  # type: ignore[no-untyped-def]
+def _collect(errors: dict[str, list[ValidationError]], field: str, check, value):
     try:
         return check(value)
     except ValidationError as error:

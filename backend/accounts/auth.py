@@ -19,6 +19,7 @@ from backend.accounts.errors import AuthError
 from backend.accounts.models import AuthToken, LoginFailure, User
 from backend.audit.context import current_origin
 from backend.audit.services import audit_record
+from tenants_core.connection import tenant_connection
 
 TOKEN_PREFIX = "dk_"
 
@@ -51,7 +52,7 @@ def _lock_login(email: str, ip: str | None) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-            [f"login:{connection.schema_name}:{email}:{ip}"],
+            [f"login:{tenant_connection().schema_name}:{email}:{ip}"],
         )
 
 
@@ -109,7 +110,7 @@ def _token_issue(user: User) -> IssuedToken:
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     origin = current_origin()
     token = AuthToken.objects.create(
-        key_hash=_hash(raw, connection.schema_name),
+        key_hash=_hash(raw, tenant_connection().schema_name),
         user=user,
         expires_at=timezone.now() + timedelta(seconds=settings.AUTH_TOKEN_TTL_SECONDS),
         ip=origin.ip,
@@ -125,7 +126,7 @@ def token_authenticate(raw_token: str) -> AuthToken | None:
     token = (
         AuthToken.objects.select_related("user")
         .filter(
-            key_hash=_hash(raw_token, connection.schema_name),
+            key_hash=_hash(raw_token, tenant_connection().schema_name),
             revoked_at__isnull=True,
             expires_at__gt=timezone.now(),
         )

@@ -37,7 +37,7 @@ class BearerTokenMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        def user():  # type: ignore[no-untyped-def]
+        def user():
             token = request_token(request)
             return token.user if token is not None else AnonymousUser()
 

@@ -7,7 +7,6 @@ its rows appear in the GraphQL checks and in ``docs/permissions.md``
 
 from __future__ import annotations
 
-from enum import StrEnum
 from importlib import import_module
 
 from backend.accounts.models import Role
@@ -31,7 +30,7 @@ def grants() -> tuple[Grant, ...]:
 _MATRIX: dict[str, frozenset[Role]] = {str(g.permission): g.roles for g in grants()}
 
 
-def role_has_permission(role: str | None, permission: StrEnum) -> bool:
+def role_has_permission(role: str | None, permission: str) -> bool:
     """True when ``role`` holds ``permission``. Unknown permissions are held by nobody."""
     return role is not None and role in _MATRIX.get(str(permission), frozenset())
 

@@ -32,7 +32,7 @@ def audit_record(
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
     return AuditEvent.objects.create(
         actor=actor if is_user else None,
-        actor_email=(actor.email if is_user else actor_email)[:254],
+        actor_email=(actor.email if actor is not None and is_user else actor_email)[:254],
         action=action,
         entity_type=entity_type or "",
         entity_id="" if entity_id is None else str(entity_id),

@@ -30,7 +30,7 @@ def validate_tooth(tooth: int | None) -> int:
             % {"tooth": tooth},
             code=ClinicalError.INVALID_TOOTH,
         )
-    return tooth  # type: ignore[return-value]
+    return tooth
 
 
 def surfaces_of(tooth: int) -> tuple[str, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, QuerySet
 
 from backend.core.error_codes import CommonError
@@ -18,5 +18,5 @@ def get_or_not_found(source: type[M] | QuerySet[M], pk: int | str, message: str)
     queryset = source if isinstance(source, QuerySet) else source._default_manager.all()
     try:
         return queryset.get(pk=int(pk))
-    except (queryset.model.DoesNotExist, ValueError, TypeError, OverflowError):
+    except (ObjectDoesNotExist, ValueError, TypeError, OverflowError):
         raise ValidationError(message, code=CommonError.NOT_FOUND) from None

@@ -12,9 +12,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection, transaction
-from django.http import HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
+
+from tenants_core.connection import tenant_connection
 
 
 @contextmanager
@@ -38,7 +41,9 @@ def public_context() -> Iterator[None]:
         yield
 
 
-def request_transaction(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def request_transaction(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
     """Run a view in one transaction, like ``ATOMIC_REQUESTS``: committed when it returns, rolled
     back when it raises. The transaction sets the clinic's schema with its first statement.
 
@@ -47,9 +52,9 @@ def request_transaction(view: Callable[..., HttpResponse]) -> Callable[..., Http
     statement sets the schema again, as a new transaction's would."""
 
     @functools.wraps(view)
-    def in_transaction(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def in_transaction(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         with transaction.atomic(savepoint=False):
-            connection.forget_transaction_schema()  # type: ignore[attr-defined]
+            tenant_connection().forget_transaction_schema()
             return view(request, *args, **kwargs)
 
     return in_transaction

@@ -145,6 +145,6 @@ def clinic_clinical_demo_seed(clinic: Clinic, *, patients_with_records: int = 12
             treatments.plan_change_status(actor=author, plan=plan, status="PRESENTED")
             if rng.random() < 0.6:
                 treatments.plan_change_status(actor=author, plan=plan, status="ACCEPTED")
-                first = plan.items.order_by("sequence").first()
+                first = plan.items.order_by("sequence")[0]
                 treatments.plan_item_complete(actor=author, item=first, performed_at=timezone.now())
         return True

@@ -31,7 +31,7 @@ class ImmutableUnaccent(Func):
 
 
 # Document number formats; the services give the friendly errors, the database holds the line.
-DOCUMENT_PATTERNS = {
+DOCUMENT_PATTERNS: dict[str, str] = {
     DocumentType.DNI: r"^[0-9]{8}$",
     DocumentType.CE: r"^[A-Z0-9]{8,12}$",
     DocumentType.PASSPORT: r"^[A-Z0-9]{6,12}$",

@@ -71,11 +71,11 @@ def _clean(data: Mapping[str, Any], *, current: Patient | None = None) -> dict[s
             except ValidationError as error:
                 errors.setdefault(field, []).append(error)
     if "document_type" in data or "document_number" in data:
-        document_type = data.get("document_type") or (current.document_type if current else None)
+        document_type = data.get("document_type") or (current.document_type if current else "")
         number = data.get("document_number", current.document_number if current else "")
         try:
-            cleaned["document_type"] = DocumentType(document_type)
-            cleaned["document_number"] = v.validate_document(document_type, number)
+            cleaned["document_type"] = kind = DocumentType(document_type)
+            cleaned["document_number"] = v.validate_document(kind, number)
         except (ValidationError, ValueError) as error:
             message = error if isinstance(error, ValidationError) else None
             errors.setdefault("document_number", []).append(

@@ -82,7 +82,9 @@ def _dentist(user_id: int | None, *, professional: Professional | None = None) -
             _("Link an active staff user with the DENTIST role."),
             ResourceError.INVALID_USER,
         )
-    linked = Professional.objects.filter(user=user).exclude(pk=getattr(professional, "pk", None))
+    linked = Professional.objects.filter(user=user)
+    if professional is not None and professional.pk is not None:
+        linked = linked.exclude(pk=professional.pk)
     if linked.exists():
         raise _user_already_linked()
     return user
@@ -240,7 +242,7 @@ def _deactivate(actor: User, resource: Professional | Chair, action: str) -> Any
 @transaction.atomic
 def professional_deactivate(*, actor: User, professional: Professional) -> Professional:
     """No new bookings; the agenda already booked is kept."""
-    return _deactivate(actor, professional, "professional.deactivate")  # type: ignore[no-any-return]
+    return _deactivate(actor, professional, "professional.deactivate")
 
 
 @transaction.atomic
@@ -331,4 +333,4 @@ def chair_update(*, actor: User, chair: Chair, name: str) -> Chair:
 @transaction.atomic
 def chair_deactivate(*, actor: User, chair: Chair) -> Chair:
     """No new bookings in this chair; its booked appointments are kept."""
-    return _deactivate(actor, chair, "chair.deactivate")  # type: ignore[no-any-return]
+    return _deactivate(actor, chair, "chair.deactivate")

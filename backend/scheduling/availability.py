@@ -61,12 +61,12 @@ def busy_intervals(
     who = Q(professional=professional)
     if chair is not None:
         who |= Q(chair=chair)
-    appointments = (
-        Appointment.objects.filter(who, starts_at__lt=end, ends_at__gt=start)
-        .exclude(status__in=INACTIVE_STATUSES)
-        .exclude(pk=exclude_appointment_id)
-        .values_list("starts_at", "ends_at")
+    active = Appointment.objects.filter(who, starts_at__lt=end, ends_at__gt=start).exclude(
+        status__in=INACTIVE_STATUSES
     )
+    if exclude_appointment_id is not None:
+        active = active.exclude(pk=exclude_appointment_id)
+    appointments = active.values_list("starts_at", "ends_at")
     time_off = TimeOff.objects.filter(
         professional=professional, starts_at__lt=end, ends_at__gt=start
     ).values_list("starts_at", "ends_at")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from functools import partial
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -178,7 +179,7 @@ def _check_may_change_status(actor: User, appointment: Appointment) -> None:
         raise Forbidden("not the appointment's professional, and may not manage the agenda")
 
 
-def _save(appointment: Appointment, **kwargs) -> None:  # type: ignore[no-untyped-def]
+def _save(appointment: Appointment, **kwargs) -> None:
     # Another booking committed between our check and our insert.
     overlap = partial(_overlap_error, appointment)
     save_refusing(
@@ -334,7 +335,7 @@ def appointment_change_status(
         update_fields.append("cancellation_reason")
     appointment.updated_at = timezone.now()
     appointment.save(update_fields=update_fields)
-    changes = diff(before, {"status": str(status)})
+    changes: dict[str, Any] = diff(before, {"status": str(status)})
     if reason:
         changes["reason"] = reason
     audit_record(

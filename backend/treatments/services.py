@@ -213,8 +213,8 @@ def plan_item_cancel(*, actor: User, item: TreatmentPlanItem) -> TreatmentPlanIt
         )
     item.status = ItemStatus.CANCELLED
     item.save(update_fields=["status"])
-    if item.planned_finding_id and item.planned_finding.resolved_at is None:
-        finding_remove(actor=actor, finding=item.planned_finding, reason="Plan item cancelled")
+    if (finding := item.planned_finding) is not None and finding.resolved_at is None:
+        finding_remove(actor=actor, finding=finding, reason="Plan item cancelled")
     audit_record(
         actor=actor, action="treatment_plan.cancel_item", entity=plan, changes={"item_id": item.pk}
     )
@@ -253,8 +253,8 @@ def plan_change_status(*, actor: User, plan: TreatmentPlan, status: str) -> Trea
         for item in plan.items.filter(status=ItemStatus.PLANNED).select_related("planned_finding"):
             item.status = ItemStatus.CANCELLED
             item.save(update_fields=["status"])
-            if item.planned_finding_id and item.planned_finding.resolved_at is None:
-                finding_remove(actor=actor, finding=item.planned_finding, reason="Plan rejected")
+            if (finding := item.planned_finding) is not None and finding.resolved_at is None:
+                finding_remove(actor=actor, finding=finding, reason="Plan rejected")
     plan.status = status
     plan.updated_at = timezone.now()
     plan.save(update_fields=["status", "updated_at"])
@@ -353,9 +353,9 @@ def _performed_at(performed_at: dt.datetime | None) -> dt.datetime:
 def _chart_item_done(actor: User, plan: TreatmentPlan, item: TreatmentPlanItem) -> None:
     """The chart shows what the done item left: its planned finding becomes existing, or a
     new existing finding is recorded when the item had none."""
-    if item.planned_finding_id and item.planned_finding.resolved_at is None:
+    if (finding := item.planned_finding) is not None and finding.resolved_at is None:
         finding_change_state(
-            actor=actor, finding=item.planned_finding, state=FindingState.EXISTING
+            actor=actor, finding=finding, state=FindingState.EXISTING
         )  # the chart records when it learned of it: its history is never rewritten
     elif item.tooth is not None and item.procedure.result_condition:
         finding_record(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
 import strawberry_django
 from strawberry import relay
@@ -15,7 +17,7 @@ from graphql_api.core.ids import decode_id
 from graphql_api.core.permissions import clinic_permission, signed_in
 
 
-def _staff_user(info: Info, global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+def _staff_user(info: Info, global_id: relay.GlobalID):
     return selectors.staff_user_get(
         actor=info.context.require_user(), user_id=decode_id(global_id, "StaffUser")
     )
@@ -31,8 +33,10 @@ class Mutation:
     def login(self, info: Info, email: str, password: str) -> AuthToken:
         issued = auth.auth_login(email=email, password=password)
         return AuthToken(
-            token=issued.raw, expires_at=issued.token.expires_at, user=issued.token.user
-        )  # type: ignore[arg-type]
+            token=issued.raw,
+            expires_at=issued.token.expires_at,
+            user=cast(StaffUser, issued.token.user),
+        )
 
     @strawberry.mutation(extensions=signed_in(), description="Revoke the token of this request.")
     def logout(self, info: Info) -> bool:
@@ -47,12 +51,15 @@ class Mutation:
         description="Create a staff user. Counts against the plan's user limit.",
     )
     def create_staff_user(self, info: Info, input: CreateStaffUserInput) -> StaffUser:
-        return services.staff_user_create(  # type: ignore[return-value]
-            actor=info.context.require_user(),
-            email=input.email,
-            full_name=input.full_name,
-            role=input.role,
-            password=input.password,
+        return cast(
+            "StaffUser",
+            services.staff_user_create(
+                actor=info.context.require_user(),
+                email=input.email,
+                full_name=input.full_name,
+                role=input.role,
+                password=input.password,
+            ),
         )
 
     @strawberry_django.mutation(
@@ -61,10 +68,13 @@ class Mutation:
         description="Change a staff user's role. The last active admin cannot be demoted.",
     )
     def change_staff_role(self, info: Info, id: relay.GlobalID, role: Role) -> StaffUser:
-        return services.staff_role_change(  # type: ignore[return-value]
-            actor=info.context.require_user(),
-            user=_staff_user(info, id),
-            role=role,
+        return cast(
+            "StaffUser",
+            services.staff_role_change(
+                actor=info.context.require_user(),
+                user=_staff_user(info, id),
+                role=role,
+            ),
         )
 
     @strawberry_django.mutation(
@@ -74,6 +84,9 @@ class Mutation:
         "cannot be deactivated.",
     )
     def deactivate_staff_user(self, info: Info, id: relay.GlobalID) -> StaffUser:
-        return services.staff_user_deactivate(  # type: ignore[return-value]
-            actor=info.context.require_user(), user=_staff_user(info, id)
+        return cast(
+            "StaffUser",
+            services.staff_user_deactivate(
+                actor=info.context.require_user(), user=_staff_user(info, id)
+            ),
         )

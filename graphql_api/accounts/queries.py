@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import strawberry
 import strawberry_django
@@ -20,7 +21,7 @@ from graphql_api.core.permissions import clinic_permission, signed_in
 class Query:
     @strawberry.field(extensions=signed_in(), description="The signed-in user.")
     def me(self, info: Info) -> StaffUser:
-        return info.context.require_user()  # type: ignore[return-value]
+        return cast(StaffUser, info.context.require_user())
 
     @strawberry_django.connection(
         ListConnection[StaffUser],

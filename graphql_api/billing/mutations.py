@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 import strawberry_django
@@ -44,13 +44,13 @@ def _bounded(items: list[Any], most: int, field: str) -> list[Any]:
     return items
 
 
-def _patient(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+def _patient(global_id: relay.GlobalID):
     return patient_selectors.patient_get(
         patient_id=decode_id(global_id, "Patient", field="patient_id")
     )
 
 
-def _receipt(info: Info, global_id: relay.GlobalID, field: str = "id"):  # type: ignore[no-untyped-def]
+def _receipt(info: Info, global_id: relay.GlobalID, field: str = "id"):
     return selectors.receipt_get(
         actor=info.context.require_user(),
         receipt_id=decode_id(global_id, "Receipt", field=field),
@@ -64,17 +64,20 @@ class Mutation:
         charges = services.charges_from_performed(
             actor=info.context.require_user(), patient=_patient(patient_id)
         )
-        return NewCharges(charges=charges)  # type: ignore[arg-type]
+        return NewCharges(charges=cast(list[Charge], charges))
 
     @_mutation(MANAGE, "Add a manual charge.")
     def add_charge(self, info: Info, input: ChargeInput) -> Charge:
-        return services.charge_add(  # type: ignore[return-value]
-            actor=info.context.require_user(),
-            patient=_patient(input.patient_id),
-            concept=input.concept,
-            quantity=input.quantity,
-            unit_price=input.unit_price,
-            discount=input.discount,
+        return cast(
+            Charge,
+            services.charge_add(
+                actor=info.context.require_user(),
+                patient=_patient(input.patient_id),
+                concept=input.concept,
+                quantity=input.quantity,
+                unit_price=input.unit_price,
+                discount=input.discount,
+            ),
         )
 
     @_mutation(MANAGE, "Issue a boleta or a factura for some charges; numbers never skip.")
@@ -86,20 +89,26 @@ class Mutation:
             )
             for gid in _bounded(input.charge_ids, 200, "charge_ids")
         ]
-        return services.receipt_issue(  # type: ignore[return-value]
-            actor=actor,
-            patient=_patient(input.patient_id),
-            charges=charges,
-            receipt_type=input.receipt_type.value,
-            customer_name=input.customer_name,
-            customer_document=input.customer_document,
+        return cast(
+            "Receipt",
+            services.receipt_issue(
+                actor=actor,
+                patient=_patient(input.patient_id),
+                charges=charges,
+                receipt_type=input.receipt_type.value,
+                customer_name=input.customer_name,
+                customer_document=input.customer_document,
+            ),
         )
 
     @_mutation(ADMIN_ONLY, "Void a receipt: it keeps its number and its charges are free again.")
     def void_receipt(self, info: Info, id: relay.GlobalID, reason: str) -> Receipt:
-        return services.receipt_void(
-            actor=info.context.require_user(), receipt=_receipt(info, id), reason=reason
-        )  # type: ignore[return-value]
+        return cast(
+            "Receipt",
+            services.receipt_void(
+                actor=info.context.require_user(), receipt=_receipt(info, id), reason=reason
+            ),
+        )
 
     @_mutation(MANAGE, "Record a payment, applied to receipts; what is left is credit.")
     def record_payment(self, info: Info, input: PaymentInput) -> Payment:
@@ -109,16 +118,19 @@ class Mutation:
                 (_receipt(info, a.receipt_id, f"allocations.{i}.receipt_id"), a.amount)
                 for i, a in enumerate(_bounded(input.allocations, 100, "allocations"))
             ]
-        return payments.payment_record(  # type: ignore[return-value]
-            actor=info.context.require_user(),
-            patient=_patient(input.patient_id),
-            amount=input.amount,
-            method=input.method.value,
-            currency=input.currency.value,
-            exchange_rate=input.exchange_rate,
-            paid_at=input.paid_at,
-            reference=input.reference,
-            allocations=allocations,
+        return cast(
+            Payment,
+            payments.payment_record(
+                actor=info.context.require_user(),
+                patient=_patient(input.patient_id),
+                amount=input.amount,
+                method=input.method.value,
+                currency=input.currency.value,
+                exchange_rate=input.exchange_rate,
+                paid_at=input.paid_at,
+                reference=input.reference,
+                allocations=allocations,
+            ),
         )
 
     @_mutation(MANAGE, "Apply credit left on a payment to a receipt.")
@@ -135,7 +147,7 @@ class Mutation:
             receipt=receipt,
             amount=amount,
         )
-        return selectors.receipt_get(actor=actor, receipt_id=receipt.pk)  # type: ignore[return-value]
+        return cast("Receipt", selectors.receipt_get(actor=actor, receipt_id=receipt.pk))
 
     @strawberry_django.mutation(
         handle_django_errors=True,
@@ -145,18 +157,24 @@ class Mutation:
     def update_billing_settings(
         self, info: Info, igv_rate: Decimal | None = None, prices_include_tax: bool | None = None
     ) -> BillingSettings:
-        return services.billing_settings_update(  # type: ignore[return-value]
-            actor=info.context.require_user(),
-            igv_rate=igv_rate,
-            prices_include_tax=prices_include_tax,
+        return cast(
+            BillingSettings,
+            services.billing_settings_update(
+                actor=info.context.require_user(),
+                igv_rate=igv_rate,
+                prices_include_tax=prices_include_tax,
+            ),
         )
 
     @_mutation(ADMIN_ONLY, "Refund part of the patient's credit, with a reason.")
     def refund_payment(self, info: Info, input: RefundInput) -> Payment:
-        return payments.refund_record(  # type: ignore[return-value]
-            actor=info.context.require_user(),
-            patient=_patient(input.patient_id),
-            amount=input.amount,
-            method=input.method.value,
-            reason=input.reason,
+        return cast(
+            Payment,
+            payments.refund_record(
+                actor=info.context.require_user(),
+                patient=_patient(input.patient_id),
+                amount=input.amount,
+                method=input.method.value,
+                reason=input.reason,
+            ),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 import strawberry_django
@@ -33,7 +33,7 @@ from graphql_api.core.permissions import clinic_permission
 VIEW = BillingPermission.VIEW_BILLING
 
 
-def _patient(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+def _patient(global_id: relay.GlobalID):
     return patient_selectors.patient_get(
         patient_id=decode_id(global_id, "Patient", field="patient_id")
     )
@@ -43,7 +43,7 @@ def _patient(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
 class Query:
     @strawberry_django.field(extensions=clinic_permission(VIEW), description="The tax set-up.")
     def billing_settings(self, info: Info) -> BillingSettings:
-        return services.billing_settings()  # type: ignore[return-value]
+        return cast(BillingSettings, services.billing_settings())
 
     @strawberry.field(
         extensions=clinic_permission(VIEW), description="The patient's balance and credit."
@@ -67,12 +67,15 @@ class Query:
         extensions=clinic_permission(VIEW), description="Charges on no live receipt."
     )
     def uninvoiced_charges(self, info: Info, patient_id: relay.GlobalID) -> list[Charge]:
-        return selectors.uninvoiced_charges(patient_id=_patient(patient_id).pk)  # type: ignore[return-value]
+        return cast(list[Charge], selectors.uninvoiced_charges(patient_id=_patient(patient_id).pk))
 
     @strawberry_django.field(extensions=clinic_permission(VIEW))
     def receipt(self, info: Info, id: relay.GlobalID) -> Receipt:
-        return selectors.receipt_get(  # type: ignore[return-value]
-            actor=info.context.require_user(), receipt_id=decode_id(id, "Receipt")
+        return cast(
+            "Receipt",
+            selectors.receipt_get(
+                actor=info.context.require_user(), receipt_id=decode_id(id, "Receipt")
+            ),
         )
 
     @strawberry_django.connection(
@@ -113,8 +116,8 @@ class Query:
                 ProfessionalTotal(professional_name=name or None, total=total, count=n)
                 for _pk, name, total, n in report.by_professional
             ],
-            receipts_issued=report.issued,  # type: ignore[arg-type]
-            receipts_voided=report.voided,  # type: ignore[arg-type]
+            receipts_issued=cast(list[Receipt], report.issued),
+            receipts_voided=cast(list[Receipt], report.voided),
             total_received=sum((m.received for m in methods), start=selectors.ZERO),
             total_refunded=sum((m.refunded for m in methods), start=selectors.ZERO),
         )

@@ -20,7 +20,7 @@ class Mutation:
         description="Change the clinic's settings.",
     )
     def update_clinic_settings(self, info: Info, restrict_notes_to_author: bool) -> Clinic:
-        return services.clinic_settings_update(  # type: ignore[return-value]
+        return services.clinic_settings_update(
             actor=info.context.require_user(),
             clinic=info.context.tenant,
             restrict_notes_to_author=restrict_notes_to_author,

@@ -16,4 +16,4 @@ class Query:
         description="The clinic this domain belongs to.",
     )
     def current_clinic(self, info: Info) -> Clinic:
-        return info.context.tenant  # type: ignore[return-value]
+        return info.context.tenant

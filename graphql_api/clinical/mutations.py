@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
 import strawberry_django
 from strawberry import relay
@@ -33,25 +35,25 @@ FINDINGS = ClinicalPermission.RECORD_FINDINGS
 SIGN = ClinicalPermission.SIGN_NOTES
 
 
-def _patient(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+def _patient(global_id: relay.GlobalID):
     return patient_selectors.patient_get(
         patient_id=decode_id(global_id, "Patient", field="patient_id")
     )
 
 
-def _note(info: Info, global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+def _note(info: Info, global_id: relay.GlobalID):
     return selectors.note_get(
         actor=info.context.require_user(), note_id=decode_id(global_id, "ClinicalNote")
     )
 
 
-def _finding(info: Info, global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+def _finding(info: Info, global_id: relay.GlobalID):
     return selectors.finding_get(
         actor=info.context.require_user(), finding_id=decode_id(global_id, "Finding")
     )
 
 
-def _mutation(permission: ClinicalPermission, description: str):  # type: ignore[no-untyped-def]
+def _mutation(permission: ClinicalPermission, description: str):
     return strawberry_django.mutation(
         handle_django_errors=True, extensions=clinic_permission(permission), description=description
     )
@@ -65,8 +67,11 @@ class Mutation:
     ) -> MedicalHistory:
         data = input_data(input)
         data["conditions"] = [c.value for c in input.conditions]
-        return services.medical_history_record(  # type: ignore[return-value]
-            actor=info.context.require_user(), patient=_patient(patient_id), data=data
+        return cast(
+            MedicalHistory,
+            services.medical_history_record(
+                actor=info.context.require_user(), patient=_patient(patient_id), data=data
+            ),
         )
 
     @_mutation(WRITE, "Start a draft note for a visit.")
@@ -82,24 +87,33 @@ class Mutation:
             else None
         )
         data = {field: getattr(input, field) for field in services.SOAP}
-        return services.note_create(  # type: ignore[return-value]
-            actor=info.context.require_user(),
-            patient=_patient(input.patient_id),
-            appointment=appointment,
-            data=data,
+        return cast(
+            ClinicalNote,
+            services.note_create(
+                actor=info.context.require_user(),
+                patient=_patient(input.patient_id),
+                appointment=appointment,
+                data=data,
+            ),
         )
 
     @_mutation(WRITE, "Change a draft note. A signed note answers NOTE_SIGNED.")
     def update_clinical_note(
         self, info: Info, id: relay.GlobalID, input: UpdateClinicalNoteInput
     ) -> ClinicalNote:
-        return services.note_update(  # type: ignore[return-value]
-            actor=info.context.require_user(), note=_note(info, id), data=input_data(input)
+        return cast(
+            ClinicalNote,
+            services.note_update(
+                actor=info.context.require_user(), note=_note(info, id), data=input_data(input)
+            ),
         )
 
     @_mutation(SIGN, "Sign a note: its author (a dentist) or an admin. It never changes again.")
     def sign_clinical_note(self, info: Info, id: relay.GlobalID) -> ClinicalNote:
-        return services.note_sign(actor=info.context.require_user(), note=_note(info, id))  # type: ignore[return-value]
+        return cast(
+            ClinicalNote,
+            services.note_sign(actor=info.context.require_user(), note=_note(info, id)),
+        )
 
     @_mutation(WRITE, "Add a signed, timestamped addendum to a signed note.")
     def add_note_addendum(self, info: Info, note_id: relay.GlobalID, text: str) -> NoteAddendum:
@@ -107,19 +121,25 @@ class Mutation:
             actor=info.context.require_user(),
             note_id=decode_id(note_id, "ClinicalNote", field="note_id"),
         )
-        return services.addendum_add(actor=info.context.require_user(), note=note, text=text)  # type: ignore[return-value]
+        return cast(
+            NoteAddendum,
+            services.addendum_add(actor=info.context.require_user(), note=note, text=text),
+        )
 
     @_mutation(FINDINGS, "Record a finding on the odontogram.")
     def record_finding(self, info: Info, input: FindingInput) -> Finding:
-        return services.finding_record(  # type: ignore[return-value]
-            actor=info.context.require_user(),
-            patient=_patient(input.patient_id),
-            tooth=input.tooth,
-            condition=input.condition.value,
-            state=input.state.value,
-            surfaces=input.surfaces,
-            material=input.material.value if input.material else None,
-            notes=input.notes,
+        return cast(
+            Finding,
+            services.finding_record(
+                actor=info.context.require_user(),
+                patient=_patient(input.patient_id),
+                tooth=input.tooth,
+                condition=input.condition.value,
+                state=input.state.value,
+                surfaces=input.surfaces,
+                material=input.material.value if input.material else None,
+                notes=input.notes,
+            ),
         )
 
     @_mutation(FINDINGS, "Change a finding's state (the history keeps the old entry).")
@@ -129,12 +149,18 @@ class Mutation:
         id: relay.GlobalID,
         state: FindingState,
     ) -> Finding:
-        return services.finding_change_state(  # type: ignore[return-value]
-            actor=info.context.require_user(), finding=_finding(info, id), state=state.value
+        return cast(
+            "Finding",
+            services.finding_change_state(
+                actor=info.context.require_user(), finding=_finding(info, id), state=state.value
+            ),
         )
 
     @_mutation(FINDINGS, "Take a finding off the chart (the history keeps it).")
     def remove_finding(self, info: Info, id: relay.GlobalID, reason: str = "") -> Finding:
-        return services.finding_remove(  # type: ignore[return-value]
-            actor=info.context.require_user(), finding=_finding(info, id), reason=reason
+        return cast(
+            "Finding",
+            services.finding_remove(
+                actor=info.context.require_user(), finding=_finding(info, id), reason=reason
+            ),
         )

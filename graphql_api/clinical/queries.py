@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from itertools import groupby
+from typing import cast
 
 import strawberry
 import strawberry_django
@@ -12,7 +13,13 @@ from strawberry import relay
 from backend.clinical import selectors, services
 from backend.clinical.permissions import ClinicalPermission
 from backend.patients import selectors as patient_selectors
-from graphql_api.clinical.types import ClinicalNote, MedicalHistory, Odontogram, ToothChart
+from graphql_api.clinical.types import (
+    ClinicalNote,
+    Finding,
+    MedicalHistory,
+    Odontogram,
+    ToothChart,
+)
 from graphql_api.core.context import Info
 from graphql_api.core.ids import decode_id
 from graphql_api.core.pagination import ListConnection
@@ -35,9 +42,12 @@ class Query:
         extensions=clinic_permission(VIEW), description="The current anamnesis, if any."
     )
     def medical_history(self, info: Info, patient_id: relay.GlobalID) -> MedicalHistory | None:
-        return selectors.medical_history_versions(  # type: ignore[return-value]
-            actor=info.context.require_user(), patient_id=_patient_id(patient_id)
-        ).first()
+        return cast(
+            "MedicalHistory | None",
+            selectors.medical_history_versions(
+                actor=info.context.require_user(), patient_id=_patient_id(patient_id)
+            ).first(),
+        )
 
     @strawberry_django.field(
         extensions=clinic_permission(VIEW), description="Every version of the anamnesis."
@@ -45,8 +55,11 @@ class Query:
     def medical_history_versions(
         self, info: Info, patient_id: relay.GlobalID
     ) -> list[MedicalHistory]:
-        return selectors.medical_history_versions(  # type: ignore[return-value]
-            actor=info.context.require_user(), patient_id=_patient_id(patient_id)
+        return cast(
+            "list[MedicalHistory]",
+            selectors.medical_history_versions(
+                actor=info.context.require_user(), patient_id=_patient_id(patient_id)
+            ),
         )
 
     @strawberry_django.field(extensions=clinic_permission(VIEW), description="One note (audited).")
@@ -54,7 +67,7 @@ class Query:
         user = info.context.require_user()
         note = selectors.note_get(actor=user, note_id=decode_id(id, "ClinicalNote"))
         services.note_reads_record(actor=user, notes=[note])
-        return note  # type: ignore[return-value]
+        return cast(ClinicalNote, note)
 
     @strawberry.field(
         extensions=clinic_permission(VIEW),
@@ -83,8 +96,8 @@ class Query:
         connection = ListConnection[ClinicalNote].resolve_connection(
             notes, info=info, first=first, after=after
         )
-        services.note_reads_record(actor=user, notes=[edge.node for edge in connection.edges])  # type: ignore[misc]
-        return connection  # type: ignore[return-value]
+        services.note_reads_record(actor=user, notes=[edge.node for edge in connection.edges])
+        return connection
 
     @strawberry.field(
         extensions=clinic_permission(VIEW),
@@ -97,7 +110,7 @@ class Query:
             actor=info.context.require_user(), patient_id=_patient_id(patient_id), at=at
         ).select_related("recorded_by")
         teeth = [
-            ToothChart(tooth=tooth, findings=list(group))  # type: ignore[arg-type]
+            ToothChart(tooth=tooth, findings=cast(list[Finding], list(group)))
             for tooth, group in groupby(findings, key=lambda finding: finding.tooth)
         ]
         return Odontogram(at=at, teeth=teeth)

@@ -7,7 +7,7 @@ maps it to the scalar through ``StrawberryConfig(scalar_map=SCALAR_MAP)``."""
 
 from __future__ import annotations
 
-from typing import NewType
+from typing import NewType, TypeGuard
 
 import strawberry
 from django.utils.translation import gettext as _
@@ -17,7 +17,7 @@ MIN = -(2**63)
 MAX = 2**63 - 1
 
 
-def _whole(value: object) -> bool:
+def _whole(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and MIN <= value <= MAX
 
 
@@ -25,13 +25,13 @@ def _serialize(value: object) -> int:
     if not _whole(value):
         # A bug of ours (a value no bigint column holds): an INTERNAL_ERROR, logged in full.
         raise ValueError(f"BigInt cannot represent {value!r}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _parse_value(value: object) -> int:
     if not _whole(value):
         raise ValueError(_("A BigInt is a whole number from -2^63 to 2^63 - 1."))
-    return value  # type: ignore[return-value]
+    return value
 
 
 BigInt = NewType("BigInt", int)

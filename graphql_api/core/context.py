@@ -23,7 +23,7 @@ class Context(StrawberryDjangoContext):
 
     @property
     def tenant(self) -> Clinic:
-        return self.request.tenant  # type: ignore[attr-defined]
+        return self.request.tenant  # type: ignore[attr-defined]  # django-tenants: its middleware sets it
 
     @property
     def is_public_domain(self) -> bool:

@@ -218,8 +218,9 @@ class DocumentLimits(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         # Already known valid (document_cache) or already refused: nothing to walk.
-        if validation_pending(context):
-            refusal = document_refusal(context.graphql_document)  # type: ignore[arg-type]
+        document = context.graphql_document
+        if validation_pending(context) and document is not None:
+            refusal = document_refusal(document)
             if refusal is not None:
                 set_validation_result(context, [refusal])
         yield

@@ -117,7 +117,7 @@ def install_fast_fields(schema: strawberry.Schema) -> list[Installed]:
             )
             if fast is not None:
                 # Tracing extensions skip default resolvers: keep telling them which these are.
-                fast._is_default = getattr(graphql_field.resolve, "_is_default", False)  # type: ignore[attr-defined]
+                fast._is_default = getattr(graphql_field.resolve, "_is_default", False)  # type: ignore[attr-defined]  # graphql-core: a mark on the function
                 installed.append(
                     Installed(graphql_type.name, name, graphql_field, graphql_field.resolve, fast)
                 )
@@ -150,8 +150,8 @@ def _fast_resolver(
         return None
     if isinstance(field, StrawberryDjangoField):
         attribute = getattr(model, field.django_name or field.python_name, None)
-        if type(attribute) in _PLAIN_COLUMNS:
-            return _column(model, attribute.field.attname, original)  # type: ignore[union-attr]
+        if attribute is not None and type(attribute) in _PLAIN_COLUMNS:
+            return _column(model, attribute.field.attname, original)
         if isinstance(attribute, ForwardManyToOneDescriptor):
             return _forward_relation(model, attribute.field.cache_name, original)
         return None
@@ -226,12 +226,13 @@ def _is_default_node_id(origin: type, field: StrawberryField) -> bool:
         and issubclass(origin, Node)
         and origin._id_attr == "pk"
         and getattr(origin.resolve_id, "__func__", None) is resolve_model_id
-        and getattr(origin.resolve_typename, "__func__", None) is Node.resolve_typename.__func__  # type: ignore[attr-defined]
+        and getattr(origin.resolve_typename, "__func__", None)
+        is vars(Node)["resolve_typename"].__func__
     )
 
 
 def _node_id(model: type[models.Model], original: Resolver) -> Resolver:
-    attname = model._meta.pk.attname  # type: ignore[union-attr]
+    attname = model._meta.pk.attname
 
     def resolve(source: Any, info: GraphQLResolveInfo, **kwargs: Any) -> Any:
         if type(source) is model:
@@ -240,7 +241,7 @@ def _node_id(model: type[models.Model], original: Resolver) -> Resolver:
             except KeyError:
                 pass
             else:
-                return GlobalID(type_name=info.path.typename, node_id=str(pk))  # type: ignore[arg-type]
+                return GlobalID(type_name=info.parent_type.name, node_id=str(pk))
         return original(source, info, **kwargs)
 
     return resolve

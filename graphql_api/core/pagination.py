@@ -18,7 +18,7 @@ from backend.core.error_codes import CommonError
 @strawberry.type(name="Connection", description="A connection to a list of items.")
 class ListConnection(DjangoListConnection[relay.NodeType]):
     @classmethod
-    def resolve_connection(  # type: ignore[override]
+    def resolve_connection(
         cls,
         nodes: Any,
         *,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import strawberry
 from strawberry.permission import PermissionExtension
+from strawberry.types.base import StrawberryObjectDefinition
 
 from backend.accounts.models import Role
 from backend.accounts.roles import permissions_markdown, role_has_permission
@@ -34,7 +35,7 @@ class OperationRule:
         """Whether a signed-in clinic user with ``role`` may call it on a clinic domain."""
         if self.domain == "platform" or self.platform_admin:
             return False
-        return not self.permissions or any(role_has_permission(role, p) for p in self.permissions)  # type: ignore[arg-type]
+        return not self.permissions or any(role_has_permission(role, p) for p in self.permissions)
 
 
 def operation_rules(schema: strawberry.Schema) -> list[OperationRule]:
@@ -42,7 +43,8 @@ def operation_rules(schema: strawberry.Schema) -> list[OperationRule]:
     rules = []
     for kind, type_name in (("query", "Query"), ("mutation", "Mutation")):
         definition = schema.get_type_by_name(type_name)
-        for field in definition.fields:  # type: ignore[union-attr]
+        assert isinstance(definition, StrawberryObjectDefinition)
+        for field in definition.fields:
             permissions = [
                 permission
                 for extension in field.extensions

@@ -61,7 +61,7 @@ STRAWBERRY_RULES: tuple[type[ASTValidationRule], ...] = (
 
 def graphql_schema(context: ExecutionContext) -> GraphQLSchema:
     """The graphql-core schema behind strawberry's (``Schema._schema``)."""
-    return context.schema._schema  # type: ignore[attr-defined]
+    return context.schema._schema
 
 
 def validation_pending(context: ExecutionContext) -> bool:

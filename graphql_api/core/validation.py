@@ -70,6 +70,7 @@ def validation_errors(schema: Any, document: Any, rules: tuple[type, ...]) -> li
     errors = validate(
         schema,
         document,
+        # graphql-core types the rules as classes; it only calls each one: rule(context).
         [marking_rule(rule) for rule in (*rules, *STRAWBERRY_RULES)],  # type: ignore[misc]
         max_errors=MAX_ERRORS,
         hide_suggestions=hide,

@@ -13,6 +13,7 @@ from typing import Any
 import strawberry
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView, HTTPException
 
@@ -22,19 +23,19 @@ from graphql_api.core.context import Context
 from graphql_api.core.strawberry_internals import SafeRequestParsing
 
 
-class ClinicGraphQLView(SafeRequestParsing, GraphQLView):
-    def get_context(self, request: HttpRequest, response: HttpResponse) -> Context:  # type: ignore[override]
+class ClinicGraphQLView(SafeRequestParsing, GraphQLView[Context, None]):
+    def get_context(self, request: HttpRequest, response: HttpResponse) -> Context:
         return Context(request=request, response=response)
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
-            return self.run(request=request)  # type: ignore[return-value]
+            return self.run(request=request)
         except HTTPException as error:
             code = getattr(error, "code", CommonError.BAD_REQUEST)
             return json_error(error.status_code, code, error.reason)
 
 
-def graphql_view(schema: strawberry.Schema) -> Callable[..., HttpResponse]:
+def graphql_view(schema: strawberry.Schema) -> Callable[..., HttpResponseBase]:
     """The endpoint serving ``schema`` (``backend/urls.py`` serves ``graphql_api.schema``).
 
     Clients authenticate with bearer tokens, not cookies, so the endpoint needs no CSRF token:

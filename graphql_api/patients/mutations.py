@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
 import strawberry_django
 from strawberry import relay
@@ -17,7 +19,7 @@ from graphql_api.patients.inputs import CreatePatientInput, UpdatePatientInput
 from graphql_api.patients.types import Patient
 
 
-def _patient(global_id: relay.GlobalID, field: str = "id"):  # type: ignore[no-untyped-def]
+def _patient(global_id: relay.GlobalID, field: str = "id"):
     return selectors.patient_get(patient_id=decode_id(global_id, "Patient", field=field))
 
 
@@ -29,8 +31,9 @@ class Mutation:
         description="Register a patient. Counts against the plan's patient limit.",
     )
     def create_patient(self, info: Info, input: CreatePatientInput) -> Patient:
-        return services.patient_create(  # type: ignore[return-value]
-            actor=info.context.require_user(), data=input_data(input)
+        return cast(
+            Patient,
+            services.patient_create(actor=info.context.require_user(), data=input_data(input)),
         )
 
     @strawberry_django.mutation(
@@ -39,8 +42,11 @@ class Mutation:
         description="Change a patient's data; fields left out stay as they are.",
     )
     def update_patient(self, info: Info, id: relay.GlobalID, input: UpdatePatientInput) -> Patient:
-        return services.patient_update(  # type: ignore[return-value]
-            actor=info.context.require_user(), patient=_patient(id), data=input_data(input)
+        return cast(
+            Patient,
+            services.patient_update(
+                actor=info.context.require_user(), patient=_patient(id), data=input_data(input)
+            ),
         )
 
     @strawberry_django.mutation(
@@ -49,8 +55,9 @@ class Mutation:
         description="Archive a patient: kept with its history, no longer counted or listed.",
     )
     def archive_patient(self, info: Info, id: relay.GlobalID) -> Patient:
-        return services.patient_archive(  # type: ignore[return-value]
-            actor=info.context.require_user(), patient=_patient(id)
+        return cast(
+            Patient,
+            services.patient_archive(actor=info.context.require_user(), patient=_patient(id)),
         )
 
     @strawberry_django.mutation(
@@ -63,6 +70,11 @@ class Mutation:
     def set_patient_front_desk_alert(
         self, info: Info, patient_id: relay.GlobalID, text: str
     ) -> Patient:
-        return services.patient_front_desk_alert_set(  # type: ignore[return-value]
-            actor=info.context.require_user(), patient=_patient(patient_id, "patient_id"), text=text
+        return cast(
+            Patient,
+            services.patient_front_desk_alert_set(
+                actor=info.context.require_user(),
+                patient=_patient(patient_id, "patient_id"),
+                text=text,
+            ),
         )

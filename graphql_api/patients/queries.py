@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import strawberry
 import strawberry_django
@@ -25,7 +26,7 @@ class Query:
         description="One patient, archived or not.",
     )
     def patient(self, info: Info, id: relay.GlobalID) -> Patient:
-        return selectors.patient_get(patient_id=decode_id(id, "Patient"))  # type: ignore[return-value]
+        return cast(Patient, selectors.patient_get(patient_id=decode_id(id, "Patient")))
 
     @strawberry_django.connection(
         ListConnection[Patient],

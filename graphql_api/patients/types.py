@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
+from typing import cast
 
 import strawberry
 import strawberry_django
@@ -60,12 +61,14 @@ class Patient(relay.Node):
         description="The warning a clinician wrote for the front desk; null when there is none.",
     )
     def front_desk_alert(self, root: models.Patient) -> FrontDeskAlert | None:
-        if not root.front_desk_alert:
+        written_by, written_at = root.front_desk_alert_by, root.front_desk_alert_at
+        # The check constraint patient_front_desk_alert_signed sets all three or none.
+        if not root.front_desk_alert or written_by is None or written_at is None:
             return None
         return FrontDeskAlert(
             text=root.front_desk_alert,
-            written_by=root.front_desk_alert_by,  # type: ignore[arg-type]
-            written_at=root.front_desk_alert_at.astimezone(current_timezone()),  # type: ignore[union-attr]
+            written_by=cast(StaffMember, written_by),
+            written_at=written_at.astimezone(current_timezone()),
         )
 
     @strawberry_django.field(

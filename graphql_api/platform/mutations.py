@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
 import strawberry_django
 
@@ -21,7 +23,7 @@ class Mutation:
         description="Provision a clinic: schema, domain <subdomain>.<BASE_DOMAIN>, first admin.",
     )
     def create_clinic(self, info: Info, input: CreateClinicInput) -> ManagedClinic:
-        return services.clinic_provision(  # type: ignore[return-value]
+        return services.clinic_provision(
             subdomain=input.subdomain,
             name=input.name,
             legal_id=input.legal_id,
@@ -39,7 +41,7 @@ class Mutation:
         description="Move a clinic to another plan; refused below its current usage.",
     )
     def change_clinic_plan(self, info: Info, subdomain: str, plan: PlanCode) -> ManagedClinic:
-        return services.clinic_plan_change(  # type: ignore[return-value]
+        return services.clinic_plan_change(
             actor=info.context.require_user(),
             clinic=selectors.clinic_get(subdomain=subdomain),
             plan=plan.value,
@@ -52,7 +54,7 @@ class Mutation:
         "Its data is kept.",
     )
     def suspend_clinic(self, info: Info, subdomain: str, reason: str) -> ManagedClinic:
-        return services.clinic_suspend(  # type: ignore[return-value]
+        return services.clinic_suspend(
             actor=info.context.require_user(),
             clinic=selectors.clinic_get(subdomain=subdomain),
             reason=reason,
@@ -62,7 +64,7 @@ class Mutation:
         handle_django_errors=True, extensions=platform_admin(), description="Lift a suspension."
     )
     def reactivate_clinic(self, info: Info, subdomain: str) -> ManagedClinic:
-        return services.clinic_reactivate(  # type: ignore[return-value]
+        return services.clinic_reactivate(
             actor=info.context.require_user(), clinic=selectors.clinic_get(subdomain=subdomain)
         )
 
@@ -74,7 +76,7 @@ class Mutation:
     def add_clinic_domain(self, info: Info, subdomain: str, domain: str) -> ManagedClinic:
         clinic = selectors.clinic_get(subdomain=subdomain)
         services.clinic_domain_add(actor=info.context.require_user(), clinic=clinic, domain=domain)
-        return clinic  # type: ignore[return-value]
+        return clinic
 
     @strawberry_django.mutation(
         handle_django_errors=True,
@@ -82,8 +84,11 @@ class Mutation:
         description="Back up a clinic's schema into a compressed, checksummed, encrypted file.",
     )
     def backup_clinic(self, info: Info, subdomain: str) -> ClinicBackup:
-        return backups.clinic_backup_create(  # type: ignore[return-value]
-            clinic=selectors.clinic_get(subdomain=subdomain), actor=info.context.require_user()
+        return cast(
+            ClinicBackup,
+            backups.clinic_backup_create(
+                clinic=selectors.clinic_get(subdomain=subdomain), actor=info.context.require_user()
+            ),
         )
 
     @strawberry_django.mutation(
@@ -102,7 +107,7 @@ class Mutation:
         target_subdomain: str,
         confirm_overwrite: bool = False,
     ) -> ManagedClinic:
-        return restore.clinic_restore(  # type: ignore[return-value]
+        return restore.clinic_restore(
             subdomain=subdomain,
             backup_id=str(backup_id),
             target_subdomain=target_subdomain,

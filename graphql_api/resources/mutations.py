@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 import strawberry_django
@@ -32,11 +32,11 @@ def _user_id(global_id: relay.GlobalID | None) -> int | None:
     return int(decode_id(global_id, "StaffUser", field="user_id")) if global_id else None
 
 
-def _professional(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+def _professional(global_id: relay.GlobalID):
     return selectors.professional_get(professional_id=decode_id(global_id, "Professional"))
 
 
-def _chair(global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+def _chair(global_id: relay.GlobalID):
     return selectors.chair_get(chair_id=decode_id(global_id, "Chair"))
 
 
@@ -50,14 +50,17 @@ def _mutation(description: str) -> Any:
 class Mutation:
     @_mutation("Add a professional with their weekly hours.")
     def create_professional(self, info: Info, input: CreateProfessionalInput) -> Professional:
-        return services.professional_create(  # type: ignore[return-value]
-            actor=info.context.require_user(),
-            full_name=input.full_name,
-            license_number=input.license_number,
-            specialty=input.specialty,
-            color=input.color,
-            user_id=_user_id(input.user_id),
-            working_hours=_ranges(input.working_hours),
+        return cast(
+            Professional,
+            services.professional_create(
+                actor=info.context.require_user(),
+                full_name=input.full_name,
+                license_number=input.license_number,
+                specialty=input.specialty,
+                color=input.color,
+                user_id=_user_id(input.user_id),
+                working_hours=_ranges(input.working_hours),
+            ),
         )
 
     @_mutation("Change a professional; workingHours, when given, replaces the week.")
@@ -72,14 +75,20 @@ class Mutation:
             data["user_id"] = _user_id(input.user_id)
         if input.working_hours is not strawberry.UNSET:
             data["working_hours"] = _ranges(input.working_hours or [])
-        return services.professional_update(  # type: ignore[return-value]
-            actor=info.context.require_user(), professional=_professional(id), data=data
+        return cast(
+            Professional,
+            services.professional_update(
+                actor=info.context.require_user(), professional=_professional(id), data=data
+            ),
         )
 
     @_mutation("Deactivate a professional: no new bookings, the agenda is kept.")
     def deactivate_professional(self, info: Info, id: relay.GlobalID) -> Professional:
-        return services.professional_deactivate(  # type: ignore[return-value]
-            actor=info.context.require_user(), professional=_professional(id)
+        return cast(
+            Professional,
+            services.professional_deactivate(
+                actor=info.context.require_user(), professional=_professional(id)
+            ),
         )
 
     @_mutation("Block a period of a professional's agenda.")
@@ -92,21 +101,29 @@ class Mutation:
             ends_at=input.ends_at,
             reason=input.reason,
         )
-        return professional  # type: ignore[no-any-return]
+        return professional
 
     @_mutation("Remove a time off.")
     def remove_time_off(self, info: Info, id: relay.GlobalID) -> Professional:
         time_off = selectors.time_off_get(time_off_id=decode_id(id, "TimeOff"))
-        return services.time_off_remove(actor=info.context.require_user(), time_off=time_off)  # type: ignore[return-value]
+        return cast(
+            Professional,
+            services.time_off_remove(actor=info.context.require_user(), time_off=time_off),
+        )
 
     @_mutation("Add a chair.")
     def create_chair(self, info: Info, name: str) -> Chair:
-        return services.chair_create(actor=info.context.require_user(), name=name)  # type: ignore[return-value]
+        return cast(Chair, services.chair_create(actor=info.context.require_user(), name=name))
 
     @_mutation("Rename a chair.")
     def update_chair(self, info: Info, id: relay.GlobalID, name: str) -> Chair:
-        return services.chair_update(actor=info.context.require_user(), chair=_chair(id), name=name)  # type: ignore[return-value]
+        return cast(
+            Chair,
+            services.chair_update(actor=info.context.require_user(), chair=_chair(id), name=name),
+        )
 
     @_mutation("Deactivate a chair: no new bookings in it.")
     def deactivate_chair(self, info: Info, id: relay.GlobalID) -> Chair:
-        return services.chair_deactivate(actor=info.context.require_user(), chair=_chair(id))  # type: ignore[return-value]
+        return cast(
+            Chair, services.chair_deactivate(actor=info.context.require_user(), chair=_chair(id))
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import strawberry
 import strawberry_django
@@ -23,7 +24,9 @@ VIEW = ResourcePermission.VIEW_RESOURCES
 class Query:
     @strawberry_django.field(extensions=clinic_permission(VIEW))
     def professional(self, info: Info, id: relay.GlobalID) -> Professional:
-        return selectors.professional_get(professional_id=decode_id(id, "Professional"))  # type: ignore[return-value]
+        return cast(
+            Professional, selectors.professional_get(professional_id=decode_id(id, "Professional"))
+        )
 
     @strawberry_django.connection(
         ListConnection[Professional],
@@ -35,7 +38,7 @@ class Query:
 
     @strawberry_django.field(extensions=clinic_permission(VIEW))
     def chair(self, info: Info, id: relay.GlobalID) -> Chair:
-        return selectors.chair_get(chair_id=decode_id(id, "Chair"))  # type: ignore[return-value]
+        return cast(Chair, selectors.chair_get(chair_id=decode_id(id, "Chair")))
 
     @strawberry_django.connection(
         ListConnection[Chair],

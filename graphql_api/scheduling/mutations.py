@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
 import strawberry_django
 from strawberry import relay
@@ -20,13 +22,13 @@ MANAGE = SchedulingPermission.MANAGE_AGENDA
 OWN_STATUS = SchedulingPermission.CHANGE_OWN_APPOINTMENT_STATUS
 
 
-def _appointment(info: Info, global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+def _appointment(info: Info, global_id: relay.GlobalID):
     return selectors.appointment_get(
         actor=info.context.require_user(), appointment_id=decode_id(global_id, "Appointment")
     )
 
 
-def _professional(global_id: relay.GlobalID | None, field: str = "professional_id"):  # type: ignore[no-untyped-def]
+def _professional(global_id: relay.GlobalID | None, field: str = "professional_id"):
     if global_id is None:
         return None
     return resource_selectors.professional_get(
@@ -34,7 +36,7 @@ def _professional(global_id: relay.GlobalID | None, field: str = "professional_i
     )
 
 
-def _chair(global_id: relay.GlobalID | None):  # type: ignore[no-untyped-def]
+def _chair(global_id: relay.GlobalID | None):
     if global_id is None:
         return None
     return resource_selectors.chair_get(chair_id=decode_id(global_id, "Chair", field="chair_id"))
@@ -49,17 +51,20 @@ class Mutation:
         "OUTSIDE_WORKING_HOURS or IN_THE_PAST.",
     )
     def schedule_appointment(self, info: Info, input: ScheduleAppointmentInput) -> Appointment:
-        return services.appointment_schedule(  # type: ignore[return-value]
-            actor=info.context.require_user(),
-            patient=patient_selectors.patient_get(
-                patient_id=decode_id(input.patient_id, "Patient", field="patient_id")
+        return cast(
+            "Appointment",
+            services.appointment_schedule(
+                actor=info.context.require_user(),
+                patient=patient_selectors.patient_get(
+                    patient_id=decode_id(input.patient_id, "Patient", field="patient_id")
+                ),
+                professional=_professional(input.professional_id),
+                chair=_chair(input.chair_id),
+                starts_at=input.starts_at,
+                ends_at=input.ends_at,
+                reason=input.reason,
+                notes=input.notes,
             ),
-            professional=_professional(input.professional_id),
-            chair=_chair(input.chair_id),
-            starts_at=input.starts_at,
-            ends_at=input.ends_at,
-            reason=input.reason,
-            notes=input.notes,
         )
 
     @strawberry_django.mutation(
@@ -70,13 +75,16 @@ class Mutation:
     def reschedule_appointment(
         self, info: Info, id: relay.GlobalID, input: RescheduleAppointmentInput
     ) -> Appointment:
-        return services.appointment_reschedule(  # type: ignore[return-value]
-            actor=info.context.require_user(),
-            appointment=_appointment(info, id),
-            starts_at=input.starts_at,
-            ends_at=input.ends_at,
-            professional=_professional(input.professional_id),
-            chair=_chair(input.chair_id),
+        return cast(
+            "Appointment",
+            services.appointment_reschedule(
+                actor=info.context.require_user(),
+                appointment=_appointment(info, id),
+                starts_at=input.starts_at,
+                ends_at=input.ends_at,
+                professional=_professional(input.professional_id),
+                chair=_chair(input.chair_id),
+            ),
         )
 
     @strawberry_django.mutation(
@@ -88,11 +96,14 @@ class Mutation:
     def change_appointment_status(
         self, info: Info, id: relay.GlobalID, status: AppointmentStatus, reason: str = ""
     ) -> Appointment:
-        return services.appointment_change_status(  # type: ignore[return-value]
-            actor=info.context.require_user(),
-            appointment=_appointment(info, id),
-            status=status.value,
-            reason=reason,
+        return cast(
+            "Appointment",
+            services.appointment_change_status(
+                actor=info.context.require_user(),
+                appointment=_appointment(info, id),
+                status=status.value,
+                reason=reason,
+            ),
         )
 
     @strawberry_django.mutation(
@@ -101,6 +112,9 @@ class Mutation:
         description="Cancel an appointment; its slot is free again at once.",
     )
     def cancel_appointment(self, info: Info, id: relay.GlobalID, reason: str) -> Appointment:
-        return services.appointment_cancel(  # type: ignore[return-value]
-            actor=info.context.require_user(), appointment=_appointment(info, id), reason=reason
+        return cast(
+            "Appointment",
+            services.appointment_cancel(
+                actor=info.context.require_user(), appointment=_appointment(info, id), reason=reason
+            ),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 import strawberry_django
@@ -30,8 +30,11 @@ def _pk(global_id: relay.GlobalID | None, type_name: str, field: str) -> int | N
 class Query:
     @strawberry_django.field(extensions=clinic_permission(VIEW))
     def appointment(self, info: Info, id: relay.GlobalID) -> Appointment:
-        return selectors.appointment_get(  # type: ignore[return-value]
-            actor=info.context.require_user(), appointment_id=decode_id(id, "Appointment")
+        return cast(
+            "Appointment",
+            selectors.appointment_get(
+                actor=info.context.require_user(), appointment_id=decode_id(id, "Appointment")
+            ),
         )
 
     @strawberry_django.connection(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 import strawberry_django
@@ -36,18 +36,18 @@ def _mutation(permission: TreatmentPermission, description: str) -> Any:
     )
 
 
-def _procedure(global_id: relay.GlobalID, field: str = "id"):  # type: ignore[no-untyped-def]
+def _procedure(global_id: relay.GlobalID, field: str = "id"):
     return selectors.procedure_get(procedure_id=decode_id(global_id, "Procedure", field=field))
 
 
-def _plan(info: Info, global_id: relay.GlobalID, field: str = "id"):  # type: ignore[no-untyped-def]
+def _plan(info: Info, global_id: relay.GlobalID, field: str = "id"):
     return selectors.plan_get(
         actor=info.context.require_user(),
         plan_id=decode_id(global_id, "TreatmentPlan", field=field),
     )
 
 
-def _item(info: Info, global_id: relay.GlobalID):  # type: ignore[no-untyped-def]
+def _item(info: Info, global_id: relay.GlobalID):
     return selectors.item_get(
         actor=info.context.require_user(),
         item_id=decode_id(global_id, "TreatmentPlanItem", field="item_id"),
@@ -58,56 +58,72 @@ def _item(info: Info, global_id: relay.GlobalID):  # type: ignore[no-untyped-def
 class Mutation:
     @_mutation(CATALOG, "Add a procedure to the catalog.")
     def create_procedure(self, info: Info, input: ProcedureInput) -> Procedure:
-        return catalog.procedure_create(actor=info.context.require_user(), data=input_data(input))  # type: ignore[return-value]
+        return cast(
+            Procedure,
+            catalog.procedure_create(actor=info.context.require_user(), data=input_data(input)),
+        )
 
     @_mutation(CATALOG, "Change a procedure of the catalog.")
     def update_procedure(
         self, info: Info, id: relay.GlobalID, input: UpdateProcedureInput
     ) -> Procedure:
-        return catalog.procedure_update(  # type: ignore[return-value]
-            actor=info.context.require_user(), procedure=_procedure(id), data=input_data(input)
+        return cast(
+            Procedure,
+            catalog.procedure_update(
+                actor=info.context.require_user(), procedure=_procedure(id), data=input_data(input)
+            ),
         )
 
     @_mutation(CATALOG, "Take a procedure out of the catalog (plans keep it).")
     def deactivate_procedure(self, info: Info, id: relay.GlobalID) -> Procedure:
-        return catalog.procedure_deactivate(
-            actor=info.context.require_user(), procedure=_procedure(id)
-        )  # type: ignore[return-value]
+        return cast(
+            Procedure,
+            catalog.procedure_deactivate(
+                actor=info.context.require_user(), procedure=_procedure(id)
+            ),
+        )
 
     @_mutation(PLANS, "Start a draft treatment plan for a patient.")
     def create_treatment_plan(self, info: Info, input: TreatmentPlanInput) -> TreatmentPlan:
-        return services.plan_create(  # type: ignore[return-value]
-            actor=info.context.require_user(),
-            patient=patient_selectors.patient_get(
-                patient_id=decode_id(input.patient_id, "Patient", field="patient_id")
+        return cast(
+            TreatmentPlan,
+            services.plan_create(
+                actor=info.context.require_user(),
+                patient=patient_selectors.patient_get(
+                    patient_id=decode_id(input.patient_id, "Patient", field="patient_id")
+                ),
+                dentist=resource_selectors.professional_get(
+                    professional_id=decode_id(input.dentist_id, "Professional", field="dentist_id")
+                ),
+                title=input.title,
             ),
-            dentist=resource_selectors.professional_get(
-                professional_id=decode_id(input.dentist_id, "Professional", field="dentist_id")
-            ),
-            title=input.title,
         )
 
     @_mutation(PLANS, "Add an item to a draft plan.")
     def add_treatment_plan_item(
         self, info: Info, plan_id: relay.GlobalID, input: PlanItemInput
     ) -> TreatmentPlanItem:
-        return services.plan_item_add(  # type: ignore[return-value]
-            actor=info.context.require_user(),
-            plan=_plan(info, plan_id, "plan_id"),
-            procedure=_procedure(input.procedure_id, "procedure_id"),
-            tooth=input.tooth,
-            surfaces=input.surfaces,
-            price=input.price,
-            discount=input.discount,
-            discount_percent=input.discount_percent,
-            phase=input.phase,
-            sequence=input.sequence,
+        return cast(
+            "TreatmentPlanItem",
+            services.plan_item_add(
+                actor=info.context.require_user(),
+                plan=_plan(info, plan_id, "plan_id"),
+                procedure=_procedure(input.procedure_id, "procedure_id"),
+                tooth=input.tooth,
+                surfaces=input.surfaces,
+                price=input.price,
+                discount=input.discount,
+                discount_percent=input.discount_percent,
+                phase=input.phase,
+                sequence=input.sequence,
+            ),
         )
 
     @_mutation(PLANS, "Cancel a planned item.")
     def cancel_treatment_plan_item(self, info: Info, item_id: relay.GlobalID) -> TreatmentPlanItem:
-        return services.plan_item_cancel(  # type: ignore[return-value]
-            actor=info.context.require_user(), item=_item(info, item_id)
+        return cast(
+            "TreatmentPlanItem",
+            services.plan_item_cancel(actor=info.context.require_user(), item=_item(info, item_id)),
         )
 
     @_mutation(PLANS, "Present, accept, reject or reopen a plan.")
@@ -117,8 +133,11 @@ class Mutation:
         id: relay.GlobalID,
         status: PlanStatus,
     ) -> TreatmentPlan:
-        return services.plan_change_status(  # type: ignore[return-value]
-            actor=info.context.require_user(), plan=_plan(info, id), status=status.value
+        return cast(
+            "TreatmentPlan",
+            services.plan_change_status(
+                actor=info.context.require_user(), plan=_plan(info, id), status=status.value
+            ),
         )
 
     @_mutation(PLANS, "Mark an item done: records the performed procedure and updates the chart.")
@@ -141,4 +160,4 @@ class Mutation:
             appointment=appointment,
             performed_at=input.performed_at if input else None,
         )
-        return selectors.item_get(actor=actor, item_id=item.pk)  # type: ignore[return-value]
+        return cast("TreatmentPlanItem", selectors.item_get(actor=actor, item_id=item.pk))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import strawberry
 import strawberry_django
@@ -34,8 +35,11 @@ class Query:
 
     @strawberry_django.field(extensions=clinic_permission(SUMMARY))
     def treatment_plan(self, info: Info, id: relay.GlobalID) -> TreatmentPlan:
-        return selectors.plan_get(  # type: ignore[return-value]
-            actor=info.context.require_user(), plan_id=decode_id(id, "TreatmentPlan")
+        return cast(
+            "TreatmentPlan",
+            selectors.plan_get(
+                actor=info.context.require_user(), plan_id=decode_id(id, "TreatmentPlan")
+            ),
         )
 
     @strawberry_django.connection(

@@ -87,6 +87,8 @@ class DatabaseIntrospection(PostgresIntrospection):
     for the transaction: django-tenants sets it for the session and "restores" it with another
     session-level SET, which turns a transaction's path into the session's for good."""
 
+    connection: DatabaseWrapper
+
     @contextmanager
     def _selected_schema(self, cursor: Any) -> Iterator[None]:
         connection = self.connection

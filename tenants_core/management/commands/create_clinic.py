@@ -16,7 +16,7 @@ from tenants_core.services import clinic_provision
 
 def format_validation_error(error: ValidationError) -> str:
     """One line per problem: ``field: message [CODE]``."""
-    lines = []
+    lines: list[str] = []
     if hasattr(error, "error_dict"):
         for field, errors in error.error_dict.items():
             lines.extend(f"{field}: {e.messages[0]} [{e.code}]" for e in errors)

@@ -30,6 +30,7 @@ from django_tenants.migration_executors import base as executors
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_exists
 
 from tenants_core import schema_template
+from tenants_core.connection import tenant_connection
 
 # Options that make a run partial or not a real migration: the fingerprint cannot vouch for it.
 _SPECIAL_OPTIONS = ("fake", "fake_initial", "prune", "run_syncdb", "plan", "check_unapplied")
@@ -190,5 +191,5 @@ def _migrate_clinic(
     """Migrate one clinic's schema and record the fingerprint (in this process or a child)."""
     options = {k: v for k, v in options.items() if k not in ("stdout", "stderr")}
     run_migrations(args, options, "parallel", schema_name)
-    connections[options.get("database") or "default"].set_schema_to_public()
+    tenant_connection(options.get("database") or "default").set_schema_to_public()
     schema_template.schema_fingerprint_record(schema_name, fingerprint)
