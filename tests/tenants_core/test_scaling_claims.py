@@ -64,6 +64,9 @@ def _clinic_schemas() -> list[str]:
 
 def _fetch(query: str, params: list[object]) -> list[tuple[object, ...]]:
     with connection.cursor() as cursor:
+        # Catalog-wide scans, not requests: a loaded machine must not cut them at a
+        # request's statement timeout (DB_STATEMENT_TIMEOUT_MS).
+        cursor.execute("SET LOCAL statement_timeout = '120s'")
         cursor.execute(query, params)
         return list(cursor.fetchall())
 
