@@ -13,7 +13,7 @@ from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.postgresql_backend.base import _check_schema_name
 from django_tenants.utils import get_tenant_database_alias, schema_exists
 
-from tenants_core.connection import tenant_connection
+from backend.core.db_backend.connection import tenant_connection
 
 
 class PlanCode(models.TextChoices):

@@ -23,6 +23,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.utils.translation import gettext as _
 from psycopg2.errorcodes import DUPLICATE_SCHEMA, LOCK_NOT_AVAILABLE
 
+from backend.core.db_backend.connection import tenant_connection
 from tenants_core import clinic_hooks, limits, routing
 from tenants_core.backup_archive import (
     MANIFEST,
@@ -32,7 +33,6 @@ from tenants_core.backup_archive import (
     backup_verify_file,
 )
 from tenants_core.backups import CLINIC_FIELDS, backup_get, quote, schema_tables
-from tenants_core.connection import tenant_connection
 from tenants_core.errors import PlatformError
 from tenants_core.models import Clinic, ClinicStatus, Domain, Plan
 from tenants_core.schema_names import clinic_claim_refusal, clinic_domain_for, schema_name_for

@@ -33,7 +33,7 @@ from django.db import connection, models, transaction
 from django_tenants.utils import get_public_schema_name
 from psycopg2 import sql
 
-from tenants_core.connection import tenant_connection
+from backend.core.db_backend.connection import tenant_connection
 from tenants_core.models import Clinic, Domain, Plan, RoutingVersion
 
 

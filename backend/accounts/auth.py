@@ -19,7 +19,7 @@ from backend.accounts.errors import AuthError
 from backend.accounts.models import AuthToken, LoginFailure, User
 from backend.audit.context import current_origin
 from backend.audit.services import audit_record
-from tenants_core.connection import tenant_connection
+from backend.core.db_backend.connection import tenant_connection
 
 TOKEN_PREFIX = "dk_"
 

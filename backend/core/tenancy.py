@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
-from tenants_core.connection import tenant_connection
+from backend.core.db_backend.connection import tenant_connection
 
 
 @contextmanager

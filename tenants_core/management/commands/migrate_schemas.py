@@ -29,8 +29,8 @@ from django_tenants.management.commands.migrate_schemas import MigrateSchemasCom
 from django_tenants.migration_executors import base as executors
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_exists
 
+from backend.core.db_backend.connection import tenant_connection
 from tenants_core import schema_template
-from tenants_core.connection import tenant_connection
 
 # Options that make a run partial or not a real migration: the fingerprint cannot vouch for it.
 _SPECIAL_OPTIONS = ("fake", "fake_initial", "prune", "run_syncdb", "plan", "check_unapplied")
