@@ -22,11 +22,11 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 from procrastinate.tasks import Task
 
+from backend.core.db_backend.connection import tenant_connection
 from backend.core.tenancy import clinic_context, public_context
 from tenants_core.models import Clinic, ClinicStatus
 
@@ -87,7 +87,7 @@ def clinic_task(
             retry=retry if retry is not None else retry_strategy(),
             **options,
         )(run)
-        task.clinic_function = func  # type: ignore[attr-defined]  # tests call it directly
+        task.clinic_function = func  # type: ignore[attr-defined,unused-ignore]  # for tests
         return task
 
     return decorator
@@ -114,7 +114,7 @@ def clinic_job(
 ) -> int:
     """Defer ``task`` for ``clinic`` (by default the clinic of the current transaction), inside
     the caller's transaction. Returns the job id."""
-    clinic = clinic if clinic is not None else connection.tenant
+    clinic = clinic if clinic is not None else tenant_connection().tenant
     if clinic is None or clinic.schema_name == settings.PUBLIC_SCHEMA_NAME:
         raise RuntimeError("clinic_job needs a clinic: call it inside clinic_context.")
     options = _schedule(schedule_at, schedule_in)
@@ -166,12 +166,11 @@ def periodic_clinic_task(
             clinics = active_clinics()
             if clinics:
                 with public_context():
-                    per_clinic.batch_defer(
-                        *(
-                            {"clinic_id": pk, "clinic_schema": schema, "timestamp": timestamp}
-                            for pk, schema in clinics
-                        )
-                    )
+                    jobs: list[Any] = [
+                        {"clinic_id": pk, "clinic_schema": schema, "timestamp": timestamp}
+                        for pk, schema in clinics
+                    ]
+                    per_clinic.batch_defer(*jobs)
             logger.info("%s: deferred for %d clinics.", name, len(clinics))
             return len(clinics)
 

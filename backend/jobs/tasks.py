@@ -16,8 +16,8 @@ logger = logging.getLogger(__name__)
 async def retry_stalled_jobs(timestamp: int) -> int:
     """Run again the jobs of workers that died mid-job (no heartbeat for
     ``JOB_STALLED_SECONDS``): jobs are delivered at least once."""
-    stalled = await app.job_manager.get_stalled_jobs(
-        seconds_since_heartbeat=settings.JOB_STALLED_SECONDS
+    stalled = list(
+        await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=settings.JOB_STALLED_SECONDS)
     )
     for stalled_job in stalled:
         logger.warning("Job %s (%s) stalled; retrying it.", stalled_job.id, stalled_job.task_name)

@@ -6,6 +6,6 @@ from backend.scheduling.hooks import appointment_hook_register
 
 
 def register() -> None:
-    from backend.notifications.services import appointment_messages_plan
+    from backend.notifications.delivery import appointment_messages_plan
 
     appointment_hook_register(appointment_messages_plan)

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
-from django.db import connection
+
+from backend.core.db_backend.connection import tenant_connection
 
 SALT = "notifications.link"
 MAX_AGE_SECONDS = 60 * 60 * 24 * 45
@@ -33,7 +34,7 @@ def clinic_base_url(domain: str) -> str:
 
 
 def link_token(*, appointment_id: int, notification_id: int | None = None) -> str:
-    payload = {"s": connection.schema_name, "a": appointment_id, "n": notification_id}
+    payload = {"s": tenant_connection().schema_name, "a": appointment_id, "n": notification_id}
     return signing.dumps(payload, salt=SALT, compress=True)
 
 
@@ -48,11 +49,11 @@ def link_verify(token: str) -> LinkTarget | None:
         payload = signing.loads(token, salt=SALT, max_age=MAX_AGE_SECONDS)
     except signing.BadSignature:
         return None
-    if not isinstance(payload, dict) or payload.get("s") != connection.schema_name:
+    if not isinstance(payload, dict) or payload.get("s") != tenant_connection().schema_name:
         return None
     appointment_id, notification_id = payload.get("a"), payload.get("n")
     if not isinstance(appointment_id, int):
         return None
     if notification_id is not None and not isinstance(notification_id, int):
         return None
-    return LinkTarget(connection.schema_name, appointment_id, notification_id)
+    return LinkTarget(tenant_connection().schema_name, appointment_id, notification_id)

@@ -1,12 +1,8 @@
-"""Every write of patient messaging (contract: bodies land with issue 15's parts).
-
-Planning runs inside the scheduling service's transaction (``hooks``); sending is a job
-(``tasks.send_notification``) deferred in the same transaction as the row it sends."""
+"""Staff-facing writes of patient messaging (contract; bodies land with issue 15's parts):
+settings and rules, templates, contact preferences, resending, the inbox. Each is atomic and
+audited; bad input is a coded ``ValidationError`` and changes nothing."""
 
 from __future__ import annotations
-
-import datetime as dt
-from dataclasses import dataclass
 
 from backend.accounts.models import User
 from backend.notifications.models import (
@@ -16,56 +12,6 @@ from backend.notifications.models import (
     Notification,
 )
 from backend.patients.models import Patient
-from backend.scheduling.hooks import AppointmentEvent
-from backend.scheduling.models import Appointment
-
-
-def appointment_messages_plan(appointment: Appointment, event: AppointmentEvent) -> None:
-    """Schedule, move or cancel ``appointment``'s messages to match its new state (the
-    scheduling hook; runs in the booking's transaction)."""
-
-
-def notification_send(*, notification_id: int, now: dt.datetime | None = None) -> None:
-    """The job: send one due notification (locks it; does nothing if it is no longer due)."""
-    raise NotImplementedError
-
-
-def notification_resend(*, actor: User, notification: Notification) -> Notification:
-    raise NotImplementedError
-
-
-def notification_status_record(
-    *,
-    channel: str,
-    provider_message_id: str,
-    status: str,
-    error_code: str = "",
-    error_reason: str = "",
-    at: dt.datetime | None = None,
-) -> Notification | None:
-    """A provider's delivery report (sent, delivered, read, failed)."""
-    raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class InboundOutcome:
-    action: str  # "confirmed", "cancelled", "opted_out", "inbox", "ignored"
-    appointment_id: int | None = None
-    inbox_message_id: int | None = None
-
-
-def inbound_message_receive(
-    *,
-    channel: str,
-    sender: str,
-    body: str,
-    provider_message_id: str = "",
-    in_reply_to_provider_id: str = "",
-    button_payload: str = "",
-    now: dt.datetime | None = None,
-) -> InboundOutcome:
-    """A patient's message: confirm, cancel, opt out, or the staff inbox."""
-    raise NotImplementedError
 
 
 def messaging_settings_get() -> MessagingSettings:
@@ -74,21 +20,19 @@ def messaging_settings_get() -> MessagingSettings:
 
 def contact_preference_update(
     *,
-    actor: User | None,
+    actor: User,
     patient: Patient,
     whatsapp: bool | None = None,
     sms: bool | None = None,
     email: bool | None = None,
     opted_out: bool | None = None,
-    source: str = "staff",
 ) -> ContactPreference:
     raise NotImplementedError
 
 
-def inbox_message_handle(*, actor: User, message: InboxMessage) -> InboxMessage:
+def notification_resend(*, actor: User, notification: Notification) -> Notification:
     raise NotImplementedError
 
 
-def recall_plan(*, today: dt.date | None = None) -> int:
-    """The periodic job: plan recall messages due today; how many."""
+def inbox_message_handle(*, actor: User, message: InboxMessage) -> InboxMessage:
     raise NotImplementedError
