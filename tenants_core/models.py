@@ -29,6 +29,9 @@ class Plan(models.Model):
     name = models.CharField(max_length=100)
     max_users = models.PositiveIntegerField(help_text="Active staff users allowed.")
     max_patients = models.PositiveIntegerField(help_text="Patients (not archived) allowed.")
+    monthly_messages = models.PositiveIntegerField(
+        default=0, help_text="WhatsApp and SMS messages a month (email is not counted)."
+    )
     monthly_price = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217 code.")
 
@@ -148,6 +151,41 @@ class Clinic(TenantMixin):
         if self.max_patients_override is not None:
             return self.max_patients_override
         return self.plan.max_patients
+
+    @property
+    def max_monthly_messages(self) -> int:
+        """WhatsApp and SMS messages a month, from the plan."""
+        return self.plan.monthly_messages
+
+
+class MessagingChannel(models.TextChoices):
+    WHATSAPP = "WHATSAPP", _("WhatsApp")
+    SMS = "SMS", _("SMS")
+
+
+class MessagingSender(models.Model):
+    """A clinic's own sender on a provider: its WhatsApp phone number id, or its SMS number.
+
+    The providers' webhooks name the receiving number, never the clinic: this table (public,
+    one indexed lookup) routes each inbound message or delivery report to its clinic."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="senders")
+    channel = models.CharField(max_length=10, choices=MessagingChannel.choices)
+    external_id = models.CharField(
+        max_length=64, help_text="WhatsApp phone number id, or the SMS number in E.164."
+    )
+    display_number = models.CharField(max_length=20, blank=True, help_text="E.164, shown.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["clinic_id", "channel"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "external_id"], name="sender_unique"),
+            models.UniqueConstraint(fields=["clinic", "channel"], name="sender_one_per_channel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.external_id} → {self.clinic_id}"
 
 
 class Domain(DomainMixin):

@@ -20,6 +20,7 @@ GRANT_MODULES = (
     "backend.clinical.permissions",
     "backend.treatments.permissions",
     "backend.billing.permissions",
+    "backend.notifications.permissions",
 )
 
 

@@ -37,6 +37,7 @@ from backend.patients.models import Patient
 from backend.resources.models import Chair, Professional
 from backend.scheduling.availability import busy_intervals, within_working_hours
 from backend.scheduling.errors import SchedulingError
+from backend.scheduling.hooks import AppointmentEvent, appointment_changed
 from backend.scheduling.models import (
     INACTIVE_STATUSES,
     MAX_DURATION,
@@ -221,6 +222,7 @@ def appointment_schedule(
     )
     _check_slot(appointment)
     _save(appointment)
+    appointment_changed(appointment, AppointmentEvent.SCHEDULED)
     audit_record(
         actor=actor,
         action="appointment.schedule",
@@ -293,6 +295,7 @@ def appointment_reschedule(
         "chair_id": chair.pk,
         "status": appointment.status,
     }
+    appointment_changed(appointment, AppointmentEvent.RESCHEDULED)
     audit_record(
         actor=actor,
         action="appointment.reschedule",
@@ -311,6 +314,15 @@ def appointment_change_status(
     professional the appointment is booked with."""
     _check_may_change_status(actor, appointment)
     appointment = Appointment.objects.select_for_update(no_key=True).get(pk=appointment.pk)
+    changes = _change_status(appointment, status, reason)
+    audit_record(
+        actor=actor, action="appointment.change_status", entity=appointment, changes=changes
+    )
+    return appointment
+
+
+def _change_status(appointment: Appointment, status: str, reason: str) -> dict[str, Any]:
+    """Apply a legal move to the locked ``appointment``; the audit changes."""
     status = AppointmentStatus(status)
     if status not in TRANSITIONS[appointment.status]:
         raise field_error(
@@ -335,13 +347,11 @@ def appointment_change_status(
         update_fields.append("cancellation_reason")
     appointment.updated_at = timezone.now()
     appointment.save(update_fields=update_fields)
+    appointment_changed(appointment, AppointmentEvent.STATUS_CHANGED)
     changes: dict[str, Any] = diff(before, {"status": str(status)})
     if reason:
         changes["reason"] = reason
-    audit_record(
-        actor=actor, action="appointment.change_status", entity=appointment, changes=changes
-    )
-    return appointment
+    return changes
 
 
 def appointment_cancel(*, actor: User, appointment: Appointment, reason: str) -> Appointment:
@@ -350,3 +360,45 @@ def appointment_cancel(*, actor: User, appointment: Appointment, reason: str) ->
     return appointment_change_status(
         actor=actor, appointment=appointment, status=S.CANCELLED, reason=reason
     )
+
+
+PATIENT_ANSWERS = {True: S.CONFIRMED, False: S.CANCELLED}
+
+
+@atomic_service
+def appointment_patient_respond(
+    *,
+    appointment: Appointment,
+    confirm: bool,
+    via: str,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """The patient confirms (``confirm=True``) or cancels their own appointment, by a reply or
+    a signed link (``via`` says which: "whatsapp", "sms", "link"…). No staff user acts: the
+    audit event names the patient and the channel. Only an upcoming SCHEDULED or CONFIRMED
+    appointment can be answered; confirming twice is a no-op. A cancellation frees the slot at
+    once, with ``reason`` (or a default one) recorded."""
+    appointment = Appointment.objects.select_for_update(no_key=True).get(pk=appointment.pk)
+    now = now or timezone.now()
+    target = PATIENT_ANSWERS[confirm]
+    if appointment.status == target == S.CONFIRMED:
+        return appointment
+    if appointment.status not in RESCHEDULABLE or appointment.starts_at <= now:
+        raise field_error(
+            None,
+            _("This appointment can no longer be confirmed or cancelled here; call the clinic."),
+            SchedulingError.INVALID_TRANSITION,
+        )
+    if not confirm:
+        reason = _text(reason, "reason") or _("Cancelled by the patient (%(via)s).") % {"via": via}
+    changes = _change_status(appointment, target, reason)
+    changes["via"] = via
+    audit_record(
+        actor=None,
+        actor_email=f"patient:{appointment.patient_id}",
+        action="appointment.patient_respond",
+        entity=appointment,
+        changes=changes,
+    )
+    return appointment

@@ -159,8 +159,16 @@ class Command(MigrateSchemasCommand):
         return failures
 
     def _handle_special(self, *args: Any, **options: Any) -> None:
-        with transaction.atomic(using=options["database"]):  # see run_migrations below
-            super().handle(*args, **options)
+        public = get_public_schema_name()
+        schema = options.get("schema_name")
+        with_public = not options.get("tenant") and schema in (None, public)
+        with_clinics = not options.get("shared") and schema != public
+        if with_public:
+            # Its migrations each in their own transaction (see run_migrations below).
+            super().handle(*args, **{**options, "shared": True, "tenant": False})
+        if with_clinics:
+            with transaction.atomic(using=options["database"]):  # see run_migrations below
+                super().handle(*args, **{**options, "shared": False, "tenant": True})
         if any(options.get(o) for o in _READ_ONLY_OPTIONS) or not self.sync_tenant:
             return
         clinics = get_tenant_model().objects.exclude(schema_name=get_public_schema_name())
@@ -181,6 +189,13 @@ def run_migrations(
     records and its introspection all see ``schema_name``'s path, set inside the transaction.
     (``run_migrations`` tries to commit and close the connection after migrating; inside a
     transaction it leaves both to us, by design: ``allow_atomic``.)"""
+    if schema_name == get_public_schema_name():
+        # Each migration in its own transaction, as Django's migrate does: the job queue's
+        # migrations (procrastinate) add enum values that a later one uses, which PostgreSQL
+        # allows only once the first has committed. The public schema is not a clinic's: its
+        # path is the default one, whichever transaction a pooler picks.
+        executors.run_migrations(args, options, codename, schema_name, **kw)
+        return
     with transaction.atomic(using=options.get("database") or "default"):
         executors.run_migrations(args, options, codename, schema_name, allow_atomic=True, **kw)
 

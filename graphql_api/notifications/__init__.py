@@ -1,0 +1,1 @@
+"""Patient messaging in GraphQL: rules, templates, contact preferences, notifications, inbox."""
