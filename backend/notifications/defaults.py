@@ -34,7 +34,7 @@ TEMPLATES = [
         "EMAIL",
         "Confirme su cita en {clinic_name}",
         "Hola {patient_first_name}:\n\nTiene una cita en {clinic_name} el {date} a las {time} "
-        "con {professional}.\nDirección: {address}\n\nConfirme o cancele aquí: {link}\n\n"
+        "con {professional}.\n{address}\n\nConfirme o cancele aquí: {link}\n\n"
         "Adjuntamos la cita para su calendario.",
         "",
     ),
@@ -45,7 +45,7 @@ TEMPLATES = [
         "EMAIL",
         "Recordatorio de su cita en {clinic_name}",
         "Hola {patient_first_name}:\n\nLe recordamos su cita en {clinic_name} el {date} a las "
-        "{time} con {professional}.\nDirección: {address}",
+        "{time} con {professional}.\n{address}",
         "",
     ),
     ("RECALL", "WHATSAPP", "", _RECALL_CHAT, "recall_invitation"),

@@ -64,8 +64,14 @@ def unknown_placeholders(text: str, allowed: frozenset[str]) -> list[str]:
 
 
 def render(text: str, values: Mapping[str, str]) -> str:
-    """``text`` with every placeholder replaced (a missing value becomes empty)."""
-    return string.Formatter().vformat(text, (), _Defaulting(values))
+    """``text`` with every placeholder replaced (a missing value becomes empty), tidied: an
+    empty value leaves no double space, trailing blank or run of empty lines."""
+    return tidy(string.Formatter().vformat(text, (), _Defaulting(values)))
+
+
+def tidy(text: str) -> str:
+    lines = [re.sub(r"[ \t]{2,}", " ", line).strip() for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 class _Defaulting(dict):
