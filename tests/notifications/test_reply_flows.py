@@ -16,6 +16,7 @@ import pytest
 from django.utils import timezone
 
 from backend.core.tenancy import clinic_context, public_context
+from backend.notifications.delivery import notification_send
 from backend.notifications.models import (
     ContactPreference,
     InboxMessage,
@@ -23,7 +24,6 @@ from backend.notifications.models import (
     NotificationKind,
     NotificationStatus,
 )
-from backend.notifications.tasks import send_notification
 from backend.patients.models import Patient
 from backend.resources.models import Chair, Professional
 from backend.scheduling.models import Appointment, AppointmentStatus
@@ -119,9 +119,9 @@ def world(django_db_blocker, committed_clinic) -> dict[str, Any]:
             )
             assert confirmation.channel == "WHATSAPP"
             Notification.objects.filter(pk=confirmation.pk).update(send_at=timezone.now())
-        # The job, as a worker runs it (the outbox backend: nothing leaves the machine).
-        send_notification(clinic_id=clinic.pk, clinic_schema=clinic.schema_name,
-                          notification_id=confirmation.pk)  # fmt: skip
+        # The job's body, as a worker runs it (the outbox backend: nothing leaves the machine).
+        with clinic_context(clinic):
+            notification_send(notification_id=confirmation.pk)
         with clinic_context(clinic):
             confirmation.refresh_from_db()
             assert confirmation.status == NotificationStatus.SENT, confirmation.failure_reason
