@@ -209,7 +209,8 @@ def _week_of_appointments(
         )
     ]
     now = timezone.now()
-    seed_rows, upcoming = [], []
+    seed_rows: list[Appointment] = []
+    upcoming: list[Appointment] = []
     for appointment in appointments:
         to_book = booker is not None and appointment.starts_at > now
         (upcoming if to_book else seed_rows).append(appointment)
