@@ -156,6 +156,8 @@ def _details(appointment: Appointment) -> dict[str, str]:
     tenant = connection.tenant  # type: ignore[attr-defined]
     return {
         "clinic_name": tenant.name,
+        # No clinic has an address field yet (the clinic's profile is another issue; part C's
+        # {address} is empty too): shown as soon as the clinic has one.
         "address": getattr(tenant, "address", "") or "",
         "first_name": appointment.patient.first_name,
         "date": spanish_date(appointment.starts_at, zone),

@@ -143,7 +143,13 @@ def test_a_valid_link_shows_the_appointment_in_spanish_and_nothing_clinical(clie
     assert "Dra. Carmen Ríos" in body
     assert "Confirmar cita" in body
     assert "Cancelar cita" in body
-    for secret in ("Huamán", "Endodoncia", "36", "penicilina", booked.patient.document_number):
+    for secret in (
+        "Huamán",
+        "Endodoncia",
+        "pieza 36",
+        "penicilina",
+        booked.patient.document_number,
+    ):
         assert secret not in body, secret
     assert "<script" not in body
 
@@ -353,6 +359,19 @@ def test_an_expired_token_is_gone(client, clinic1, booked, monkeypatch):
     assert "Rosa" not in text(page)
     assert answer.status_code == 410
     assert booked.status() == AppointmentStatus.SCHEDULED
+
+
+def test_another_clinics_expired_token_is_not_found_not_gone(client, clinic2, monkeypatch):
+    other = Booked(clinic2, suffix="-3")
+    with tenant_context(clinic2):
+        monkeypatch.setattr("time.time", lambda: 1_700_000_000.0)
+        old = links.link_token(appointment_id=other.appointment.pk)
+        monkeypatch.undo()
+
+    assert get(client, f"/c/{old}", host="clinica2.localhost").status_code == 410
+    response = get(client, f"/c/{old}")  # on clinica1's domain: its age is none of its business
+    assert response.status_code == 404
+    assert "Este enlace no es válido" in text(response)
 
 
 def test_a_post_without_the_form_key_changes_nothing(client, booked):

@@ -72,6 +72,14 @@ def test_a_patient_confirms_on_a_phone(
 ):
     url = _url(committed_booking, uvicorn_server)
 
+    def look(page: Any) -> str:
+        page.set_viewport_size(PHONE)
+        page.goto(url)
+        return page.inner_text("body")
+
+    opened = chromium.on_page(look, screenshot="link_page_open")  # the page as it first opens
+    assert "Confirmar cita" in opened.result
+
     def visit(page: Any) -> Seen:
         page.set_viewport_size(PHONE)
         origins = _post_origins(page)
