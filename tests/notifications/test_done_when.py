@@ -22,6 +22,7 @@ from strawberry.relay import to_base64
 
 from backend.accounts.models import Role, User
 from backend.core.tenancy import clinic_context
+from backend.demo.messaging import messaging_senders_ensure
 from backend.notifications.models import MessagingSettings
 from backend.patients.models import Patient
 from backend.resources.models import Chair, Professional, WorkingHours
@@ -53,6 +54,10 @@ query($appointment: ID!) {
 
 def _clinic_ready(committed_clinic: Any, django_db_blocker: Any) -> dict[str, Any]:
     clinic = committed_clinic(SUBDOMAIN, plan="professional")
+    with django_db_blocker.unblock():
+        messaging_senders_ensure(  # as the demo clinics have them
+            clinic=clinic, whatsapp_phone_id="109000000000099", sms_number="+5117000099"
+        )
     with django_db_blocker.unblock(), clinic_context(clinic):
         User.objects.create_user(
             email=f"recepcion@{HOST}", password=TEST_PASSWORD, role=Role.RECEPTIONIST
