@@ -5,6 +5,7 @@ from django.urls import path, re_path
 
 from backend.core import views
 from backend.core.tenancy import request_transaction
+from backend.notifications import views as notification_views
 from graphql_api.core.views import graphql_view
 from graphql_api.schema import schema
 
@@ -12,6 +13,8 @@ urlpatterns = [
     # Each request's SQL runs in one transaction, which carries the clinic's schema.
     path("graphql", request_transaction(graphql_view(schema)), name="graphql"),
     path("healthz", request_transaction(views.healthz), name="healthz"),
+    # The patient's confirm/cancel page (links in messages): HTML, on the clinic's own domain.
+    path("c/<str:token>", request_transaction(notification_views.link_page), name="link_page"),
     re_path(r"^.*$", views.not_found),
 ]
 

@@ -1,5 +1,5 @@
 """The demo data that ``scripts/dev`` seeds: the platform operator and two clinics, each
-with an admin, a dentist and a receptionist."""
+with an admin, a dentist and a receptionist, and its (fake) WhatsApp and SMS senders."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.db import transaction
 from django_tenants.utils import schema_context, tenant_context
 
 from backend.accounts.models import Role
+from backend.demo.messaging import messaging_senders_ensure
 from tenants_core.models import Clinic, PlanCode
 from tenants_core.services import clinic_provision, public_tenant_ensure
 
@@ -20,6 +21,8 @@ class DemoClinic:
     name: str
     legal_id: str
     plan: str
+    whatsapp_phone_id: str  # fake: a WhatsApp Cloud phone-number id, routes its webhooks
+    sms_number: str  # fake: the clinic's SMS number (E.164, Lima's +51 1 prefix)
     max_patients_override: int | None = None
 
 
@@ -31,9 +34,18 @@ DEMO_CLINICS = (
         "Clínica Dental Norte",
         "20601234565",
         PlanCode.PROFESSIONAL,
+        whatsapp_phone_id="109000000000001",
+        sms_number="+5117000001",
         max_patients_override=300,
     ),
-    DemoClinic("clinica2", "Dental Smile", "20504321097", PlanCode.BASIC),
+    DemoClinic(
+        "clinica2",
+        "Dental Smile",
+        "20504321097",
+        PlanCode.BASIC,
+        whatsapp_phone_id="109000000000002",
+        sms_number="+5117000002",
+    ),
 )
 DEMO_STAFF = (
     ("admin", "Demo Admin", Role.ADMIN),
@@ -75,6 +87,9 @@ def demo_seed(*, password: str, base_domain: str) -> list[Clinic]:
             if demo.max_patients_override is not None:
                 clinic.max_patients_override = demo.max_patients_override
                 clinic.save(update_fields=["max_patients_override"])
+        messaging_senders_ensure(
+            clinic=clinic, whatsapp_phone_id=demo.whatsapp_phone_id, sms_number=demo.sms_number
+        )
         with tenant_context(clinic):
             user_model = get_user_model()
             for local_part, full_name, role in DEMO_STAFF:

@@ -1,11 +1,17 @@
-"""Realistic demo data for a clinic: patients with Spanish names, professionals with their
-hours, chairs and a week of appointments. Idempotent: a clinic that already has patients is
-left alone. Deterministic: the same clinic always gets the same data."""
+"""Realistic demo data for a clinic: patients with Spanish names, phones, emails and their
+contact preferences, professionals with their hours, chairs and a week of appointments.
+Idempotent: a clinic that already has patients is left alone. Deterministic: the same clinic
+always gets the same data.
+
+The week's appointments still to come are booked through ``appointment_schedule`` (by the
+clinic's receptionist), so their reminders are planned like any booking's; those already
+under way or past are seed rows, written in bulk."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+import unicodedata
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -13,10 +19,12 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from backend.accounts.models import Role, User
+from backend.demo.messaging import contact_preferences_seed
 from backend.patients.models import Patient
 from backend.resources.models import Chair, Professional, WorkingHours
 from backend.scheduling.availability import working_intervals
 from backend.scheduling.models import Appointment, AppointmentStatus
+from backend.scheduling.services import appointment_change_status, appointment_schedule
 from tenants_core.context import current_timezone
 from tenants_core.models import Clinic
 
@@ -66,11 +74,20 @@ def _dni(rng: random.Random, used: set[str]) -> str:
             return number
 
 
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def _email(first: str, last: str, index: int) -> str:
+    """At example.com (reserved by RFC 2606): a demo message can never reach a real inbox."""
+    return f"{_ascii(first)}.{_ascii(last.split()[0])}{index}@example.com"
+
+
 def _patients(rng: random.Random, count: int) -> list[Patient]:
     used: set[str] = set()
     today = timezone.localdate()
     patients = []
-    for _ in range(count):
+    for index in range(count):
         first = rng.choice(FIRST_NAMES)
         last = f"{rng.choice(LAST_NAMES)} {rng.choice(LAST_NAMES)}"
         patients.append(
@@ -82,6 +99,7 @@ def _patients(rng: random.Random, count: int) -> list[Patient]:
                 birth_date=today - dt.timedelta(days=rng.randint(5 * 365, 85 * 365)),
                 sex=rng.choice(["FEMALE", "MALE"]),
                 phone=f"+519{rng.randint(10_000_000, 99_999_999)}",
+                email=_email(first, last, index + 1),
                 allergies=rng.choice(ALLERGIES) if rng.random() < 0.12 else "",
                 medical_alerts=rng.choice(ALERTS) if rng.random() < 0.10 else "",
             )
@@ -175,8 +193,10 @@ def _week_of_appointments(
     professionals: list[Professional],
     chairs: list[Chair],
     patients: list[Patient],
+    booker: User | None,
 ) -> int:
-    """This week, Monday to Sunday: the past part done, the rest booked."""
+    """This week, Monday to Sunday: the past part done, the rest booked (through the
+    service when there is a receptionist or an admin to book it)."""
     today = timezone.localdate()
     monday = today - dt.timedelta(days=today.weekday())
     calendar = _Calendar()
@@ -188,8 +208,46 @@ def _week_of_appointments(
             rng, professional, monday + dt.timedelta(days=offset), calendar, chairs, patients
         )
     ]
-    Appointment.objects.bulk_create(appointments)
+    now = timezone.now()
+    seed_rows: list[Appointment] = []
+    upcoming: list[Appointment] = []
+    for appointment in appointments:
+        to_book = booker is not None and appointment.starts_at > now
+        (upcoming if to_book else seed_rows).append(appointment)
+    Appointment.objects.bulk_create(seed_rows)
+    if booker is not None:
+        for drawn in upcoming:
+            _book(drawn, booker, now)
     return len(appointments)
+
+
+def _book(drawn: Appointment, booker: User, now: dt.datetime) -> Appointment:
+    """Book a drawn appointment as the front desk would: the scheduling hooks (reminders)
+    run, and the booking is audited as the receptionist's."""
+    appointment = appointment_schedule(
+        actor=booker,
+        patient=drawn.patient,
+        professional=drawn.professional,
+        chair=drawn.chair,
+        starts_at=drawn.starts_at,
+        ends_at=drawn.ends_at,
+        reason=drawn.reason,
+        now=now,
+    )
+    if drawn.status == AppointmentStatus.CONFIRMED:
+        appointment = appointment_change_status(
+            actor=booker, appointment=appointment, status=AppointmentStatus.CONFIRMED
+        )
+    return appointment
+
+
+def _booker() -> User | None:
+    """The clinic's receptionist, else its first admin: who books the demo week."""
+    for role in (Role.RECEPTIONIST, Role.ADMIN):
+        user = User.objects.filter(role=role, is_active=True).order_by("pk").first()
+        if user is not None:
+            return user
+    return None
 
 
 @transaction.atomic
@@ -200,10 +258,11 @@ def clinic_demo_data_seed(clinic: Clinic, *, patients: int) -> bool:
             return False
         rng = random.Random(f"demo:{clinic.subdomain}")
         people = _patients(rng, min(patients, clinic.max_patients))
+        contact_preferences_seed(people)
         dentist = (
             User.objects.filter(role=Role.DENTIST, professional__isnull=True).order_by("pk").first()
         )
         professionals = _professionals(dentist)
         chairs = [Chair.objects.create(name=name) for name in CHAIRS]
-        _week_of_appointments(rng, professionals, chairs, people)
+        _week_of_appointments(rng, professionals, chairs, people, _booker())
         return True
