@@ -5,6 +5,7 @@ from django.urls import path, re_path
 
 from backend.core import views
 from backend.core.tenancy import request_transaction
+from backend.notifications import webhooks
 from graphql_api.core.views import graphql_view
 from graphql_api.schema import schema
 
@@ -12,6 +13,11 @@ urlpatterns = [
     # Each request's SQL runs in one transaction, which carries the clinic's schema.
     path("graphql", request_transaction(graphql_view(schema)), name="graphql"),
     path("healthz", request_transaction(views.healthz), name="healthz"),
+    # Provider webhooks: any host; the clinic comes from the payload, each event in its own
+    # clinic transaction (not request_transaction).
+    path("webhooks/whatsapp", webhooks.whatsapp_webhook, name="webhook-whatsapp"),
+    path("webhooks/sms", webhooks.sms_inbound, name="webhook-sms"),
+    path("webhooks/sms/status", webhooks.sms_status, name="webhook-sms-status"),
     re_path(r"^.*$", views.not_found),
 ]
 
