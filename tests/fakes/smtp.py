@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
@@ -49,6 +50,7 @@ class SmtpServer:
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
 
     def start(self) -> SmtpServer:
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # a line per SMTP command
         self.controller.start()
         return self
 
