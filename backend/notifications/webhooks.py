@@ -33,7 +33,7 @@ import hmac
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -95,7 +95,6 @@ class Tally:
     duplicates: int = 0
     ignored: int = 0
     failed: int = 0
-    outcomes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, int]:
         return {

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes.base import FakeServer, Received
+from tests.fakes.signing import twilio_signature
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
@@ -32,6 +33,31 @@ class FakeSms(FakeServer):
         super().__init__()
         self.account_sid, self.auth_token = account_sid, auth_token
         self.numbers = set(numbers)
+        self.sid_prefix = "SM"  # tests mark their ids: "SM" + 32 hex characters in all
+
+    def new_sid(self) -> str:
+        return (self.sid_prefix + secrets.token_hex(16))[:34]
+
+    def status_callback(
+        self, sent: Received, status: str, *, error_code: str = ""
+    ) -> tuple[str, dict[str, str], str]:
+        """The delivery report Twilio would send for the message of ``sent``: (the
+        ``StatusCallback`` URL it registered, the form parameters, their
+        ``X-Twilio-Signature``)."""
+        params = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "From": sent.form["From"],
+            "To": sent.form["To"],
+            "MessageSid": sent.answer["sid"],
+            "SmsSid": sent.answer["sid"],
+            "MessageStatus": status,
+            "SmsStatus": status,
+        }
+        if error_code:
+            params["ErrorCode"] = error_code
+        url = sent.form["StatusCallback"]
+        return url, params, twilio_signature(url, params, self.auth_token)
 
     def handle(self, received: Received) -> tuple[int, Any]:
         expected = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
@@ -68,7 +94,7 @@ class FakeSms(FakeServer):
             parts = urlsplit(callback)
             if parts.scheme not in {"http", "https"} or not parts.netloc:
                 return twilio_error(400, 21609, "Invalid StatusCallback url.")
-        sid = "SM" + secrets.token_hex(16)
+        sid = self.new_sid()
         return 201, {
             "sid": sid,
             "account_sid": self.account_sid,

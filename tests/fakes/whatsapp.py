@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from typing import Any
 
 from tests.fakes.base import FakeServer, Received
+from tests.fakes.signing import meta_signature
 
 PATH = re.compile(r"^/v\d+\.\d+/(?P<phone_number_id>[0-9]+)/messages$")
 PHONE = re.compile(r"^\+?[1-9][0-9]{6,14}$")
@@ -45,6 +47,34 @@ class FakeWhatsApp(FakeServer):
         # approved template name -> how many body parameters; None: any name is approved
         self.templates = templates
         self.rejected_numbers: set[str] = set()  # answered like a number WhatsApp refuses
+        self.wamid_prefix = "wamid."  # tests mark their ids
+
+    def status_webhook(
+        self, sent: Received, status: str, *, app_secret: str, errors: list[Any] | None = None
+    ) -> tuple[bytes, str]:
+        """The webhook Meta would send about the message of ``sent``: (the raw body, its
+        ``X-Hub-Signature-256``)."""
+        phone_number_id = PATH.match(sent.path)["phone_number_id"]  # type: ignore[index]
+        entry: dict[str, Any] = {
+            "id": sent.answer["messages"][0]["id"],
+            "status": status,
+            "timestamp": str(int(time.time())),
+            "recipient_id": sent.json["to"].lstrip("+"),
+        }
+        if errors:
+            entry["errors"] = errors
+        value = {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550001111", "phone_number_id": phone_number_id},
+            "statuses": [entry],
+        }
+        body = json.dumps(
+            {
+                "object": "whatsapp_business_account",
+                "entry": [{"id": "0", "changes": [{"value": value, "field": "messages"}]}],
+            }
+        ).encode()
+        return body, meta_signature(body, app_secret)
 
     @property
     def base_url(self) -> str:
@@ -84,7 +114,7 @@ class FakeWhatsApp(FakeServer):
                 details="Recipient phone number not in allowed list: Add recipient phone "
                 "number to recipient list and try again.",
             )
-        wamid = "wamid." + secrets.token_urlsafe(24)
+        wamid = self.wamid_prefix + secrets.token_urlsafe(24)
         return 200, {
             "messaging_product": "whatsapp",
             "contacts": [{"input": to, "wa_id": to.lstrip("+")}],

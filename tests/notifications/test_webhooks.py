@@ -7,14 +7,19 @@ replays, routing by the receiving number to the right clinic, and bad input.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
 from django.conf import settings
+from django.db import connection
 
+from backend.notifications import channels, webhooks
+from backend.notifications.channels import OutgoingMessage
+from backend.notifications.models import InboxMessage
 from tests.conftest import host_for
 from tests.fakes.fixtures import (
     CLINIC1_SMS,
@@ -25,6 +30,8 @@ from tests.fakes.fixtures import (
     SMS_AUTH_TOKEN,
     WHATSAPP_APP_SECRET,
     WHATSAPP_VERIFY_TOKEN,
+    fake_sms,
+    fake_whatsapp,
 )
 from tests.fakes.recording_delivery import STATUS_SENDER
 from tests.fakes.signing import meta_signature, twilio_signature
@@ -36,7 +43,7 @@ from tests.fakes.webhook_server import (
     webhook_world,
 )
 
-__all__ = ["webhook_server", "webhook_world"]
+__all__ = ["fake_sms", "fake_whatsapp", "webhook_server", "webhook_world"]
 
 PLATFORM = settings.BASE_DOMAIN
 NO_METADATA = json.dumps(
@@ -426,3 +433,82 @@ def test_webhooks_refuse_other_methods(webhook_world: WebhookWorld) -> None:
 
     assert server.request("GET", "/webhooks/sms", PLATFORM).status_code == 405
     assert server.request("PUT", "/webhooks/whatsapp", PLATFORM).status_code == 405
+
+
+# --- round trips: what our clients sent, reported back by the provider --------------------
+
+
+def test_sms_delivery_report_of_a_message_we_sent_is_accepted(
+    webhook_world: WebhookWorld, fake_sms: Any
+) -> None:
+    fake_sms.sid_prefix = provider_id("SM")[:12]
+    sid = channels.send(
+        OutgoingMessage(
+            channel="SMS", recipient="+51987654321", body="Su cita…", sender=CLINIC1_SMS
+        )
+    )
+    url, params, signature = fake_sms.status_callback(fake_sms.accepted()[0], "delivered")
+
+    response = webhook_world.server.request(
+        "POST", urlsplit(url).path, PLATFORM, content=urlencode(params),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature},
+    )  # fmt: skip
+
+    assert url == f"{PUBLIC_BASE_URL}/webhooks/sms/status"
+    assert response.status_code == 200, response.text
+    (recorded,) = webhook_world.inbox("clinica1")
+    assert (recorded.provider_message_id, recorded.body.split("|")[0]) == (sid, "DELIVERED")
+
+
+def test_whatsapp_read_report_of_a_message_we_sent_is_accepted(
+    webhook_world: WebhookWorld, fake_whatsapp: Any
+) -> None:
+    fake_whatsapp.wamid_prefix = provider_id("wamid.")
+    wamid = channels.send(
+        OutgoingMessage(
+            channel="WHATSAPP", recipient="+51987654321", body="", sender=CLINIC2_WHATSAPP_ID,
+            whatsapp_template_name="recordatorio_cita", whatsapp_parameters=["a", "b", "c", "d"],
+        )
+    )  # fmt: skip
+    body, signature = fake_whatsapp.status_webhook(
+        fake_whatsapp.accepted()[0], "read", app_secret=WHATSAPP_APP_SECRET
+    )
+
+    response = webhook_world.server.request(
+        "POST", "/webhooks/whatsapp", PLATFORM, content=body,
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+    )  # fmt: skip
+
+    assert (response.status_code, response.json()["handled"]) == (200, 1)
+    (recorded,) = webhook_world.inbox("clinica2")
+    assert (recorded.provider_message_id, recorded.body.split("|")[0]) == (wamid, "READ")
+
+
+def test_two_deliveries_of_one_event_at_once_apply_it_once(webhook_world: WebhookWorld) -> None:
+    """Providers retry while the first delivery is still running: the second one waits on the
+    first's InboundEvent row (real parallel connections), then finds it and does nothing."""
+    key = provider_id("SM")
+    started = threading.Barrier(2)
+    tallies: list[webhooks.Tally] = []
+
+    def slow_effect() -> object:
+        time.sleep(0.5)  # the other delivery arrives meanwhile
+        return InboxMessage.objects.create(channel="SMS", sender="+51987654321", body="1|", provider_message_id=key)  # fmt: skip
+
+    def deliver() -> None:
+        event = webhooks.Event("sms", "SMS", CLINIC1_SMS, f"message:{key}", slow_effect)
+        started.wait()
+        try:
+            tallies.append(webhooks._handle([event], webhooks.timezone.now()))
+        finally:
+            connection.close()
+
+    with webhook_world.blocker.unblock():
+        threads = [threading.Thread(target=deliver) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=20)
+
+    assert sorted((t.handled, t.duplicates) for t in tallies) == [(0, 1), (1, 0)]
+    assert [m.provider_message_id for m in webhook_world.inbox("clinica1")] == [key]
