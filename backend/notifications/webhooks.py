@@ -113,7 +113,9 @@ def whatsapp_signature_valid(body: bytes, header: str | None) -> bool:
     if not secret or not header or not header.startswith("sha256="):
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
+    given = header.removeprefix("sha256=").strip().lower()
+    # Bytes: compare_digest refuses str with non-ASCII characters (a 500 otherwise).
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
 
 
 def twilio_signature(url: str, params: Mapping[str, list[str]], token: str) -> str:
@@ -132,7 +134,8 @@ def _twilio_signature_valid(request: HttpRequest) -> bool:
         return False
     url = f"{settings.PUBLIC_BASE_URL}{request.get_full_path()}"
     params = {name: request.POST.getlist(name) for name in request.POST}
-    return hmac.compare_digest(twilio_signature(url, params, token), header.strip())
+    expected = twilio_signature(url, params, token).encode()
+    return hmac.compare_digest(expected, header.strip().encode("utf-8", "replace"))
 
 
 def _refused() -> JsonResponse:

@@ -88,3 +88,25 @@ def test_product_signatures_match_the_documented_algorithms(settings: Any) -> No
     settings.WHATSAPP_APP_SECRET = "s"
     assert whatsapp_signature_valid(b"{}", signing.meta_signature(b"{}", "s"))
     assert not whatsapp_signature_valid(b"{}", signing.meta_signature(b"{ }", "s"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "header"),
+    [
+        ("/webhooks/whatsapp", "HTTP_X_HUB_SIGNATURE_256"),
+        ("/webhooks/sms", "HTTP_X_TWILIO_SIGNATURE"),
+    ],
+)
+def test_a_non_ascii_signature_is_refused_not_a_crash(
+    client: Any, settings: Any, path: str, header: str
+) -> None:
+    settings.WHATSAPP_APP_SECRET = settings.SMS_AUTH_TOKEN = "configured"
+
+    response = client.post(
+        path, "{}", content_type="application/json", HTTP_HOST=settings.BASE_DOMAIN,
+        **{header: "sha256=ñandú"},
+    )  # fmt: skip
+
+    assert response.status_code == 403
+    assert _code(response) == "INVALID_SIGNATURE"
