@@ -72,6 +72,19 @@ SMS_STATUSES = {
 }
 
 
+# What reading a signed but malformed payload may raise: wrong types and missing keys, a
+# timestamp out of range (OverflowError, OSError), JSON nested too deep (RecursionError).
+UNREADABLE = (
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    OverflowError,
+    OSError,
+    RecursionError,
+)
+
+
 class WebhookError(StrEnum):
     INVALID_SIGNATURE = "INVALID_SIGNATURE"  # unsigned, wrongly signed, or no secret set
     RETRY_LATER = "RETRY_LATER"  # an event's work failed; the provider retries the call
@@ -240,7 +253,7 @@ def whatsapp_webhook(request: HttpRequest) -> HttpResponse:
     try:
         payload = json.loads(body)
         events = list(_whatsapp_events(payload))
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except UNREADABLE:
         return _bad_request(_("The payload is not a WhatsApp webhook."))
     return _answer(_handle(events, timezone.now()))
 
@@ -265,6 +278,22 @@ def _timestamp(value: Any) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
 
 
+def _identifier(value: Any) -> str:
+    """An id or number from a payload: a short text without NUL (PostgreSQL refuses those);
+    anything else makes the payload unreadable (400)."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise TypeError("an id must be a string")
+    text = str(value)
+    if not text or len(text) > 128 or "\x00" in text:
+        raise ValueError("not an id")
+    return text
+
+
+def _text(value: Any) -> str:
+    """A patient's text: what PostgreSQL can store."""
+    return str(value).replace("\x00", "")
+
+
 def _e164(wa_id: str) -> str:
     return wa_id if wa_id.startswith("+") else f"+{wa_id}"
 
@@ -279,7 +308,7 @@ def _whatsapp_events(payload: dict[str, Any]) -> Iterator[Event]:
             if change.get("field") != "messages":
                 continue
             value = change["value"]
-            receiver = str(value["metadata"]["phone_number_id"])
+            receiver = _identifier(value["metadata"]["phone_number_id"])
             for message in value.get("messages") or []:
                 yield _whatsapp_message(receiver, message)
             for status in value.get("statuses") or []:
@@ -292,45 +321,50 @@ def _whatsapp_message(receiver: str, message: dict[str, Any]) -> Event:
     kind = message.get("type")
     body, payload = "", ""
     if kind == "text":
-        body = str(message["text"]["body"])
+        body = _text(message["text"]["body"])
     elif kind == "button":  # a template's quick-reply button
-        body, payload = str(message["button"].get("text", "")), str(message["button"]["payload"])
+        body, payload = (
+            _text(message["button"].get("text", "")),
+            _text(message["button"]["payload"]),
+        )
     elif kind == "interactive":
         reply = message["interactive"].get("button_reply") or message["interactive"].get(
             "list_reply"
         )
-        body, payload = str(reply.get("title", "")), str(reply["id"])
+        body, payload = _text(reply.get("title", "")), _text(reply["id"])
     else:  # image, audio, location…: staff see that something came
         body = f"[{kind}]"
-    wamid = str(message["id"])
-    context = message.get("context") or {}
+    # Everything read here, before any transaction: a malformed message is a 400, never a
+    # failed effect that the provider would retry for days.
+    wamid, sender = _identifier(message["id"]), _e164(_identifier(message["from"]))
+    reply_to = _text((message.get("context") or {}).get("id", ""))
+    at = _timestamp(message.get("timestamp"))
 
     def apply() -> object:
         return delivery.inbound_message_receive(
             channel=Channel.WHATSAPP,
-            sender=_e164(str(message["from"])),
+            sender=sender,
             body=body,
             provider_message_id=wamid,
-            in_reply_to_provider_id=str(context.get("id", "")),
+            in_reply_to_provider_id=reply_to,
             button_payload=payload,
         )
 
-    at = _timestamp(message.get("timestamp"))
     return Event("whatsapp", "WHATSAPP", receiver, f"message:{wamid}", apply, at)
 
 
 def _whatsapp_status(receiver: str, status: dict[str, Any]) -> Event | None:
     mapped = WHATSAPP_STATUSES.get(str(status["status"]))
-    wamid = str(status["id"])
+    wamid = _identifier(status["id"])
     if mapped is None:  # "deleted", "warning"…: nothing of ours changes
         return None
     errors = status.get("errors") or []
-    code = str(errors[0].get("code", "")) if errors else ""
+    code = _text(errors[0].get("code", ""))[:32] if errors else ""
     reason = ""
     if errors:
         first = errors[0]
         details = (first.get("error_data") or {}).get("details")
-        reason = str(details or first.get("message") or first.get("title") or "")
+        reason = _text(details or first.get("message") or first.get("title") or "")
     at = _timestamp(status.get("timestamp"))
 
     def apply() -> object:
@@ -351,7 +385,7 @@ def _whatsapp_status(receiver: str, status: dict[str, Any]) -> Event | None:
 
 def _form_field(request: HttpRequest, name: str) -> str:
     value = request.POST.get(name, "")
-    if not value:
+    if not value or len(value) > 128 or "\x00" in value:
         raise KeyError(name)
     return value
 
@@ -368,7 +402,7 @@ def sms_inbound(request: HttpRequest) -> HttpResponse:
         sid = _form_field(request, "MessageSid")
     except KeyError as missing:
         return _bad_request(_("Missing field: %(field)s.") % {"field": missing.args[0]})
-    body = request.POST.get("Body", "")
+    body = _text(request.POST.get("Body", ""))
 
     def apply() -> object:
         return delivery.inbound_message_receive(
@@ -395,8 +429,8 @@ def sms_status(request: HttpRequest) -> HttpResponse:
     mapped = SMS_STATUSES.get(raw_status)
     if mapped is None:  # queued, sending, accepted…: nothing of ours changes
         return JsonResponse(Tally(ignored=1).as_json())
-    code = request.POST.get("ErrorCode", "")
-    reason = request.POST.get("ErrorMessage", "")
+    code = _text(request.POST.get("ErrorCode", ""))[:32]
+    reason = _text(request.POST.get("ErrorMessage", ""))
 
     def apply() -> object:
         return delivery.notification_status_record(
