@@ -512,3 +512,21 @@ def test_two_deliveries_of_one_event_at_once_apply_it_once(webhook_world: Webhoo
 
     assert sorted((t.handled, t.duplicates) for t in tallies) == [(0, 1), (1, 0)]
     assert [m.provider_message_id for m in webhook_world.inbox("clinica1")] == [key]
+
+
+def test_one_batch_for_two_numbers_is_split_by_clinic(webhook_world: WebhookWorld) -> None:
+    """One Meta app serves every clinic's number: a batch may carry changes for several."""
+    for_clinic1, for_clinic2 = text_message("1"), text_message("2")
+    changes = [
+        json.loads(whatsapp_payload(number, messages=[message]))["entry"][0]["changes"][0]
+        for number, message in ((CLINIC1_WHATSAPP_ID, for_clinic1), (CLINIC2_WHATSAPP_ID, for_clinic2))
+    ]  # fmt: skip
+    body = json.dumps(
+        {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": changes}]}
+    ).encode()
+
+    response = post_whatsapp(webhook_world, body)
+
+    assert response.json()["handled"] == 2
+    assert [m.provider_message_id for m in webhook_world.inbox("clinica1")] == [for_clinic1["id"]]
+    assert [m.provider_message_id for m in webhook_world.inbox("clinica2")] == [for_clinic2["id"]]
