@@ -6,6 +6,7 @@ from django.urls import path, re_path
 from backend.core import views
 from backend.core.tenancy import request_transaction
 from backend.notifications import views as notification_views
+from backend.notifications import webhooks
 from graphql_api.core.views import graphql_view
 from graphql_api.schema import schema
 
@@ -15,6 +16,11 @@ urlpatterns = [
     path("healthz", request_transaction(views.healthz), name="healthz"),
     # The patient's confirm/cancel page (links in messages): HTML, on the clinic's own domain.
     path("c/<str:token>", request_transaction(notification_views.link_page), name="link_page"),
+    # Provider webhooks: any host; the clinic comes from the payload, each event in its own
+    # clinic transaction (not request_transaction).
+    path("webhooks/whatsapp", webhooks.whatsapp_webhook, name="webhook-whatsapp"),
+    path("webhooks/sms", webhooks.sms_inbound, name="webhook-sms"),
+    path("webhooks/sms/status", webhooks.sms_status, name="webhook-sms-status"),
     re_path(r"^.*$", views.not_found),
 ]
 

@@ -1,0 +1,1 @@
+"""WhatsApp Cloud API (Meta): sending template and text messages (``client``)."""
