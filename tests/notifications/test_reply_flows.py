@@ -25,11 +25,11 @@ from backend.notifications.models import (
     NotificationStatus,
 )
 from backend.patients.models import Patient
-from backend.resources.models import Chair, Professional
 from backend.scheduling.models import Appointment, AppointmentStatus
 from backend.scheduling.services import appointment_schedule
 from tenants_core.models import MessagingSender
 from tests.conftest import running_uvicorn
+from tests.factories import ChairFactory, ProfessionalFactory, weekly
 
 APP_SECRET = "test-app-secret-for-webhooks"
 PHONE_NUMBER_ID = "109876543210001"
@@ -99,10 +99,8 @@ def world(django_db_blocker, committed_clinic) -> dict[str, Any]:
                 document_number="45678912",
                 phone=PATIENT_PHONE,
             )
-            professional = Professional.objects.create(
-                full_name="Dra. Ana Flores", license_number="12345"
-            )
-            chair = Chair.objects.create(name="Sillón 1")
+            professional = ProfessionalFactory(hours=weekly(range(7), (7, 20)))
+            chair = ChairFactory()
             starts = (timezone.now() + dt.timedelta(days=3)).replace(
                 hour=15, minute=0, second=0, microsecond=0
             )
