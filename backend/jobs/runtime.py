@@ -42,6 +42,7 @@ __all__ = [
     "clinic_task",
     "job",
     "periodic_clinic_task",
+    "platform_task",
     "retry_strategy",
 ]
 
@@ -123,6 +124,23 @@ def clinic_task(
         )(run)
         task.clinic_function = func  # type: ignore[attr-defined,unused-ignore]  # for tests
         return task
+
+    return decorator
+
+
+def platform_task(
+    *, name: str | None = None, queue: str = "default", retry: Any = None, **options: Any
+) -> Callable[[Callable[..., Any]], Task[Any, Any, Any]]:
+    """Register a platform task (not bound to a clinic), with the same retries as
+    ``clinic_task``. Defer it with ``job``."""
+
+    def decorator(func: Callable[..., Any]) -> Task[Any, Any, Any]:
+        return app.task(
+            name=name or f"{func.__module__}.{func.__name__}",
+            queue=queue,
+            retry=retry if retry is not None else retry_strategy(),
+            **options,
+        )(func)
 
     return decorator
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.db import connection
 
 from backend.accounts.models import User
-from backend.jobs.runtime import app, clinic_task, periodic_clinic_task
+from backend.jobs.runtime import app, clinic_task, periodic_clinic_task, platform_task
 
 QUEUE = "test_jobs"
 
@@ -51,7 +51,7 @@ def slow_once(*, out: str, seconds: float) -> None:
     _append(out, {"event": "done", "at": time.time()})
 
 
-@app.task(name="tests.jobs.always_fails", queue=QUEUE)
+@platform_task(name="tests.jobs.always_fails", queue=QUEUE)
 def always_fails(*, out: str) -> None:
     _append(out, {"event": "run", "at": time.time()})
     raise RuntimeError("the provider is down")
