@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg  # the worker's own connections only: Django keeps psycopg2
 from django.conf import settings
 from procrastinate import App, PsycopgConnector
 from procrastinate.contrib.django import utils as django_utils
@@ -144,6 +145,9 @@ class WorkerLoop:
         )
 
     async def _run_once(self) -> None:
+        # A quick probe first: the pool would wait 30 s for a database that is down.
+        probe = await psycopg.AsyncConnection.connect(**connection_params(), connect_timeout=5)
+        await probe.close()
         job_app = worker_app(self.options.concurrency, periodic=self.options.periodic)
         async with job_app.open_async():
             self._worker = self._new_worker(job_app)
