@@ -89,7 +89,7 @@ def committed(django_db_blocker: Any) -> Iterator[None]:
 @pytest.fixture
 def worker_env(committed: None) -> Callable[..., dict[str, str]]:
     def make(**extra: str) -> dict[str, str]:
-        return child_env(JOB_POLL_SECONDS="0.2", JOB_RESTART_PAUSE_SECONDS="0.5", **extra)
+        return child_env(**{"JOB_POLL_SECONDS": "0.2", "JOB_RESTART_PAUSE_SECONDS": "0.5", **extra})
 
     return make
 

@@ -178,8 +178,8 @@ def test_listen_notify_starts_a_job_sooner_than_polling(worker_env, start_worker
         worker = start_worker(
             env=worker_env(JOB_LISTEN_NOTIFY=listen, JOB_POLL_SECONDS="3"), name=f"listen{listen}"
         )
-        # Ready once it registered itself in procrastinate_workers: wait for an idle worker.
-        time.sleep(6)
+        wait_for(lambda w=worker: "Starting worker on" in w.log(), 60, "the worker", worker.log)
+        time.sleep(1.5)  # its listener and first poll are under way; the next poll is 3 s off
         deferred = time.time()
         job(touch, out=str(out), label=listen)
         wait_for(lambda out=out: records(out), 30, "the job", worker.log)
