@@ -130,10 +130,14 @@ class WorkerLoop:
 
     def _new_worker(self, job_app: App) -> Worker:
         options = self.options
+        # procrastinate's defaults stand where ours are None (every queue, no name, no limit).
+        optional: dict[str, Any] = {
+            "queues": list(options.queues) if options.queues else None,
+            "name": options.name,
+            "shutdown_graceful_timeout": options.shutdown_timeout,
+        }
         return job_app._worker(
-            queues=list(options.queues) if options.queues else None,
             concurrency=options.concurrency,
-            name=options.name,
             wait=not options.burst,
             fetch_job_polling_interval=options.poll_seconds,
             abort_job_polling_interval=max(options.poll_seconds, 1.0),
@@ -141,7 +145,7 @@ class WorkerLoop:
             install_signal_handlers=False,  # ours: see _on_signal
             update_heartbeat_interval=options.heartbeat_seconds,
             stalled_worker_timeout=options.stalled_seconds,
-            shutdown_graceful_timeout=options.shutdown_timeout,
+            **{key: value for key, value in optional.items() if value is not None},
         )
 
     async def _run_once(self) -> None:
