@@ -322,9 +322,15 @@ JOB_STALLED_SECONDS = int(os.environ.get("JOB_STALLED_SECONDS") or 60)
 JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS") or 8)
 JOB_RETRY_WAIT_SECONDS = int(os.environ.get("JOB_RETRY_WAIT_SECONDS") or 10)
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
-# The worker polls the queue (LISTEN/NOTIFY does not pass a transaction pooler); this bounds
-# how late a due job starts.
+# The worker polls the queue every JOB_POLL_SECONDS: this bounds how late a due job starts.
 JOB_POLL_SECONDS = float(os.environ.get("JOB_POLL_SECONDS") or 1.0)
+# LISTEN/NOTIFY wakes the worker at once when a job is deferred; it does not pass PgBouncer in
+# transaction mode: set JOB_LISTEN_NOTIFY=0 there (the worker then only polls).
+JOB_LISTEN_NOTIFY = env_bool("JOB_LISTEN_NOTIFY", True)
+# Jobs one worker runs at once (each in a thread, with its own database connection).
+JOB_CONCURRENCY = int(os.environ.get("JOB_CONCURRENCY") or 1)
+# After losing the database, a worker waits this long before it starts again.
+JOB_RESTART_PAUSE_SECONDS = float(os.environ.get("JOB_RESTART_PAUSE_SECONDS") or 5.0)
 
 # Patient messaging (backend/notifications, backend/integrations). "outbox" stores each message
 # and sends nothing: staff read it through GraphQL (the development default). "live" sends

@@ -9,12 +9,13 @@ fanned out per clinic.
 - ``@periodic_clinic_task(cron=...)`` runs a clinic task for every active clinic on a cron
   schedule: one periodic job reads the public ``Clinic`` table once and defers one job per
   clinic, in one statement. No schema is scanned to find work.
-- Retries: exponential backoff (``JOB_RETRY_WAIT_SECONDS`` × 2ⁿ) up to ``JOB_MAX_ATTEMPTS``;
+- Retries: exponential backoff (``JOB_RETRY_WAIT_SECONDS`` × 2ⁿ), ``JOB_MAX_ATTEMPTS`` runs in all;
   after that the job stays ``failed`` in ``procrastinate_jobs``, with its events.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -22,8 +23,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from procrastinate import RetryStrategy
+from django.utils import timezone
+from procrastinate import BaseRetryStrategy, RetryDecision
 from procrastinate.contrib.django import app
+from procrastinate.jobs import Job
 from procrastinate.tasks import Task
 
 from backend.core.db_backend.connection import tenant_connection
@@ -32,14 +35,46 @@ from tenants_core.models import Clinic, ClinicStatus
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["app", "clinic_job", "clinic_task", "job", "periodic_clinic_task", "retry_strategy"]
+__all__ = [
+    "BackoffRetry",
+    "app",
+    "clinic_job",
+    "clinic_task",
+    "job",
+    "periodic_clinic_task",
+    "platform_task",
+    "retry_strategy",
+]
 
 
-def retry_strategy() -> RetryStrategy:
+@dataclasses.dataclass(frozen=True)
+class BackoffRetry(BaseRetryStrategy):
+    """Exponential backoff: ``wait_seconds`` × 2ⁿ after the n-th failed run (n from 0), for
+    ``max_attempts`` runs in all; then the job is ``failed`` and stays so.
+
+    procrastinate's own ``RetryStrategy(exponential_wait=w)`` waits wⁿ⁺¹ seconds (10 s, 100 s,
+    1000 s… for w = 10), which reaches days by the fifth retry: hence this one."""
+
+    max_attempts: int
+    wait_seconds: float
+
+    def wait_after(self, attempts: int) -> float:
+        """The wait after a run that failed with ``attempts`` earlier runs."""
+        return self.wait_seconds * 2**attempts
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if job.attempts + 1 >= self.max_attempts:
+            return None
+        return RetryDecision(
+            retry_at=timezone.now() + dt.timedelta(seconds=self.wait_after(job.attempts))
+        )
+
+
+def retry_strategy() -> BackoffRetry:
     """Exponential backoff: wait, 2×wait, 4×wait… for ``JOB_MAX_ATTEMPTS`` runs in all."""
-    return RetryStrategy(
-        max_attempts=max(settings.JOB_MAX_ATTEMPTS - 1, 0),
-        exponential_wait=settings.JOB_RETRY_WAIT_SECONDS,
+    return BackoffRetry(
+        max_attempts=max(settings.JOB_MAX_ATTEMPTS, 1),
+        wait_seconds=settings.JOB_RETRY_WAIT_SECONDS,
     )
 
 
@@ -89,6 +124,23 @@ def clinic_task(
         )(run)
         task.clinic_function = func  # type: ignore[attr-defined,unused-ignore]  # for tests
         return task
+
+    return decorator
+
+
+def platform_task(
+    *, name: str | None = None, queue: str = "default", retry: Any = None, **options: Any
+) -> Callable[[Callable[..., Any]], Task[Any, Any, Any]]:
+    """Register a platform task (not bound to a clinic), with the same retries as
+    ``clinic_task``. Defer it with ``job``."""
+
+    def decorator(func: Callable[..., Any]) -> Task[Any, Any, Any]:
+        return app.task(
+            name=name or f"{func.__module__}.{func.__name__}",
+            queue=queue,
+            retry=retry if retry is not None else retry_strategy(),
+            **options,
+        )(func)
 
     return decorator
 
@@ -165,12 +217,14 @@ def periodic_clinic_task(
         def fan_out(timestamp: int) -> int:
             clinics = active_clinics()
             if clinics:
-                with public_context():
-                    jobs: list[Any] = [
-                        {"clinic_id": pk, "clinic_schema": schema, "timestamp": timestamp}
-                        for pk, schema in clinics
-                    ]
-                    per_clinic.batch_defer(*jobs)
+                deferrer = per_clinic.configure()
+                jobs = [
+                    deferrer.make_new_job(
+                        clinic_id=pk, clinic_schema=schema, timestamp=timestamp
+                    ).evolve(lock=f"{name}:{pk}")
+                    for pk, schema in clinics
+                ]
+                app.job_manager.batch_defer_jobs(jobs=jobs)  # one INSERT for all clinics
             logger.info("%s: deferred for %d clinics.", name, len(clinics))
             return len(clinics)
 
