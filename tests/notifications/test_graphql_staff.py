@@ -315,8 +315,10 @@ def test_templates_list_their_placeholders_by_kind(client, clinic1, tokens):
     by_key = {(t["kind"], t["channel"]): t for t in templates}
     recall = {p["name"] for p in by_key["RECALL", "SMS"]["placeholders"]}
     reminder = {p["name"] for p in by_key["REMINDER", "WHATSAPP"]["placeholders"]}
-    assert {"procedure", "months"} <= recall and "link" not in recall
-    assert {"link", "date", "time"} <= reminder and "procedure" not in reminder
+    assert {"procedure", "months"} <= recall
+    assert "link" not in recall
+    assert {"link", "date", "time"} <= reminder
+    assert "procedure" not in reminder
     assert by_key["REMINDER", "WHATSAPP"]["whatsappTemplateName"] == "appointment_reminder"
 
 
@@ -381,7 +383,8 @@ def test_preview_renders_spanish_sample_values_and_writes_nothing(client, clinic
     assert preview["body"].startswith("Hola María, el ")
     weekday = preview["body"].removeprefix("Hola María, el ").split(" ")[0]
     assert weekday in {"lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"}
-    assert " de " in preview["body"] and "a las 10:30." in preview["body"]
+    assert " de " in preview["body"]
+    assert "a las 10:30." in preview["body"]
     assert _state(clinic1) == before
 
 
@@ -438,9 +441,7 @@ NOTIFICATIONS = """query($filters: NotificationFilter, $first: Int) {
   } } } }"""
 
 
-def test_notifications_list_newest_first_with_filters_and_clinic_offset(
-    client, clinic1, tokens
-):
+def test_notifications_list_newest_first_with_filters_and_clinic_offset(client, clinic1, tokens):
     with tenant_context(clinic1):
         jose, maria = PatientFactory(first_name="José"), PatientFactory(first_name="María")
         appointment = _appointment(jose)
@@ -457,7 +458,8 @@ def test_notifications_list_newest_first_with_filters_and_clinic_offset(
     assert [n["id"] for n in nodes] == [gid(recall), gid(failed), gid(old)]
     assert nodes[1]["failureCode"] == "PROVIDER_REJECTED"
     assert nodes[1]["appointment"]["id"] == gid(appointment)
-    assert nodes[0]["appointment"] is None and nodes[0]["patient"]["fullName"].startswith("María")
+    assert nodes[0]["appointment"] is None
+    assert nodes[0]["patient"]["fullName"].startswith("María")
     assert nodes[2]["sentAt"].endswith("-05:00")  # Lima
     assert dt.datetime.fromisoformat(nodes[2]["sendAt"]) == old.send_at
 
@@ -532,9 +534,7 @@ RESEND = """mutation($id: ID!) { resendNotification(id: $id) {
 
 
 @pytest.mark.parametrize("status", ["FAILED", "SKIPPED", "HELD", "SENT"])
-def test_resend_schedules_a_new_attempt_now_and_defers_its_job(
-    client, clinic1, tokens, status
-):
+def test_resend_schedules_a_new_attempt_now_and_defers_its_job(client, clinic1, tokens, status):
     with tenant_context(clinic1):
         patient = PatientFactory()
         notification = _notification(
@@ -603,9 +603,7 @@ def test_the_inbox_lists_open_replies_and_staff_mark_them_handled(
     assert nodes[1]["patient"] == {"fullName": "José Pérez"}
     assert nodes[1]["inReplyTo"] == {"id": gid(sent)}
     handled = ask(client, HANDLE, tokens["ADMIN"], id=gid(older))["data"]
-    assert handled["markInboxMessageHandled"]["handledBy"] == {
-        "fullName": clinic1_admin.full_name
-    }
+    assert handled["markInboxMessageHandled"]["handledBy"] == {"fullName": clinic1_admin.full_name}
     assert handled["markInboxMessageHandled"]["handledAt"].endswith("-05:00")
     open_ids = [e["node"]["id"] for e in ask(client, INBOX, tokens["ADMIN"], handled=False)[
         "data"]["inbox"]["edges"]]  # fmt: skip
