@@ -460,6 +460,16 @@ def _sender_invalid(field: str, message: str) -> ValidationError:
     return ValidationError({field: ValidationError(message, code=PlatformError.INVALID_SENDER)})
 
 
+def _sender_taken() -> ValidationError:
+    return ValidationError(
+        {
+            "external_id": ValidationError(
+                _("Another clinic already uses this sender."), code=PlatformError.SENDER_TAKEN
+            )
+        }
+    )
+
+
 @transaction.atomic
 def clinic_messaging_sender_set(
     *, actor: Any, clinic: Clinic, channel: str, external_id: str, display_number: str = ""
@@ -483,6 +493,9 @@ def clinic_messaging_sender_set(
     clinic = limits.clinic_lock(clinic)
     current = MessagingSender.objects.filter(clinic=clinic, channel=channel).first()
     before = {"external_id": current.external_id if current else None}
+    taken = MessagingSender.objects.filter(channel=channel, external_id=external_id)
+    if taken.exclude(clinic=clinic).exists():  # checked first: a refusal writes nothing
+        raise _sender_taken()
     try:
         with transaction.atomic():
             sender, _created = MessagingSender.objects.update_or_create(
@@ -490,15 +503,8 @@ def clinic_messaging_sender_set(
                 channel=channel,
                 defaults={"external_id": external_id, "display_number": display_number},
             )
-    except IntegrityError:
-        raise ValidationError(
-            {
-                "external_id": ValidationError(
-                    _("Another clinic already uses this sender."),
-                    code=PlatformError.SENDER_TAKEN,
-                )
-            }
-        ) from None
+    except IntegrityError:  # two operators at once
+        raise _sender_taken() from None
     clinic_hooks.event_record(
         actor=actor,
         action="clinic.set_messaging_sender",

@@ -152,6 +152,9 @@ def notification_rule_create(
 ) -> NotificationRule:
     """Send a <kind> <minutes_before> minutes before each appointment from now on."""
     _rule_values(kind, minutes_before)
+    # Checked first so that a refusal writes nothing; the constraint still guards a race.
+    if NotificationRule.objects.filter(kind=kind, minutes_before=minutes_before).exists():
+        raise _rule_taken()
     try:
         with transaction.atomic():
             rule = NotificationRule.objects.create(
@@ -184,6 +187,11 @@ def notification_rule_update(
         values["minutes_before"] = minutes_before
     if is_active is not None:
         values["is_active"] = is_active
+    taken = NotificationRule.objects.filter(
+        kind=rule.kind, minutes_before=values.get("minutes_before", rule.minutes_before)
+    ).exclude(pk=rule.pk)
+    if taken.exists():
+        raise _rule_taken()
     changes = assign(rule, values)
     try:
         with transaction.atomic():
@@ -227,26 +235,32 @@ def _months(months: int | None) -> None:
         )
 
 
+def _recall_rule_taken() -> ValidationError:
+    return ValidationError(
+        {
+            "procedure_id": ValidationError(
+                _("This procedure already has a recall rule."),
+                code=NotificationError.INVALID_RULE,
+            )
+        }
+    )
+
+
 @transaction.atomic
 def recall_rule_create(
     *, actor: User, procedure: Procedure, months: int, is_active: bool = True
 ) -> RecallRule:
     """Invite patients back ``months`` after their last ``procedure``; one rule a procedure."""
     _months(months)
+    if RecallRule.objects.filter(procedure=procedure).exists():
+        raise _recall_rule_taken()
     try:
         with transaction.atomic():
             rule = RecallRule.objects.create(
                 procedure=procedure, months=months, is_active=is_active
             )
     except IntegrityError:
-        raise ValidationError(
-            {
-                "procedure_id": ValidationError(
-                    _("This procedure already has a recall rule."),
-                    code=NotificationError.INVALID_RULE,
-                )
-            }
-        ) from None
+        raise _recall_rule_taken() from None
     audit_record(
         actor=actor,
         action="recall_rule.create",
