@@ -477,12 +477,19 @@ def notification_resend(
     before = {"status": notification.status, "send_at": notification.send_at.isoformat()}
     notification.status = NotificationStatus.SCHEDULED
     notification.send_at = now
+    # A new attempt: what the provider said of the previous one no longer describes it (a late
+    # receipt naming the old provider id then finds nothing to change).
     notification.failure_code = ""
     notification.failure_reason = ""
+    notification.provider_message_id = ""
+    notification.sent_at = notification.delivered_at = notification.read_at = None
     notification.updated_at = now
     notification.save(
-        update_fields=["status", "send_at", "failure_code", "failure_reason", "updated_at"]
-    )
+        update_fields=[
+            "status", "send_at", "failure_code", "failure_reason", "provider_message_id",
+            "sent_at", "delivered_at", "read_at", "updated_at",
+        ]
+    )  # fmt: skip
     clinic_job(send_notification, notification_id=notification.pk)
     audit_record(
         actor=actor,

@@ -4,6 +4,7 @@ public schema's trail."""
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from backend.accounts.models import Role
 from backend.audit.models import AuditEvent
@@ -147,3 +148,23 @@ def test_only_platform_operators_on_the_public_domain(
     assert error_code(run(client, platform_token, REMOVE, "clinica1.localhost", s="clinica1",
                           c="SMS")) == "PUBLIC_DOMAIN_ONLY"  # fmt: skip
     assert public_state() == before
+
+
+def test_listing_clinics_with_their_senders_costs_the_same_for_one_and_many(client, platform_token):
+    for subdomain, number in (("clinica1", "+51911111111"), ("clinica2", "+51922222222")):
+        run(client, platform_token, SET, s=subdomain, c="SMS", e=number)
+    document = """query($first: Int) { clinics(first: $first) { edges { node { subdomain
+      messagingSenders { channel externalId } } } } }"""
+
+    def count(first):
+        with CaptureQueriesContext(connection) as captured:
+            body = run(client, platform_token, document, first=first)
+        return len(captured), body["data"]["clinics"]["edges"]
+
+    count(1)  # warm the routing
+    one, edges_one = count(1)
+    many, edges_many = count(10)
+    assert len(edges_many) > len(edges_one) == 1
+    senders = {e["node"]["subdomain"]: e["node"]["messagingSenders"] for e in edges_many}
+    assert senders["clinica2"] == [{"channel": "SMS", "externalId": "+51922222222"}]
+    assert one == many
