@@ -538,8 +538,9 @@ def test_resend_schedules_a_new_attempt_now_and_defers_its_job(client, clinic1, 
     with tenant_context(clinic1):
         patient = PatientFactory()
         notification = _notification(
-            patient, _appointment(patient), status=status, failure_code="X", failure_reason="y"
-        )
+            patient, _appointment(patient), status=status, failure_code="X", failure_reason="y",
+            provider_message_id="wamid.old", sent_at=timezone.now() - dt.timedelta(hours=1),
+        )  # fmt: skip
     jobs = ProcrastinateJob.objects.count()
     body = ask(client, RESEND, tokens["RECEPTIONIST"], id=gid(notification))
     result = body["data"]["resendNotification"]
@@ -548,6 +549,7 @@ def test_resend_schedules_a_new_attempt_now_and_defers_its_job(client, clinic1, 
         notification.refresh_from_db()
         assert notification.status == "SCHEDULED"
         assert abs(notification.send_at - timezone.now()) < dt.timedelta(minutes=1)
+        assert (notification.provider_message_id, notification.sent_at) == ("", None)
         assert AuditEvent.objects.filter(
             action="notification.resend", entity_id=str(notification.pk)
         ).exists()
@@ -670,4 +672,32 @@ def test_writes_are_refused_to_roles_without_the_permission_and_change_nothing(
         assert error_code(ask(client, document, None, PUBLIC, **variables)) == (
             "TENANT_DOMAIN_ONLY"
         )
+    assert _state(clinic1) == before
+
+
+def test_a_second_resend_before_the_first_goes_out_is_refused_and_defers_nothing(
+    client, clinic1, tokens
+):
+    with tenant_context(clinic1):
+        patient = PatientFactory()
+        notification = _notification(patient, _appointment(patient), status="FAILED")
+    first = ask(client, RESEND, tokens["ADMIN"], id=gid(notification))
+    assert first["data"]["resendNotification"]["status"] == "SCHEDULED"
+    before = _state(clinic1)
+    second = ask(client, RESEND, tokens["RECEPTIONIST"], id=gid(notification))
+    assert operation_codes(second["data"]["resendNotification"]) == ["NOT_RESENDABLE"]
+    assert _state(clinic1) == before  # the job count included
+
+
+def test_handling_an_inbox_message_twice_keeps_the_first_handler(
+    client, clinic1, tokens, clinic1_admin
+):
+    with tenant_context(clinic1):
+        message = InboxMessage.objects.create(channel="SMS", sender="+51911111111", body="Hola")
+    ask(client, HANDLE, tokens["ADMIN"], id=gid(message))
+    before = _state(clinic1)
+    again = ask(client, HANDLE, tokens["RECEPTIONIST"], id=gid(message))
+    assert again["data"]["markInboxMessageHandled"]["handledBy"] == {
+        "fullName": clinic1_admin.full_name
+    }
     assert _state(clinic1) == before
