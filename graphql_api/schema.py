@@ -28,6 +28,8 @@ from graphql_api.core.document_limits import DocumentLimits
 from graphql_api.core.errors import CodedErrorsSchema
 from graphql_api.core.fast_fields import install_fast_fields
 from graphql_api.core.validation import DocumentValidation
+from graphql_api.notifications.mutations import Mutation as NotificationsMutation
+from graphql_api.notifications.queries import Query as NotificationsQuery
 from graphql_api.patients.mutations import Mutation as PatientsMutation
 from graphql_api.patients.queries import Query as PatientsQuery
 from graphql_api.platform.mutations import Mutation as PlatformMutation
@@ -50,6 +52,7 @@ Query = merge_types(
         ClinicalQuery,
         TreatmentsQuery,
         BillingQuery,
+        NotificationsQuery,
         AuditQuery,
         PlatformQuery,
     ),
@@ -65,6 +68,7 @@ Mutation = merge_types(
         ClinicalMutation,
         TreatmentsMutation,
         BillingMutation,
+        NotificationsMutation,
         PlatformMutation,
     ),
 )

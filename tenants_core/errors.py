@@ -34,3 +34,6 @@ class PlatformError(StrEnum):
     BACKUP_INCOMPATIBLE = "BACKUP_INCOMPATIBLE"
     CONFIRMATION_REQUIRED = "CONFIRMATION_REQUIRED"
     CLINIC_BUSY = "CLINIC_BUSY"
+    INVALID_SENDER = "INVALID_SENDER"  # a messaging sender id or number that cannot be one
+    SENDER_TAKEN = "SENDER_TAKEN"  # another clinic already receives on that sender
+    SENDER_NOT_FOUND = "SENDER_NOT_FOUND"  # the clinic has no sender on that channel

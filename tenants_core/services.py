@@ -25,7 +25,15 @@ from backend.core.changes import diff
 from tenants_core import clinic_hooks, limits, routing
 from tenants_core.clinic_hooks import NewClinic
 from tenants_core.errors import PlatformError
-from tenants_core.models import Clinic, ClinicStatus, Domain, Plan, PlanCode
+from tenants_core.models import (
+    Clinic,
+    ClinicStatus,
+    Domain,
+    MessagingChannel,
+    MessagingSender,
+    Plan,
+    PlanCode,
+)
 from tenants_core.schema_names import clinic_claim_refusal, clinic_domain_for, schema_name_for
 from tenants_core.validators import validate_ruc, validate_subdomain, validate_timezone
 
@@ -440,5 +448,90 @@ def clinic_settings_update(*, actor: Any, clinic: Clinic, restrict_notes_to_auth
         action="clinic.update_settings",
         entity=clinic,
         changes=diff(before, {"restrict_notes_to_author": restrict_notes_to_author}),
+    )
+    return clinic
+
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_WHATSAPP_PHONE_NUMBER_ID = re.compile(r"^\d{5,64}$")
+
+
+def _sender_invalid(field: str, message: str) -> ValidationError:
+    return ValidationError({field: ValidationError(message, code=PlatformError.INVALID_SENDER)})
+
+
+def _sender_taken() -> ValidationError:
+    return ValidationError(
+        {
+            "external_id": ValidationError(
+                _("Another clinic already uses this sender."), code=PlatformError.SENDER_TAKEN
+            )
+        }
+    )
+
+
+@transaction.atomic
+def clinic_messaging_sender_set(
+    *, actor: Any, clinic: Clinic, channel: str, external_id: str, display_number: str = ""
+) -> MessagingSender:
+    """Give ``clinic`` its sender on ``channel`` (replacing the one it had): a WhatsApp
+    phone-number id, or an SMS number in E.164. Webhooks naming it are routed to the clinic;
+    one sender belongs to one clinic (``SENDER_TAKEN``)."""
+    external_id, display_number = external_id.strip(), display_number.strip()
+    if channel not in MessagingChannel.values:
+        raise _sender_invalid("channel", _("WhatsApp or SMS."))
+    pattern = _E164 if channel == MessagingChannel.SMS else _WHATSAPP_PHONE_NUMBER_ID
+    if not pattern.match(external_id):
+        raise _sender_invalid(
+            "external_id",
+            _("An SMS sender is a number in E.164 (+51987654321).")
+            if channel == MessagingChannel.SMS
+            else _("A WhatsApp sender is its phone number id: digits only."),
+        )
+    if display_number and not _E164.match(display_number):
+        raise _sender_invalid("display_number", _("A number in E.164 (+51987654321)."))
+    clinic = limits.clinic_lock(clinic)
+    current = MessagingSender.objects.filter(clinic=clinic, channel=channel).first()
+    before = {"external_id": current.external_id if current else None}
+    taken = MessagingSender.objects.filter(channel=channel, external_id=external_id)
+    if taken.exclude(clinic=clinic).exists():  # checked first: a refusal writes nothing
+        raise _sender_taken()
+    try:
+        with transaction.atomic():
+            sender, _created = MessagingSender.objects.update_or_create(
+                clinic=clinic,
+                channel=channel,
+                defaults={"external_id": external_id, "display_number": display_number},
+            )
+    except IntegrityError:  # two operators at once
+        raise _sender_taken() from None
+    clinic_hooks.event_record(
+        actor=actor,
+        action="clinic.set_messaging_sender",
+        entity=clinic,
+        changes={"channel": channel, **diff(before, {"external_id": external_id})},
+    )
+    return sender
+
+
+@transaction.atomic
+def clinic_messaging_sender_remove(*, actor: Any, clinic: Clinic, channel: str) -> Clinic:
+    """Take ``clinic``'s sender on ``channel`` away: its webhooks stop reaching the clinic."""
+    clinic = limits.clinic_lock(clinic)
+    deleted, _rows = MessagingSender.objects.filter(clinic=clinic, channel=channel).delete()
+    if not deleted:
+        raise ValidationError(
+            {
+                "channel": ValidationError(
+                    _("The clinic has no sender on this channel."),
+                    code=PlatformError.SENDER_NOT_FOUND,
+                )
+            }
+        )
+    clinic_hooks.event_record(
+        actor=actor,
+        action="clinic.remove_messaging_sender",
+        entity=clinic,
+        changes={"channel": channel},
     )
     return clinic

@@ -252,6 +252,8 @@ def filler(ids: dict[str, str]) -> Callable[[str, str, str, Any], str]:
             return json.dumps(
                 (today - dt.timedelta(days=1) if argument == "from" else today).isoformat()
             )
+        if (owner, field, argument) == ("Query", "previewMessageTemplate", "input"):
+            return '{kind: REMINDER, channel: SMS, body: "Hola {patient_first_name}"}'
         if argument in values:
             return values[argument]
         raise Unfillable(f"{owner}.{field}({argument}: {argument_type})")

@@ -13,6 +13,7 @@ from graphql_api.core.permissions import platform_admin
 from graphql_api.platform.inputs import CreateClinicInput
 from graphql_api.platform.types import ClinicBackup, ManagedClinic
 from tenants_core import backups, restore, selectors, services
+from tenants_core.models import MessagingChannel
 
 
 @strawberry.type
@@ -113,4 +114,44 @@ class Mutation:
             target_subdomain=target_subdomain,
             confirm_overwrite=confirm_overwrite,
             actor=info.context.require_user(),
+        )
+
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=platform_admin(),
+        description="Give a clinic its WhatsApp or SMS sender (replacing the one it had on "
+        "that channel): `externalId` is the WhatsApp phone-number id, or the SMS number in "
+        "E.164. Refused with SENDER_TAKEN when another clinic has it, INVALID_SENDER when it "
+        "cannot be one.",
+    )
+    def set_clinic_messaging_sender(
+        self,
+        info: Info,
+        subdomain: str,
+        channel: MessagingChannel,
+        external_id: str,
+        display_number: str = "",
+    ) -> ManagedClinic:
+        clinic = selectors.clinic_get(subdomain=subdomain)
+        services.clinic_messaging_sender_set(
+            actor=info.context.require_user(),
+            clinic=clinic,
+            channel=channel.value,
+            external_id=external_id,
+            display_number=display_number,
+        )
+        return clinic
+
+    @strawberry_django.mutation(
+        handle_django_errors=True,
+        extensions=platform_admin(),
+        description="Take a clinic's sender on a channel away (SENDER_NOT_FOUND if it has none).",
+    )
+    def remove_clinic_messaging_sender(
+        self, info: Info, subdomain: str, channel: MessagingChannel
+    ) -> ManagedClinic:
+        return services.clinic_messaging_sender_remove(
+            actor=info.context.require_user(),
+            clinic=selectors.clinic_get(subdomain=subdomain),
+            channel=channel.value,
         )

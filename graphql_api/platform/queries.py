@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import strawberry
 
@@ -16,6 +16,15 @@ from tenants_core import backups, selectors
 # strawberry bounds a connection's node type to relay.Node; clinics are paged by subdomain, with
 # no global ID (the schema must not change), and the connection works the same.
 ClinicConnection = ListConnection[ManagedClinic]  # type: ignore[type-var]
+
+
+def _selects(selections: list[Any], name: str) -> bool:
+    """Whether ``name`` is selected anywhere below ``selections`` (fragments included)."""
+    return any(
+        getattr(selection, "name", None) == name
+        or _selects(getattr(selection, "selections", []), name)
+        for selection in selections
+    )
 
 
 @strawberry.type
@@ -41,6 +50,8 @@ class Query:
             .select_related("plan")
             .prefetch_related("domains")
         )
+        if _selects(info.selected_fields, "messagingSenders"):
+            clinics = clinics.prefetch_related("senders")  # one statement for the page
         connection = ListConnection.resolve_connection(clinics, info=info, first=first, after=after)
         # Usage of the whole page in one statement, whatever its size.
         selectors.clinics_with_usage([edge.node for edge in connection.edges])

@@ -10,6 +10,9 @@ from graphql_api.core.big_int import BigInt
 from graphql_api.core.docstrings import django_type, graphql_type
 from tenants_core import models
 from tenants_core.limits import usage_by_schema
+from tenants_core.models import MessagingChannel
+
+strawberry.enum(MessagingChannel, description="A channel the platform gives clinics a sender on.")
 
 
 @django_type(models.ClinicBackup)
@@ -39,6 +42,22 @@ class Usage:
     patients: int = strawberry.field(description="Patients that are not archived.")
 
 
+@django_type(models.MessagingSender)
+class MessagingSender:
+    """A clinic's own sender on a provider: the provider's webhooks that name it reach the
+    clinic."""
+
+    @strawberry_django.field(only=["channel"])
+    def channel(self, root: models.MessagingSender) -> MessagingChannel:
+        return MessagingChannel(root.channel)
+
+    external_id: str = strawberry_django.field(
+        description="WhatsApp: the phone-number id; SMS: the number in E.164."
+    )
+    display_number: str = strawberry_django.field(description="E.164, as shown; may be empty.")
+    created_at: strawberry.auto
+
+
 @django_type(models.Clinic)
 class ManagedClinic(Clinic):
     """A clinic as platform operators see it: with its domains, usage and suspension."""
@@ -51,6 +70,13 @@ class ManagedClinic(Clinic):
     @strawberry_django.field(prefetch_related=["domains"], description="Host names routed here.")
     def domains(self, root: models.Clinic) -> list[str]:
         return [d.domain for d in root.domains.all()]
+
+    @strawberry_django.field(
+        prefetch_related=["senders"],
+        description="Its WhatsApp and SMS senders (at most one a channel).",
+    )
+    def messaging_senders(self, root: models.Clinic) -> list[MessagingSender]:
+        return list(root.senders.all())
 
     @strawberry.field(description="Current usage, counted in the clinic's schema.")
     def usage(self, root: models.Clinic) -> Usage:

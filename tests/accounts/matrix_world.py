@@ -32,6 +32,15 @@ from backend.billing.models import (
     ReceiptLine,
 )
 from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
+from backend.notifications.models import (
+    ContactPreference,
+    InboxMessage,
+    MessageTemplate,
+    MessagingSettings,
+    Notification,
+    NotificationRule,
+    RecallRule,
+)
 from backend.patients.models import Patient
 from backend.resources.models import Chair, Professional, TimeOff, WorkingHours
 from backend.scheduling.models import Appointment
@@ -41,7 +50,7 @@ from backend.treatments.models import (
     TreatmentPlan,
     TreatmentPlanItem,
 )
-from tenants_core.models import Clinic, ClinicBackup, Domain
+from tenants_core.models import Clinic, ClinicBackup, Domain, MessagingSender
 
 # One call per operation.
 CALLS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -383,6 +392,85 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         'mutation { addClinicDomain(subdomain: "clinica2", domain: "smile.localhost") { ...Outcome } }',
         {},
     ),
+    # Patient messaging.
+    "messagingSettings": (
+        "{ messagingSettings { enabled quietStart rules { kind minutesBefore }"
+        " recallRules { months } monthlyMessageQuota } }",
+        {},
+    ),
+    "messageTemplates": ("{ messageTemplates { kind channel body } }", {}),
+    "previewMessageTemplate": (
+        "query { previewMessageTemplate(input: {kind: REMINDER, channel: SMS,"
+        ' body: "Hola {patient_first_name}, su cita es a las {time}."}) { subject body } }',
+        {},
+    ),
+    "notifications": (
+        "{ notifications(first: 5) { totalCount edges { node { id status body"
+        " patient { fullName } } } } }",
+        {},
+    ),
+    "patientContactPreference": (
+        "query($p: ID!) { patientContactPreference(patientId: $p) { whatsapp sms optedOut } }",
+        {"p": "{patient}"},
+    ),
+    "inbox": ("{ inbox(first: 5) { totalCount edges { node { id body } } } }", {}),
+    "updateMessagingSettings": (
+        'mutation { updateMessagingSettings(input: {quietStart: "22:00:00"}) { ...Outcome } }',
+        {},
+    ),
+    "createNotificationRule": (
+        "mutation { createNotificationRule(kind: CONFIRMATION_REQUEST, minutesBefore: 1440)"
+        " { ...Outcome } }",
+        {},
+    ),
+    "updateNotificationRule": (
+        "mutation($id: ID!) { updateNotificationRule(id: $id, minutesBefore: 120) { ...Outcome } }",
+        {"id": "{notification_rule}"},
+    ),
+    "deleteNotificationRule": (
+        "mutation($id: ID!) { deleteNotificationRule(id: $id) { ...Outcome } }",
+        {"id": "{notification_rule}"},
+    ),
+    "createRecallRule": (
+        "mutation($p: ID!) { createRecallRule(procedureId: $p, months: 12) { ...Outcome } }",
+        {"p": "{procedure}"},
+    ),
+    "updateRecallRule": (
+        "mutation($id: ID!) { updateRecallRule(id: $id, months: 9) { ...Outcome } }",
+        {"id": "{recall_rule}"},
+    ),
+    "deleteRecallRule": (
+        "mutation($id: ID!) { deleteRecallRule(id: $id) { ...Outcome } }",
+        {"id": "{recall_rule}"},
+    ),
+    "updateMessageTemplate": (
+        "mutation { updateMessageTemplate(input: {kind: REMINDER, channel: SMS,"
+        ' body: "Recuerde su cita el {date} a las {time}."}) { ...Outcome } }',
+        {},
+    ),
+    "updateContactPreference": (
+        "mutation($p: ID!) { updateContactPreference(patientId: $p, input: {sms: false})"
+        " { ...Outcome } }",
+        {"p": "{patient}"},
+    ),
+    "resendNotification": (
+        "mutation($id: ID!) { resendNotification(id: $id) { ...Outcome } }",
+        {"id": "{notification}"},
+    ),
+    "markInboxMessageHandled": (
+        "mutation($id: ID!) { markInboxMessageHandled(id: $id) { ...Outcome } }",
+        {"id": "{inbox_message}"},
+    ),
+    "setClinicMessagingSender": (
+        'mutation { setClinicMessagingSender(subdomain: "clinica2", channel: SMS,'
+        ' externalId: "+51911111111") { ...Outcome } }',
+        {},
+    ),
+    "removeClinicMessagingSender": (
+        'mutation { removeClinicMessagingSender(subdomain: "clinica2", channel: SMS)'
+        " { ...Outcome } }",
+        {},
+    ),
 }
 
 # A mutation's selection: its result's type, or its refusal's codes.
@@ -392,7 +480,8 @@ TYPE_NAMES = dict(
     staff="StaffUser", patient="Patient", professional="Professional", chair="Chair",
     appointment="Appointment", time_off="TimeOff", note="ClinicalNote", signed_note="ClinicalNote",
     finding="Finding", procedure="Procedure", plan="TreatmentPlan", item="TreatmentPlanItem",
-    charge="Charge", receipt="Receipt", payment="Payment",
+    charge="Charge", receipt="Receipt", payment="Payment", notification="Notification",
+    inbox_message="InboxMessage", notification_rule="NotificationRule", recall_rule="RecallRule",
 )  # fmt: skip
 
 
@@ -526,11 +615,24 @@ def build_world(clinic: Clinic, caller: User, make_staff: Any) -> dict[str, str]
         payment = Payment.objects.create(
             patient=patient, amount="20.00", amount_pen="20.00", method="CASH", received_by=staff
         )
+        notification_rule = NotificationRule.objects.create(kind="REMINDER", minutes_before=60)
+        recall_rule = RecallRule.objects.create(procedure=procedure, months=6)
+        notification = Notification.objects.create(
+            kind="REMINDER", channel="WHATSAPP", status="FAILED", patient=patient,
+            appointment=appointment, rule=notification_rule, recipient="+51987654321",
+            send_at=starts - dt.timedelta(hours=1), body="Hola José, le recordamos su cita.",
+            failure_code="PROVIDER_REJECTED",
+        )  # fmt: skip
+        inbox_message = InboxMessage.objects.create(
+            channel="WHATSAPP", sender="+51987654321", patient=patient,
+            in_reply_to=notification, body="¿Puedo ir más tarde?",
+        )  # fmt: skip
     objects = dict(
         staff=staff, patient=patient, professional=professional, chair=chair,
         appointment=appointment, time_off=time_off, note=note, signed_note=signed_note,
         finding=finding, procedure=procedure, plan=plan, item=item, charge=charge,
-        receipt=receipt, payment=payment,
+        receipt=receipt, payment=payment, notification=notification, inbox_message=inbox_message,
+        notification_rule=notification_rule, recall_rule=recall_rule,
     )  # fmt: skip
     return {name: to_base64(TYPE_NAMES[name], obj.pk) for name, obj in objects.items()} | dates
 
@@ -581,6 +683,13 @@ def snapshot(clinic: Clinic) -> tuple[Any, ...]:
             list(ReceiptLine.objects.order_by("pk").values_list("pk", "is_void")),
             list(Payment.objects.order_by("pk").values_list("pk", "kind", "amount")),
             list(PaymentAllocation.objects.order_by("pk").values_list("pk", "released_at")),
+            list(MessagingSettings.objects.values()),
+            list(NotificationRule.objects.order_by("pk").values()),
+            list(RecallRule.objects.order_by("pk").values()),
+            list(MessageTemplate.objects.order_by("pk").values()),
+            list(ContactPreference.objects.order_by("pk").values()),
+            list(Notification.objects.order_by("pk").values()),
+            list(InboxMessage.objects.order_by("pk").values()),
             list(AuditEvent.objects.order_by("pk").values_list("pk", "action")),
         )
 
@@ -592,5 +701,6 @@ def platform_snapshot() -> tuple[Any, ...]:
         list(Clinic.objects.order_by("pk").values_list("pk", "plan_id", "status")),
         list(Domain.objects.order_by("pk").values_list("pk", "domain")),
         list(ClinicBackup.objects.order_by("pk").values_list("pk")),
+        list(MessagingSender.objects.order_by("pk").values()),
         list(AuditEvent.objects.order_by("pk").values_list("pk", "action")),
     )

@@ -74,6 +74,10 @@ ID_TYPES_OF_ID = {
     "removeTimeOff": "TimeOff",
     **dict.fromkeys(["changeFindingState", "removeFinding"], "Finding"),
     **dict.fromkeys(["updateProcedure", "deactivateProcedure"], "Procedure"),
+    **dict.fromkeys(["updateNotificationRule", "deleteNotificationRule"], "NotificationRule"),
+    **dict.fromkeys(["updateRecallRule", "deleteRecallRule"], "RecallRule"),
+    "resendNotification": "Notification",
+    "markInboxMessageHandled": "InboxMessage",
 }
 
 

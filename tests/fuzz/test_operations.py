@@ -71,8 +71,15 @@ LOGIN_TABLES = {"accounts_loginfailure", "audit_auditevent"}
 CLINIC_TABLE = ("public", "tenants_core_clinic")
 CLINIC_ROW = "tenants_core_clinic (own row)"
 # What an operation on a clinic's domain may change in the public schema: the clinic's own
-# row (its settings) and the routing version that tells every worker to reload it.
-OWN_PUBLIC = {("public", CLINIC_ROW), ("public", "tenants_core_routing_version")}
+# row (its settings), the routing version that tells every worker to reload it, and the job
+# queue (procrastinate's tables are public; a job deferred in the clinic's transaction names
+# the clinic it runs in: resendNotification).
+OWN_PUBLIC = {
+    ("public", CLINIC_ROW),
+    ("public", "tenants_core_routing_version"),
+    ("public", "procrastinate_jobs"),
+    ("public", "procrastinate_events"),
+}
 ID_HAZARDS_NOT_FOUND = {"other clinic", "absent", "wrong type"}
 REFUSED_BEFORE_RESOLVER = {"malformed", "forbidden", "one megabyte", "not a string"}
 

@@ -23,6 +23,7 @@ from strawberry.relay import to_base64
 from backend.accounts.models import Role
 from backend.billing.models import Charge, Payment, Receipt, ReceiptLine
 from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
+from backend.notifications.models import InboxMessage, Notification, NotificationRule, RecallRule
 from backend.patients.models import Patient
 from backend.resources.models import Chair, Professional, TimeOff, WorkingHours
 from backend.scheduling.models import Appointment
@@ -238,6 +239,36 @@ def build_world(clinic: Clinic, *, pk_base: int | None, label: str, password: st
             **pk(),
         )
         world.add("Payment", payment)
+        rule = NotificationRule.objects.create(kind="REMINDER", minutes_before=60, **pk())
+        world.add("NotificationRule", rule)
+        world.add(
+            "RecallRule", RecallRule.objects.create(procedure=procedures[1], months=6, **pk())
+        )
+        notifications = [
+            Notification.objects.create(
+                kind="REMINDER",
+                channel=channel,
+                status=status,
+                patient=patient,
+                appointment=appointments[0],
+                rule=rule,
+                send_at=at(tomorrow, 7),
+                recipient="+51987654321",
+                body=f"{label} recordatorio",
+                **pk(),
+            )
+            for channel, status in (("WHATSAPP", "FAILED"), ("SMS", "CANCELLED"))
+        ]
+        world.add("Notification", *notifications)
+        inbox_message = InboxMessage.objects.create(
+            channel="WHATSAPP",
+            sender="+51987654321",
+            patient=patient,
+            in_reply_to=notifications[0],
+            body=f"{label} ¿puedo ir más tarde?",
+            **pk(),
+        )
+        world.add("InboxMessage", inbox_message)
     return world
 
 

@@ -283,3 +283,63 @@ def _(run: Run) -> None:
 
 
 _ = timezone  # the answers are relative to the world's dates, which are clinic-local
+
+
+# --- patient messaging (the world: rules 48 h and 3 h from the defaults plus a 60-minute
+# reminder, a 6-month recall of RES1, one FAILED reminder, one open reply) -------------------
+
+
+@answer("query messagingSettings")
+def _(run: Run) -> None:
+    assert run.data["enabled"] is True
+    assert run.data["quietStart"] == "21:00:00"
+    assert run.data["rules"] == [
+        {"kind": "CONFIRMATION_REQUEST", "minutesBefore": 2880},
+        {"kind": "REMINDER", "minutesBefore": 180},
+        {"kind": "REMINDER", "minutesBefore": 60},
+    ]
+    assert run.data["recallRules"] == [{"months": 6}]
+    assert run.data["monthlyMessageQuota"] == 1000  # clinica1: professional plan
+
+
+@answer("query messageTemplates")
+def _(run: Run) -> None:
+    kinds = {(t["kind"], t["channel"]) for t in run.data}
+    assert len(run.data) == 9
+    assert ("RECALL", "EMAIL") in kinds
+    assert ("REMINDER", "WHATSAPP") in kinds
+
+
+@answer("query previewMessageTemplate")
+def _(run: Run) -> None:
+    assert run.data == {"subject": "", "body": "Hola María, su cita es a las 10:30."}
+
+
+@answer("query notifications")
+def _(run: Run) -> None:
+    assert run.data == {
+        "totalCount": 1,
+        "edges": [
+            {
+                "node": {
+                    "id": run.ids["notification"],
+                    "status": "FAILED",
+                    "body": "Hola José, le recordamos su cita.",
+                    "patient": {"fullName": "José Pérez"},
+                }
+            }
+        ],
+    }
+
+
+@answer("query patientContactPreference")
+def _(run: Run) -> None:
+    assert run.data == {"whatsapp": True, "sms": True, "optedOut": False}
+
+
+@answer("query inbox")
+def _(run: Run) -> None:
+    assert run.data == {
+        "totalCount": 1,
+        "edges": [{"node": {"id": run.ids["inbox_message"], "body": "¿Puedo ir más tarde?"}}],
+    }

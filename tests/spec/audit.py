@@ -72,6 +72,18 @@ AUDIT: dict[str, tuple[str, ...]] = {
     "mutation recordPayment":             ("billing.record_payment",),
     "mutation allocatePayment":           ("billing.allocate_payment",),
     "mutation refundPayment":             ("billing.refund",),
+    # Patient messaging.
+    "mutation updateMessagingSettings":   ("messaging.update_settings",),
+    "mutation createNotificationRule":    ("notification_rule.create",),
+    "mutation updateNotificationRule":    ("notification_rule.update",),
+    "mutation deleteNotificationRule":    ("notification_rule.delete",),
+    "mutation createRecallRule":          ("recall_rule.create",),
+    "mutation updateRecallRule":          ("recall_rule.update",),
+    "mutation deleteRecallRule":          ("recall_rule.delete",),
+    "mutation updateMessageTemplate":     ("message_template.update",),
+    "mutation updateContactPreference":   ("contact_preference.update",),
+    "mutation resendNotification":        ("notification.resend",),
+    "mutation markInboxMessageHandled":   ("inbox_message.handle",),
     # The platform, in the public schema's trail.
     "mutation createClinic":              ("clinic.create",),
     "mutation changeClinicPlan":          ("clinic.change_plan",),
@@ -80,6 +92,8 @@ AUDIT: dict[str, tuple[str, ...]] = {
     "mutation addClinicDomain":           ("clinic.add_domain",),
     "mutation backupClinic":              ("clinic.backup",),
     "mutation restoreClinic":             ("clinic.restore",),
+    "mutation setClinicMessagingSender":  ("clinic.set_messaging_sender",),
+    "mutation removeClinicMessagingSender": ("clinic.remove_messaging_sender",),
 }
 # fmt: on
 

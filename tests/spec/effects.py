@@ -26,6 +26,15 @@ from backend.billing.models import (
     ReceiptLine,
 )
 from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
+from backend.notifications.models import (
+    ContactPreference,
+    InboxMessage,
+    MessageTemplate,
+    MessagingSettings,
+    Notification,
+    NotificationRule,
+    RecallRule,
+)
 from backend.patients.models import Patient
 from backend.resources.models import Chair, Professional, TimeOff
 from backend.scheduling.models import Appointment
@@ -36,7 +45,7 @@ from backend.treatments.models import (
     TreatmentPlanItem,
 )
 from tenants_core import backups
-from tenants_core.models import Clinic, ClinicBackup, Domain
+from tenants_core.models import Clinic, ClinicBackup, Domain, MessagingSender
 from tests.spec.answers import _a_backup_of_clinica2
 from tests.spec.run import Run, money, registry
 
@@ -481,3 +490,94 @@ def _(run: Run) -> None:
     ]
     with tenant_context(copy):  # clinica2's data, in the copy
         assert get_user_model().objects.filter(email="admin@clinica2.pe").exists()
+
+
+# --- patient messaging ----------------------------------------------------------------------
+
+
+@effect("mutation updateMessagingSettings")
+def _(run: Run) -> None:
+    settings_row = MessagingSettings.objects.get()
+    assert (settings_row.quiet_start, settings_row.quiet_end) == (dt.time(22), dt.time(8))
+
+
+@effect("mutation createNotificationRule")
+def _(run: Run) -> None:
+    rule = NotificationRule.objects.get(kind="CONFIRMATION_REQUEST", minutes_before=1440)
+    assert rule.is_active
+
+
+@effect("mutation updateNotificationRule")
+def _(run: Run) -> None:
+    assert run.get(NotificationRule, "notification_rule").minutes_before == 120
+
+
+@effect("mutation deleteNotificationRule")
+def _(run: Run) -> None:
+    assert not NotificationRule.objects.filter(pk=run.pk("notification_rule")).exists()
+    # its message (FAILED, already tried) stays in the history, without its rule
+    assert run.get(Notification, "notification").rule_id is None
+
+
+def _no_recall_rule_yet(run: Run) -> None:
+    RecallRule.objects.all().delete()
+
+
+@effect("mutation createRecallRule", arrange=_no_recall_rule_yet)
+def _(run: Run) -> None:
+    [rule] = RecallRule.objects.all()
+    assert (rule.procedure_id, rule.months) == (run.pk("procedure"), 12)
+
+
+@effect("mutation updateRecallRule")
+def _(run: Run) -> None:
+    assert run.get(RecallRule, "recall_rule").months == 9
+
+
+@effect("mutation deleteRecallRule")
+def _(run: Run) -> None:
+    assert not RecallRule.objects.exists()
+
+
+@effect("mutation updateMessageTemplate")
+def _(run: Run) -> None:
+    template = MessageTemplate.objects.get(kind="REMINDER", channel="SMS")
+    assert template.body == "Recuerde su cita el {date} a las {time}."
+
+
+@effect("mutation updateContactPreference")
+def _(run: Run) -> None:
+    preference = ContactPreference.objects.get(patient_id=run.pk("patient"))
+    assert (preference.whatsapp, preference.sms, preference.opted_out_at) == (True, False, None)
+
+
+@effect("mutation resendNotification")
+def _(run: Run) -> None:
+    notification = run.get(Notification, "notification")
+    assert (notification.status, notification.failure_code) == ("SCHEDULED", "")
+
+
+@effect("mutation markInboxMessageHandled")
+def _(run: Run) -> None:
+    message = run.get(InboxMessage, "inbox_message")
+    assert message.handled_at is not None
+    assert message.handled_by_id == run.caller.pk
+
+
+@effect("mutation setClinicMessagingSender")
+def _(run: Run) -> None:
+    [sender] = MessagingSender.objects.all()
+    assert (sender.clinic.subdomain, sender.channel, sender.external_id) == (
+        "clinica2", "SMS", "+51911111111",
+    )  # fmt: skip
+
+
+def _a_sender_of_clinica2(run: Run) -> None:
+    MessagingSender.objects.create(
+        clinic=Clinic.objects.get(subdomain="clinica2"), channel="SMS", external_id="+51922222222"
+    )
+
+
+@effect("mutation removeClinicMessagingSender", arrange=_a_sender_of_clinica2)
+def _(run: Run) -> None:
+    assert not MessagingSender.objects.exists()

@@ -147,6 +147,26 @@ ACCESS: dict[str, Access] = {access.operation: access for access in (
     clinic("mutation allocatePayment",             Y,    N,      N,        Y),
     clinic("mutation voidReceipt",                 Y,    N,      N,        N),
     clinic("mutation refundPayment",               Y,    N,      N,        N),
+    # Patient messaging: everyone who reads the agenda reads the messages (no clinical detail
+    # in them); the front desk resends, keeps contact choices and answers the inbox; admins
+    # set the rules and the words.
+    clinic("query messagingSettings",              Y,    Y,      Y,        Y),
+    clinic("query messageTemplates",               Y,    Y,      Y,        Y),
+    clinic("query previewMessageTemplate",         Y,    N,      N,        N),
+    clinic("query notifications",                  Y,    Y,      Y,        Y),
+    clinic("query patientContactPreference",       Y,    Y,      Y,        Y),
+    clinic("query inbox",                          Y,    N,      N,        Y),
+    clinic("mutation updateMessagingSettings",     Y,    N,      N,        N),
+    clinic("mutation createNotificationRule",      Y,    N,      N,        N),
+    clinic("mutation updateNotificationRule",      Y,    N,      N,        N),
+    clinic("mutation deleteNotificationRule",      Y,    N,      N,        N),
+    clinic("mutation createRecallRule",            Y,    N,      N,        N),
+    clinic("mutation updateRecallRule",            Y,    N,      N,        N),
+    clinic("mutation deleteRecallRule",            Y,    N,      N,        N),
+    clinic("mutation updateMessageTemplate",       Y,    N,      N,        N),
+    clinic("mutation updateContactPreference",     Y,    N,      N,        Y),
+    clinic("mutation resendNotification",          Y,    N,      N,        Y),
+    clinic("mutation markInboxMessageHandled",     Y,    N,      N,        Y),
     # The platform.
     platform("query plans"),
     platform("query clinics"),
@@ -158,5 +178,7 @@ ACCESS: dict[str, Access] = {access.operation: access for access in (
     platform("mutation addClinicDomain"),
     platform("mutation backupClinic"),
     platform("mutation restoreClinic"),
+    platform("mutation setClinicMessagingSender"),
+    platform("mutation removeClinicMessagingSender"),
 )}
 # fmt: on
