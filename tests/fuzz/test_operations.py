@@ -194,9 +194,14 @@ class Digests:
         parts = [(key, sql) for table in tables for key, sql in self.queries[table]]
         if not parts:
             return {}
+        # Each branch says which it is: UNION ALL keeps no order (a parallel append mixes them).
+        branches = " UNION ALL ".join(
+            f"(SELECT {index}, d FROM ({sql}) AS part(d))" for index, (_, sql) in enumerate(parts)
+        )
         with connection.cursor() as cursor:
-            cursor.execute(" UNION ALL ".join(f"({sql})" for _, sql in parts))
-            return {key: row[0] for (key, _), row in zip(parts, cursor.fetchall(), strict=True)}
+            cursor.execute(branches)
+            found = dict(cursor.fetchall())
+        return {key: found[index] for index, (key, _) in enumerate(parts)}
 
     def writes(self) -> dict[tuple[str, str], int]:
         with connection.cursor() as cursor:
