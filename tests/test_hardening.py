@@ -272,8 +272,8 @@ def test_the_bad_page_test_covers_every_clinic_list_but_one_patients_notes():
     lists = {n for n, f in schema._schema.query_type.fields.items() if "first" in f.args}
     assert lists - set(CONNECTIONS) == {"clinics", "clinicalNotes"}
     assert CONNECTIONS == [  # the paginated lists docs/permissions.md names, alphabetically
-        "appointments", "auditEvents", "chairs", "patients", "procedures", "professionals",
-        "receipts", "staff", "treatmentPlans",
+        "appointments", "auditEvents", "chairs", "inbox", "notifications", "patients",
+        "procedures", "professionals", "receipts", "staff", "treatmentPlans",
     ]  # fmt: skip
 
 

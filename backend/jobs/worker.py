@@ -33,7 +33,7 @@ from backend.jobs.runtime import app
 
 logger = logging.getLogger("backend.jobs.worker")
 
-# Connections beyond one per concurrent job: the LISTEN connection, the heartbeat, the
+# Connections beyond one per concurrent job: the listen/notify connection, the heartbeat, the
 # periodic deferrer and the abort poller each take one at a time.
 SIDE_CONNECTIONS = 4
 

@@ -215,7 +215,7 @@ def test_an_already_confirmed_appointment_says_so_and_can_still_be_cancelled(cli
 
     body = text(get(client, booked.path))
 
-    assert "tu cita está confirmada" in body
+    assert "su cita está confirmada" in body
     assert "Confirmar cita" not in body
     assert "Cancelar cita" in body
 
@@ -223,7 +223,7 @@ def test_an_already_confirmed_appointment_says_so_and_can_still_be_cancelled(cli
 def test_cancel_asks_first_then_frees_the_slot_with_the_reason(client, booked):
     ask = get(client, booked.path + "?cancelar")
     assert ask.status_code == 200
-    assert "¿Seguro que quieres cancelar tu cita?" in text(ask)
+    assert "¿Seguro que desea cancelar su cita?" in text(ask)
     assert booked.status() == AppointmentStatus.SCHEDULED  # asking changes nothing
 
     response = post(
@@ -381,7 +381,7 @@ def test_a_post_without_the_form_key_changes_nothing(client, booked):
 
     for response in (missing, borrowed):
         assert response.status_code == 400
-        assert "Vuelve a elegir tu respuesta" in text(response)
+        assert "Vuelva a elegir su respuesta" in text(response)
     assert booked.status() == AppointmentStatus.SCHEDULED
 
 
@@ -408,7 +408,7 @@ def test_a_post_from_another_origin_changes_nothing(client, booked):
     for headers in cases:
         response = post(client, booked, "cancel", key=key, **headers)
         assert response.status_code == 403, headers
-        assert "No pudimos registrar tu respuesta" in text(response)
+        assert "No pudimos registrar su respuesta" in text(response)
     assert booked.status() == AppointmentStatus.SCHEDULED
 
     same = post(client, booked, "confirm", key=key, HTTP_ORIGIN=f"http://{HOST}")

@@ -95,7 +95,7 @@ def test_a_patient_confirms_on_a_phone(
     seen = chromium.on_page(visit, screenshot="link_page_confirm")
 
     page = seen.result
-    assert "Hola, Lucía: ¿confirmas tu cita?" in page.before
+    assert "Hola, Lucía: ¿confirma su cita?" in page.before
     assert spanish(committed_booking.starts_at).capitalize() in page.before
     assert "Dra. Carmen Ríos" in page.before
     assert "Endodoncia" not in page.before
@@ -117,7 +117,7 @@ def test_a_patient_cancels_on_a_phone_with_a_reason(
         page.set_viewport_size(PHONE)
         page.goto(url)
         page.get_by_role("link", name="Cancelar cita").click()
-        page.get_by_text("¿Seguro que quieres cancelar tu cita?").wait_for()
+        page.get_by_text("¿Seguro que desea cancelar su cita?").wait_for()
         before = page.inner_text("body")
         overflow, smallest = _measure(page)
         page.get_by_label("Motivo (opcional)").fill("Tengo un viaje")
