@@ -13,7 +13,9 @@ killed between (2) and (3) leaves a visible ``SENDING`` row. The job that runs a
 that row ``SENDING`` and does NOT send it again (the provider may have accepted it): it marks
 it ``FAILED`` with ``PROVIDER_UNAVAILABLE`` and a reason saying the outcome is unknown, which
 staff see and may resend. So a crash can cost one message, visibly, never a silent double send;
-the window is one provider call (``MESSAGING_TIMEOUT_SECONDS`` at most)."""
+the window is one provider call (``MESSAGING_TIMEOUT_SECONDS`` at most). A provider call that
+times out after the provider accepted the message is retried as an outage: that one can arrive
+twice (README, "The at-least-once window")."""
 
 from __future__ import annotations
 
@@ -542,6 +544,11 @@ class InboundOutcome:
 CONFIRM_WORDS = frozenset({"1", "si", "confirmo", "confirmar", "ok", "confirmado"})
 CANCEL_WORDS = frozenset({"2", "no", "cancelar", "cancelo"})
 OPT_OUT_WORDS = frozenset({"baja", "stop"})
+# "BAJA" or "STOP" in a short reply ("STOP por favor", "no, baja") opts out; in a longer message
+# it is a word like any other ("la hinchazón no baja, ¿es normal?" is a question for the
+# staff's inbox), unless the patient asks for it in so many words ("quiero darme de baja").
+OPT_OUT_MAX_WORDS = 3
+OPT_OUT_PHRASES = ("dar de baja", "darme de baja", "denme de baja", "darse de baja")
 
 
 def reply_words(text: str) -> str:
@@ -554,7 +561,10 @@ def reply_words(text: str) -> str:
 def reply_intent(text: str) -> str:
     """ "opt_out", "confirm", "cancel" or "" (anything else)."""
     words = reply_words(text)
-    if OPT_OUT_WORDS & set(words.split()):
+    tokens = words.split()
+    if (OPT_OUT_WORDS & set(tokens) and len(tokens) <= OPT_OUT_MAX_WORDS) or any(
+        phrase in words for phrase in OPT_OUT_PHRASES
+    ):
         return "opt_out"
     if words in CONFIRM_WORDS:
         return "confirm"

@@ -95,7 +95,9 @@ def _answer(request: HttpRequest, token: str, appointment: Appointment) -> HttpR
             notice="bad_action",
         )  # fmt: skip
     confirm = action == "confirm"
-    reason = " ".join(request.POST.get("reason", "").split())[:REASON_MAX_LENGTH]
+    # PostgreSQL text holds no NUL: one in a posted reason would be a 500, not a cancellation.
+    reason = " ".join(request.POST.get("reason", "").replace("\x00", " ").split())
+    reason = reason[:REASON_MAX_LENGTH]
     try:
         appointment = appointment_patient_respond(
             appointment=appointment, confirm=confirm, via="link", reason=reason

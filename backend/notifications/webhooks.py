@@ -54,7 +54,10 @@ from tenants_core.models import ClinicStatus, MessagingSender
 
 logger = logging.getLogger(__name__)
 
-MAX_EVENT_AGE = dt.timedelta(hours=24)
+# Older WhatsApp events are refused. Meta retries an undelivered webhook for up to 7 days: a
+# patient's "BAJA" sent during a long outage must still count when it finally arrives
+# (replays are refused by the InboundEvent rows, whatever their age).
+MAX_EVENT_AGE = dt.timedelta(days=7)
 TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 WHATSAPP_STATUSES = {

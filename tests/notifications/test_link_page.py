@@ -239,6 +239,15 @@ def test_cancel_asks_first_then_frees_the_slot_with_the_reason(client, booked):
     assert again.pk != cancelled.pk
 
 
+def test_a_nul_in_the_reason_is_dropped_not_a_500(client, booked):
+    response = post(client, booked, "cancel", data={"reason": "Viajo\x00 ese día"})
+
+    assert response.status_code == 200
+    cancelled = booked.reload()
+    assert cancelled.status == AppointmentStatus.CANCELLED
+    assert cancelled.cancellation_reason == "Viajo ese día"
+
+
 def test_cancel_without_a_reason_records_the_default_one(client, booked):
     post(client, booked, "cancel")
 

@@ -188,7 +188,11 @@ def test_an_email_reply_is_matched_by_address(desk):
 @pytest.mark.parametrize(
     ("text", "intent"),
     [("1", "confirm"), ("  sí.", "confirm"), ("2", "cancel"), ("no!", "cancel"),
-     ("BAJA", "opt_out"), ("no, baja", "opt_out"), ("si pero a las 11", ""), ("", "")],
+     ("BAJA", "opt_out"), ("no, baja", "opt_out"), ("si pero a las 11", ""), ("", ""),
+     # A question that happens to hold the word is for the staff, not an opt-out…
+     ("la hinchazón no baja, ¿es normal?", ""), ("el dolor no para, stop no funciona", ""),
+     # …while asking for it in so many words is one, however long.
+     ("Quiero darme de BAJA de estos mensajes, gracias", "opt_out")],
 )  # fmt: skip
 def test_reply_intent(text, intent):
     assert reply_intent(text) == intent

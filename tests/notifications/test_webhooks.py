@@ -260,8 +260,19 @@ def test_whatsapp_replayed_event_is_handled_once(webhook_world: WebhookWorld) ->
     assert len(webhook_world.inbox("clinica1")) == 1
 
 
-def test_whatsapp_event_older_than_a_day_is_refused(webhook_world: WebhookWorld) -> None:
-    stale = text_message("1", age=25 * 3600)
+def test_whatsapp_event_a_day_old_still_counts(webhook_world: WebhookWorld) -> None:
+    """Meta retries for days after an outage: a day-old reply is applied when it arrives."""
+    late = text_message("1", age=25 * 3600)
+
+    response = post_whatsapp(webhook_world, whatsapp_payload(CLINIC1_WHATSAPP_ID, messages=[late]))  # fmt: skip
+
+    assert response.status_code == 200
+    assert response.json()["handled"] == 1
+    assert len(webhook_world.inbox("clinica1")) == 1
+
+
+def test_whatsapp_event_older_than_a_week_is_refused(webhook_world: WebhookWorld) -> None:
+    stale = text_message("1", age=8 * 24 * 3600)
 
     response = post_whatsapp(webhook_world, whatsapp_payload(CLINIC1_WHATSAPP_ID, messages=[stale]))  # fmt: skip
 
