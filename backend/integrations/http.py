@@ -6,8 +6,11 @@ Every call passes its own timeout (``MESSAGING_TIMEOUT_SECONDS``)."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import httpx
+
+from backend.integrations.errors import ProviderUnavailable
 
 _lock = threading.Lock()
 _client: httpx.Client | None = None
@@ -27,3 +30,16 @@ def http_client() -> httpx.Client:
 
 def timeout(seconds: float) -> httpx.Timeout:
     return httpx.Timeout(seconds)
+
+
+def post_or_unavailable(
+    provider: str, url: str, *, seconds: float, **kwargs: Any
+) -> httpx.Response:
+    """POST with the shared client; a timeout or a transport error is ``ProviderUnavailable``
+    (retried). A timeout may have reached the provider: that is the at-least-once window."""
+    try:
+        return http_client().post(url, timeout=timeout(seconds), **kwargs)
+    except httpx.TimeoutException as error:
+        raise ProviderUnavailable(f"{provider} timed out: {error!r}") from error
+    except httpx.HTTPError as error:
+        raise ProviderUnavailable(f"{provider} unreachable: {error!r}") from error

@@ -131,20 +131,36 @@ ON CONFLICT (appointment_id, rule_id, channel)
 DO NOTHING
 RETURNING id, send_at
 """
+# After a reschedule, a rule whose message was already sent, failed or cancelled is asked
+# again for the new time: its row on the chosen channel starts over (one that a worker is
+# sending right now is left alone).
+_REARM = _INSERT_PLANNED.replace(
+    "DO NOTHING",
+    """DO UPDATE SET status = 'SCHEDULED', send_at = EXCLUDED.send_at, recipient = '',
+    subject = '', body = '', provider_message_id = '', failure_code = '', failure_reason = '',
+    attempts = 0, sent_at = NULL, delivered_at = NULL, read_at = NULL,
+    updated_at = EXCLUDED.updated_at
+    WHERE notifications_notification.status <> 'SENDING'""",
+)
 
 
 def _insert_planned(
-    *, patient_id: int, appointment_id: int, planned: list[tuple[str, str, int, dt.datetime]]
+    *,
+    patient_id: int,
+    appointment_id: int,
+    planned: list[tuple[str, str, int, dt.datetime]],
+    rearm: bool = False,
 ) -> list[tuple[int, dt.datetime]]:
     """Insert (kind, channel, rule id, send_at) rows in one statement; a row that exists
-    already (the unique constraint: a concurrent or repeated planning) is left alone."""
+    already (the unique constraint: a concurrent or repeated planning) is left alone, or with
+    ``rearm`` scheduled again from scratch unless it is being sent."""
     if not planned:
         return []
     now = timezone.now()
     kinds, chans, rules, times = (list(column) for column in zip(*planned, strict=True))
     with connection.cursor() as cursor:
         cursor.execute(
-            _INSERT_PLANNED,
+            _REARM if rearm else _INSERT_PLANNED,
             [patient_id, appointment_id, now, now, kinds, chans, rules, times],
         )
         return [(row[0], row[1]) for row in cursor.fetchall()]
@@ -181,6 +197,7 @@ def appointment_messages_plan(appointment: Appointment, event: AppointmentEvent)
     wanted = {rule.pk: (rule, _send_time(rule, appointment.starts_at, row, now)) for rule in rules}
     to_defer: list[tuple[int, dt.datetime]] = []
     have_rows: set[int] = set()
+    finished: set[int] = set()  # rules whose message went out (or failed) for the old time
     if event == AppointmentEvent.RESCHEDULED:
         existing = list(
             Notification.objects.filter(appointment_id=appointment.pk, rule__isnull=False)
@@ -190,9 +207,13 @@ def appointment_messages_plan(appointment: Appointment, event: AppointmentEvent)
         moved, dropped = [], []
         for notification in existing:
             assert notification.rule_id is not None
-            have_rows.add(notification.rule_id)
-            if notification.status not in PENDING_STATUSES:
+            if notification.status == S.SENDING:
+                have_rows.add(notification.rule_id)
                 continue
+            if notification.status not in PENDING_STATUSES:
+                finished.add(notification.rule_id)
+                continue
+            have_rows.add(notification.rule_id)
             _rule, send_at = wanted.get(notification.rule_id, (None, None))
             if send_at is None:
                 dropped.append(notification.pk)
@@ -213,6 +234,7 @@ def appointment_messages_plan(appointment: Appointment, event: AppointmentEvent)
         for rule, send_at in wanted.values()
         if send_at is not None and rule.pk not in have_rows
     ]
+    rearmed = {rule.pk for rule, _send_at in missing if rule.pk in finished}
     if missing:
         patient = appointment.patient
         allowed = _allowed_channels(
@@ -223,9 +245,15 @@ def appointment_messages_plan(appointment: Appointment, event: AppointmentEvent)
         )
         if allowed:
             planned = [(rule.kind, allowed[0], rule.pk, send_at) for rule, send_at in missing]
-            to_defer += _insert_planned(
-                patient_id=patient.pk, appointment_id=appointment.pk, planned=planned
-            )
+            for rearm in (False, True):
+                part = [p for p in planned if (p[2] in rearmed) == rearm]
+                if part:
+                    to_defer += _insert_planned(
+                        patient_id=patient.pk,
+                        appointment_id=appointment.pk,
+                        planned=part,
+                        rearm=rearm,
+                    )
     _defer(to_defer)
 
 
@@ -497,7 +525,8 @@ def notification_status_record(
     at: dt.datetime | None = None,
 ) -> Notification | None:
     """A provider's delivery report (sent, delivered, read, failed) for one of our messages;
-    None when the id is not ours. Never moves a status backwards (READ stays READ)."""
+    None when the id is not ours. Never moves a status backwards (READ stays READ). A failure
+    plans the same message on the patient's next channel."""
     if not provider_message_id:
         return None
     at = at or timezone.now()
@@ -518,6 +547,9 @@ def notification_status_record(
                 notification.failure_code = (error_code or NotificationError.PROVIDER_REJECTED)[:32]
                 notification.failure_reason = error_reason[:500]
                 notification.status = S.FAILED
+                # Accepted, then undeliverable (WhatsApp reports most failures this way, not
+                # in its answer): the next channel, as for an immediate refusal.
+                _plan_fallback(notification, _now())
         elif status in _PROGRESS and _PROGRESS[S(status)] > current:
             notification.status = status
             if status in (S.DELIVERED, S.READ) and notification.delivered_at is None:

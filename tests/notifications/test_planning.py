@@ -214,6 +214,56 @@ def test_rescheduling_plans_missing_rules_and_cancels_those_no_longer_possible(d
     assert "REMINDER" not in rows
 
 
+def test_rescheduling_asks_again_for_messages_already_sent_for_the_old_time(desk, monkeypatch):
+    set_clock(monkeypatch, lima(MONDAY - dt.timedelta(days=3), 10))
+    appointment = desk.book(lima(MONDAY, 10))
+    confirmation, reminder = notifications_of(appointment)
+    # The confirmation request went out and was answered "yes"; the reminder failed.
+    Notification.objects.filter(pk=confirmation.pk).update(
+        status="READ", provider_message_id="wamid.OLD", sent_at=lima(MONDAY, 0), attempts=1
+    )
+    Notification.objects.filter(pk=reminder.pk).update(status="FAILED", failure_code="X")
+    appointment_change_status(actor=desk.actor, appointment=appointment, status="CONFIRMED")
+
+    appointment_reschedule(
+        actor=desk.actor,
+        appointment=appointment,
+        starts_at=lima(MONDAY + dt.timedelta(days=2), 16),
+        ends_at=lima(MONDAY + dt.timedelta(days=2), 16, 30),
+        now=lima(MONDAY - dt.timedelta(days=3), 10),
+    )
+
+    rows = {n.kind: n for n in notifications_of(appointment)}
+    assert len(notifications_of(appointment)) == 2  # the same rows, started over
+    again = rows["CONFIRMATION_REQUEST"]
+    assert again.pk == confirmation.pk
+    assert (again.status, again.provider_message_id, again.sent_at, again.attempts) == (
+        "SCHEDULED", "", None, 0,
+    )  # fmt: skip
+    assert again.send_at == lima(MONDAY, 16)  # 48 h before the new time
+    assert (rows["REMINDER"].status, rows["REMINDER"].failure_code) == ("SCHEDULED", "")
+    assert rows["REMINDER"].send_at == lima(MONDAY + dt.timedelta(days=2), 13)
+    jobs = {(j["args"]["notification_id"], j["scheduled_at"]) for j in send_jobs([again.pk])}
+    assert (again.pk, lima(MONDAY, 16)) in jobs  # a job for the new time
+
+
+def test_rescheduling_leaves_a_message_being_sent_alone(desk, monkeypatch):
+    set_clock(monkeypatch, lima(MONDAY - dt.timedelta(days=3), 10))
+    appointment = desk.book(lima(MONDAY, 10))
+    confirmation, _reminder = notifications_of(appointment)
+    Notification.objects.filter(pk=confirmation.pk).update(status="SENDING", attempts=1)
+    appointment_reschedule(
+        actor=desk.actor,
+        appointment=appointment,
+        starts_at=lima(MONDAY, 15),
+        ends_at=lima(MONDAY, 15, 30),
+        now=lima(MONDAY - dt.timedelta(days=3), 10),
+    )
+    confirmation.refresh_from_db()
+    assert (confirmation.status, confirmation.attempts) == ("SENDING", 1)
+    assert len(notifications_of(appointment)) == 2
+
+
 def test_cancelling_cancels_pending_messages_and_confirming_cancels_only_the_request(desk):
     kept = desk.book(lima(MONDAY, 10))
     appointment_change_status(actor=desk.actor, appointment=kept, status="CONFIRMED")

@@ -10,7 +10,11 @@ import pytest
 from backend.notifications.delivery import notification_status_record
 from backend.notifications.models import Notification
 from tests.dates import MONDAY, lima
-from tests.notifications.delivery_support import desk_fixture, notifications_of  # noqa: F401
+from tests.notifications.delivery_support import (  # noqa: F401 - the fixture
+    desk_fixture,
+    notifications_of,
+    send_jobs,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +62,16 @@ def test_a_failure_report_keeps_its_reason(sent):
         "FAILED", "131047", "Re-engagement message",
     )  # fmt: skip
     assert record("delivered").status == "FAILED"
+
+
+def test_a_failure_reported_later_falls_back_to_the_next_channel(sent):
+    jobs_before = len(send_jobs())
+    record("failed", error_code="131026", error_reason="Message undeliverable")
+    fallback = Notification.objects.get(appointment=sent.appointment, rule=sent.rule, channel="SMS")
+    assert fallback.status == "SCHEDULED"
+    assert [j["args"]["notification_id"] for j in send_jobs()[jobs_before:]] == [fallback.pk]
+    record("failed", error_code="131026")  # the same report again: no second fallback
+    assert Notification.objects.filter(appointment=sent.appointment, rule=sent.rule).count() == 2
 
 
 def test_an_unknown_id_or_another_channel_is_none(sent):

@@ -15,7 +15,7 @@ from backend.integrations.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from backend.integrations.http import http_client, timeout
+from backend.integrations.http import post_or_unavailable
 
 STATUS_CALLBACK_PATH = "/webhooks/sms/status"
 
@@ -47,18 +47,13 @@ class SmsClient:
         form = {"To": to, "From": sender, "Body": body}
         if self.status_callback:
             form["StatusCallback"] = self.status_callback
-        try:
-            response = http_client().post(
-                url,
-                data=form,
-                auth=(self.account_sid, self.auth_token),
-                timeout=timeout(self.timeout_seconds),
-            )
-        except httpx.TimeoutException as error:
-            # The request may have reached the provider: this is the at-least-once window.
-            raise ProviderUnavailable(f"SMS provider timed out: {error!r}") from error
-        except httpx.HTTPError as error:
-            raise ProviderUnavailable(f"SMS provider unreachable: {error!r}") from error
+        response = post_or_unavailable(
+            "SMS provider",
+            url,
+            seconds=self.timeout_seconds,
+            data=form,
+            auth=(self.account_sid, self.auth_token),
+        )
         return _message_sid(response)
 
 

@@ -20,7 +20,7 @@ from backend.integrations.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from backend.integrations.http import http_client, timeout
+from backend.integrations.http import post_or_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -86,18 +86,13 @@ class WhatsAppClient:
         if not self.access_token:
             raise ProviderRejected("NOT_CONFIGURED", "WHATSAPP_ACCESS_TOKEN is not set.")
         url = f"{self.base_url}/{phone_number_id}/messages"
-        try:
-            response = http_client().post(
-                url,
-                json=payload,
-                headers={"Authorization": f"Bearer {self.access_token}"},
-                timeout=timeout(self.timeout_seconds),
-            )
-        except httpx.TimeoutException as error:
-            # The request may have reached Meta: this is the at-least-once window.
-            raise ProviderUnavailable(f"WhatsApp timed out: {error!r}") from error
-        except httpx.HTTPError as error:
-            raise ProviderUnavailable(f"WhatsApp unreachable: {error!r}") from error
+        response = post_or_unavailable(
+            "WhatsApp",
+            url,
+            seconds=self.timeout_seconds,
+            json=payload,
+            headers={"Authorization": f"Bearer {self.access_token}"},
+        )
         return _message_id(response)
 
 
