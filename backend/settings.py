@@ -176,6 +176,7 @@ TENANT_APPS = [
     "backend.audit",
     "backend.patients",
     "backend.resources",
+    "backend.clinic_admin",
     "backend.scheduling",
     "backend.clinical",
     "backend.treatments",
