@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -460,11 +461,12 @@ def clinic_identity_update(
     leaves a field as it is. The RUC (``legal_id``) is never changed here."""
     changes: dict[str, str] = {}
     if name is not None:
+        printable = not any(unicodedata.category(char) in ("Cc", "Cs") for char in name.strip())
         name = " ".join(name.split())
-        if not name or len(name) > 200:
+        if not printable or not name or len(name) > 200:
             raise ValidationError(
                 {"name": ValidationError(
-                    _("Give the clinic's name, at most 200 characters."),
+                    _("Give the clinic's name on one line, at most 200 characters."),
                     code=PlatformError.INVALID_NAME)}
             )  # fmt: skip
         changes["name"] = name

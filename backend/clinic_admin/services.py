@@ -22,6 +22,7 @@ from backend.audit.services import assign, audit_record, diff
 from backend.clinic_admin import validators as v
 from backend.clinic_admin.errors import ClinicAdminError
 from backend.clinic_admin.models import PROFILE_PK, ClinicClosure, ClinicProfile, OpeningShift
+from backend.core.error_codes import CommonError
 from backend.core.errors import field_error
 from tenants_core import services as platform_services
 from tenants_core.models import Clinic
@@ -197,7 +198,10 @@ def clinic_closure_add(
 @transaction.atomic
 def clinic_closure_remove(*, actor: User, closure: ClinicClosure) -> None:
     """Open the clinic again on the closure's days."""
-    closure = ClinicClosure.objects.select_for_update().get(pk=closure.pk)
+    locked = ClinicClosure.objects.select_for_update().filter(pk=closure.pk).first()
+    if locked is None:  # removed by another request meanwhile
+        raise ValidationError(_("No such closure."), code=CommonError.NOT_FOUND)
+    closure = locked
     changes = {
         "starts_on": closure.starts_on.isoformat(),
         "ends_on": closure.ends_on.isoformat(),

@@ -125,6 +125,8 @@ BAD_PROFILES = [
     ({"timezone": "America/Atlantis"}, "INVALID_TIMEZONE", "timezone"),
     ({"timezone": None}, "INVALID_TIMEZONE", "timezone"),
     ({"name": "  "}, "INVALID_NAME", "name"),
+    ({"name": "Sonrisas\x07"}, "INVALID_NAME", "name"),
+    ({"name": "x" * 201}, "INVALID_NAME", "name"),
     ({"ubigeo": "260101"}, "INVALID_UBIGEO", "ubigeo"),
     ({"ubigeo": "15012"}, "INVALID_UBIGEO", "ubigeo"),
     ({"ubigeo": "00101a"}, "INVALID_UBIGEO", "ubigeo"),
