@@ -183,6 +183,7 @@ TENANT_APPS = [
     "backend.files",
     "backend.patients",
     "backend.resources",
+    "backend.clinic_admin",
     "backend.scheduling",
     "backend.clinical",
     "backend.treatments",

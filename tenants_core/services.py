@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -449,6 +450,42 @@ def clinic_settings_update(*, actor: Any, clinic: Clinic, restrict_notes_to_auth
         entity=clinic,
         changes=diff(before, {"restrict_notes_to_author": restrict_notes_to_author}),
     )
+    return clinic
+
+
+@transaction.atomic
+def clinic_identity_update(
+    *, actor: Any, clinic: Clinic, name: str | None = None, timezone: str | None = None
+) -> Clinic:
+    """A clinic admin renames the clinic (its trade name) or changes its time zone; None
+    leaves a field as it is. The RUC (``legal_id``) is never changed here."""
+    changes: dict[str, str] = {}
+    if name is not None:
+        printable = not any(unicodedata.category(char) in ("Cc", "Cs") for char in name.strip())
+        name = " ".join(name.split())
+        if not printable or not name or len(name) > 200:
+            raise ValidationError(
+                {"name": ValidationError(
+                    _("Give the clinic's name on one line, at most 200 characters."),
+                    code=PlatformError.INVALID_NAME)}
+            )  # fmt: skip
+        changes["name"] = name
+    if timezone is not None:
+        try:
+            changes["timezone"] = validate_timezone(timezone)
+        except ValidationError as error:
+            raise ValidationError({"timezone": error}) from None
+    clinic = limits.clinic_lock(clinic)
+    before = {field: getattr(clinic, field) for field in changes}
+    for field, value in changes.items():
+        setattr(clinic, field, value)
+    if changes and before != changes:
+        clinic.save(update_fields=list(changes))
+        routing.invalidate()
+        clinic_hooks.event_record(
+            actor=actor, action="clinic.update_identity", entity=clinic,
+            changes=diff(before, changes),
+        )  # fmt: skip
     return clinic
 
 

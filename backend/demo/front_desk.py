@@ -1,5 +1,6 @@
-"""Realistic demo data for a clinic: patients with Spanish names, phones, emails and their
-contact preferences, professionals with their hours, chairs and a week of appointments.
+"""Realistic demo data for a clinic: its profile, opening hours and a holiday; patients with
+Spanish names, phones, emails and their contact preferences, professionals with their hours,
+chairs and a week of appointments.
 Idempotent: a clinic that already has patients is left alone. Deterministic: the same clinic
 always gets the same data.
 
@@ -20,6 +21,7 @@ from django_tenants.utils import tenant_context
 
 from backend.accounts.models import Role, User
 from backend.demo.messaging import contact_preferences_seed
+from backend.demo.profile import clinic_profile_seed
 from backend.patients.models import Patient
 from backend.resources.models import Chair, Professional, WorkingHours
 from backend.scheduling.availability import working_intervals
@@ -118,8 +120,9 @@ def _professionals(dentist: User | None) -> list[Professional]:
             user=dentist if index == 0 else None,
         )
         hours = []
+        # Inside the clinic's hours (backend.demo.profile): bookings never meet CLINIC_CLOSED.
         for weekday in range(5):
-            hours += [(weekday, dt.time(9), dt.time(13)), (weekday, dt.time(14), dt.time(19))]
+            hours += [(weekday, dt.time(9), dt.time(13)), (weekday, dt.time(15), dt.time(19))]
         if demo.saturday:
             hours.append((5, dt.time(9), dt.time(13)))
         WorkingHours.objects.bulk_create(
@@ -241,6 +244,10 @@ def _book(drawn: Appointment, booker: User, now: dt.datetime) -> Appointment:
     return appointment
 
 
+def _admin() -> User | None:
+    return User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
+
+
 def _booker() -> User | None:
     """The clinic's receptionist, else its first admin: who books the demo week."""
     for role in (Role.RECEPTIONIST, Role.ADMIN):
@@ -262,6 +269,9 @@ def clinic_demo_data_seed(clinic: Clinic, *, patients: int) -> bool:
         dentist = (
             User.objects.filter(role=Role.DENTIST, professional__isnull=True).order_by("pk").first()
         )
+        today = timezone.localdate()
+        week_ends = today + dt.timedelta(days=6 - today.weekday())
+        clinic_profile_seed(clinic, actor=_admin(), week_ends=week_ends)
         professionals = _professionals(dentist)
         chairs = [Chair.objects.create(name=name) for name in CHAIRS]
         _week_of_appointments(rng, professionals, chairs, people, _booker())

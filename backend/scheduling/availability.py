@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 
+from backend.clinic_admin.selectors import OpeningCalendar, opening_calendar
 from backend.resources.models import Chair, Professional, TimeOff, WorkingHours
 from backend.scheduling.models import INACTIVE_STATUSES, Appointment
 
@@ -40,6 +41,33 @@ def working_intervals(
         if end > start:
             intervals.append((start, end))
     return _merge(sorted(intervals))
+
+
+def clinic_open_intervals(
+    day: dt.date, tz: ZoneInfo, calendar: OpeningCalendar
+) -> list[Interval] | None:
+    """When the clinic is open on local ``day``, in UTC: None when it sets no hours (only
+    closures apply), [] when it is closed all day."""
+    ranges = calendar.open_ranges(day)
+    if ranges is None:
+        return None
+    intervals = [(_local(day, opens, tz), _local(day, closes, tz)) for opens, closes in ranges]
+    return _merge(sorted((start, end) for start, end in intervals if end > start))
+
+
+def intersect(first: list[Interval], second: list[Interval]) -> list[Interval]:
+    """The times in both lists of sorted, disjoint intervals."""
+    result = []
+    i = j = 0
+    while i < len(first) and j < len(second):
+        start, end = max(first[i][0], second[j][0]), min(first[i][1], second[j][1])
+        if start < end:
+            result.append((start, end))
+        if first[i][1] < second[j][1]:
+            i += 1
+        else:
+            j += 1
+    return result
 
 
 def _merge(intervals: list[Interval]) -> list[Interval]:
@@ -98,11 +126,20 @@ def free_slots(
     chair: Chair | None = None,
     now: dt.datetime,
     step: dt.timedelta,
+    calendar: OpeningCalendar | None = None,
 ) -> list[Interval]:
-    """Slots of ``duration`` on local ``day`` that fit in working hours, avoid appointments
-    and time off, and are not in the past. Each free stretch offers its first minute, then
-    every ``step`` on the clock (10:10 after an appointment, then 10:15, 10:30…)."""
+    """Slots of ``duration`` on local ``day`` that fit in working hours and in the clinic's
+    opening hours (``calendar``, read for ``day`` when not given), avoid closures,
+    appointments and time off, and are not in the past. Each free stretch offers its first
+    minute, then every ``step`` on the clock (10:10 after an appointment, then 10:15…)."""
+    if calendar is None:
+        calendar = opening_calendar(since=day, until=day)
+    clinic_open = clinic_open_intervals(day, tz, calendar)
+    if clinic_open == []:
+        return []
     working = working_intervals(professional, day, tz)
+    if clinic_open is not None:
+        working = intersect(working, clinic_open)
     if not working:
         return []
     busy = busy_intervals(
@@ -140,3 +177,20 @@ def within_working_hours(
     return not TimeOff.objects.filter(
         professional=professional, starts_at__lt=ends_at, ends_at__gt=starts_at
     ).exists()
+
+
+def clinic_open_between(starts_at: dt.datetime, ends_at: dt.datetime, tz: ZoneInfo) -> bool:
+    """Whether the clinic is open for all of ``[starts_at, ends_at)``: on no closure day, and
+    inside one of its opening ranges (when it sets any). Two statements."""
+    first_day = starts_at.astimezone(tz).date()
+    last_day = (ends_at - dt.timedelta(microseconds=1)).astimezone(tz).date()
+    calendar = opening_calendar(since=first_day, until=last_day)
+    day = first_day
+    while day <= last_day:
+        if calendar.is_closed_on(day):
+            return False
+        day += dt.timedelta(days=1)
+    clinic_open = clinic_open_intervals(first_day, tz, calendar)
+    return clinic_open is None or any(
+        start <= starts_at and ends_at <= end for start, end in clinic_open
+    )

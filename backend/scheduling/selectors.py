@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
+from backend.clinic_admin.selectors import clinic_profile_get
 from backend.core.error_codes import CommonError
 from backend.patients import selectors as patient_selectors
 from backend.resources import selectors as resource_selectors
@@ -83,13 +84,15 @@ def free_slot_list(
     actor: User,
     professional_id: int | str,
     date: dt.date,
-    duration_minutes: int,
+    duration_minutes: int | None = None,
     chair_id: int | str | None = None,
     now: dt.datetime | None = None,
 ) -> list[Interval]:
     """Free slots of ``duration_minutes`` on the clinic-local ``date``, in UTC: in the
-    professional's working hours, around their appointments and time off (and the chair's
-    appointments, if given), from now on, starting every ``AVAILABILITY_STEP_MINUTES``.
+    professional's working hours and the clinic's opening hours, never on a closure, around
+    the professional's appointments and time off (and the chair's appointments, if given),
+    from now on, starting every ``AVAILABILITY_STEP_MINUTES``. Without ``duration_minutes``,
+    the clinic's default appointment length.
 
     The search is bounded: a date in ``SLOT_SEARCH_YEARS`` (``INVALID_TIME_RANGE``) and a
     duration in ``SLOT_MINUTES`` (``INVALID_DURATION``), checked before anything is read.
@@ -99,6 +102,8 @@ def free_slot_list(
         raise ValidationError(
             {"date": ValidationError(message, code=SchedulingError.INVALID_TIME_RANGE)}
         )
+    if duration_minutes is None:
+        duration_minutes = clinic_profile_get().default_appointment_minutes
     if not SLOT_MINUTES[0] <= duration_minutes <= SLOT_MINUTES[1]:
         raise ValidationError(
             {"duration_minutes": ValidationError(

@@ -35,7 +35,11 @@ from backend.core.errors import field_error, save_refusing
 from backend.core.transactions import atomic_service
 from backend.patients.models import Patient
 from backend.resources.models import Chair, Professional
-from backend.scheduling.availability import busy_intervals, within_working_hours
+from backend.scheduling.availability import (
+    busy_intervals,
+    clinic_open_between,
+    within_working_hours,
+)
 from backend.scheduling.errors import SchedulingError
 from backend.scheduling.hooks import AppointmentEvent, appointment_changed
 from backend.scheduling.models import (
@@ -153,6 +157,12 @@ def _overlap_error(appointment: Appointment) -> ValidationError:
 
 
 def _check_slot(appointment: Appointment) -> None:
+    if not clinic_open_between(appointment.starts_at, appointment.ends_at, current_timezone()):
+        raise field_error(
+            "starts_at",
+            _("The clinic is closed at this time (outside its opening hours or on a closure)."),
+            SchedulingError.CLINIC_CLOSED,
+        )
     if not within_working_hours(
         appointment.professional, appointment.starts_at, appointment.ends_at, current_timezone()
     ):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 import strawberry_django
 
-from graphql_api.clinic_settings.types import Clinic
+from graphql_api.clinic_settings.types import ClinicBase
 from graphql_api.core.big_int import BigInt
 from graphql_api.core.docstrings import django_type, graphql_type
 from tenants_core import models
@@ -59,7 +59,7 @@ class MessagingSender:
 
 
 @django_type(models.Clinic)
-class ManagedClinic(Clinic):
+class ManagedClinic(ClinicBase):
     """A clinic as platform operators see it: with its domains, usage and suspension."""
 
     legal_id: str = strawberry_django.field(description="The clinic's RUC.")

@@ -64,16 +64,17 @@ class Query:
 
     @strawberry.field(
         extensions=clinic_permission(VIEW),
-        description="Free slots of `durationMinutes` on a local `date`, every 15 minutes, in "
-        "the professional's hours, around appointments (of the chair too, if given) and time "
-        "off, never in the past.",
+        description="Free slots of `durationMinutes` (default: the clinic's appointment length) "
+        "on a local `date`, every 15 minutes, in the professional's hours and the clinic's "
+        "opening hours, never on a closure, around appointments (of the chair too, if given) "
+        "and time off, never in the past.",
     )
     def availability(
         self,
         info: Info,
         professional_id: relay.GlobalID,
         date: dt.date,
-        duration_minutes: int,
+        duration_minutes: int | None = None,
         chair_id: relay.GlobalID | None = None,
     ) -> list[Slot]:
         slots = selectors.free_slot_list(

@@ -31,6 +31,7 @@ from backend.billing.models import (
     Receipt,
     ReceiptLine,
 )
+from backend.clinic_admin.models import ClinicClosure, ClinicProfile, OpeningShift
 from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
 from backend.notifications.models import (
     ContactPreference,
@@ -229,6 +230,26 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "updateClinicSettings": (
         "mutation { updateClinicSettings(restrictNotesToAuthor: true) { ...Outcome } }",
         {},
+    ),
+    "updateClinicProfile": (
+        'mutation { updateClinicProfile(input: {name: "Clínica Norte SAC", ubigeo: "150122",'
+        ' whatsapp: "987654321"}) { ...Outcome } }',
+        {},
+    ),
+    "setOpeningHours": (
+        "mutation { setOpeningHours(input: {shifts: ["
+        '{weekday: MONDAY, opensAt: "08:00", closesAt: "13:00"},'
+        '{weekday: MONDAY, opensAt: "14:00", closesAt: "20:00"}]}) { ...Outcome } }',
+        {},
+    ),
+    "addClinicClosure": (
+        "mutation($d: Date!) { addClinicClosure(input: {startsOn: $d, endsOn: $d,"
+        ' reason: "Feriado"}) { ...Outcome } }',
+        {"d": "{closure_day}"},
+    ),
+    "removeClinicClosure": (
+        "mutation($id: ID!) { removeClinicClosure(id: $id) { ...Outcome } }",
+        {"id": "{closure}"},
     ),
     "medicalHistory": (
         "query($p: ID!) { medicalHistory(patientId: $p) { version allergies } }",
@@ -482,6 +503,7 @@ TYPE_NAMES = dict(
     finding="Finding", procedure="Procedure", plan="TreatmentPlan", item="TreatmentPlanItem",
     charge="Charge", receipt="Receipt", payment="Payment", notification="Notification",
     inbox_message="InboxMessage", notification_rule="NotificationRule", recall_rule="RecallRule",
+    closure="ClinicClosure",
 )  # fmt: skip
 
 
@@ -505,6 +527,7 @@ def world_dates(tz: ZoneInfo) -> dict[str, str]:
         "at_12_30": at(0, 12, 30),
         "off_from": at(25, 0),
         "off_to": at(26, 0),
+        "closure_day": (day + dt.timedelta(days=40)).isoformat(),
     }
 
 
@@ -627,12 +650,16 @@ def build_world(clinic: Clinic, caller: User, make_staff: Any) -> dict[str, str]
             channel="WHATSAPP", sender="+51987654321", patient=patient,
             in_reply_to=notification, body="¿Puedo ir más tarde?",
         )  # fmt: skip
+        closure = ClinicClosure.objects.create(
+            starts_on=starts.date() + dt.timedelta(days=50),
+            ends_on=starts.date() + dt.timedelta(days=51),
+        )
     objects = dict(
         staff=staff, patient=patient, professional=professional, chair=chair,
         appointment=appointment, time_off=time_off, note=note, signed_note=signed_note,
         finding=finding, procedure=procedure, plan=plan, item=item, charge=charge,
         receipt=receipt, payment=payment, notification=notification, inbox_message=inbox_message,
-        notification_rule=notification_rule, recall_rule=recall_rule,
+        notification_rule=notification_rule, recall_rule=recall_rule, closure=closure,
     )  # fmt: skip
     return {name: to_base64(TYPE_NAMES[name], obj.pk) for name, obj in objects.items()} | dates
 
@@ -690,6 +717,9 @@ def snapshot(clinic: Clinic) -> tuple[Any, ...]:
             list(ContactPreference.objects.order_by("pk").values()),
             list(Notification.objects.order_by("pk").values()),
             list(InboxMessage.objects.order_by("pk").values()),
+            list(ClinicProfile.objects.values()),
+            list(OpeningShift.objects.order_by("pk").values()),
+            list(ClinicClosure.objects.order_by("pk").values()),
             list(AuditEvent.objects.order_by("pk").values_list("pk", "action")),
         )
 

@@ -72,6 +72,7 @@ ID_TYPES_OF_ID = {
     **dict.fromkeys(["receipt", "voidReceipt"], "Receipt"),
     **dict.fromkeys(["changeStaffRole", "deactivateStaffUser"], "StaffUser"),
     "removeTimeOff": "TimeOff",
+    "removeClinicClosure": "ClinicClosure",
     **dict.fromkeys(["changeFindingState", "removeFinding"], "Finding"),
     **dict.fromkeys(["updateProcedure", "deactivateProcedure"], "Procedure"),
     **dict.fromkeys(["updateNotificationRule", "deleteNotificationRule"], "NotificationRule"),

@@ -22,6 +22,7 @@ from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
 from backend.billing.models import Charge, Payment, Receipt, ReceiptLine
+from backend.clinic_admin.models import ClinicClosure
 from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
 from backend.notifications.models import InboxMessage, Notification, NotificationRule, RecallRule
 from backend.patients.models import Patient
@@ -130,6 +131,13 @@ def build_world(clinic: Clinic, *, pk_base: int | None, label: str, password: st
             **pk(),
         )
         world.add("TimeOff", time_off)
+        closure = ClinicClosure.objects.create(
+            starts_on=tomorrow + dt.timedelta(days=70),
+            ends_on=tomorrow + dt.timedelta(days=71),
+            reason=label,
+            **pk(),
+        )
+        world.add("ClinicClosure", closure)
         MedicalHistory.objects.create(
             patient=patient, version=1, allergies=f"{label} látex", recorded_by=admin, **pk()
         )

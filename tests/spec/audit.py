@@ -22,6 +22,10 @@ AUDIT: dict[str, tuple[str, ...]] = {
     "mutation changeStaffRole":           ("staff.change_role",),
     "mutation deactivateStaffUser":       ("staff.deactivate",),
     "mutation updateClinicSettings":      ("clinic.update_settings",),
+    "mutation updateClinicProfile":       ("clinic.update_identity", "clinic_profile.update"),
+    "mutation setOpeningHours":           ("clinic.set_opening_hours",),
+    "mutation addClinicClosure":          ("clinic.add_closure",),
+    "mutation removeClinicClosure":       ("clinic.remove_closure",),
     "mutation updateBillingSettings":     ("billing.update_settings",),
     # Patients.
     "mutation createPatient":             ("patient.create",),

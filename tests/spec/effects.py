@@ -25,6 +25,7 @@ from backend.billing.models import (
     Receipt,
     ReceiptLine,
 )
+from backend.clinic_admin.models import ClinicClosure, ClinicProfile, OpeningShift
 from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
 from backend.notifications.models import (
     ContactPreference,
@@ -98,6 +99,32 @@ def _(run: Run) -> None:
 @effect("mutation updateClinicSettings")
 def _(run: Run) -> None:
     assert Clinic.objects.get(pk=run.tenant.pk).restrict_notes_to_author is True
+
+
+@effect("mutation updateClinicProfile")
+def _(run: Run) -> None:
+    assert Clinic.objects.get(pk=run.tenant.pk).name == "Clínica Norte SAC"
+    profile = ClinicProfile.objects.get()
+    assert (profile.ubigeo, profile.whatsapp) == ("150122", "+51987654321")  # E.164, region PE
+    assert profile.phone == ""  # not sent: unchanged
+
+
+@effect("mutation setOpeningHours")
+def _(run: Run) -> None:
+    assert list(OpeningShift.objects.order_by("opens_at").values_list(
+        "weekday", "opens_at", "closes_at")) == [
+        (1, dt.time(8), dt.time(13)), (1, dt.time(14), dt.time(20))]  # fmt: skip
+
+
+@effect("mutation addClinicClosure")
+def _(run: Run) -> None:
+    day = dt.date.fromisoformat(run.ids["closure_day"])
+    assert ClinicClosure.objects.filter(starts_on=day, ends_on=day, reason="Feriado").exists()
+
+
+@effect("mutation removeClinicClosure")
+def _(run: Run) -> None:
+    assert not ClinicClosure.objects.filter(pk=run.pk("closure")).exists()
 
 
 @effect("mutation updateBillingSettings")

@@ -76,6 +76,10 @@ ACCESS: dict[str, Access] = {access.operation: access for access in (
     clinic("mutation changeStaffRole",             Y,    N,      N,        N),
     clinic("mutation deactivateStaffUser",         Y,    N,      N,        N),
     clinic("mutation updateClinicSettings",        Y,    N,      N,        N),
+    clinic("mutation updateClinicProfile",         Y,    N,      N,        N),
+    clinic("mutation setOpeningHours",             Y,    N,      N,        N),
+    clinic("mutation addClinicClosure",            Y,    N,      N,        N),
+    clinic("mutation removeClinicClosure",         Y,    N,      N,        N),
     clinic("mutation updateBillingSettings",       Y,    N,      N,        N),
     clinic("query auditEvents",                    Y,    N,      N,        N),
     # Patients.
