@@ -56,6 +56,15 @@ class ClinicProfile(models.Model):
     def __str__(self) -> str:
         return self.legal_name or "clinic profile"
 
+    @property
+    def address_text(self) -> str:
+        """The address on one line, as messages and the assistant show it: "Av. Larco 123,
+        Miraflores, Lima" (the parts that are set, the province only when it differs)."""
+        parts = [self.address_line, self.district]
+        if self.province and self.province not in parts:
+            parts.append(self.province)
+        return ", ".join(part for part in parts if part)
+
 
 class OpeningShift(models.Model):
     """One range of the clinic's weekly opening hours, in its local time. A day with a

@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.audit.services import audit_record
+from backend.clinic_admin.selectors import clinic_profile_get
 from backend.notifications import channels, rendering, selectors
 from backend.notifications.errors import NotificationError
 from backend.notifications.models import (
@@ -315,11 +316,12 @@ def message_values(notification: Notification) -> dict[str, str]:
     clinical field."""
     clinic = current_clinic()
     zone = clinic.timezone or str(current_timezone())
+    profile = clinic_profile_get()
     values = {
         "patient_first_name": notification.patient.first_name,
         "clinic_name": clinic.name,
-        "clinic_phone": "",
-        "address": "",  # the clinic's profile (address, phone) is another issue
+        "clinic_phone": profile.phone,
+        "address": profile.address_text,
     }
     appointment = notification.appointment
     if appointment is not None:

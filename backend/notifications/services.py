@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.audit.services import assign, audit_record
+from backend.clinic_admin.selectors import clinic_profile_get
 from backend.core.changes import diff
 from backend.jobs.runtime import clinic_job
 from backend.notifications import rendering
@@ -385,14 +386,15 @@ def message_template_preview(
     template_validate(kind=kind, subject=subject, body=body)
     moment = (now or timezone.now()) + dt.timedelta(days=2)
     zone = clinic.timezone
+    profile = clinic_profile_get()
     sample = {
         "patient_first_name": "María",
         "clinic_name": clinic.name,
-        "clinic_phone": getattr(clinic, "phone", "") or "+51 1 234 5678",
+        "clinic_phone": profile.phone or "+51 1 234 5678",
         "date": rendering.spanish_date(moment, zone),
         "time": "10:30",
         "professional": "Dra. Ana Torres",
-        "address": getattr(clinic, "address", "") or "Av. Larco 123, Miraflores",
+        "address": profile.address_text or "Av. Larco 123, Miraflores",
         "link": f"https://{clinic.subdomain}.example.pe/c/ejemplo",
         "procedure": "Profilaxis",
         "months": "6",

@@ -26,6 +26,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.views.decorators.csrf import csrf_exempt
 
+from backend.clinic_admin.selectors import clinic_profile_get
 from backend.notifications import links
 from backend.notifications.rendering import spanish_date, spanish_time
 from backend.scheduling.models import Appointment, AppointmentStatus
@@ -158,9 +159,7 @@ def _details(appointment: Appointment) -> dict[str, str]:
     tenant = connection.tenant  # type: ignore[attr-defined]
     return {
         "clinic_name": tenant.name,
-        # No clinic has an address field yet (the clinic's profile is another issue; part C's
-        # {address} is empty too): shown as soon as the clinic has one.
-        "address": getattr(tenant, "address", "") or "",
+        "address": clinic_profile_get().address_text,
         "first_name": appointment.patient.first_name,
         "date": spanish_date(appointment.starts_at, zone),
         "time": spanish_time(appointment.starts_at, zone),

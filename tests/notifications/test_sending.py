@@ -90,6 +90,24 @@ def test_a_due_message_is_rendered_sent_and_counted(desk, provider):
     assert (usage.whatsapp, usage.sms) == (1, 0)
 
 
+def test_messages_carry_the_clinic_s_address_and_phone_from_its_profile(desk, provider):
+    from backend.clinic_admin.models import ClinicProfile
+
+    ClinicProfile.objects.filter(pk=1).update(
+        address_line="Av. Larco 123", district="Miraflores", province="Lima", phone="+5112345678"
+    )
+    recorder = provider()
+    desk.patient.phone = ""  # the email confirmation names the address
+    desk.patient.save()
+    _appointment, note = due_confirmation(desk)
+
+    delivery.notification_send(notification_id=note.pk, now=note.send_at)
+
+    (message,) = recorder.sent
+    assert message.channel == "EMAIL"
+    assert "\nAv. Larco 123, Miraflores, Lima\n" in message.body
+
+
 def test_an_email_gets_a_subject_and_no_leftover_address_line(desk, provider):
     recorder = provider()
     desk.patient.phone = ""
