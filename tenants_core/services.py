@@ -461,7 +461,9 @@ def clinic_identity_update(
     leaves a field as it is. The RUC (``legal_id``) is never changed here."""
     changes: dict[str, str] = {}
     if name is not None:
-        printable = not any(unicodedata.category(char) in ("Cc", "Cs") for char in name.strip())
+        printable = not any(
+            unicodedata.category(char) in ("Cc", "Cs", "Cf") for char in name.strip()
+        )
         name = " ".join(name.split())
         if not printable or not name or len(name) > 200:
             raise ValidationError(

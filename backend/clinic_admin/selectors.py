@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
@@ -66,6 +67,16 @@ class OpeningCalendar:
         if not self.restricted:
             return None
         return self.shifts.get(day.isoweekday(), [])
+
+
+def calendar_share_lock() -> None:
+    """Hold the clinic's calendar (hours and closures) steady until the transaction ends: a
+    booking takes this before it checks the calendar, and every change of the calendar locks
+    the same row for update, so neither can act on what the other has not committed."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM clinic_admin_clinicprofile WHERE id = %s FOR SHARE", [PROFILE_PK]
+        )
 
 
 def opening_calendar(*, since: dt.date, until: dt.date) -> OpeningCalendar:

@@ -184,6 +184,7 @@ def clinic_closure_add(
         errors["reason"] = error
     if errors:
         raise ValidationError(errors)
+    _profile_lock()  # bookings in flight finish first; later ones see the closure
     closure = ClinicClosure.objects.create(starts_on=starts_on, ends_on=ends_on, reason=reason)
     audit_record(
         actor=actor,
@@ -198,6 +199,7 @@ def clinic_closure_add(
 @transaction.atomic
 def clinic_closure_remove(*, actor: User, closure: ClinicClosure) -> None:
     """Open the clinic again on the closure's days."""
+    _profile_lock()  # the calendar's lock, always before the closure's row
     locked = ClinicClosure.objects.select_for_update().filter(pk=closure.pk).first()
     if locked is None:  # removed by another request meanwhile
         raise ValidationError(_("No such closure."), code=CommonError.NOT_FOUND)

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from backend.accounts.models import User
 from backend.accounts.roles import role_has_permission
 from backend.audit.services import audit_record, diff
+from backend.clinic_admin.selectors import calendar_share_lock
 from backend.core.error_codes import Forbidden
 from backend.core.errors import field_error, save_refusing
 from backend.core.transactions import atomic_service
@@ -157,6 +158,7 @@ def _overlap_error(appointment: Appointment) -> ValidationError:
 
 
 def _check_slot(appointment: Appointment) -> None:
+    calendar_share_lock()  # a closure or new hours being saved now is waited for
     if not clinic_open_between(appointment.starts_at, appointment.ends_at, current_timezone()):
         raise field_error(
             "starts_at",

@@ -113,6 +113,12 @@ class Clinic(ClinicBase):
         to: dt.date | None = None,
     ) -> list[ClinicClosure]:
         since = from_ or django_timezone.localdate(timezone=ZoneInfo(root.timezone))
+        if not all(1900 <= day.year <= 2200 for day in (since, to or since)):
+            raise ValidationError(
+                {"from": ValidationError(
+                    _("Give dates between the years 1900 and 2200."),
+                    code=ClinicAdminError.INVALID_DATE_RANGE)}
+            )  # fmt: skip
         until = to or since + dt.timedelta(days=365)
         if until < since or (until - since).days > CLOSURE_LIST_DAYS:
             raise ValidationError(

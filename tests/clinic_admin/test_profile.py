@@ -141,6 +141,12 @@ BAD_PROFILES = [
     ({"defaultAppointmentMinutes": None}, "INVALID_DURATION", "defaultAppointmentMinutes"),
     ({"description": "x" * 1001}, "TOO_LONG", "description"),
     ({"legalName": "Sonrisas\nS.A.C."}, "INVALID_TEXT", "legalName"),
+    # Invisible format characters: a right-to-left override could make the address in a
+    # patient's message read otherwise; a zero-width space hides in the name.
+    ({"addressLine": "Av. Larco 123\u202e321"}, "INVALID_TEXT", "addressLine"),
+    ({"legalName": "Sonrisas\u200bS.A.C."}, "INVALID_TEXT", "legalName"),
+    ({"description": "Hola\u2066mundo"}, "INVALID_TEXT", "description"),
+    ({"name": "Sonrisas\u202e"}, "INVALID_NAME", "name"),
 ]
 
 
@@ -247,6 +253,9 @@ def test_a_closure_list_range_is_bounded(client):
     assert error_code(body) == "INVALID_DATE_RANGE"
     body = ask(client, CLINIC, **{"from": "2030-01-01", "to": "2040-01-01"})
     assert error_code(body) == "INVALID_DATE_RANGE"
+    # Anonymous readers once got a 500 (OverflowError) for a date near the end of the calendar.
+    for far in ({"from": "9999-06-01"}, {"from": "9999-12-31"}, {"to": "9999-12-31"}):
+        assert error_code(ask(client, CLINIC, **far)) == "INVALID_DATE_RANGE"
 
 
 @pytest.mark.parametrize(

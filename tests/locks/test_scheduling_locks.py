@@ -260,3 +260,50 @@ def test_a_status_change_waits_for_a_booking_of_its_professional_before_writing(
     assert result.second_waited
     assert "staff_professional" in result.waiting_statement, result.waiting_statement
     assert reload(place, booked).status == AppointmentStatus.CONFIRMED
+
+
+ADD_CLOSURE = """mutation($input: ClinicClosureInput!) { addClinicClosure(input: $input) {
+    __typename ... on OperationInfo { messages { code message } } } }"""
+
+
+def test_a_booking_racing_a_closure_of_its_day_is_refused(committed):
+    """The clinic closes a day while a booking on that day comes in: the closure goes first,
+    so the booking waits for it and is refused (``CLINIC_CLOSED``); nothing is booked.
+
+    Checked: without the calendar's share lock in ``_check_slot`` (and the profile's row
+    lock in ``clinic_closure_add``) the booking reads the calendar before the closure commits
+    and is booked on the closed day.
+    """
+    from backend.clinic_admin.models import ClinicClosure
+
+    place = committed
+    professional, chair, patient = place.professional(), place.chair(), place.patient()
+    day = place.at(9, 10).date()  # place.at is in the clinic's zone
+    times = {"startsAt": place.at(9, 10).isoformat(), "endsAt": place.at(9, 10, 30).isoformat()}
+    try:
+        result = race(
+            place.schema,
+            "clinic.add_closure",
+            send(
+                place, ADD_CLOSURE, input={"startsOn": day.isoformat(), "endsOn": day.isoformat()}
+            ),
+            send(
+                place,
+                SCHEDULE,
+                input={
+                    "patientId": gid(patient),
+                    "professionalId": gid(professional),
+                    "chairId": gid(chair),
+                    **times,
+                },
+            ),
+        )
+        assert result.second_waited, result.waiting_statement
+        assert "FOR SHARE" in result.waiting_statement
+        assert codes(result.first, "addClinicClosure") == []
+        assert codes(result.second, "scheduleAppointment") == ["CLINIC_CLOSED"]
+        with place.inside():
+            assert not Appointment.objects.filter(patient=patient).exists()
+    finally:
+        with place.inside():
+            ClinicClosure.objects.filter(starts_on=day).delete()
