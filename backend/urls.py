@@ -3,6 +3,7 @@ schema. The catch-all keeps unknown paths JSON even when DEBUG is on."""
 
 from django.urls import path, re_path
 
+from backend.branding import views as branding_views
 from backend.core import views
 from backend.core.tenancy import request_transaction
 from backend.notifications import views as notification_views
@@ -16,6 +17,8 @@ urlpatterns = [
     path("healthz", request_transaction(views.healthz), name="healthz"),
     # The patient's confirm/cancel page (links in messages): HTML, on the clinic's own domain.
     path("c/<str:token>", request_transaction(notification_views.link_page), name="link_page"),
+    # The clinic's logo, public and cached for a year: its name is its content's hash.
+    path("logo/<str:name>", request_transaction(branding_views.logo_image), name="clinic-logo"),
     # Provider webhooks: any host; the clinic comes from the payload, each event in its own
     # clinic transaction (not request_transaction).
     path("webhooks/whatsapp", webhooks.whatsapp_webhook, name="webhook-whatsapp"),

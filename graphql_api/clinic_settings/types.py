@@ -6,6 +6,8 @@ from __future__ import annotations
 import strawberry
 import strawberry_django
 
+from graphql_api.branding.types import ClinicLogo, clinic_logo
+from graphql_api.core.context import Info
 from graphql_api.core.docstrings import django_type
 from graphql_api.core.money import Money
 from tenants_core import models
@@ -65,3 +67,10 @@ class Clinic:
     )
     def max_patients(self, root: models.Clinic) -> int:
         return root.max_patients
+
+    @strawberry_django.field(
+        only=["schema_name"],
+        description="The clinic's logo, public (no token); null when it has none.",
+    )
+    def logo(self, root: models.Clinic, info: Info) -> ClinicLogo | None:
+        return clinic_logo(root, info)
