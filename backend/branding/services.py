@@ -63,6 +63,10 @@ def logo_set(*, actor: Any, content: bytes, name: str = "") -> ClinicLogo:
     if current is not None and current.sha256 == sha256:
         audit_record(actor=actor, action="clinic_logo.set", entity=current, changes={})
         return current
+    # Both versions' quota at once, before either is written: a clinic short of space gets
+    # PLAN_LIMIT_REACHED with nothing in storage (a refusal between the two writes would
+    # leave the first object to the orphan sweep). The old logo counts until this commits.
+    limits.limit_reserve(resource="storage_bytes", adding=len(large.content) + len(small.content))
 
     stored = {
         size: file_store(

@@ -4,7 +4,6 @@ to prove that a refusal left nothing behind."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from backend.core.tenancy import clinic_context
 from backend.files.models import StoredFile
 from tenants_core.models import Clinic
 from tests.conftest import LiveServer, http_login
+from tests.files.multipart import FileSpec, upload_http
 
 UPLOAD = """mutation($file: Upload!) { uploadClinicLogo(file: $file) {
   __typename
@@ -59,26 +59,20 @@ class Site:
         content_type: str = "image/png",
         token: str | None = ADMIN,
         host: str | None = None,
-        files: list[tuple[str, Any]] | None = None,
-        mapping: dict[str, list[str]] | None = None,
+        raw_map: Any = None,
+        raw_files: list[tuple[str, FileSpec]] | None = None,
     ) -> httpx.Response:
-        """``uploadClinicLogo`` as the multipart request spec has it: ``operations``, ``map``
-        and the file parts (one file ``0`` for ``variables.file`` unless told otherwise)."""
-        token = self.token if token == ADMIN else token
-        if files is None:
-            files = [] if content is None else [("0", (filename, content, content_type))]
-        if mapping is None:
-            mapping = {"0": ["variables.file"]} if files else {}
-        headers = {"Host": f"{host or self.host}:{self.server.port}"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        operations = {"query": UPLOAD, "variables": {"file": None}}
-        return httpx.post(
-            f"{self.server.url}/graphql",
-            data={"operations": json.dumps(operations), "map": json.dumps(mapping)},
-            files=files,
-            headers=headers,
-            timeout=30,
+        """``uploadClinicLogo`` as a GraphQL multipart request: ``content`` as the file of
+        ``variables.file`` (none when it is None), or the map and parts exactly as given."""
+        return upload_http(
+            self.server,
+            UPLOAD,
+            host=host or self.host,
+            variables={"file": None},
+            files={"file": (filename, content, content_type)} if content is not None else None,
+            token=self.token if token == ADMIN else token,
+            raw_map=raw_map,
+            raw_files=raw_files,
         )
 
     def get(self, url_or_path: str, *, host: str | None = None, **kwargs: Any) -> httpx.Response:

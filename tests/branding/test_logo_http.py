@@ -37,6 +37,11 @@ def site(uvicorn_server, committed_clinic) -> Site:
     return signed_in_site(uvicorn_server, committed_clinic("logotipo"))
 
 
+def _near(pixel: Any, expected: tuple[int, int, int]) -> bool:
+    """Equal but for JPEG's rounding (the upload was a JPEG)."""
+    return all(abs(a - b) <= 6 for a, b in zip(pixel, expected, strict=True))
+
+
 def _until(condition: Any, seconds: float = 5) -> bool:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -74,8 +79,9 @@ def test_an_admins_upload_is_served_without_a_token_with_cache_headers(site, dja
         image = images.opened(response.content)
         assert (image.format, image.size) == ("PNG", (version["width"], version["height"]))
         # The pixels survived (left half red, right half blue); the metadata did not.
-        assert image.convert("RGB").getpixel((2, 2)) == (220, 30, 30)
-        assert image.convert("RGB").getpixel((version["width"] - 3, 2)) == (30, 30, 220)
+        rgb = image.convert("RGB")
+        assert _near(rgb.getpixel((2, 2)), (220, 30, 30))
+        assert _near(rgb.getpixel((version["width"] - 3, 2)), (30, 30, 220))
         assert images.exif_of(response.content) == {}
         assert b"PhoneMaker" not in response.content
         # A cached copy is revalidated by its ETag without the bytes again.
@@ -155,23 +161,27 @@ def test_a_multipart_request_without_its_one_file_is_refused_and_leaves_nothing(
 ):
     before = state(site.clinic, django_db_blocker)
     part = ("logo.png", images.png(64, 64), "image/png")
-    no_file = site.upload(None)
-    two_files_one_field = site.upload(
-        None,
-        files=[("0", part), ("1", part)],
-        mapping={"0": ["variables.file"], "1": ["variables.file"]},
-    )
-    one_name_twice = site.upload(None, files=[("0", part), ("0", part)])
-    refused = {
-        "no file": (no_file.status_code, codes(no_file)),
-        "two files for one field": (two_files_one_field.status_code, codes(two_files_one_field)),
-        "one part name twice": (one_name_twice.status_code, codes(one_name_twice)),
+    answers = {
+        "no file part": site.upload(None, raw_map={}, raw_files=[]),
+        "mapped, not sent": site.upload(None, raw_map={"0": ["variables.file"]}, raw_files=[]),
+        "two files for one field": site.upload(
+            None,
+            raw_map={"0": ["variables.file"], "1": ["variables.file"]},
+            raw_files=[("0", part), ("1", part)],
+        ),
+        "one part sent twice": site.upload(
+            None, raw_map={"0": ["variables.file"]}, raw_files=[("0", part), ("0", part)]
+        ),
+        "a part no field takes": site.upload(
+            None, raw_map={"0": ["variables.file"]}, raw_files=[("0", part), ("1", part)]
+        ),
     }
+    refused = {what: codes(response) for what, response in answers.items()}
     assert refused == EXPECTED_MULTIPART_REFUSALS, refused
     assert state(site.clinic, django_db_blocker) == before
 
 
-EXPECTED_MULTIPART_REFUSALS: dict[str, tuple[int, list[str]]] = {}  # filled after the merge
+EXPECTED_MULTIPART_REFUSALS: dict[str, list[str]] = {}  # filled after the merge
 
 
 def test_only_an_admin_of_this_clinic_on_its_domain_may_upload(

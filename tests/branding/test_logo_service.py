@@ -15,8 +15,9 @@ from backend.branding import services
 from backend.branding.models import ClinicLogo
 from backend.files.models import StoredFile
 from backend.files.storage import file_read
+from tenants_core.models import Plan
 from tests.branding import images
-from tests.conftest import graphql
+from tests.conftest import graphql, stored_objects
 
 pytestmark = pytest.mark.django_db
 
@@ -28,15 +29,18 @@ def _code(error: ValidationError) -> str | None:
     return error.error_list[0].code
 
 
-def _state() -> tuple[Any, ...]:
+def _state(media: Any) -> tuple[Any, ...]:
     return (
+        stored_objects(media),
         list(ClinicLogo.objects.values()),
         list(StoredFile.objects.order_by("pk").values("pk", "key")),
         list(AuditEvent.objects.order_by("pk").values_list("pk", "action")),
     )
 
 
-def test_a_phone_photo_is_kept_as_two_pngs_turned_upright_without_its_exif(clinic1, clinic1_admin):
+def test_a_phone_photo_is_kept_as_two_pngs_turned_upright_without_its_exif(
+    clinic1, clinic1_admin, media
+):
     # Stored 1200×900, shown 900×1200 (EXIF orientation 6), with a GPS position.
     photo = images.jpeg_with_gps(1200, 900, orientation=6)
     assert images.exif_of(photo)[0x8825]  # the fixture carries GPS
@@ -57,7 +61,7 @@ def test_a_phone_photo_is_kept_as_two_pngs_turned_upright_without_its_exif(clini
         assert event.changes["sha256"] == {"from": None, "to": logo.sha256}
 
 
-def test_a_small_logo_is_never_upscaled_and_png_text_is_dropped(clinic1, clinic1_admin):
+def test_a_small_logo_is_never_upscaled_and_png_text_is_dropped(clinic1, clinic1_admin, media):
     with tenant_context(clinic1):
         logo = services.logo_set(actor=clinic1_admin, content=images.png(100, 40), name="a.png")
         assert (logo.large.width, logo.large.height) == (100, 40)
@@ -65,7 +69,7 @@ def test_a_small_logo_is_never_upscaled_and_png_text_is_dropped(clinic1, clinic1
         assert b"Dr. Secret" not in file_read(logo.large)
 
 
-def test_the_same_image_again_keeps_its_files_but_is_audited(clinic1, clinic1_admin):
+def test_the_same_image_again_keeps_its_files_but_is_audited(clinic1, clinic1_admin, media):
     content = images.webp(300, 200)
     with tenant_context(clinic1):
         first = services.logo_set(actor=clinic1_admin, content=content, name="a.webp")
@@ -80,19 +84,28 @@ def test_the_same_image_again_keeps_its_files_but_is_audited(clinic1, clinic1_ad
         ) == ["clinic_logo.set", "clinic_logo.set"]
 
 
-def test_a_replacement_and_a_removal_delete_the_old_file_rows(clinic1, clinic1_admin):
+def test_a_replacement_and_a_removal_delete_the_old_rows_and_objects_after_commit(
+    clinic1, clinic1_admin, media, django_capture_on_commit_callbacks
+):
     with tenant_context(clinic1):
         first = services.logo_set(actor=clinic1_admin, content=images.png(64, 64), name="")
         old = {first.large_id, first.small_id}
-        second = services.logo_set(actor=clinic1_admin, content=images.png(64, 32), name="")
+        old_keys = {first.large.key, first.small.key}
+        with django_capture_on_commit_callbacks(execute=True):
+            second = services.logo_set(actor=clinic1_admin, content=images.png(64, 32), name="")
+        # The old objects go once the replacement commits; the new ones are the only ones.
+        assert stored_objects(media) == sorted([second.large.key, second.small.key])
+        assert not old_keys & set(stored_objects(media))
         assert second.sha256 != first.sha256
         assert set(StoredFile.objects.values_list("pk", flat=True)) == {
             second.large_id,
             second.small_id,
         }
         assert not StoredFile.objects.filter(pk__in=old).exists()
-        services.logo_remove(actor=clinic1_admin)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.logo_remove(actor=clinic1_admin)
         assert (ClinicLogo.objects.count(), StoredFile.objects.count()) == (0, 0)
+        assert stored_objects(media) == []
         assert list(
             AuditEvent.objects.filter(action__startswith="clinic_logo.").values_list(
                 "action", "entity_type", "entity_id"
@@ -116,30 +129,42 @@ REFUSED = {
 
 
 @pytest.mark.parametrize("what", REFUSED)
-def test_a_refused_upload_has_its_code_and_changes_nothing(clinic1, clinic1_admin, what):
+def test_a_refused_upload_has_its_code_and_changes_nothing(clinic1, clinic1_admin, media, what):
     make, code = REFUSED[what]
     with tenant_context(clinic1):
         services.logo_set(actor=clinic1_admin, content=images.png(64, 64), name="")
-        before = _state()
+        before = _state(media)
         with pytest.raises(ValidationError) as refused:
             services.logo_set(actor=clinic1_admin, content=make(), name="logo.png")
         assert _code(refused.value) == code
-        assert _state() == before
+        assert _state(media) == before
 
 
-def test_removing_no_logo_is_not_found(clinic1, clinic1_admin):
+def test_a_logo_over_the_storage_quota_is_refused_and_stores_nothing(clinic1, clinic1_admin, media):
+    content = images.png(600, 300)
     with tenant_context(clinic1):
-        before = _state()
+        before = _state(media)
+    Plan.objects.filter(pk=clinic1.plan_id).update(max_storage_bytes=1000)
+    with tenant_context(clinic1):
+        with pytest.raises(ValidationError) as refused:
+            services.logo_set(actor=clinic1_admin, content=content, name="logo.png")
+        assert _code(refused.value) == "PLAN_LIMIT_REACHED"
+        assert _state(media) == before
+
+
+def test_removing_no_logo_is_not_found(clinic1, clinic1_admin, media):
+    with tenant_context(clinic1):
+        before = _state(media)
         with pytest.raises(ValidationError) as refused:
             services.logo_remove(actor=clinic1_admin)
         assert _code(refused.value) == "NOT_FOUND"
-        assert _state() == before
+        assert _state(media) == before
 
 
 LOGO = "{ currentClinic { logo { url width height sizes { size url width height } } } }"
 
 
-def test_the_logo_is_public_on_the_clinics_domain(client, clinic1, clinic1_admin):
+def test_the_logo_is_public_on_the_clinics_domain(client, clinic1, clinic1_admin, media):
     status, body = graphql(client, LOGO, host="clinica1.localhost")
     assert (status, body) == (200, {"data": {"currentClinic": {"logo": None}}})
     with tenant_context(clinic1):
@@ -167,7 +192,7 @@ def test_the_logo_is_public_on_the_clinics_domain(client, clinic1, clinic1_admin
 
 
 def test_the_platforms_list_of_clinics_shows_no_logo(
-    client, clinic1, clinic1_admin, platform_token
+    client, clinic1, clinic1_admin, platform_token, media
 ):
     """The platform's domain reads no clinic's schema: ``logo`` is null there."""
     with tenant_context(clinic1):
