@@ -6,6 +6,7 @@ from django.urls import path, re_path
 from backend.branding import views as branding_views
 from backend.core import views
 from backend.core.tenancy import request_transaction
+from backend.files import views as file_views
 from backend.notifications import views as notification_views
 from backend.notifications import webhooks
 from graphql_api.core.views import graphql_view
@@ -19,6 +20,8 @@ urlpatterns = [
     path("c/<str:token>", request_transaction(notification_views.link_page), name="link_page"),
     # The clinic's logo, public and cached for a year: its name is its content's hash.
     path("logo/<str:name>", request_transaction(branding_views.logo_image), name="clinic-logo"),
+    # A signed, short-lived link to one file (a patient document): on the clinic's domain.
+    path("files/<str:token>", request_transaction(file_views.download), name="file_download"),
     # Provider webhooks: any host; the clinic comes from the payload, each event in its own
     # clinic transaction (not request_transaction).
     path("webhooks/whatsapp", webhooks.whatsapp_webhook, name="webhook-whatsapp"),
