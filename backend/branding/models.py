@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from backend.files.models import StoredFile
+
 # The two versions kept, by the longest side they fit in (never upscaled): the large one for
 # the web widget and the login page, the small one for the apps' lists and notifications.
 LARGE = 512
@@ -21,10 +23,10 @@ class ClinicLogo(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     large = models.OneToOneField(
-        "files.StoredFile", on_delete=models.PROTECT, related_name="+", help_text="512 px"
+        StoredFile, on_delete=models.PROTECT, related_name="+", help_text="512 px"
     )
     small = models.OneToOneField(
-        "files.StoredFile", on_delete=models.PROTECT, related_name="+", help_text="128 px"
+        StoredFile, on_delete=models.PROTECT, related_name="+", help_text="128 px"
     )
     sha256 = models.CharField(max_length=64)
     updated_at = models.DateTimeField()
@@ -43,6 +45,6 @@ class ClinicLogo(models.Model):
     def __str__(self) -> str:
         return f"logo {self.sha256[:12]}"
 
-    def version(self, size: int) -> models.Model:
+    def version(self, size: int) -> StoredFile:
         """The stored file of ``size`` (``LARGE`` or ``SMALL``)."""
         return self.large if size == LARGE else self.small

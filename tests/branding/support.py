@@ -4,6 +4,8 @@ to prove that a refusal left nothing behind."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,32 @@ class Site:
             raw_files=raw_files,
         )
 
+    def upload_without_files(self, mapping: dict[str, list[str]]) -> httpx.Response:
+        """A multipart request with ``operations`` and ``map`` and no file part at all (httpx
+        sends a form without files as urlencoded, so the body is written here)."""
+        boundary = "logo-test-boundary"
+        fields = {
+            "operations": json.dumps({"query": UPLOAD, "variables": {"file": None}}),
+            "map": json.dumps(mapping),
+        }
+        body = (
+            "".join(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+                for name, value in fields.items()
+            )
+            + f"--{boundary}--\r\n"
+        )
+        return self.server.request(
+            "POST",
+            "/graphql",
+            self.host,
+            content=body.encode(),
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            },
+        )
+
     def get(self, url_or_path: str, *, host: str | None = None, **kwargs: Any) -> httpx.Response:
         path = "/" + url_or_path.split("/", 3)[3] if "://" in url_or_path else url_or_path
         return self.server.request("GET", path, host or self.host, **kwargs)
@@ -85,6 +113,12 @@ def signed_in_site(server: LiveServer, clinic: Clinic) -> Site:
         server, f"{clinic.subdomain}.{settings.BASE_DOMAIN}", f"admin@{clinic.subdomain}.pe"
     )
     return Site(server, clinic, login["token"])
+
+
+def objects_removed(clinic: Clinic) -> None:
+    """Remove what storage holds for a test's own clinic (dropping a clinic's schema leaves its
+    objects; the next run's clinic of the same name must start empty)."""
+    shutil.rmtree(Path(settings.MEDIA_ROOT) / "clinics" / clinic.schema_name, ignore_errors=True)
 
 
 def stored_objects(clinic: Clinic) -> list[str]:
@@ -110,6 +144,10 @@ def payload(response: httpx.Response, field: str = "uploadClinicLogo") -> dict[s
     body = response.json()
     assert "errors" not in body, body
     return body["data"][field]
+
+
+def without_typename(value: dict[str, Any]) -> dict[str, Any]:
+    return {key: item for key, item in value.items() if key != "__typename"}
 
 
 def codes(response_or_body: httpx.Response | dict[str, Any]) -> list[str]:
