@@ -70,7 +70,10 @@ class Clinic:
 
     @strawberry_django.field(
         only=["schema_name"],
-        description="The clinic's logo, public (no token); null when it has none.",
+        description=(
+            "The clinic's logo, public (no token); null when it has none, and on the"
+            " platform's domain."
+        ),
     )
     def logo(self, root: models.Clinic, info: Info) -> ClinicLogo | None:
         return clinic_logo(root, info)

@@ -22,6 +22,8 @@ AUDIT: dict[str, tuple[str, ...]] = {
     "mutation changeStaffRole":           ("staff.change_role",),
     "mutation deactivateStaffUser":       ("staff.deactivate",),
     "mutation updateClinicSettings":      ("clinic.update_settings",),
+    "mutation uploadClinicLogo":          ("clinic_logo.set",),
+    "mutation removeClinicLogo":          ("clinic_logo.remove",),
     "mutation updateBillingSettings":     ("billing.update_settings",),
     # Patients.
     "mutation createPatient":             ("patient.create",),

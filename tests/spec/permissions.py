@@ -76,6 +76,8 @@ ACCESS: dict[str, Access] = {access.operation: access for access in (
     clinic("mutation changeStaffRole",             Y,    N,      N,        N),
     clinic("mutation deactivateStaffUser",         Y,    N,      N,        N),
     clinic("mutation updateClinicSettings",        Y,    N,      N,        N),
+    clinic("mutation uploadClinicLogo",            Y,    N,      N,        N),
+    clinic("mutation removeClinicLogo",            Y,    N,      N,        N),
     clinic("mutation updateBillingSettings",       Y,    N,      N,        N),
     clinic("query auditEvents",                    Y,    N,      N,        N),
     # Patients.
