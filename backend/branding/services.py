@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,7 +29,7 @@ from backend.core.errors import field_error
 from backend.files.errors import FileError
 from backend.files.images import image_inspect, image_reencode
 from backend.files.models import FilePurpose
-from backend.files.services import file_delete, file_store
+from backend.files.services import clean_name, file_delete, file_store
 from tenants_core import limits
 
 # The issue's limit: a product rule, not a deployment setting.
@@ -50,15 +51,20 @@ def logo_set(*, actor: Any, content: bytes, name: str = "") -> ClinicLogo:
             _("A logo is at most %(mb)s MB.") % {"mb": _megabytes(LOGO_MAX_BYTES)},
             FileError.FILE_TOO_LARGE,
         )
-    image_inspect(content, formats=LOGO_FORMATS)
-    large = image_reencode(content, max_side=LARGE, format=OUTPUT_FORMAT)
-    small = image_reencode(content, max_side=SMALL, format=OUTPUT_FORMAT)
+    try:
+        image_inspect(content, formats=LOGO_FORMATS)
+        large = image_reencode(content, max_side=LARGE, format=OUTPUT_FORMAT, formats=LOGO_FORMATS)
+        small = image_reencode(content, max_side=SMALL, format=OUTPUT_FORMAT, formats=LOGO_FORMATS)
+    except ValidationError as refused:  # the file's refusal, on the argument that carried it
+        [error] = refused.error_list
+        raise field_error("file", " ".join(error.messages), str(error.code)) from None
+    name = clean_name(name)
     sha256 = _sha256(large.content)
 
     # The clinic's row first, as every service that reserves quota takes it: concurrent uploads
     # (and the quota they reserve) are serialised, and two first logos cannot both insert.
     limits.clinic_lock(connection.tenant)  # type: ignore[attr-defined]
-    current = ClinicLogo.objects.select_for_update().select_related("large", "small").first()
+    current = _locked_logo()
     before = current.sha256 if current is not None else None
     if current is not None and current.sha256 == sha256:
         audit_record(actor=actor, action="clinic_logo.set", entity=current, changes={})
@@ -74,7 +80,7 @@ def logo_set(*, actor: Any, content: bytes, name: str = "") -> ClinicLogo:
             purpose=FilePurpose.LOGO,
             content_type=encoded.mime,
             extension=encoded.extension,
-            original_name=name[:255],
+            original_name=name,
             actor=actor,
             width=encoded.width,
             height=encoded.height,
@@ -96,7 +102,7 @@ def logo_set(*, actor: Any, content: bytes, name: str = "") -> ClinicLogo:
         entity=logo,
         changes={
             "sha256": {"from": before, "to": sha256},
-            "original_name": {"from": None, "to": name[:255]},
+            "original_name": {"from": None, "to": name},
         },
     )
     return logo
@@ -107,7 +113,7 @@ def logo_remove(*, actor: Any) -> None:
     """Remove the clinic's logo; its stored objects go once this commits. ``NOT_FOUND`` when
     the clinic has none."""
     limits.clinic_lock(connection.tenant)  # type: ignore[attr-defined]
-    current = ClinicLogo.objects.select_for_update().select_related("large", "small").first()
+    current = _locked_logo()
     if current is None:
         raise field_error(None, _("The clinic has no logo."), CommonError.NOT_FOUND)
     large, small = current.large, current.small
@@ -120,6 +126,12 @@ def logo_remove(*, actor: Any) -> None:
     current.delete()
     file_delete(large)
     file_delete(small)
+
+
+def _locked_logo() -> ClinicLogo | None:
+    """The logo row, locked (taken after the clinic's row, as every writer of it does)."""
+    rows = ClinicLogo.objects.select_for_update(of=("self",)).select_related("large", "small")
+    return rows.first()
 
 
 def _sha256(content: bytes) -> str:

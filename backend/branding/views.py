@@ -8,11 +8,13 @@ platform's domain answer a coded 404, like every unknown path."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 
 from backend.branding.models import SIZES
 from backend.branding.selectors import logo_get, logo_public_name
@@ -21,15 +23,18 @@ from backend.core.responses import json_error
 from backend.core.views import not_found
 from backend.files.storage import file_read
 
+logger = logging.getLogger(__name__)
+
 _NAME = re.compile(r"^(?P<sha256>[0-9a-f]{64})-(?P<size>[0-9]{2,4})\.(?P<ext>[a-z]{3,4})$")
 ONE_YEAR = 365 * 24 * 3600
 
 
+@csrf_exempt  # it changes nothing, and reads no cookie: any other method is a coded 405
 def logo_image(request: HttpRequest, name: str) -> HttpResponseBase:
     if request.method not in ("GET", "HEAD"):
-        response = json_error(405, CommonError.BAD_REQUEST, _("Only GET and HEAD are allowed."))
-        response["Allow"] = "GET, HEAD"
-        return response
+        refusal = json_error(405, CommonError.BAD_REQUEST, _("Only GET and HEAD are allowed."))
+        refusal["Allow"] = "GET, HEAD"
+        return refusal
     tenant = getattr(connection, "tenant", None)
     match = _NAME.fullmatch(name)
     if tenant is None or tenant.is_public or match is None or int(match["size"]) not in SIZES:
@@ -40,10 +45,16 @@ def logo_image(request: HttpRequest, name: str) -> HttpResponseBase:
         return not_found(request)
     stored = logo.version(size)
     etag = f'"{stored.sha256}"'
+    response: HttpResponse
     if etag in _etags(request.headers.get("If-None-Match", "")):
         response = HttpResponse(status=304)
     else:
-        response = HttpResponse(file_read(stored), content_type=stored.content_type)
+        try:
+            content = file_read(stored)
+        except OSError:  # the row without its object: a storage fault, not the client's
+            logger.exception("logo: object %s is missing from storage", stored.key)
+            return not_found(request)
+        response = HttpResponse(content, content_type=stored.content_type)
     response["ETag"] = etag
     response["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
     response["X-Content-Type-Options"] = "nosniff"

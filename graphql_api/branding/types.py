@@ -46,8 +46,8 @@ def logo_type(logo: ClinicLogoModel, info: Info) -> ClinicLogo:
             ClinicLogoImage(
                 size=size,
                 url=request.build_absolute_uri(logo_path(logo, size)),
-                width=stored.width,
-                height=stored.height,
+                width=stored.width or 0,  # set for every image file
+                height=stored.height or 0,
             )
         )
     large = sizes[SIZES.index(LARGE)]

@@ -170,8 +170,10 @@ def test_each_bad_upload_is_refused_with_its_code_and_leaves_nothing(site, djang
     before = state(site.clinic, django_db_blocker)
     answers = {}
     for what, (make, filename, declared, _code) in BAD_UPLOADS.items():
-        answers[what] = codes(site.upload(make(), filename=filename, content_type=declared))
-    assert answers == {what: [case[3]] for what, case in BAD_UPLOADS.items()}
+        refusal = payload(site.upload(make(), filename=filename, content_type=declared))
+        assert refusal["__typename"] == "OperationInfo", (what, refusal)
+        answers[what] = [(m["code"], m["field"]) for m in refusal["messages"]]
+    assert answers == {what: [(case[3], "file")] for what, case in BAD_UPLOADS.items()}
     assert state(site.clinic, django_db_blocker) == before
     assert site.graphql(CURRENT)["data"]["currentClinic"]["logo"] == without_typename(current)
 
@@ -277,5 +279,8 @@ def test_a_logo_url_answers_on_its_own_clinics_domain_only(site, clinic_site):
         for what, r in refused.items()
     }
     assert answers == {what: (404, "application/json", "NOT_FOUND") for what in refused}
+    posted = site.server.request("POST", path, site.host)
+    assert (posted.status_code, posted.headers["allow"]) == (405, "GET, HEAD")
+    assert posted.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     assert site.get(path).status_code == 200
     assert other.get("/" + theirs["url"].split("/", 3)[3]).status_code == 200
