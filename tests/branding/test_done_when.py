@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections.abc import Iterator
 
 import pytest
 
 from tests.branding import images
-from tests.branding.support import signed_in_site
+from tests.branding.support import Site, objects_removed, signed_in_site
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -32,10 +33,15 @@ def readme_logo_command() -> str:
     return command[1]
 
 
-def test_the_readmes_curl_command_uploads_a_logo_served_without_a_token(
-    uvicorn_server, committed_clinic, tmp_path
-):
+@pytest.fixture
+def site(uvicorn_server, committed_clinic) -> Iterator[Site]:
     site = signed_in_site(uvicorn_server, committed_clinic("logo-readme"))
+    objects_removed(site.clinic)
+    yield site
+    objects_removed(site.clinic)
+
+
+def test_the_readmes_curl_command_uploads_a_logo_served_without_a_token(site, tmp_path):
     (tmp_path / "logo.png").write_bytes(images.png(1024, 512))
     origin = f"http://{site.host}:{site.server.port}"
     command = readme_logo_command().replace(README_ORIGIN, origin)
