@@ -189,6 +189,7 @@ TENANT_APPS = [
     "backend.treatments",
     "backend.billing",
     "backend.notifications",
+    "backend.branding",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

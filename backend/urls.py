@@ -3,6 +3,7 @@ schema. The catch-all keeps unknown paths JSON even when DEBUG is on."""
 
 from django.urls import path, re_path
 
+from backend.branding import views as branding_views
 from backend.core import views
 from backend.core.tenancy import request_transaction
 from backend.files import views as file_views
@@ -17,6 +18,8 @@ urlpatterns = [
     path("healthz", request_transaction(views.healthz), name="healthz"),
     # The patient's confirm/cancel page (links in messages): HTML, on the clinic's own domain.
     path("c/<str:token>", request_transaction(notification_views.link_page), name="link_page"),
+    # The clinic's logo, public and cached for a year: its name is its content's hash.
+    path("logo/<str:name>", request_transaction(branding_views.logo_image), name="clinic-logo"),
     # A signed, short-lived link to one file (a patient document): on the clinic's domain.
     path("files/<str:token>", request_transaction(file_views.download), name="file_download"),
     # Provider webhooks: any host; the clinic comes from the payload, each event in its own

@@ -32,7 +32,9 @@ from backend.billing.models import (
     ReceiptLine,
 )
 from backend.clinic_admin.models import ClinicClosure, ClinicProfile, OpeningShift
+from backend.branding.models import ClinicLogo
 from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
+from backend.files.models import StoredFile
 from backend.notifications.models import (
     ContactPreference,
     InboxMessage,
@@ -52,6 +54,14 @@ from backend.treatments.models import (
     TreatmentPlanItem,
 )
 from tenants_core.models import Clinic, ClinicBackup, Domain, MessagingSender
+from tests.branding.images import png as logo_png
+
+# A 64×32 PNG: the logo the matrix uploads, and the one effects.py arranges before a removal.
+MATRIX_LOGO = ("logo.png", logo_png(64, 32), "image/png")
+# The files of the calls that upload, by field, then by variable path (multipart requests).
+UPLOADS: dict[str, dict[str, tuple[str, bytes, str]]] = {
+    "uploadClinicLogo": {"file": MATRIX_LOGO},
+}
 
 # One call per operation.
 CALLS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -251,6 +261,11 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         "mutation($id: ID!) { removeClinicClosure(id: $id) { ...Outcome } }",
         {"id": "{closure}"},
     ),
+    # Sent as a multipart request with the file of UPLOADS (tests/accounts/matrix_calls.py).
+    "uploadClinicLogo": (
+        "mutation($file: Upload!) { uploadClinicLogo(file: $file) {"
+        " __typename ... on ClinicLogo { url width height } ... on OperationInfo { ...Outcome } } }",
+    "removeClinicLogo": ("mutation { removeClinicLogo { ...Outcome } }", {}),
     "medicalHistory": (
         "query($p: ID!) { medicalHistory(patientId: $p) { version allergies } }",
         {"p": "{patient}"},
@@ -720,6 +735,8 @@ def snapshot(clinic: Clinic) -> tuple[Any, ...]:
             list(ClinicProfile.objects.values()),
             list(OpeningShift.objects.order_by("pk").values()),
             list(ClinicClosure.objects.order_by("pk").values()),
+            list(ClinicLogo.objects.values()),
+            list(StoredFile.objects.order_by("pk").values_list("pk", "key")),
             list(AuditEvent.objects.order_by("pk").values_list("pk", "action")),
         )
 

@@ -26,6 +26,8 @@ AUDIT: dict[str, tuple[str, ...]] = {
     "mutation setOpeningHours":           ("clinic.set_opening_hours",),
     "mutation addClinicClosure":          ("clinic.add_closure",),
     "mutation removeClinicClosure":       ("clinic.remove_closure",),
+    "mutation uploadClinicLogo":          ("clinic_logo.set",),
+    "mutation removeClinicLogo":          ("clinic_logo.remove",),
     "mutation updateBillingSettings":     ("billing.update_settings",),
     # Patients.
     "mutation createPatient":             ("patient.create",),

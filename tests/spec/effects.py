@@ -26,7 +26,10 @@ from backend.billing.models import (
     ReceiptLine,
 )
 from backend.clinic_admin.models import ClinicClosure, ClinicProfile, OpeningShift
+from backend.branding.models import ClinicLogo
+from backend.branding.services import logo_set
 from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
+from backend.files.models import StoredFile
 from backend.notifications.models import (
     ContactPreference,
     InboxMessage,
@@ -47,6 +50,7 @@ from backend.treatments.models import (
 )
 from tenants_core import backups
 from tenants_core.models import Clinic, ClinicBackup, Domain, MessagingSender
+from tests.accounts.matrix_world import MATRIX_LOGO
 from tests.spec.answers import _a_backup_of_clinica2
 from tests.spec.run import Run, money, registry
 
@@ -125,6 +129,25 @@ def _(run: Run) -> None:
 @effect("mutation removeClinicClosure")
 def _(run: Run) -> None:
     assert not ClinicClosure.objects.filter(pk=run.pk("closure")).exists()
+def _a_logo(run: Run) -> None:
+    name, content, _type = MATRIX_LOGO
+    logo_set(actor=run.caller, content=content, name=name)
+
+
+@effect("mutation uploadClinicLogo")
+    # README: re-encoded as PNG at 512 and 128 px (never upscaled), public under its hash.
+    logo = ClinicLogo.objects.select_related("large", "small").get()
+    assert run.data["url"] == f"http://clinica1.localhost/logo/{logo.sha256}-512.png"
+    assert (run.data["width"], run.data["height"]) == (64, 32)
+    assert [(f.width, f.height, f.content_type) for f in (logo.large, logo.small)] == [
+        (64, 32, "image/png"),
+        (64, 32, "image/png"),
+    ]
+
+
+@effect("mutation removeClinicLogo", arrange=_a_logo)
+    assert run.data == {"__typename": "Clinic"}
+    assert (ClinicLogo.objects.count(), StoredFile.objects.count()) == (0, 0)
 
 
 @effect("mutation updateBillingSettings")

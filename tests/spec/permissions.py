@@ -80,6 +80,8 @@ ACCESS: dict[str, Access] = {access.operation: access for access in (
     clinic("mutation setOpeningHours",             Y,    N,      N,        N),
     clinic("mutation addClinicClosure",            Y,    N,      N,        N),
     clinic("mutation removeClinicClosure",         Y,    N,      N,        N),
+    clinic("mutation uploadClinicLogo",            Y,    N,      N,        N),
+    clinic("mutation removeClinicLogo",            Y,    N,      N,        N),
     clinic("mutation updateBillingSettings",       Y,    N,      N,        N),
     clinic("query auditEvents",                    Y,    N,      N,        N),
     # Patients.

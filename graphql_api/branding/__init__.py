@@ -1,0 +1,1 @@
+"""The clinic's logo: its public URLs and the admins' upload."""
