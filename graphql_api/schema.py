@@ -18,8 +18,8 @@ from graphql_api.accounts.queries import Query as AccountsQuery
 from graphql_api.audit.queries import Query as AuditQuery
 from graphql_api.billing.mutations import Mutation as BillingMutation
 from graphql_api.billing.queries import Query as BillingQuery
-from graphql_api.clinic_admin.mutations import Mutation as ClinicAdminMutation
 from graphql_api.branding.mutations import Mutation as BrandingMutation
+from graphql_api.clinic_admin.mutations import Mutation as ClinicAdminMutation
 from graphql_api.clinic_settings.mutations import Mutation as ClinicSettingsMutation
 from graphql_api.clinic_settings.queries import Query as ClinicSettingsQuery
 from graphql_api.clinical.mutations import Mutation as ClinicalMutation

@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 
 from backend.clinic_admin import selectors as clinic_admin
 from backend.clinic_admin.errors import ClinicAdminError
-from graphql_api.clinic_admin.types import ClinicClosure, ClinicProfile, OpeningShift
 from graphql_api.branding.types import ClinicLogo, clinic_logo
+from graphql_api.clinic_admin.types import ClinicClosure, ClinicProfile, OpeningShift
 from graphql_api.core.context import Info
 from graphql_api.core.docstrings import django_type
 from graphql_api.core.money import Money
@@ -129,13 +129,10 @@ class Clinic(ClinicBase):
                     code=ClinicAdminError.INVALID_DATE_RANGE)}
             )  # fmt: skip
         return list(clinic_admin.clinic_closure_list(since=since, until=until))  # type: ignore[arg-type]
-        only = (["schema_name"],)
-        description = (
-            (
-                "The clinic's logo, public (no token); null when it has none, and on the"
-                " platform's domain."
-            ),
-        )
 
+    @strawberry_django.field(
+        only=["schema_name"],
+        description="The clinic's logo, public (no token); null when it has none.",
+    )
     def logo(self, root: models.Clinic, info: Info) -> ClinicLogo | None:
         return clinic_logo(root, info)

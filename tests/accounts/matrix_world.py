@@ -31,8 +31,8 @@ from backend.billing.models import (
     Receipt,
     ReceiptLine,
 )
-from backend.clinic_admin.models import ClinicClosure, ClinicProfile, OpeningShift
 from backend.branding.models import ClinicLogo
+from backend.clinic_admin.models import ClinicClosure, ClinicProfile, OpeningShift
 from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
 from backend.files.models import StoredFile
 from backend.notifications.models import (
@@ -265,6 +265,8 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "uploadClinicLogo": (
         "mutation($file: Upload!) { uploadClinicLogo(file: $file) {"
         " __typename ... on ClinicLogo { url width height } ... on OperationInfo { ...Outcome } } }",
+        {},
+    ),
     "removeClinicLogo": ("mutation { removeClinicLogo { ...Outcome } }", {}),
     "medicalHistory": (
         "query($p: ID!) { medicalHistory(patientId: $p) { version allergies } }",

@@ -25,9 +25,9 @@ from backend.billing.models import (
     Receipt,
     ReceiptLine,
 )
-from backend.clinic_admin.models import ClinicClosure, ClinicProfile, OpeningShift
 from backend.branding.models import ClinicLogo
 from backend.branding.services import logo_set
+from backend.clinic_admin.models import ClinicClosure, ClinicProfile, OpeningShift
 from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
 from backend.files.models import StoredFile
 from backend.notifications.models import (
@@ -129,12 +129,15 @@ def _(run: Run) -> None:
 @effect("mutation removeClinicClosure")
 def _(run: Run) -> None:
     assert not ClinicClosure.objects.filter(pk=run.pk("closure")).exists()
+
+
 def _a_logo(run: Run) -> None:
     name, content, _type = MATRIX_LOGO
     logo_set(actor=run.caller, content=content, name=name)
 
 
 @effect("mutation uploadClinicLogo")
+def _(run: Run) -> None:
     # README: re-encoded as PNG at 512 and 128 px (never upscaled), public under its hash.
     logo = ClinicLogo.objects.select_related("large", "small").get()
     assert run.data["url"] == f"http://clinica1.localhost/logo/{logo.sha256}-512.png"
@@ -146,6 +149,7 @@ def _a_logo(run: Run) -> None:
 
 
 @effect("mutation removeClinicLogo", arrange=_a_logo)
+def _(run: Run) -> None:
     assert run.data == {"__typename": "Clinic"}
     assert (ClinicLogo.objects.count(), StoredFile.objects.count()) == (0, 0)
 
