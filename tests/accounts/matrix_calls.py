@@ -9,8 +9,8 @@ from typing import Any
 from django_tenants.utils import tenant_context
 
 from graphql_api.schema import schema
-from tests.accounts.matrix_world import OUTCOME, WORLD_ELSEWHERE, call_document, fill
-from tests.conftest import TEST_PASSWORD, error_code, graphql
+from tests.accounts.matrix_world import OUTCOME, UPLOADS, WORLD_ELSEWHERE, call_document, fill
+from tests.conftest import TEST_PASSWORD, error_code, graphql, graphql_multipart
 from tests.spec.answers import ANSWERS
 from tests.spec.effects import EFFECTS
 from tests.spec.permissions import Access
@@ -44,7 +44,15 @@ def request(
         query, variables = SIGN_IN
     else:
         query, variables = call_document(access.field)
-    status, body = graphql(client, query, host=host, token=token, variables=fill(variables, world))
+    if access.field in UPLOADS:
+        status, body = graphql_multipart(
+            client, query, host=host, token=token, variables=fill(variables, world),
+            files=UPLOADS[access.field],
+        )  # fmt: skip
+    else:
+        status, body = graphql(
+            client, query, host=host, token=token, variables=fill(variables, world)
+        )
     assert status == 200, body
     return body
 

@@ -321,6 +321,10 @@ class VariablesGenerator:
             return self.draw(st.one_of(hours, st.times()), name).isoformat()
         if scalar == "JSON":
             return self.draw(st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), name)
+        if scalar == "Upload":
+            # A JSON request carries no file: text where the file should be, which must be
+            # refused with a code (FILE_MISSING), never stored.
+            return self.draw(st.sampled_from(["", "0", "archivo.png", "variables.file"]), name)
         raise AssertionError(f"no strategy for the scalar {scalar}")
 
     def datetime(self, name: str, siblings: dict[str, Any]) -> str:
