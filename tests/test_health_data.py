@@ -139,7 +139,7 @@ def seed_health_data(clinic: Any, caller: Any, make_staff: Any) -> HealthWorld:
         radiograph = PatientDocument.objects.create(
             patient=patient, kind="XRAY", note=sentinels["radiograph"], created_by=dentist,
             original=StoredFile.objects.create(
-                key=f"clinics/{clinic.schema_name}/document/centinela.png", purpose="DOCUMENT",
+                key=f"clinics/{clinic.schema_name}/document/centinela.png", purpose="document",
                 content_type="image/png", size_bytes=69, sha256="0" * 64,
                 original_name="periapical.png", width=1, height=1,
             ),

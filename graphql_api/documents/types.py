@@ -10,10 +10,12 @@ from strawberry import relay
 
 from backend.documents import models
 from backend.documents.models import DocumentKind
+from backend.files.models import StoredFile
 from backend.files.signing import download_url
 from graphql_api.accounts.types import StaffMember
 from graphql_api.core.context import Info
 from graphql_api.core.docstrings import django_type, graphql_type
+from graphql_api.core.uploads import absolute_url
 
 strawberry.enum(
     DocumentKind,
@@ -30,11 +32,10 @@ class DocumentPreview:
     height: int
 
 
-def _absolute(info: Info, stored, *, inline: bool) -> str:
+def _absolute(info: Info, stored: StoredFile, *, inline: bool) -> str:
+    """A signed link for the user who asked, on the host they asked on (the clinic's)."""
     user = info.context.require_user()
-    return info.context.request.build_absolute_uri(
-        download_url(stored, user_id=user.pk, inline=inline)
-    )
+    return absolute_url(info.context.request, download_url(stored, user_id=user.pk, inline=inline))
 
 
 @django_type(models.PatientDocument)

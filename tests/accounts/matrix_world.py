@@ -669,7 +669,7 @@ def build_world(clinic: Clinic, caller: User, make_staff: Any) -> dict[str, str]
                 patient=patient, kind="CONSENT", created_by=staff, note="Consentimiento",
                 original=StoredFile.objects.create(
                     key=f"clinics/{clinic.schema_name}/document/matrix{n}.png",
-                    purpose="DOCUMENT", content_type="image/png", size_bytes=len(TINY_PNG),
+                    purpose="document", content_type="image/png", size_bytes=len(TINY_PNG),
                     sha256="0" * 64, original_name=f"consentimiento{n}.png", width=1, height=1,
                 ),
                 archived_at=starts - dt.timedelta(days=1) if n else None,

@@ -275,7 +275,7 @@ def build_world(clinic: Clinic, *, pk_base: int | None, label: str, password: st
             PatientDocument.objects.create(
                 patient=patient, kind=kind, note=f"{label} documento", created_by=admin,
                 original=StoredFile.objects.create(
-                    key=f"clinics/{clinic.schema_name}/document/fuzz{kind}.png", purpose="DOCUMENT",
+                    key=f"clinics/{clinic.schema_name}/document/fuzz{kind}.png", purpose="document",
                     content_type="image/png", size_bytes=69, sha256="0" * 64,
                     original_name=f"{label}.png", width=1, height=1, **pk(),
                 ),
