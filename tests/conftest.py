@@ -8,7 +8,6 @@ that is rolled back, so tests stay isolated without re-migrating any schema.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
 import tempfile
@@ -278,39 +277,6 @@ def graphql(
         "/graphql",
         data={"query": query, "variables": variables or {}},
         content_type="application/json",
-        **headers,
-    )
-    return response.status_code, response.json()
-
-
-def graphql_multipart(
-    client: Any,
-    query: str,
-    *,
-    host: str,
-    variables: dict[str, Any],
-    files: dict[str, tuple[str, bytes, str]],
-    token: str | None = None,
-    language: str | None = None,
-) -> tuple[int, dict[str, Any]]:
-    """``graphql`` as a GraphQL multipart request: ``files`` maps a variable path
-    ("input.file") to (name, content, declared type)."""
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    headers = {"HTTP_HOST": host}
-    if language:
-        headers["HTTP_ACCEPT_LANGUAGE"] = language
-    if token:
-        headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    parts = {str(n): SimpleUploadedFile(*file) for n, file in enumerate(files.values())}
-    mapping = {str(n): [f"variables.{path}"] for n, path in enumerate(files)}
-    response = client.post(
-        "/graphql",
-        data={
-            "operations": json.dumps({"query": query, "variables": variables}),
-            "map": json.dumps(mapping),
-            **parts,
-        },
         **headers,
     )
     return response.status_code, response.json()

@@ -42,7 +42,7 @@ from graphql_api.core.permission_docs import operation_rules
 from graphql_api.schema import schema
 from tests.accounts.matrix_world import UPLOADS
 from tests.accounts.test_role_matrix import CALLS, build_world
-from tests.conftest import graphql_multipart
+from tests.files.multipart import upload_graphql
 from tests.schema_walker import (
     GRAPHQL,
     Leaf,
@@ -236,9 +236,9 @@ def walk_mutations(
         # The role-matrix call, with its payload's selection replaced by the whole payload.
         document = with_payload(text, selection)
         if name in UPLOADS:  # a GraphQL multipart request, with its file
-            status, body = graphql_multipart(
+            status, body = upload_graphql(  # its payload holds no translated text
                 client, document, host=HOST, token=token, files=UPLOADS[name],
-                variables=_filled(variables, world.ids), language=language,
+                variables=_filled(variables, world.ids),
             )  # fmt: skip
         else:
             response = client.post(

@@ -127,7 +127,7 @@ def _preview(dataset: Any) -> tuple[bytes, int, int]:
         values = values.astype("float64")
         low, high = float(np.min(values)), float(np.max(values))
         scaled = (values - low) * (255.0 / (high - low)) if high > low else values * 0
-        grey = scaled.astype("uint8")
+        grey = np.rint(scaled).astype("uint8")
         if str(dataset.get("PhotometricInterpretation", "")) == "MONOCHROME1":
             grey = 255 - grey  # MONOCHROME1: the lowest value is white
         image = Image.fromarray(grey, mode="L")

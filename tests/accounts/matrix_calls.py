@@ -10,7 +10,8 @@ from django_tenants.utils import tenant_context
 
 from graphql_api.schema import schema
 from tests.accounts.matrix_world import OUTCOME, UPLOADS, WORLD_ELSEWHERE, call_document, fill
-from tests.conftest import TEST_PASSWORD, error_code, graphql, graphql_multipart
+from tests.conftest import TEST_PASSWORD, error_code, graphql
+from tests.files.multipart import upload_graphql
 from tests.spec.answers import ANSWERS
 from tests.spec.effects import EFFECTS
 from tests.spec.permissions import Access
@@ -45,7 +46,7 @@ def request(
     else:
         query, variables = call_document(access.field)
     if access.field in UPLOADS:
-        status, body = graphql_multipart(
+        status, body = upload_graphql(
             client, query, host=host, token=token, variables=fill(variables, world),
             files=UPLOADS[access.field],
         )  # fmt: skip

@@ -25,6 +25,7 @@ from backend.files.models import StoredFile
 from backend.patients.models import Patient
 from tenants_core.models import Clinic
 from tenants_core.services import clinic_provision
+from tests.accounts.matrix_world import distinct_ids
 from tests.conftest import TEST_PASSWORD, LiveServer
 
 UPLOAD = """
@@ -68,12 +69,16 @@ class World:
     b: Site
 
 
-def _site(subdomain: str, plan: str, patient: dict[str, str]) -> Site:
+def _site(subdomain: str, plan: str, patient: dict[str, str], *, apart: bool = False) -> Site:
     clinic = clinic_provision(
         subdomain=subdomain, name=subdomain.title(), legal_id="20600000005",
         email=f"hola@{subdomain}.pe", plan=plan, admin_email=f"admin@{subdomain}.pe",
         admin_password=TEST_PASSWORD,
     )  # fmt: skip
+    if apart:
+        # Its rows numbered from 500,000: its IDs name nothing in the other clinic, so that
+        # finding one there would be a leak, not a clash.
+        distinct_ids(clinic)
     with clinic_context(clinic):
         row = Patient.objects.create(document_type="DNI", **patient)
         site = Site(clinic, f"{subdomain}.{settings.BASE_DOMAIN}", to_base64("Patient", row.pk))
@@ -98,6 +103,7 @@ def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
             b=_site(
                 "docs-b", "basic",
                 {"first_name": "Ana", "last_name": "Gómez", "document_number": "87654321"},
+                apart=True,
             ),
         )  # fmt: skip
     yield sites
@@ -131,14 +137,18 @@ def multipart(
     headers = {"Host": f"{host}:{server.port}"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    fields = {"operations": json.dumps({"query": query, "variables": variables}),
+              "map": json.dumps(mapping)}  # fmt: skip
+    if not parts:  # still multipart/form-data: the fields as parts without a file name
+        return httpx.post(
+            f"{server.url}/graphql",
+            files={name: (None, value) for name, value in fields.items()},
+            headers=headers,
+            timeout=60,
+        )
     return httpx.post(
-        f"{server.url}/graphql",
-        data={"operations": json.dumps({"query": query, "variables": variables}),
-              "map": json.dumps(mapping)},
-        files=parts,
-        headers=headers,
-        timeout=60,
-    )  # fmt: skip
+        f"{server.url}/graphql", data=fields, files=parts, headers=headers, timeout=60
+    )
 
 
 def upload(

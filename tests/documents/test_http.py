@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import time
 from typing import Any
 
 import pytest
@@ -250,7 +251,7 @@ def test_a_tampered_or_foreign_link_is_refused_with_a_code(uvicorn_server, world
     path = httpx_path(theirs["downloadUrl"])
     on_mine = uvicorn_server.request("GET", path, world.a.host)
     assert on_mine.status_code == 404
-    assert on_mine.json()["code"] == "LINK_INVALID"
+    assert _first_code(on_mine.json()) == "LINK_INVALID"
     # One character changed anywhere in the token.
     path = httpx_path(mine["downloadUrl"])
     for position in (len("/files/") + 3, len(path) - 2):
@@ -258,7 +259,34 @@ def test_a_tampered_or_foreign_link_is_refused_with_a_code(uvicorn_server, world
         tampered = path[:position] + flipped + path[position + 1 :]
         response = uvicorn_server.request("GET", tampered, world.a.host)
         assert response.status_code == 404, tampered
-        assert response.json()["code"] == "LINK_INVALID"
+        assert _first_code(response.json()) == "LINK_INVALID"
+
+
+def test_an_expired_link_is_refused_with_its_own_code_and_reads_nothing(
+    uvicorn_server, world, django_db_blocker
+):
+    from unittest import mock
+
+    from django.conf import settings
+
+    from backend.files.models import StoredFile
+    from backend.files.signing import download_url
+
+    site = world.a
+    document = upload(uvicorn_server, site, "DENTIST", samples.png())
+    past = time.time() - settings.FILE_URL_SECONDS - 5
+    with django_db_blocker.unblock(), clinic_context(site.clinic):
+        stored = StoredFile.objects.get(sha256=document["sha256"], purpose="document")
+        with mock.patch("django.core.signing.time.time", return_value=past):
+            url = download_url(stored, user_id=site.users["DENTIST"].pk)
+        mark = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+    response = uvicorn_server.request("GET", url, site.host)
+    assert response.status_code == 410
+    assert _first_code(response.json()) == "LINK_EXPIRED"
+    with django_db_blocker.unblock():
+        assert actions_since(site.clinic, mark) == []
+    # The same file by a fresh link: the refusal was the link's age, nothing else.
+    assert fetch(uvicorn_server, document["downloadUrl"]).status_code == 200
 
 
 def httpx_path(url: str) -> str:
@@ -317,10 +345,7 @@ def test_an_oversize_file_is_refused_and_leaves_nothing(uvicorn_server, world, d
     )  # fmt: skip
     assert payload.status_code in (200, 413), payload.text
     body = payload.json()
-    found = body.get("code") or (body.get("errors") or [{}])[0].get("extensions", {}).get("code")
-    if found is None:
-        found = codes(body["data"]["uploadPatientDocument"])[0]
-    assert found in ("FILE_TOO_LARGE", "REQUEST_TOO_LARGE"), body
+    assert _first_code(body) in ("FILE_TOO_LARGE", "REQUEST_TOO_LARGE"), body
 
 
 def test_an_upload_without_a_file_or_with_two_for_one_field_is_refused(
@@ -334,21 +359,32 @@ def test_an_upload_without_a_file_or_with_two_for_one_field_is_refused(
             uvicorn_server, site.host, UPLOAD, variables, files, token=site.tokens["DENTIST"]
         ).json()
 
+    # No file part at all: the required `file` is null, which GraphQL itself refuses.
     none = _refused_leaving_nothing(uvicorn_server, site, django_db_blocker, lambda: send({}))
-    assert _first_code(none) in ("FILE_MISSING", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST")
+    assert _first_code(none) == "GRAPHQL_VALIDATION_FAILED", none
+    assert ".file" in none["errors"][0]["message"]
+    # A JSON request with text where the file belongs.
+    text = _refused_leaving_nothing(
+        uvicorn_server, site, django_db_blocker,
+        lambda: uvicorn_server.post(
+            site.host,
+            {"query": UPLOAD, "variables": {"input": {**variables["input"], "file": "rx.png"}}},
+            headers={"Authorization": f"Bearer {site.tokens['DENTIST']}"},
+        ).json(),
+    )  # fmt: skip
+    assert _first_code(text) == "FILE_MISSING", text
     two = _refused_leaving_nothing(
         uvicorn_server, site, django_db_blocker,
         lambda: send({"input.file": [("a.png", samples.png(), "image/png"),
                                      ("b.png", samples.webp(), "image/webp")]}),
     )  # fmt: skip
-    assert _first_code(two) in ("BAD_REQUEST", "FILE_MISSING"), two
+    assert _first_code(two) == "TOO_MANY_FILES", two
 
 
 def _first_code(body: dict[str, Any]) -> str | None:
+    """The code of a top-level error, or the first of a mutation's OperationInfo."""
     if body.get("errors"):
         return body["errors"][0]["extensions"]["code"]
-    if "code" in body:
-        return body["code"]
     return codes(next(iter(body["data"].values())))[0]
 
 
