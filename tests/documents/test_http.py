@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 from PIL import Image
+from strawberry.relay import from_base64
 
 from backend.audit.models import AuditEvent
 from backend.core.tenancy import clinic_context
@@ -210,7 +211,7 @@ def test_the_receptionist_files_an_id_document_but_never_sees_a_radiograph(
     receptionist = site.users["RECEPTIONIST"]
     with django_db_blocker.unblock(), clinic_context(site.clinic):
         document = PatientDocument.objects.select_related("original").get(
-            original__sha256=xray["sha256"], kind="XRAY"
+            pk=from_base64(xray["id"])[1]
         )
         url = download_url(document.original, user_id=receptionist.pk)
         mark = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
@@ -269,6 +270,7 @@ def test_an_expired_link_is_refused_with_its_own_code_and_reads_nothing(
 
     from django.conf import settings
 
+    from backend.documents.models import PatientDocument
     from backend.files.models import StoredFile
     from backend.files.signing import download_url
 
@@ -276,7 +278,9 @@ def test_an_expired_link_is_refused_with_its_own_code_and_reads_nothing(
     document = upload(uvicorn_server, site, "DENTIST", samples.png())
     past = time.time() - settings.FILE_URL_SECONDS - 5
     with django_db_blocker.unblock(), clinic_context(site.clinic):
-        stored = StoredFile.objects.get(sha256=document["sha256"], purpose="document")
+        stored = StoredFile.objects.get(
+            pk=PatientDocument.objects.get(pk=from_base64(document["id"])[1]).original_id
+        )
         with mock.patch("django.core.signing.time.time", return_value=past):
             url = download_url(stored, user_id=site.users["DENTIST"].pk)
         mark = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
