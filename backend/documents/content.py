@@ -52,7 +52,15 @@ def _pdf(content: bytes) -> InspectedDocument:
 
 
 def _image(content: bytes) -> InspectedDocument:
-    info = image_inspect(content)
+    try:
+        info = image_inspect(content)
+    except ValidationError as error:
+        if error.code != FileError.FILE_TYPE_NOT_ALLOWED:
+            raise
+        raise ValidationError(
+            _("A document must be a JPEG, PNG or WebP image, a PDF or a DICOM file."),
+            code=FileError.FILE_TYPE_NOT_ALLOWED,
+        ) from None
     thumbnail = image_thumbnail(content, max_side=THUMBNAIL_SIDE)
     return InspectedDocument(
         mime=info.mime,
