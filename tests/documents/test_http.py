@@ -27,6 +27,7 @@ from tests.documents.conftest import (
     stored_objects,
     upload,
 )
+from tests.files.images import bomb_png
 
 pytestmark = pytest.mark.slow
 
@@ -321,8 +322,17 @@ def _refused_leaving_nothing(server, site, django_db_blocker, send) -> list[str]
         (samples.pdf()[:-10], "cortado.pdf", "FILE_CORRUPT"),
         (samples.dicom()[:-100], "cortado.dcm", "FILE_CORRUPT"),
         (b"", "vacio.png", "FILE_MISSING"),
+        (bomb_png(), "bomba.png", "IMAGE_TOO_LARGE"),
     ],
-    ids=["text", "zip-renamed-png", "truncated-jpeg", "truncated-pdf", "truncated-dicom", "empty"],
+    ids=[
+        "text",
+        "zip-renamed-png",
+        "truncated-jpeg",
+        "truncated-pdf",
+        "truncated-dicom",
+        "empty",
+        "decompression-bomb",
+    ],
 )
 def test_a_bad_file_is_refused_with_its_code_and_leaves_nothing(
     uvicorn_server, world, django_db_blocker, content, name, code
