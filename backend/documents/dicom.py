@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import unicodedata
+import warnings as python_warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,16 +148,18 @@ def dicom_read(content: bytes, patient: Patient) -> DicomFile:
     """Read a DICOM file: ``FILE_CORRUPT`` when it does not parse; otherwise its preview
     (when the pixels decode) and the header's mismatches with ``patient`` as warnings."""
     import pydicom
-    from pydicom.errors import InvalidDicomError
 
     try:
-        dataset = pydicom.dcmread(io.BytesIO(content))
-        # Touch every element now: a damaged one fails here, not later on a reader.
-        dataset.walk(lambda *_args: None)
-        complete = _complete(dataset)
-        warnings = patient_warnings(dataset, patient)
-    except (InvalidDicomError, EOFError, ValueError, TypeError, KeyError, AttributeError,
-            OSError, NotImplementedError, OverflowError, IndexError):  # fmt: skip
+        # pydicom warns about each value that breaks the standard (common in sensors' files):
+        # what matters here is whether the file reads, and whose it is.
+        with python_warnings.catch_warnings():
+            python_warnings.simplefilter("ignore")
+            dataset = pydicom.dcmread(io.BytesIO(content))
+            # Touch every element now: a damaged one fails here, not later on a reader.
+            dataset.walk(lambda *_args: None)
+            complete = _complete(dataset)
+            warnings = patient_warnings(dataset, patient)
+    except Exception:  # the file is untrusted: whatever pydicom chokes on, it is damaged
         raise ValidationError(
             _("This DICOM file is damaged or truncated."), code=FileError.FILE_CORRUPT
         ) from None
@@ -169,7 +172,9 @@ def dicom_read(content: bytes, patient: Patient) -> DicomFile:
         result.warnings.append(_("The DICOM file holds no image; there is no preview."))
         return result
     try:
-        result.preview_png, result.width, result.height = _preview(dataset)
+        with python_warnings.catch_warnings():
+            python_warnings.simplefilter("ignore")
+            result.preview_png, result.width, result.height = _preview(dataset)
     except Exception:  # any decoder failure (a missing plugin, bad data): no preview
         result.warnings.append(
             _(
