@@ -30,7 +30,6 @@ CLINICAL_KINDS = frozenset({DocumentKind.XRAY, DocumentKind.PHOTO, DocumentKind.
 ADMINISTRATIVE_KINDS = frozenset({DocumentKind.CONSENT, DocumentKind.ID_DOCUMENT})
 
 NOTE_MAX_LENGTH = 2000
-MAX_TEETH = 32
 
 
 class PatientDocument(models.Model):

@@ -25,7 +25,7 @@ from backend.core.errors import field_error
 from backend.documents.access import may_write
 from backend.documents.content import document_inspect
 from backend.documents.errors import DocumentError
-from backend.documents.models import MAX_TEETH, NOTE_MAX_LENGTH, DocumentKind, PatientDocument
+from backend.documents.models import NOTE_MAX_LENGTH, DocumentKind, PatientDocument
 from backend.files.models import FilePurpose
 from backend.files.services import file_store
 from backend.patients.models import Patient
@@ -56,12 +56,7 @@ def _teeth(values: Iterable[int] | None) -> list[int]:
             teeth.add(validate_tooth(tooth))
         except ValidationError as error:
             raise ValidationError({"teeth": error}) from None
-    if len(teeth) > MAX_TEETH:
-        raise field_error(
-            "teeth",
-            _("At most %(max)d teeth.") % {"max": MAX_TEETH},
-            DocumentError.TOO_MANY_TEETH,
-        )
+    # Without repeats there are at most 52 (a panoramic of a mixed dentition may show them).
     return sorted(teeth)
 
 
