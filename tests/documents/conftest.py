@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +112,10 @@ def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
         connection.set_schema_to_public()
         for site in (sites.a, sites.b):
             site.clinic.delete(force_drop=True)
+            # The clinics are gone: their objects too (the storage is the local one here).
+            shutil.rmtree(
+                Path(settings.MEDIA_ROOT) / "clinics" / site.clinic.schema_name, ignore_errors=True
+            )
 
 
 File = tuple[str, bytes, str]  # name, content, declared type
