@@ -187,6 +187,7 @@ TENANT_APPS = [
     "backend.scheduling",
     "backend.clinical",
     "backend.treatments",
+    "backend.documents",
     "backend.billing",
     "backend.notifications",
     "backend.branding",

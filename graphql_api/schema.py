@@ -30,6 +30,8 @@ from graphql_api.core.document_limits import DocumentLimits
 from graphql_api.core.errors import CodedErrorsSchema
 from graphql_api.core.fast_fields import install_fast_fields
 from graphql_api.core.validation import DocumentValidation
+from graphql_api.documents.mutations import Mutation as DocumentsMutation
+from graphql_api.documents.queries import Query as DocumentsQuery
 from graphql_api.notifications.mutations import Mutation as NotificationsMutation
 from graphql_api.notifications.queries import Query as NotificationsQuery
 from graphql_api.patients.mutations import Mutation as PatientsMutation
@@ -52,6 +54,7 @@ Query = merge_types(
         ResourcesQuery,
         SchedulingQuery,
         ClinicalQuery,
+        DocumentsQuery,
         TreatmentsQuery,
         BillingQuery,
         NotificationsQuery,
@@ -70,6 +73,7 @@ Mutation = merge_types(
         ResourcesMutation,
         SchedulingMutation,
         ClinicalMutation,
+        DocumentsMutation,
         TreatmentsMutation,
         BillingMutation,
         NotificationsMutation,

@@ -33,12 +33,16 @@ from backend.accounts.models import Role
 from backend.accounts.roles import role_has_permission
 from backend.clinical import services as clinical
 from backend.clinical.models import ClinicalNote, Condition, Finding
+from backend.documents.models import PatientDocument
+from backend.files.models import StoredFile
 from backend.patients.models import Patient
 from backend.patients.services import patient_update
 from backend.treatments.models import TreatmentPlanItem
 from graphql_api.core.permission_docs import operation_rules
 from graphql_api.schema import schema
+from tests.accounts.matrix_world import UPLOADS
 from tests.accounts.test_role_matrix import CALLS, build_world
+from tests.files.multipart import upload_graphql
 from tests.schema_walker import (
     GRAPHQL,
     Leaf,
@@ -91,7 +95,7 @@ def seed_health_data(clinic: Any, caller: Any, make_staff: Any) -> HealthWorld:
     sentinels = {name: _sentinel(name) for name in (
         "medications", "conditions-notes", "anamnesis-allergies", "medications-v2",
         "subjective", "objective", "assessment", "plan", "addendum", "draft", "finding",
-        "planned-finding", "allergies", "medical-alerts",
+        "planned-finding", "allergies", "medical-alerts", "radiograph",
     )}  # fmt: skip
     with tenant_context(clinic):
         patient = Patient.objects.get(pk=from_base64(ids["patient"])[1])
@@ -131,7 +135,17 @@ def seed_health_data(clinic: Any, caller: Any, make_staff: Any) -> HealthWorld:
             actor=dentist, patient=patient, tooth=47, condition="EXTRACTION_INDICATED",
             state="PLANNED", notes=sentinels["planned-finding"],
         )  # fmt: skip
+        # A radiograph: a clinical document, which the front desk must not even see listed.
+        radiograph = PatientDocument.objects.create(
+            patient=patient, kind="XRAY", note=sentinels["radiograph"], created_by=dentist,
+            original=StoredFile.objects.create(
+                key=f"clinics/{clinic.schema_name}/document/centinela.png", purpose="document",
+                content_type="image/png", size_bytes=69, sha256="0" * 64,
+                original_name="periapical.png", width=1, height=1,
+            ),
+        )  # fmt: skip
         clinical_ids = [  # each once, in a stable order
+            to_base64("PatientDocument", radiograph.pk),
             to_base64("MedicalHistory", first.pk), to_base64("MedicalHistory", second.pk),
             to_base64("ClinicalNote", note.pk), to_base64("ClinicalNote", draft.pk),
             to_base64("NoteAddendum", addendum.pk), to_base64("Finding", existing.pk),
@@ -221,14 +235,20 @@ def walk_mutations(
         [selection] = documents("", [Leaf(leaf.path, frozenset()) for leaf in allowed])
         # The role-matrix call, with its payload's selection replaced by the whole payload.
         document = with_payload(text, selection)
-        response = client.post(
-            "/graphql",
-            data={"query": document, "variables": _filled(variables, world.ids)},
-            content_type="application/json", HTTP_HOST=HOST,
-            HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT_LANGUAGE=language,
-        )  # fmt: skip
-        body = response.json()
-        assert response.status_code == 200, (role, name, body)
+        if name in UPLOADS:  # a GraphQL multipart request, with its file
+            status, body = upload_graphql(  # its payload holds no translated text
+                client, document, host=HOST, token=token, files=UPLOADS[name],
+                variables=_filled(variables, world.ids),
+            )  # fmt: skip
+        else:
+            response = client.post(
+                "/graphql",
+                data={"query": document, "variables": _filled(variables, world.ids)},
+                content_type="application/json", HTTP_HOST=HOST,
+                HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT_LANGUAGE=language,
+            )  # fmt: skip
+            status, body = response.status_code, response.json()
+        assert status == 200, (role, name, body)
         assert "errors" not in body, (role, name, body)
         bodies.append(body)
     return bodies

@@ -19,6 +19,7 @@ GRANT_MODULES = (
     "backend.scheduling.permissions",
     "backend.clinical.permissions",
     "backend.treatments.permissions",
+    "backend.documents.permissions",
     "backend.billing.permissions",
     "backend.notifications.permissions",
 )

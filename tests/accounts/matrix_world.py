@@ -34,6 +34,7 @@ from backend.billing.models import (
 from backend.branding.models import ClinicLogo
 from backend.clinic_admin.models import ClinicClosure, ClinicProfile, OpeningShift
 from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
+from backend.documents.models import PatientDocument
 from backend.files.models import StoredFile
 from backend.notifications.models import (
     ContactPreference,
@@ -499,6 +500,30 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         "mutation($id: ID!) { markInboxMessageHandled(id: $id) { ...Outcome } }",
         {"id": "{inbox_message}"},
     ),
+    # Patient documents: the world's are signed consents, which every role reads and files.
+    "patientDocuments": (
+        "query($p: ID!) { patientDocuments(patientId: $p, first: 5) { totalCount"
+        " edges { node { kind note } } } }",
+        {"p": "{patient}"},
+    ),
+    "uploadPatientDocument": (
+        "mutation($input: UploadPatientDocumentInput!) { uploadPatientDocument(input: $input)"
+        " { ...Outcome } }",
+        {"input": {"patientId": "{patient}", "kind": "CONSENT", "file": None}},
+    ),
+    "updatePatientDocument": (
+        'mutation($id: ID!) { updatePatientDocument(id: $id, input: {note: "Firmado"})'
+        " { ...Outcome } }",
+        {"id": "{document}"},
+    ),
+    "archivePatientDocument": (
+        "mutation($id: ID!) { archivePatientDocument(id: $id) { ...Outcome } }",
+        {"id": "{document}"},
+    ),
+    "unarchivePatientDocument": (
+        "mutation($id: ID!) { unarchivePatientDocument(id: $id) { ...Outcome } }",
+        {"id": "{archived_document}"},
+    ),
     "setClinicMessagingSender": (
         'mutation { setClinicMessagingSender(subdomain: "clinica2", channel: SMS,'
         ' externalId: "+51911111111") { ...Outcome } }',
@@ -511,6 +536,16 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
 }
 
+# The files of the calls that upload (GraphQL multipart: variable path → name, bytes, type).
+# A 1×1 PNG: a signed consent, as far as the matrix is concerned.
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
+    "0000000c49444154789c63f8ffff3f0005fe02fe0def46b80000000049454e44ae426082"
+)
+UPLOADS: dict[str, dict[str, tuple[str, bytes, str]]] = {
+    "uploadPatientDocument": {"input.file": ("consentimiento.png", TINY_PNG, "image/png")},
+}
+
 # A mutation's selection: its result's type, or its refusal's codes.
 OUTCOME = "fragment Outcome on OperationInfo { messages { code } }"
 
@@ -521,6 +556,7 @@ TYPE_NAMES = dict(
     charge="Charge", receipt="Receipt", payment="Payment", notification="Notification",
     inbox_message="InboxMessage", notification_rule="NotificationRule", recall_rule="RecallRule",
     closure="ClinicClosure",
+    document="PatientDocument", archived_document="PatientDocument",
 )  # fmt: skip
 
 
@@ -671,12 +707,26 @@ def build_world(clinic: Clinic, caller: User, make_staff: Any) -> dict[str, str]
             starts_on=starts.date() + dt.timedelta(days=50),
             ends_on=starts.date() + dt.timedelta(days=51),
         )
+        document, archived_document = (
+            PatientDocument.objects.create(
+                patient=patient, kind="CONSENT", created_by=staff, note="Consentimiento",
+                original=StoredFile.objects.create(
+                    key=f"clinics/{clinic.schema_name}/document/matrix{n}.png",
+                    purpose="document", content_type="image/png", size_bytes=len(TINY_PNG),
+                    sha256="0" * 64, original_name=f"consentimiento{n}.png", width=1, height=1,
+                ),
+                archived_at=starts - dt.timedelta(days=1) if n else None,
+                archived_by=staff if n else None,
+            )
+            for n in (0, 1)
+        )  # fmt: skip
     objects = dict(
         staff=staff, patient=patient, professional=professional, chair=chair,
         appointment=appointment, time_off=time_off, note=note, signed_note=signed_note,
         finding=finding, procedure=procedure, plan=plan, item=item, charge=charge,
         receipt=receipt, payment=payment, notification=notification, inbox_message=inbox_message,
         notification_rule=notification_rule, recall_rule=recall_rule, closure=closure,
+        document=document, archived_document=archived_document,
     )  # fmt: skip
     return {name: to_base64(TYPE_NAMES[name], obj.pk) for name, obj in objects.items()} | dates
 
@@ -738,6 +788,11 @@ def snapshot(clinic: Clinic) -> tuple[Any, ...]:
             list(OpeningShift.objects.order_by("pk").values()),
             list(ClinicClosure.objects.order_by("pk").values()),
             list(ClinicLogo.objects.values()),
+            list(
+                PatientDocument.objects.order_by("pk").values_list(
+                    "pk", "kind", "note", "teeth", "archived_at"
+                )
+            ),
             list(StoredFile.objects.order_by("pk").values_list("pk", "key")),
             list(AuditEvent.objects.order_by("pk").values_list("pk", "action")),
         )

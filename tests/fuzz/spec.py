@@ -79,6 +79,10 @@ ID_TYPES_OF_ID = {
     **dict.fromkeys(["updateRecallRule", "deleteRecallRule"], "RecallRule"),
     "resendNotification": "Notification",
     "markInboxMessageHandled": "InboxMessage",
+    **dict.fromkeys(
+        ["updatePatientDocument", "archivePatientDocument", "unarchivePatientDocument"],
+        "PatientDocument",
+    ),
 }
 
 

@@ -24,6 +24,8 @@ from backend.accounts.models import Role
 from backend.billing.models import Charge, Payment, Receipt, ReceiptLine
 from backend.clinic_admin.models import ClinicClosure
 from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
+from backend.documents.models import PatientDocument
+from backend.files.models import StoredFile
 from backend.notifications.models import InboxMessage, Notification, NotificationRule, RecallRule
 from backend.patients.models import Patient
 from backend.resources.models import Chair, Professional, TimeOff, WorkingHours
@@ -277,6 +279,19 @@ def build_world(clinic: Clinic, *, pk_base: int | None, label: str, password: st
             **pk(),
         )
         world.add("InboxMessage", inbox_message)
+        documents = [
+            PatientDocument.objects.create(
+                patient=patient, kind=kind, note=f"{label} documento", created_by=admin,
+                original=StoredFile.objects.create(
+                    key=f"clinics/{clinic.schema_name}/document/fuzz{kind}.png", purpose="document",
+                    content_type="image/png", size_bytes=69, sha256="0" * 64,
+                    original_name=f"{label}.png", width=1, height=1, **pk(),
+                ),
+                **pk(),
+            )
+            for kind in ("XRAY", "CONSENT")
+        ]  # fmt: skip
+        world.add("PatientDocument", *documents)
     return world
 
 

@@ -343,3 +343,13 @@ def _(run: Run) -> None:
         "totalCount": 1,
         "edges": [{"node": {"id": run.ids["inbox_message"], "body": "¿Puedo ir más tarde?"}}],
     }
+
+
+# --- patient documents ---------------------------------------------------------------------
+
+
+@answer("query patientDocuments")
+def _(run: Run) -> None:
+    # The world's signed consent; its archived twin stays out of the list.
+    assert run.data == {"totalCount": 1, "edges": [{"node": {"kind": "CONSENT",
+                                                             "note": "Consentimiento"}}]}  # fmt: skip

@@ -90,6 +90,11 @@ AUDIT: dict[str, tuple[str, ...]] = {
     "mutation updateContactPreference":   ("contact_preference.update",),
     "mutation resendNotification":        ("notification.resend",),
     "mutation markInboxMessageHandled":   ("inbox_message.handle",),
+    # Patient documents (each download is audited too: tests/documents).
+    "mutation uploadPatientDocument":     ("patient_document.upload",),
+    "mutation updatePatientDocument":     ("patient_document.update",),
+    "mutation archivePatientDocument":    ("patient_document.archive",),
+    "mutation unarchivePatientDocument":  ("patient_document.unarchive",),
     # The platform, in the public schema's trail.
     "mutation createClinic":              ("clinic.create",),
     "mutation changeClinicPlan":          ("clinic.change_plan",),

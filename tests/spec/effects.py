@@ -635,3 +635,44 @@ def _a_sender_of_clinica2(run: Run) -> None:
 @effect("mutation removeClinicMessagingSender", arrange=_a_sender_of_clinica2)
 def _(run: Run) -> None:
     assert not MessagingSender.objects.exists()
+
+
+# --- patient documents ---------------------------------------------------------------------
+
+
+@effect("mutation uploadPatientDocument")
+def _(run: Run) -> None:
+    from backend.documents.models import PatientDocument
+
+    document = PatientDocument.objects.select_related("original").get(
+        original__original_name="consentimiento.png"
+    )
+    assert (document.kind, document.patient_id, document.created_by_id) == (
+        "CONSENT", run.pk("patient"), run.caller.pk,
+    )  # fmt: skip
+    assert (document.original.content_type, document.original.size_bytes) == ("image/png", 69)
+    assert document.preview is not None  # an image gets its thumbnail
+
+
+@effect("mutation updatePatientDocument")
+def _(run: Run) -> None:
+    from backend.documents.models import PatientDocument
+
+    assert run.get(PatientDocument, "document").note == "Firmado"
+
+
+@effect("mutation archivePatientDocument")
+def _(run: Run) -> None:
+    from backend.documents.models import PatientDocument
+
+    document = run.get(PatientDocument, "document")
+    assert document.archived_at is not None
+    assert document.archived_by_id == run.caller.pk
+
+
+@effect("mutation unarchivePatientDocument")
+def _(run: Run) -> None:
+    from backend.documents.models import PatientDocument
+
+    document = run.get(PatientDocument, "archived_document")
+    assert (document.archived_at, document.archived_by_id) == (None, None)

@@ -173,6 +173,13 @@ ACCESS: dict[str, Access] = {access.operation: access for access in (
     clinic("mutation updateContactPreference",     Y,    N,      N,        Y),
     clinic("mutation resendNotification",          Y,    N,      N,        Y),
     clinic("mutation markInboxMessageHandled",     Y,    N,      N,        Y),
+    # Patient documents, by kind: the front desk reads and files ID documents and signed
+    # consents (the world's), never radiographs (tests/documents).
+    clinic("query patientDocuments",               Y,    Y,      Y,        Y),
+    clinic("mutation uploadPatientDocument",       Y,    Y,      Y,        Y),
+    clinic("mutation updatePatientDocument",       Y,    Y,      Y,        Y),
+    clinic("mutation archivePatientDocument",      Y,    Y,      Y,        Y),
+    clinic("mutation unarchivePatientDocument",    Y,    Y,      Y,        Y),
     # The platform.
     platform("query plans"),
     platform("query clinics"),
