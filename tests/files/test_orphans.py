@@ -5,6 +5,7 @@ stored it, to the row, or to the clinic (``backend.files.cleanup``, run hourly b
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +32,23 @@ def store(content: bytes = b"%PDF-1.7 hello") -> StoredFile:
         )  # fmt: skip
 
 
-def stored_then_rolled_back() -> str:
+def rolled_back(work: Callable[[], Any]) -> None:
+    """Run ``work`` in a transaction that then rolls back (a service failing afterwards)."""
+
+    def failing() -> None:
+        with transaction.atomic():
+            work()
+            raise RuntimeError("the service failed after storing the file")
+
+    with pytest.raises(RuntimeError):
+        failing()
+
+
+def stored_then_rolled_back(content: bytes = b"%PDF-1.7 hello") -> str:
     """The key of an object whose transaction rolled back after ``file_store`` returned."""
-    key = ""
-    with pytest.raises(RuntimeError), transaction.atomic():
-        key = store().key
-        raise RuntimeError("the service failed after storing the file")
-    return key
+    keys: list[str] = []
+    rolled_back(lambda: keys.append(store(content).key))
+    return keys[0]
 
 
 @pytest.mark.django_db
@@ -60,7 +71,7 @@ def test_the_periodic_job_runs_the_sweep_in_each_clinic_and_touches_only_its_pre
     clinic1: Clinic, clinic2: Clinic, media: Path, settings: Any
 ) -> None:
     with tenant_context(clinic1):
-        mine, orphan = store(), stored_then_rolled_back()
+        mine, _orphan = store(), stored_then_rolled_back()
     with tenant_context(clinic2):
         theirs, their_orphan = store(), stored_then_rolled_back()
     settings.FILE_ORPHAN_GRACE_SECONDS = 0
@@ -110,10 +121,14 @@ def test_a_replaced_file_leaves_only_the_new_object(
             new = store(b"new logo")
             file_delete(old)
         assert stored_objects(media) == [new.key]
-        with pytest.raises(RuntimeError), transaction.atomic():
-            newer = store(b"newer logo")
+        replacing: list[StoredFile] = []
+
+        def replace() -> None:
+            replacing.append(store(b"newer logo"))
             file_delete(new)
-            raise RuntimeError("the replacement failed")
+
+        rolled_back(replace)
+        newer = replacing[0]
         assert StoredFile.objects.get().key == new.key
         assert stored_objects(media) == sorted([new.key, newer.key])
         assert cleanup.orphans_remove(now=LATER) == [newer.key]

@@ -23,6 +23,7 @@ from backend.files.services import file_delete, file_store
 from backend.files.storage import file_read
 from tenants_core import backups, restore
 from tenants_core.models import Clinic
+from tests.files.test_orphans import stored_then_rolled_back
 from tests.s3_support import S3Server
 from tests.tenants_core.backup_support import archive_members, unseal
 
@@ -147,9 +148,7 @@ def test_the_sweep_removes_orphans_from_the_bucket(
 ) -> None:
     with tenant_context(clinic1):
         kept = store()
-        with pytest.raises(RuntimeError), transaction.atomic():
-            orphan = store(b"%PDF-1.7 orphan").key
-            raise RuntimeError("rolled back after storing")
+        orphan = stored_then_rolled_back(b"%PDF-1.7 orphan")
         assert s3_server.keys(s3_bucket) == sorted([kept.key, orphan])
         assert cleanup.orphans_remove() == []  # within the grace period
         settings.FILE_ORPHAN_GRACE_SECONDS = 0
