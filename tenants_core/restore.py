@@ -152,11 +152,13 @@ class _RestoredFiles:
         unless it hashes as the verified manifest says."""
         assert self.keeper is not None
         key = self.key_for(entry["key"])
-        if self.keeper.exists(key) and self._same(key, entry):
+        existed = self.keeper.exists(key)
+        if existed and self._same(key, entry):
             while source.read(CHUNK):  # the object is already there (restoring over)
                 pass
         else:
-            self.written.append(key)
+            if not existed:  # a damaged object of a live row is repaired, never removed
+                self.written.append(key)
             self.keeper.write(key, source)  # type: ignore[arg-type]
             while source.read(CHUNK):
                 pass
