@@ -9,6 +9,7 @@ import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -47,6 +48,11 @@ GRAPHQL_INTROSPECTION = env_bool("GRAPHQL_INTROSPECTION", DEBUG)
 # Request bodies larger than this are refused with 413 before anything reads them.
 MAX_REQUEST_BYTES = int(os.environ.get("MAX_REQUEST_BYTES") or 256 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+# File uploads (the GraphQL multipart request spec) have their own limit: a multipart body may
+# carry MAX_UPLOAD_BYTES of files plus MAX_REQUEST_BYTES of operations; each kind of file
+# (a logo, a document) is checked against its own limit as well.
+MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES") or 15 * 1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 # No single SQL statement of a request may run longer than this.
 DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS") or 10_000)
 
@@ -174,6 +180,7 @@ TENANT_APPS = [
     "django.contrib.auth",
     "backend.accounts",
     "backend.audit",
+    "backend.files",
     "backend.patients",
     "backend.resources",
     "backend.scheduling",
@@ -365,6 +372,46 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL") or f"no-reply@{BASE_DO
 MESSAGING_TIMEOUT_SECONDS = float(os.environ.get("MESSAGING_TIMEOUT_SECONDS") or 10)
 
 STATIC_URL = "static/"
+
+# Files (logos, patient documents): the local filesystem under MEDIA_ROOT by default, or an
+# S3-compatible bucket (FILE_STORAGE=s3). Objects are private: clients read them through the
+# app (signed, short-lived /files/<token> URLs; the public /logo/<hash> URLs), never directly.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or DATA_DIR / "media").resolve()
+FILE_STORAGE = (os.environ.get("FILE_STORAGE") or "filesystem").strip().lower()
+FILE_URL_SECONDS = int(os.environ.get("FILE_URL_SECONDS") or 300)
+if FILE_STORAGE == "filesystem":
+    _file_storage: dict[str, Any] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": str(MEDIA_ROOT),
+            "base_url": None,
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+elif FILE_STORAGE == "s3":
+    S3_BUCKET = os.environ.get("S3_BUCKET") or ""
+    if not S3_BUCKET:
+        raise ImproperlyConfigured("FILE_STORAGE=s3 needs S3_BUCKET.")
+    _file_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("S3_REGION") or None,
+            "access_key": os.environ.get("S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+            "default_acl": None,  # private: the bucket's own policy, never public-read
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
+else:
+    raise ImproperlyConfigured("FILE_STORAGE must be 'filesystem' or 's3'.")
+STORAGES = {
+    "default": _file_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"  # GraphiQL is never framed

@@ -5,6 +5,7 @@ from django.urls import path, re_path
 
 from backend.core import views
 from backend.core.tenancy import request_transaction
+from backend.files import views as file_views
 from backend.notifications import views as notification_views
 from backend.notifications import webhooks
 from graphql_api.core.views import graphql_view
@@ -16,6 +17,8 @@ urlpatterns = [
     path("healthz", request_transaction(views.healthz), name="healthz"),
     # The patient's confirm/cancel page (links in messages): HTML, on the clinic's own domain.
     path("c/<str:token>", request_transaction(notification_views.link_page), name="link_page"),
+    # A signed, short-lived link to one file (a patient document): on the clinic's domain.
+    path("files/<str:token>", request_transaction(file_views.download), name="file_download"),
     # Provider webhooks: any host; the clinic comes from the payload, each event in its own
     # clinic transaction (not request_transaction).
     path("webhooks/whatsapp", webhooks.whatsapp_webhook, name="webhook-whatsapp"),

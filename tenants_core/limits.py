@@ -23,13 +23,15 @@ from tenants_core.models import Clinic
 
 @dataclass(frozen=True)
 class Resource:
-    """Something a plan caps: rows of ``table`` (in each clinic schema) matching ``condition``."""
+    """Something a plan caps: rows of ``table`` (in each clinic schema) matching ``condition``,
+    counted, or summed by ``aggregate`` (bytes of storage: ``sum(size_bytes)``)."""
 
     name: str
     table: str
     condition: str
     limit_attribute: str  # the Clinic property with the effective limit
     label: Any  # a lazily translated string
+    aggregate: str = "count(*)"  # static SQL over the table's rows; an integer
 
 
 _RESOURCES: dict[str, Resource] = {}
@@ -44,9 +46,10 @@ def resources() -> tuple[Resource, ...]:
 
 
 def _count_query(schema_name: str, resource: Resource) -> sql.Composed:
-    return sql.SQL("SELECT {schema}, {name}, count(*) FROM {table} WHERE {condition}").format(
+    return sql.SQL("SELECT {schema}, {name}, {aggregate} FROM {table} WHERE {condition}").format(
         schema=sql.Literal(schema_name),
         name=sql.Literal(resource.name),
+        aggregate=sql.SQL(resource.aggregate),  # static text from the registering app
         table=sql.Identifier(schema_name, resource.table),
         condition=sql.SQL(resource.condition),  # static text from the registering app
     )
@@ -82,8 +85,9 @@ def clinic_lock(clinic: Clinic) -> Clinic:
 
 
 def limit_reserve(*, resource: str, adding: int = 1) -> None:
-    """Refuse with ``PLAN_LIMIT_REACHED`` unless ``adding`` more rows of ``resource`` fit in
-    the current clinic's effective limit. Call it inside the creating transaction."""
+    """Refuse with ``PLAN_LIMIT_REACHED`` unless ``adding`` more of ``resource`` (rows, or
+    bytes) fit in the current clinic's effective limit. Call it inside the creating
+    transaction."""
     tenant = getattr(connection, "tenant", None)
     if not isinstance(tenant, Clinic) or tenant.is_public:
         raise RuntimeError("limit_reserve must run in a clinic's schema")

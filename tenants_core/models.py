@@ -32,6 +32,9 @@ class Plan(models.Model):
     monthly_messages = models.PositiveIntegerField(
         default=0, help_text="WhatsApp and SMS messages a month (email is not counted)."
     )
+    max_storage_bytes = models.BigIntegerField(
+        default=0, help_text="Bytes of files (logo, patient documents, previews) allowed."
+    )
     monthly_price = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217 code.")
 
@@ -151,6 +154,11 @@ class Clinic(TenantMixin):
         if self.max_patients_override is not None:
             return self.max_patients_override
         return self.plan.max_patients
+
+    @property
+    def max_storage_bytes(self) -> int:
+        """Bytes of files allowed, from the plan."""
+        return self.plan.max_storage_bytes
 
     @property
     def max_monthly_messages(self) -> int:

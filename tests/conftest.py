@@ -227,6 +227,26 @@ def admin_token(clinic1: Clinic, clinic1_admin: User, token_for: Any) -> str:
     return token_for(clinic1, clinic1_admin)
 
 
+@pytest.fixture
+def media(settings: Any, tmp_path: Path) -> Path:
+    """The default (filesystem) storage on a directory of this test's own, for in-process
+    tests that count what storage holds. A uvicorn child keeps DATA_DIR/media."""
+    root = tmp_path / "media"
+    default = settings.STORAGES["default"]
+    assert default["BACKEND"].endswith("FileSystemStorage"), "FILE_STORAGE=filesystem expected"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {**default, "OPTIONS": {**default["OPTIONS"], "location": str(root)}},
+    }
+    settings.MEDIA_ROOT = root
+    return root
+
+
+def stored_objects(root: Path) -> list[str]:
+    """Every object key under a filesystem storage root."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
 def error_code(body: dict[str, Any]) -> str | None:
     """The code of the first top-level GraphQL error, if any."""
     errors = body.get("errors") or []

@@ -52,16 +52,24 @@ class RequestIdMiddleware:
         return response
 
 
+def body_limit(content_type: str) -> int:
+    """The most bytes a body may have: ``MAX_REQUEST_BYTES``, or for a multipart body (file
+    uploads) ``MAX_UPLOAD_BYTES`` of files plus ``MAX_REQUEST_BYTES`` of fields."""
+    if content_type.strip().lower().startswith("multipart/form-data"):
+        return int(settings.MAX_UPLOAD_BYTES) + settings.MAX_REQUEST_BYTES
+    return int(settings.MAX_REQUEST_BYTES)
+
+
 def _too_large(request: HttpRequest) -> bool:
     scope = getattr(request, "scope", None)  # ASGI only; the test client and WSGI have none
     if scope is not None and scope.get(BODY_TOO_LARGE):
         return True
     length = request.META.get("CONTENT_LENGTH") or "0"
-    return length.isdigit() and int(length) > settings.MAX_REQUEST_BYTES
+    return length.isdigit() and int(length) > body_limit(request.META.get("CONTENT_TYPE", ""))
 
 
 class RequestSizeLimitMiddleware:
-    """Bodies larger than ``MAX_REQUEST_BYTES`` get 413 ``REQUEST_TOO_LARGE`` before anything
+    """Bodies larger than ``body_limit`` get 413 ``REQUEST_TOO_LARGE`` before anything
     reads them: a declared ``Content-Length`` over the limit, or (under uvicorn) a body that
     ``RequestBodyLimit`` stopped reading. Runs inside the CORS and request-id middleware, so
     that a browser can read the refusal and quote its id."""
@@ -76,16 +84,21 @@ class RequestSizeLimitMiddleware:
                 413,
                 CommonError.REQUEST_TOO_LARGE,
                 _("The request is larger than %(max)d bytes.")
-                % {"max": settings.MAX_REQUEST_BYTES},
+                % {"max": body_limit(request.META.get("CONTENT_TYPE", ""))},
             )
         return self.get_response(request)
 
 
-def _declared_length(scope: Scope) -> int | None:
+def _header(scope: Scope, wanted: bytes) -> bytes | None:
     for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            return int(value) if value.isdigit() else None
+        if name == wanted:
+            return bytes(value)
     return None
+
+
+def _declared_length(scope: Scope) -> int | None:
+    value = _header(scope, b"content-length")
+    return int(value) if value is not None and value.isdigit() else None
 
 
 class RequestBodyLimit:
@@ -95,7 +108,7 @@ class RequestBodyLimit:
     Django's ``ASGIHandler`` reads the whole body (into a temporary file, with no limit) before
     any Django middleware runs, so ``RequestSizeLimitMiddleware`` alone would see a chunked
     body only once all of it was on disk. This counts the bytes of each ``http.request``
-    message; as soon as they pass ``MAX_REQUEST_BYTES`` (or at once, when ``Content-Length``
+    message; as soon as they pass ``body_limit`` (or at once, when ``Content-Length``
     says so) it stops reading, hands Django an empty body and marks the scope, and Django's
     middleware answers the same 413 as for any other refusal (JSON, a code, CORS headers, an
     ``X-Request-ID``). The answer says ``Connection: close``, so uvicorn drops the connection
@@ -108,7 +121,7 @@ class RequestBodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = settings.MAX_REQUEST_BYTES
+        limit = body_limit((_header(scope, b"content-type") or b"").decode("latin-1"))
         declared = _declared_length(scope)
         if declared is not None and declared > limit:
             scope[BODY_TOO_LARGE] = True

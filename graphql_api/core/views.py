@@ -45,5 +45,8 @@ def graphql_view(schema: strawberry.Schema) -> Callable[..., HttpResponseBase]:
             schema=schema,
             graphql_ide="graphiql" if settings.GRAPHIQL else None,
             allow_queries_via_get=True,
+            # File uploads (GraphQL multipart request spec), read by http_input. No CSRF
+            # token is needed: an upload needs a bearer token, which no cross-site form sends.
+            multipart_uploads_enabled=True,
         )
     )

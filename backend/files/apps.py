@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class FilesConfig(AppConfig):
+    name = "backend.files"
+    label = "files"
+    verbose_name = "Files"
+
+    def ready(self) -> None:
+        from tenants_core.limits import Resource, resource_register
+
+        # The bytes of every stored object count against the plan's storage.
+        resource_register(
+            Resource(
+                name="storage_bytes",
+                table="files_storedfile",
+                condition="TRUE",
+                limit_attribute="max_storage_bytes",
+                label=_("bytes of file storage"),
+                aggregate="coalesce(sum(size_bytes), 0)::bigint",
+            )
+        )

@@ -1,0 +1,14 @@
+"""Error codes of file uploads and downloads."""
+
+from enum import StrEnum
+
+
+class FileError(StrEnum):
+    FILE_MISSING = "FILE_MISSING"  # no file where one was expected, or an empty one
+    TOO_MANY_FILES = "TOO_MANY_FILES"  # two files for one field, or a file no field takes
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"  # over the limit of its kind (or MAX_UPLOAD_BYTES)
+    FILE_TYPE_NOT_ALLOWED = "FILE_TYPE_NOT_ALLOWED"  # the bytes are not a type this field takes
+    FILE_CORRUPT = "FILE_CORRUPT"  # the right type, but truncated or unreadable
+    IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"  # too many pixels (a decompression bomb)
+    LINK_INVALID = "LINK_INVALID"  # a download link that is forged or of another clinic
+    LINK_EXPIRED = "LINK_EXPIRED"  # a download link past its lifetime
