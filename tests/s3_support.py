@@ -97,10 +97,14 @@ class S3Server:
         }
 
     def storages(self, bucket: str) -> dict[str, Any]:
-        """``settings.STORAGES`` as ``backend.settings`` builds it from ``env(bucket)``."""
-        from backend.settings import file_storages
+        """``settings.STORAGES`` with the default storage ``backend.settings`` builds from
+        ``env(bucket)``."""
+        from django.conf import settings
 
-        return file_storages(self.env(bucket))
+        from backend.settings import file_storage
+
+        default = file_storage(self.env(bucket), settings.MEDIA_ROOT)
+        return {**settings.STORAGES, "default": default}
 
 
 def _answers(server: S3Server) -> bool:

@@ -143,7 +143,7 @@ def test_uploads_at_the_same_moment_never_exceed_the_quota(
     assert len(keys) == 2, results  # 2 × 100 of 250 bytes
     assert sorted(set(results) - set(keys)) == ["PLAN_LIMIT_REACHED"]
     used = usage_by_schema([small_quota.schema_name])[small_quota.schema_name]
-    with tenant_context(small_quota):
+    with clinic_context(small_quota):
         assert sorted(StoredFile.objects.values_list("key", flat=True)) == sorted(keys)
     assert used["storage_bytes"] == 200
     assert stored_objects(media) == sorted(keys)

@@ -186,10 +186,13 @@ def test_a_file_swapped_after_the_verification_fails_the_load_and_what_was_writt
     monkeypatch.setattr(keeper, "write", counted)
     before = stored_objects(media)
     refused(
-        "BACKUP_CORRUPTED", subdomain="clinica2", backup_id=str(backup.id), target_subdomain="x2"
+        "BACKUP_CORRUPTED",
+        subdomain="clinica2",
+        backup_id=str(backup.id),
+        target_subdomain="cambiada",
     )
     assert len(writes) == 2  # the logo, then the PDF that did not match
-    assert all(key.startswith("clinics/clinic_x2/") for key in writes)
+    assert all(key.startswith("clinics/clinic_cambiada/") for key in writes)
     assert stored_objects(media) == before
 
 
