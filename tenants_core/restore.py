@@ -182,6 +182,7 @@ class _RestoredFiles:
             return
         old, new = self._prefixes()
         if old != new:
+            assert self.keeper is not None  # there are files, so there is a keeper
             self.keeper.rekey(cursor, schema, old, new)
 
     def discard(self) -> None:

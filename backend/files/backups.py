@@ -47,12 +47,13 @@ class StorageFileKeeper:
             from botocore.exceptions import ClientError
 
             try:
-                return bucket.Object(key).get()["Body"]  # type: ignore[no-any-return]
+                body: IO[bytes] = bucket.Object(key).get()["Body"]
+                return body
             except ClientError as error:
                 if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
                     raise FileNotFoundError(key) from None
                 raise
-        return default_storage.open(key, "rb")  # type: ignore[no-any-return]
+        return default_storage.open(key, "rb")
 
     def exists(self, key: str) -> bool:
         return bool(default_storage.exists(key))
@@ -77,11 +78,12 @@ class StorageFileKeeper:
         )
 
 
-class _Stream(File):  # type: ignore[type-arg]
+class _Stream(File):
     """A read-once stream as a Django ``File``: read in chunks, never sought nor sized first."""
 
     def __init__(self, source: Any, name: str) -> None:
         super().__init__(source, name)
+        self._source = source
 
     @property
     def closed(self) -> bool:
@@ -91,5 +93,5 @@ class _Stream(File):  # type: ignore[type-arg]
         return False
 
     def chunks(self, chunk_size: int | None = None) -> Any:
-        while data := self.file.read(chunk_size or self.DEFAULT_CHUNK_SIZE):
+        while data := self._source.read(chunk_size or self.DEFAULT_CHUNK_SIZE):
             yield data
