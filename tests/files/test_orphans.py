@@ -18,6 +18,7 @@ from backend.core.tenancy import clinic_context, public_context
 from backend.files import cleanup, storage, tasks
 from backend.files.models import FilePurpose, StoredFile
 from backend.files.services import file_delete, file_store
+from backend.jobs.runtime import app
 from tenants_core.models import Clinic
 from tests.conftest import stored_objects
 
@@ -159,3 +160,11 @@ def test_a_deleted_clinic_loses_its_whole_prefix(
         settings.FILE_ORPHAN_GRACE_SECONDS = 0
         assert tasks.sweep_departed_clinics.func(timestamp=0) == 0  # type: ignore[attr-defined]
         assert tasks.sweep_departed_clinics.name == "files.departed_clinics"
+
+
+def test_both_sweeps_are_hourly_periodic_jobs() -> None:
+    periodic = {task.periodic_id: task for task in app.periodic_registry.periodic_tasks.values()}
+    assert periodic["files.orphans"].cron == "23 * * * *"
+    assert periodic["files.orphans"].task.name == "files.orphans.fan_out"  # one job per clinic
+    assert periodic["files.departed_clinics"].cron == "47 * * * *"
+    assert periodic["files.departed_clinics"].task.name == "files.departed_clinics"
