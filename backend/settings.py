@@ -380,37 +380,48 @@ STATIC_URL = "static/"
 # S3-compatible bucket (FILE_STORAGE=s3). Objects are private: clients read them through the
 # app (signed, short-lived /files/<token> URLs; the public /logo/<hash> URLs), never directly.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or DATA_DIR / "media").resolve()
-FILE_STORAGE = (os.environ.get("FILE_STORAGE") or "filesystem").strip().lower()
 FILE_URL_SECONDS = int(os.environ.get("FILE_URL_SECONDS") or 300)
-if FILE_STORAGE == "filesystem":
-    _file_storage: dict[str, Any] = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {
-            "location": str(MEDIA_ROOT),
-            "base_url": None,
-            "file_permissions_mode": 0o600,
-            "directory_permissions_mode": 0o700,
-        },
-    }
-elif FILE_STORAGE == "s3":
-    S3_BUCKET = os.environ.get("S3_BUCKET") or ""
-    if not S3_BUCKET:
-        raise ImproperlyConfigured("FILE_STORAGE=s3 needs S3_BUCKET.")
-    _file_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": S3_BUCKET,
-            "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
-            "region_name": os.environ.get("S3_REGION") or None,
-            "access_key": os.environ.get("S3_ACCESS_KEY_ID") or None,
-            "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
-            "default_acl": None,  # private: the bucket's own policy, never public-read
-            "file_overwrite": False,
-            "querystring_auth": True,
-        },
-    }
-else:
+# The orphan sweep (backend.files.tasks) never removes an object younger than this: its upload
+# may still be inside its transaction.
+FILE_ORPHAN_GRACE_SECONDS = int(os.environ.get("FILE_ORPHAN_GRACE_SECONDS") or 3600)
+
+
+def file_storage(environ: Any, media_root: Path) -> dict[str, Any]:
+    """``STORAGES["default"]`` from ``FILE_STORAGE`` and the ``S3_*`` variables of ``environ``
+    (a function: the S3 tests build the same from a moto server's variables)."""
+    kind = (environ.get("FILE_STORAGE") or "filesystem").strip().lower()
+    if kind == "filesystem":
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {
+                "location": str(media_root),
+                "base_url": None,
+                "file_permissions_mode": 0o600,
+                "directory_permissions_mode": 0o700,
+            },
+        }
+    if kind == "s3":
+        bucket = environ.get("S3_BUCKET") or ""
+        if not bucket:
+            raise ImproperlyConfigured("FILE_STORAGE=s3 needs S3_BUCKET.")
+        return {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": bucket,
+                "endpoint_url": environ.get("S3_ENDPOINT_URL") or None,
+                "region_name": environ.get("S3_REGION") or None,
+                "access_key": environ.get("S3_ACCESS_KEY_ID") or None,
+                "secret_key": environ.get("S3_SECRET_ACCESS_KEY") or None,
+                "default_acl": None,  # private: the bucket's own policy, never public-read
+                "file_overwrite": False,
+                "querystring_auth": True,
+            },
+        }
     raise ImproperlyConfigured("FILE_STORAGE must be 'filesystem' or 's3'.")
+
+
+FILE_STORAGE = (os.environ.get("FILE_STORAGE") or "filesystem").strip().lower()
+_file_storage = file_storage(os.environ, MEDIA_ROOT)
 STORAGES = {
     "default": _file_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

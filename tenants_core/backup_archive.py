@@ -2,14 +2,17 @@
 and records them, ``tenants_core.restore`` loads them).
 
 A backup is a ``.tar.gz`` holding ``manifest.json`` first, then one ``data/<table>.tsv`` per
-table (PostgreSQL ``COPY`` text format). The manifest lists the clinic's settings, its applied
-migrations, every table with its columns, row count and SHA-256, and every sequence's
-position.
+table (PostgreSQL ``COPY`` text format), then one ``files/<n>`` per stored file of the clinic.
+The manifest lists the clinic's settings, its applied migrations, every table with its
+columns, row count and SHA-256, every sequence's position, and every stored file with its
+key, size and SHA-256 (``files``).
 
-- **Format 2** (every backup made now): the ``.tar.gz`` is sealed in chunks
+- **Format 3** (every backup made now): the ``.tar.gz`` is sealed in chunks
   (``tenants_core.backup_crypto``) under a key of ``BACKUP_ENCRYPTION_KEYS``, and the manifest
-  names that key. The sealing authenticates every byte, the manifest included, so the
-  backup depends on its key ring alone: ``SECRET_KEY`` can be rotated freely.
+  names that key. The sealing authenticates every byte, the manifest and the files included,
+  so the backup depends on its key ring alone: ``SECRET_KEY`` can be rotated freely.
+- **Format 2** (sealed, made before files were stored): format 3 without ``files``; it is
+  read as it is.
 - **Format 1** (made before encryption): a plain ``.tar.gz`` whose manifest is signed with an
   HMAC of ``SECRET_KEY``; it verifies against ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS``
   until ``backup_clinic --reseal`` turns it into format 2.
@@ -19,7 +22,7 @@ every refusal is a coded ``ValidationError``: the file's checksum (``BACKUP_CORR
 key (``BACKUP_KEY_UNKNOWN`` when its key id is not configured, ``BACKUP_KEY_WRONG`` when the
 key under that id is another one), every chunk's authentication tag and the gzip and tar
 streams (``BACKUP_CORRUPTED``), a format-1 signature and the clinic it belongs to
-(``BACKUP_FOREIGN``), and each table's checksum.
+(``BACKUP_FOREIGN``), and each table's and each file's size and checksum.
 """
 
 from __future__ import annotations
@@ -50,8 +53,9 @@ from tenants_core.errors import PlatformError
 logger = logging.getLogger(__name__)
 
 FORMAT = "dental-saas/clinic-backup"
-FORMAT_VERSION = 2  # 2: sealed, the manifest names its key; 1: plain .tar.gz (before)
-LEGACY_FORMAT_VERSION = 1
+FORMAT_VERSION = 3  # 3: with the stored files; 2: sealed, the manifest names its key
+SEALED_FORMAT_VERSIONS = (2, 3)
+LEGACY_FORMAT_VERSION = 1  # a plain .tar.gz (before encryption)
 MANIFEST = "manifest.json"
 CHUNK = 1 << 20
 _LEGACY_SIGNATURE_SALT = "tenants_core.backups.manifest"
@@ -183,7 +187,8 @@ def write_archive(
 
 
 def sealed_manifest(manifest: dict[str, Any], key_id: str) -> dict[str, Any]:
-    """``manifest`` as a format-2 backup sealed with ``key_id`` records it (for a reseal)."""
+    """``manifest`` as a sealed backup with ``key_id`` records it (for a reseal); its members
+    are unchanged, so a manifest without ``files`` stays one (format 3 with no files)."""
     unsigned = {name: value for name, value in manifest.items() if name != "signature"}
     return {**unsigned, "format_version": FORMAT_VERSION, "key_id": key_id}
 
@@ -311,17 +316,49 @@ def check_manifest(manifest: Any, *, subdomain: str, key_id: str | None) -> None
     else:
         if isinstance(version, int) and version > FORMAT_VERSION:
             raise _newer()
-        if version != FORMAT_VERSION or manifest.get("key_id") != key_id:
+        if version not in SEALED_FORMAT_VERSIONS or manifest.get("key_id") != key_id:
             raise corrupted()
     if manifest.get("subdomain") != subdomain:
         raise foreign()
 
 
+def manifest_files(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stored files a manifest lists (none before format 3), each ``{"key", "size",
+    "sha256", "file"}``; a malformed list is a damaged backup."""
+    files = manifest.get("files", [])
+    if not isinstance(files, list):
+        raise corrupted()
+    for entry in files:
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("key"), str)
+            and entry["key"]
+            and isinstance(entry.get("size"), int)
+            and entry["size"] >= 0
+            and isinstance(entry.get("sha256"), str)
+            and isinstance(entry.get("file"), str)
+            and entry["file"].startswith("files/")
+        ):
+            raise corrupted()
+    return files
+
+
+def manifest_members(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every member the manifest expects after itself, by member name: its tables, then its
+    stored files. A name listed twice is a damaged backup."""
+    entries = [*manifest["tables"], *manifest_files(manifest)]
+    members = {entry["file"]: entry for entry in entries}
+    if len(members) != len(entries):
+        raise corrupted()
+    return members
+
+
 class VerifyingReader:
     """One pass over an opened backup that checks everything ``backup_verify_file`` checks,
-    handing each table's member to the caller as it goes: ``manifest`` (read and checked on
-    creation), ``tables()`` (each member's stream; its checksum is checked once the caller
-    is done with it), then ``finish()``."""
+    handing each member to the caller as it goes: ``manifest`` (read and checked on
+    creation), ``members()`` (each table's, then each stored file's stream, with its
+    manifest entry; its size and checksum are checked once the caller is done with it),
+    then ``finish()``."""
 
     def __init__(self, opened: OpenedBackup, *, subdomain: str) -> None:
         self._opened = opened
@@ -331,20 +368,22 @@ class VerifyingReader:
             raise foreign()
         self.manifest: dict[str, Any] = json.loads(opened.archive.extractfile(first).read())  # type: ignore[union-attr]
         check_manifest(self.manifest, subdomain=subdomain, key_id=opened.key_id)
-        self._expected = {table["file"]: table for table in self.manifest["tables"]}
+        self._expected = manifest_members(self.manifest)
         self._seen: set[str] = set()
 
-    def tables(self) -> Iterator[tuple[dict[str, Any], tarfile.TarInfo, IO[bytes]]]:
+    def members(self) -> Iterator[tuple[dict[str, Any], tarfile.TarInfo, IO[bytes]]]:
         for member in self._members:
-            table = self._expected.get(member.name)
-            if table is None or member.name in self._seen or not member.isfile():
+            entry = self._expected.get(member.name)
+            if entry is None or member.name in self._seen or not member.isfile():
+                raise corrupted()
+            if "size" in entry and member.size != entry["size"]:  # a stored file
                 raise corrupted()
             self._seen.add(member.name)
             source = HashingReader(self._opened.archive.extractfile(member))  # type: ignore[arg-type]
-            yield table, member, source  # type: ignore[misc]
+            yield entry, member, source  # type: ignore[misc]
             while source.read(CHUNK):  # what the caller left unread
                 pass
-            if not hmac.compare_digest(source.sha256.hexdigest(), table["sha256"]):
+            if not hmac.compare_digest(source.sha256.hexdigest(), entry["sha256"]):
                 raise corrupted()
 
     def finish(self) -> None:
@@ -372,7 +411,7 @@ def backup_verify_file(
         raise corrupted()
     with backup_open(path) as opened:
         reading = VerifyingReader(opened, subdomain=subdomain)
-        for _table, _member, _source in reading.tables():
-            pass  # tables() reads and checks what the caller leaves
+        for _entry, _member, _source in reading.members():
+            pass  # members() reads and checks what the caller leaves
         reading.finish()
     return VerifiedBackup(manifest=reading.manifest, archive_path=path)

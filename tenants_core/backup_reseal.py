@@ -124,7 +124,7 @@ def _reseal_into(
         reading = VerifyingReader(opened, subdomain=backup.subdomain)
         if reading.manifest.get("backup_id") != str(backup.id):
             raise foreign()
-        members = ((table["file"], member.size, data) for table, member, data in reading.tables())
+        members = ((entry["file"], member.size, data) for entry, member, data in reading.members())
         write_archive(sink, key, sealed_manifest(reading.manifest, key.key_id), members)
         reading.finish()
 

@@ -3,27 +3,32 @@
 ``tenants_core.restore``.
 
 A backup is a logical export of one clinic's schema (PostgreSQL ``COPY`` text format, read in
-one REPEATABLE READ snapshot), sealed under the first key of ``BACKUP_ENCRYPTION_KEYS``. The
-sealed file's SHA-256, size and key id are kept in ``ClinicBackup``. No plaintext reaches the
-disk: each table is spooled sealed under a key that only the backing-up process holds, then
-streamed into the archive.
+one REPEATABLE READ snapshot) and of the stored files its rows name (read from storage, each
+checked against the SHA-256 its row recorded), sealed under the first key of
+``BACKUP_ENCRYPTION_KEYS``. The sealed file's SHA-256, size and key id are kept in
+``ClinicBackup``. No plaintext reaches the disk: each table is spooled sealed under a key that
+only the backing-up process holds, then streamed into the archive; each file is streamed
+from storage straight into it.
 
 Re-sealing a backup under another key is ``tenants_core.backup_reseal``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import logging
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils.timezone import now as timezone_now
 from django.utils.translation import gettext as _
@@ -197,7 +202,8 @@ def clinic_backup_create(*, clinic: Clinic, actor: Any = None) -> ClinicBackup:
         with partial.open("wb") as file:
             os.chmod(partial, 0o600)
             sink = DigestingSink(file)
-            write_archive(sink, key, manifest, _spooled(files, spool_key))
+            members = itertools.chain(_spooled(files, spool_key), _stored_files(manifest["files"]))
+            write_archive(sink, key, manifest, members)
             file.flush()
             os.fsync(file.fileno())
         os.replace(partial, final_path)
@@ -226,6 +232,7 @@ def clinic_backup_create(*, clinic: Clinic, actor: Any = None) -> ClinicBackup:
                     "backup_id": str(backup_id),
                     "sha256": backup.sha256,
                     "key_id": key.key_id,
+                    "files": len(manifest["files"]),
                 },
             )
     except BaseException:
@@ -267,6 +274,8 @@ def _export(
             )
         migrations = _applied_migrations(cursor, schema)
         sequences = _sequences(cursor, schema)
+        keeper = clinic_hooks.file_keeper()
+        stored = keeper.listed(cursor, schema) if keeper is not None else []
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -284,6 +293,10 @@ def _export(
         "migrations_fingerprint": fingerprint_of((app, name) for app, name in migrations),
         "tables": tables_meta,
         "sequences": sequences,
+        "files": [
+            {"key": item.key, "size": item.size, "sha256": item.sha256, "file": f"files/{n:06d}"}
+            for n, item in enumerate(stored, start=1)
+        ],
     }
     return manifest, files
 
@@ -296,6 +309,59 @@ def _spooled(
     for member, spool_path, size in files:
         with spool_path.open("rb") as spool:
             yield member, size, backup_crypto.OpeningReader(spool, spool_keys)  # type: ignore[misc]
+
+
+class _CheckedObject:
+    """A stored object read into the archive: it must be exactly ``size`` bytes hashing to
+    ``sha256``, as its row says (``finish``), else the backup is refused with a code (the
+    archive is then never sealed, see ``write_archive``)."""
+
+    def __init__(self, source: IO[bytes], entry: dict[str, Any]) -> None:
+        self._source = source
+        self._entry = entry
+        self._sha256 = hashlib.sha256()
+        self._left = entry["size"]
+
+    def read(self, size: int = -1) -> bytes:
+        want = self._left if size < 0 else min(size, self._left)
+        data = self._source.read(want) if want else b""
+        if want and not data:  # shorter than its row says
+            raise _file_changed(self._entry["key"])
+        self._sha256.update(data)
+        self._left -= len(data)
+        return data
+
+    def finish(self) -> None:
+        if self._left or self._source.read(1) or self._sha256.hexdigest() != self._entry["sha256"]:
+            raise _file_changed(self._entry["key"])
+
+
+def _file_changed(key: str) -> ValidationError:
+    logger.error("backup refused: stored object %s is missing or differs from its row", key)
+    return backup_error(
+        PlatformError.BACKUP_FILE_MISSING,
+        _(
+            "A stored file of the clinic is missing or does not match its checksum (%(key)s); "
+            "no backup was made."
+        )
+        % {"key": key},
+        "subdomain",
+    )
+
+
+def _stored_files(entries: Iterable[dict[str, Any]]) -> Iterator[tuple[str, int, IO[bytes]]]:
+    """Each stored file named by the backup's rows, streamed from storage as it is archived."""
+    keeper = clinic_hooks.file_keeper()
+    for entry in entries:
+        assert keeper is not None  # entries come from it
+        try:
+            source = keeper.open(entry["key"])
+        except FileNotFoundError:
+            raise _file_changed(entry["key"]) from None
+        with contextlib.closing(source):
+            checked = _CheckedObject(source, entry)
+            yield entry["file"], entry["size"], checked  # type: ignore[misc]
+            checked.finish()  # the archive has read the member: all of it, as recorded?
 
 
 # --- finding ------------------------------------------------------------------------------

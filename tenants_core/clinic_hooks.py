@@ -10,7 +10,9 @@ schema or record an event, the app that knows how registers a hook here from its
 - ``provisioning_step_register``: work inside a new clinic's schema, in the provisioning
   transaction, in registration order (``backend.accounts`` creates the first ADMIN);
 - ``restore_step_register``: SQL on a restored schema before the restore commits
-  (``backend.accounts`` revokes the tokens the backup still had live).
+  (``backend.accounts`` revokes the tokens the backup still had live);
+- ``file_keeper_register``: the clinic's stored files (``backend.files``), which backups
+  carry and restores write back (``FileKeeper``).
 
 A hook runs in the caller's transaction: whatever it writes commits or rolls back with the
 platform's change.
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Model
@@ -52,12 +54,52 @@ class NewClinic:
     actor: Any
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    """One stored file of a clinic, as its row records it."""
+
+    key: str
+    size: int
+    sha256: str  # hex
+
+
+class FileKeeper(Protocol):
+    """What backups and restores need of the clinic's file storage. ``tenants_core`` knows
+    no storage and no files table: the files app answers for both."""
+
+    def prefix(self, schema: str) -> str:
+        """The key prefix of every object of the clinic whose schema is ``schema``."""
+        ...
+
+    def listed(self, cursor: CursorWrapper, schema: str) -> list[StoredObject]:
+        """The objects the rows of ``schema`` refer to, read through ``cursor`` (in the
+        caller's transaction and snapshot)."""
+        ...
+
+    def open(self, key: str) -> IO[bytes]:
+        """The stored object, for reading; ``FileNotFoundError`` when it is missing."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def write(self, key: str, source: IO[bytes]) -> None:
+        """Store ``source`` under exactly ``key`` (replacing what is there)."""
+        ...
+
+    def delete(self, key: str) -> None: ...
+
+    def rekey(self, cursor: CursorWrapper, schema: str, old_prefix: str, new_prefix: str) -> None:
+        """Rows of ``schema`` whose keys start with ``old_prefix`` start with ``new_prefix``."""
+        ...
+
+
 ProvisioningStep = Callable[[NewClinic], None]
 RestoreStep = Callable[[CursorWrapper, str], None]  # (cursor, the restored schema's name)
 
 _event_recorders: list[EventRecorder] = []
 _provisioning_steps: list[ProvisioningStep] = []
 _restore_steps: list[RestoreStep] = []
+_file_keepers: list[FileKeeper] = []
 
 
 def _register(registry: list[Any], hook: Any) -> None:
@@ -75,6 +117,16 @@ def provisioning_step_register(step: ProvisioningStep) -> None:
 
 def restore_step_register(step: RestoreStep) -> None:
     _register(_restore_steps, step)
+
+
+def file_keeper_register(keeper: FileKeeper) -> None:
+    """The one keeper of the clinics' files (a later registration replaces it)."""
+    _file_keepers[:] = [keeper]
+
+
+def file_keeper() -> FileKeeper | None:
+    """The registered keeper; None when no files app is installed (backups carry no files)."""
+    return _file_keepers[0] if _file_keepers else None
 
 
 def event_record(

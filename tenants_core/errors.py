@@ -32,6 +32,7 @@ class PlatformError(StrEnum):
     BACKUP_KEY_WRONG = "BACKUP_KEY_WRONG"
     BACKUP_FOREIGN = "BACKUP_FOREIGN"
     BACKUP_INCOMPATIBLE = "BACKUP_INCOMPATIBLE"
+    BACKUP_FILE_MISSING = "BACKUP_FILE_MISSING"  # a stored file its rows name is gone or changed
     CONFIRMATION_REQUIRED = "CONFIRMATION_REQUIRED"
     CLINIC_BUSY = "CLINIC_BUSY"
     INVALID_SENDER = "INVALID_SENDER"  # a messaging sender id or number that cannot be one

@@ -5,11 +5,20 @@ written, and the restore is one transaction.
 The schema is built at the backup's migration state, the rows and sequence positions are
 loaded, and the schema is then migrated forward to the code's state, so a backup taken
 before an upgrade still restores after it.
+
+The clinic's stored files come back too: each is written to storage under the restored
+clinic's key prefix (the rows' keys follow when the schema name differs) and checked against
+its SHA-256 as it is written. Storage is not transactional: when the restore fails, the
+objects it wrote are removed before the error goes on (objects left by a crash, or by a
+caller's transaction rolled back later, have no row and are removed by the files app's orphan
+sweep).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hmac
+import logging
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,11 +35,15 @@ from psycopg2.errorcodes import DUPLICATE_SCHEMA, LOCK_NOT_AVAILABLE
 from backend.core.db_backend.connection import tenant_connection
 from tenants_core import clinic_hooks, limits, routing
 from tenants_core.backup_archive import (
+    CHUNK,
     MANIFEST,
     HashingReader,
     backup_error,
     backup_open,
     backup_verify_file,
+    corrupted,
+    manifest_files,
+    manifest_members,
 )
 from tenants_core.backups import CLINIC_FIELDS, backup_get, quote, schema_tables
 from tenants_core.errors import PlatformError
@@ -38,6 +51,8 @@ from tenants_core.models import Clinic, ClinicStatus, Domain, Plan
 from tenants_core.schema_names import clinic_claim_refusal, clinic_domain_for, schema_name_for
 from tenants_core.schema_template import code_fingerprint
 from tenants_core.validators import validate_subdomain
+
+logger = logging.getLogger(__name__)
 
 
 def clinic_restore(
@@ -83,16 +98,109 @@ def clinic_restore(
             _("The backup comes from a newer version of the platform (%(migrations)s).")
             % {"migrations": ", ".join(f"{app}.{name}" for app, name in unknown[:5])},
         )
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            # Loading a large table may take longer than any request statement may.
-            cursor.execute("SET LOCAL statement_timeout = 0")
-        if overwrite:
-            return _restore_over(manifest, verified.archive_path, subdomain, actor)
-        return _restore_as_new(manifest, verified.archive_path, target, actor)
+    files = _RestoredFiles(manifest)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                # Loading a large table may take longer than any request statement may.
+                cursor.execute("SET LOCAL statement_timeout = 0")
+            if overwrite:
+                return _restore_over(manifest, verified.archive_path, subdomain, actor, files)
+            return _restore_as_new(manifest, verified.archive_path, target, actor, files)
+    except BaseException:
+        files.discard()
+        raise
 
 
-def _restore_as_new(manifest: dict[str, Any], archive: Path, target: str, actor: Any) -> Clinic:
+class _RestoredFiles:
+    """The backup's stored files, written back under the restored clinic's key prefix while
+    the archive is loaded; what was written is removed again if the restore fails."""
+
+    def __init__(self, manifest: dict[str, Any]) -> None:
+        self.keeper = clinic_hooks.file_keeper()
+        self.entries = manifest_files(manifest)
+        self.source_schema = manifest["schema_name"]
+        self.schema = ""  # the restored clinic's schema (its final name), once known
+        self.written: list[str] = []
+        self.restored = 0
+        if self.entries and self.keeper is None:
+            raise backup_error(
+                PlatformError.BACKUP_INCOMPATIBLE,
+                _("The backup holds files, and this installation has no file storage."),
+            )
+
+    def into(self, schema: str) -> _RestoredFiles:
+        self.schema = schema
+        return self
+
+    def _prefixes(self) -> tuple[str, str]:
+        assert self.keeper is not None
+        assert self.schema
+        return self.keeper.prefix(self.source_schema), self.keeper.prefix(self.schema)
+
+    def key_for(self, key: str) -> str:
+        """``key`` under the restored clinic's prefix; a key outside the backed-up clinic's
+        prefix was never this clinic's."""
+        old, new = self._prefixes()
+        rest = key[len(old) :]
+        if not key.startswith(old) or not rest or rest.startswith("/") or ".." in rest:
+            raise corrupted()
+        return new + rest
+
+    def write(self, entry: dict[str, Any], source: HashingReader) -> None:
+        """Write one archive member to storage, refusing it (after the fact, then removed)
+        unless it hashes as the verified manifest says."""
+        assert self.keeper is not None
+        key = self.key_for(entry["key"])
+        existed = self.keeper.exists(key)
+        if existed and self._same(key, entry):
+            while source.read(CHUNK):  # the object is already there (restoring over)
+                pass
+        else:
+            if not existed:  # a damaged object of a live row is repaired, never removed
+                self.written.append(key)
+            self.keeper.write(key, source)  # type: ignore[arg-type]
+            while source.read(CHUNK):
+                pass
+        if not hmac.compare_digest(source.sha256.hexdigest(), entry["sha256"]):
+            raise _changed()
+        self.restored += 1
+
+    def _same(self, key: str, entry: dict[str, Any]) -> bool:
+        assert self.keeper is not None
+        with contextlib.closing(self.keeper.open(key)) as existing:
+            reader = HashingReader(existing)
+            while reader.read(CHUNK):
+                pass
+        return hmac.compare_digest(reader.sha256.hexdigest(), entry["sha256"])
+
+    def rekey(self, cursor: Any, schema: str) -> None:
+        """The restored rows name their objects under the restored clinic's prefix."""
+        if self.restored != len(self.entries):
+            raise _changed()
+        if not self.entries:
+            return
+        old, new = self._prefixes()
+        if old != new:
+            assert self.keeper is not None  # there are files, so there is a keeper
+            self.keeper.rekey(cursor, schema, old, new)
+
+    def discard(self) -> None:
+        """Remove what this restore wrote (it failed); a removal that fails is logged, and
+        the orphan sweep removes the object later."""
+        if self.keeper is None:
+            return
+        for key in self.written:
+            try:
+                self.keeper.delete(key)
+            except Exception:
+                logger.exception("restore failed and could not remove object %s", key)
+        self.written.clear()
+
+
+def _restore_as_new(
+    manifest: dict[str, Any], archive: Path, target: str, actor: Any, files: _RestoredFiles
+) -> Clinic:
     try:
         target = validate_subdomain(target)
     except ValidationError as error:
@@ -128,7 +236,7 @@ def _restore_as_new(manifest: dict[str, Any], archive: Path, target: str, actor:
     # version row (tenants_core 0005) until commit, and other platform writes wait for it.
     try:
         with transaction.atomic():
-            _build_schema(clinic.schema_name, manifest, archive)
+            _build_schema(clinic.schema_name, manifest, archive, files.into(clinic.schema_name))
     except ProgrammingError as error:
         if getattr(error.__cause__, "pgcode", None) != DUPLICATE_SCHEMA:
             raise
@@ -144,7 +252,9 @@ def _restore_as_new(manifest: dict[str, Any], archive: Path, target: str, actor:
     return _restored(clinic, manifest, actor, {"from": manifest["subdomain"]})
 
 
-def _restore_over(manifest: dict[str, Any], archive: Path, subdomain: str, actor: Any) -> Clinic:
+def _restore_over(
+    manifest: dict[str, Any], archive: Path, subdomain: str, actor: Any, files: _RestoredFiles
+) -> Clinic:
     from tenants_core.selectors import clinic_get
 
     clinic = clinic_get(subdomain=subdomain)
@@ -162,7 +272,7 @@ def _restore_over(manifest: dict[str, Any], archive: Path, subdomain: str, actor
         )
     # Outside the clinic_ prefix, so that it can never be a clinic's (or an orphan's) name.
     staging = f"_restore_{secrets.token_hex(8)}"
-    _build_schema(staging, manifest, archive)
+    _build_schema(staging, manifest, archive, files.into(clinic.schema_name))
     with connection.cursor() as cursor:
         with _busy_after_lock_timeout():
             cursor.execute(f"DROP SCHEMA {quote(clinic.schema_name)} CASCADE")
@@ -214,9 +324,11 @@ def _restored(clinic: Clinic, manifest: dict[str, Any], actor: Any, changes: dic
     return clinic
 
 
-def _build_schema(schema: str, manifest: dict[str, Any], archive: Path) -> None:
-    """Create ``schema`` at the backup's migration state, load its rows and sequences, then
-    migrate it forward to the code's state."""
+def _build_schema(
+    schema: str, manifest: dict[str, Any], archive: Path, files: _RestoredFiles
+) -> None:
+    """Create ``schema`` at the backup's migration state, load its rows, sequences and
+    stored files, then migrate it forward to the code's state."""
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE SCHEMA {quote(schema)}")
     try:
@@ -227,10 +339,12 @@ def _build_schema(schema: str, manifest: dict[str, Any], archive: Path) -> None:
         applied = {tuple(m) for m in manifest["migrations"]}
         targets = _targets(executor, applied)
         executor.migrate(targets, plan=executor.migration_plan(targets))
-        _load(schema, manifest, archive)
+        _load(schema, manifest, archive, files)
         executor = MigrationExecutor(connection)
         leaves = executor.loader.graph.leaf_nodes()
         executor.migrate(leaves, plan=executor.migration_plan(leaves))
+        with connection.cursor() as cursor:
+            files.rekey(cursor, schema)
     finally:
         tenant_connection().set_schema_to_public()
 
@@ -246,7 +360,7 @@ def _targets(executor: MigrationExecutor, applied: set[tuple[str, str]]) -> list
     return targets
 
 
-def _load(schema: str, manifest: dict[str, Any], archive: Path) -> None:
+def _load(schema: str, manifest: dict[str, Any], archive: Path, files: _RestoredFiles) -> None:
     with connection.cursor() as cursor:
         present = {table.name: table for table in schema_tables(cursor, schema)}
         wanted = {table["name"]: table for table in manifest["tables"]}
@@ -273,17 +387,21 @@ def _load(schema: str, manifest: dict[str, Any], archive: Path) -> None:
                 cursor.execute(f"TRUNCATE {name} CASCADE")
                 cursor.execute(f"ALTER TABLE {name} ENABLE TRIGGER USER")
         # One pass over the (sealed) file, in the archive's order: parents before the tables
-        # that reference them. Each table must hash as the verified manifest says, so a file
-        # swapped since the verification loads nothing.
-        by_file = {table["file"]: table for table in manifest["tables"]}
+        # that reference them, then the stored files. Each member must hash as the verified
+        # manifest says, so a file swapped since the verification loads nothing.
+        by_file = manifest_members(manifest)
         loaded: set[str] = set()
         with backup_open(archive) as opened:
             for member in opened.archive:
                 if member.name == MANIFEST:
                     continue
                 meta = by_file.get(member.name)
-                if meta is None or meta["name"] in loaded or not member.isfile():
+                if meta is None or member.name in loaded or not member.isfile():
                     raise _changed()
+                if "key" in meta:  # a stored file
+                    loaded.add(member.name)
+                    files.write(meta, HashingReader(opened.archive.extractfile(member)))  # type: ignore[arg-type]
+                    continue
                 columns = ", ".join(quote(column) for column in meta["columns"])
                 source = HashingReader(opened.archive.extractfile(member))  # type: ignore[arg-type]
                 try:
@@ -297,9 +415,9 @@ def _load(schema: str, manifest: dict[str, Any], archive: Path) -> None:
                     raise
                 if source.sha256.hexdigest() != meta["sha256"]:
                     raise _changed()
-                loaded.add(meta["name"])
+                loaded.add(member.name)
             opened.finish()
-        if loaded != set(wanted):
+        if loaded != set(by_file):
             raise _changed()
         for name, (last_value, is_called) in manifest["sequences"].items():
             cursor.execute(

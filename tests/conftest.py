@@ -33,6 +33,7 @@ from tenants_core import routing
 from tenants_core.models import Clinic, ClinicStatus
 from tenants_core.services import clinic_provision
 from tests.factories import TEST_PASSWORD, PatientFactory, StaffFactory
+from tests.s3_support import S3Server, running_moto_s3
 
 ROOT = Path(__file__).resolve().parent.parent
 PLATFORM_ADMIN_EMAIL = "root@platform.pe"
@@ -375,6 +376,13 @@ def running_uvicorn(
 @pytest.fixture(scope="session")
 def uvicorn_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveServer]:
     with running_uvicorn(django_db_blocker) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """moto's S3 API on loopback for the whole session (``tests/s3_support.py``)."""
+    with running_moto_s3() as server:
         yield server
 
 

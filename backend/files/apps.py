@@ -8,7 +8,12 @@ class FilesConfig(AppConfig):
     verbose_name = "Files"
 
     def ready(self) -> None:
+        from backend.files.backups import StorageFileKeeper
+        from tenants_core.clinic_hooks import file_keeper_register
         from tenants_core.limits import Resource, resource_register
+
+        # Backups carry the clinic's files; restores write them back (tenants_core.backups).
+        file_keeper_register(StorageFileKeeper())
 
         # The bytes of every stored object count against the plan's storage.
         resource_register(

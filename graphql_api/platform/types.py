@@ -40,6 +40,9 @@ class Usage:
 
     users: int = strawberry.field(description="Active staff users.")
     patients: int = strawberry.field(description="Patients that are not archived.")
+    storage_bytes: BigInt = strawberry.field(
+        description="Bytes of stored files (logo, patient documents, previews)."
+    )
 
 
 @django_type(models.MessagingSender)
@@ -84,4 +87,14 @@ class ManagedClinic(ClinicBase):
         counts = getattr(root, "usage_counts", None)
         if counts is None:
             counts = usage_by_schema([root.schema_name])[root.schema_name]
-        return Usage(users=counts.get("users", 0), patients=counts.get("patients", 0))
+        return Usage(
+            users=counts.get("users", 0),
+            patients=counts.get("patients", 0),
+            storage_bytes=BigInt(counts.get("storage_bytes", 0)),
+        )
+
+    @strawberry_django.field(
+        only=["plan__max_storage_bytes"], description="Bytes of stored files allowed: the plan's."
+    )
+    def max_storage_bytes(self, root: models.Clinic) -> BigInt:
+        return BigInt(root.max_storage_bytes)

@@ -85,7 +85,7 @@ def test_the_file_on_disk_holds_no_plaintext_and_opens_with_its_key(patient_clin
     assert _name_in(members["data/patients_patient.tsv"])
     manifest = json.loads(members["manifest.json"])
     assert manifest["key_id"] == backup.key_id == backups.backup_keys().primary.key_id
-    assert manifest["format_version"] == 2
+    assert manifest["format_version"] == 3
     assert len(_chunks(data)[1]) >= 3
 
 

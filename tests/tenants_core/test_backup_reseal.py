@@ -76,7 +76,7 @@ def test_a_plain_backup_is_resealed_then_restores_with_only_the_new_key(
     assert not plain_path.exists()  # no plaintext left behind
     assert _files(directory) == (files - {plain_path.name}) | {_path(backup).name}
     manifest = archive_members(unseal(data, backup_crypto.parse_keys(KEY_B)))["manifest.json"]
-    assert b'"format_version": 2' in manifest
+    assert b'"format_version": 3' in manifest
     assert b'"key_id": "clave-b"' in manifest
     event = AuditEvent.objects.get(action="clinic.backup_reseal", entity_id=str(backup.id))
     assert event.changes["key_id"] == {"from": "", "to": "clave-b"}

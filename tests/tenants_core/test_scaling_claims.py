@@ -44,6 +44,7 @@ SCHEMA_QUALIFIED_SQL = {
     "tenants_core/restore.py": "one clinic (or its staging schema)",
     "backend/accounts/platform_hooks.py": "one clinic: the restore step revoking live tokens",
     "tenants_core/limits.py": "many clinics: usage_by_schema, the platform's clinic list",
+    "backend/files/backups.py": "one clinic: the files a backup lists, a restore's rekeying",
 }
 
 
