@@ -542,9 +542,7 @@ TINY_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
     "0000000c49444154789c63f8ffff3f0005fe02fe0def46b80000000049454e44ae426082"
 )
-UPLOADS: dict[str, dict[str, tuple[str, bytes, str]]] = {
-    "uploadPatientDocument": {"input.file": ("consentimiento.png", TINY_PNG, "image/png")},
-}
+UPLOADS["uploadPatientDocument"] = {"input.file": ("consentimiento.png", TINY_PNG, "image/png")}
 
 # A mutation's selection: its result's type, or its refusal's codes.
 OUTCOME = "fragment Outcome on OperationInfo { messages { code } }"
