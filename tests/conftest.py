@@ -21,6 +21,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
+from django.test import override_settings
 from django.utils import translation
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
@@ -120,6 +121,22 @@ def _seed() -> None:
         get_user_model().objects.create_superuser(
             email=PLATFORM_ADMIN_EMAIL, password=TEST_PASSWORD, full_name="Root"
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_media(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Files stored by the tests, in process and by the servers they start (``child_env``
+    passes MEDIA_ROOT on), go to a directory of this session's own: never the development
+    clinics' DATA_DIR/media, where the objects of rolled-back test transactions would stay
+    under the demo clinics' prefixes."""
+    root = tmp_path_factory.mktemp("media")
+    default = settings.STORAGES["default"]
+    storages = settings.STORAGES
+    if default["BACKEND"].endswith("FileSystemStorage"):
+        options = {**default["OPTIONS"], "location": str(root)}
+        storages = {**storages, "default": {**default, "OPTIONS": options}}
+    with override_settings(MEDIA_ROOT=root, STORAGES=storages):
+        yield root
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -230,7 +247,7 @@ def admin_token(clinic1: Clinic, clinic1_admin: User, token_for: Any) -> str:
 @pytest.fixture
 def media(settings: Any, tmp_path: Path) -> Path:
     """The default (filesystem) storage on a directory of this test's own, for in-process
-    tests that count what storage holds. A uvicorn child keeps DATA_DIR/media."""
+    tests that count what storage holds. A uvicorn child keeps the session's MEDIA_ROOT."""
     root = tmp_path / "media"
     default = settings.STORAGES["default"]
     assert default["BACKEND"].endswith("FileSystemStorage"), "FILE_STORAGE=filesystem expected"
@@ -304,6 +321,7 @@ def child_env(**extra: str) -> dict[str, str]:
         DATABASE_URL=tests_database_url(),
         DEBUG="1",
         DATA_DIR=str(settings.DATA_DIR),
+        MEDIA_ROOT=str(settings.MEDIA_ROOT),
         PYTHONPATH=str(ROOT),
         DJANGO_SETTINGS_MODULE="backend.settings",
         PASSWORD_HASHERS=",".join(FAST_HASHERS),
