@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -135,6 +136,20 @@ def token_authenticate(raw_token: str) -> AuthToken | None:
     if token is None or not token.user.is_active:
         return None
     return token
+
+
+def token_live(user_id: Any, token_id: Any) -> bool:
+    """Whether the token ``token_id`` of user ``user_id`` is live in the current schema: not
+    revoked (signed out), not expired, its user active. None (no token): never."""
+    if token_id is None or user_id is None:
+        return False
+    return AuthToken.objects.filter(
+        pk=token_id,
+        user_id=user_id,
+        user__is_active=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).exists()
 
 
 @transaction.atomic

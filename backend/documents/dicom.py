@@ -27,6 +27,13 @@ MAGIC = b"DICM"
 PREVIEW_MAX_SIDE = 1024
 # Pixels decoded at most for a preview: a header may claim any size (a bomb, like an image's).
 MAX_PREVIEW_PIXELS = 40_000_000
+# Bytes one decoded frame may take, and how much larger than its compressed data: a few KB of
+# RLE or JPEG can claim a frame of gigabytes. Beyond either, the file is kept without preview.
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 40
+# Deflated Explicit VR Little Endian: the whole dataset zlib-compressed, which pydicom inflates
+# in one call with no bound (a 1 MB upload can inflate to gigabytes). Refused.
+DEFLATED = "1.2.840.10008.1.2.1.99"
 
 
 def is_dicom(content: bytes) -> bool:
@@ -118,14 +125,23 @@ def _preview(dataset: Any) -> tuple[bytes, int, int]:
     if rows <= 0 or columns <= 0 or rows * columns > MAX_PREVIEW_PIXELS:
         raise ValueError("pixel dimensions out of bounds")
     frames = int(dataset.get("NumberOfFrames") or 1)
+    samples = int(dataset.get("SamplesPerPixel") or 1)
+    frame_bytes = rows * columns * samples * max(int(dataset.get("BitsAllocated") or 8), 8) // 8
+    if frame_bytes > MAX_FRAME_BYTES:
+        raise ValueError("a frame too large to decode for a preview")
+    compressed = dataset.file_meta.TransferSyntaxUID.is_compressed
+    if compressed and frame_bytes > MAX_COMPRESSION_RATIO * max(len(dataset.PixelData), 1):
+        raise ValueError("compressed pixel data that would grow beyond reason")
     # Only the first frame of a multi-frame file is decoded: it is the preview.
     pixels = pixel_array(dataset, index=0) if frames > 1 else dataset.pixel_array
-    samples = int(dataset.get("SamplesPerPixel") or 1)
     if samples == 1:
+        # At most twice the preview's size before the LUTs and the float copies.
+        step = max(1, max(rows, columns) // (2 * PREVIEW_MAX_SIDE))
+        pixels = pixels[::step, ::step]
         values = apply_modality_lut(pixels, dataset)
         if "WindowCenter" in dataset or "VOILUTSequence" in dataset:
             values = apply_voi_lut(values, dataset)
-        values = values.astype("float64")
+        values = values.astype("float32")
         low, high = float(np.min(values)), float(np.max(values))
         scaled = (values - low) * (255.0 / (high - low)) if high > low else values * 0
         grey = np.rint(scaled).astype("uint8")
@@ -149,6 +165,25 @@ def dicom_read(content: bytes, patient: Patient) -> DicomFile:
     (when the pixels decode) and the header's mismatches with ``patient`` as warnings."""
     import pydicom
 
+    # The file meta group only (a few hundred bytes, never compressed): pydicom's public
+    # read_file_meta_info takes a path, not bytes.
+    from pydicom.filereader import _read_file_meta_info, read_preamble
+
+    try:
+        with python_warnings.catch_warnings():
+            python_warnings.simplefilter("ignore")
+            stream = io.BytesIO(content)
+            read_preamble(stream, False)
+            meta = _read_file_meta_info(stream)
+    except Exception:
+        raise ValidationError(
+            _("This DICOM file is damaged or truncated."), code=FileError.FILE_CORRUPT
+        ) from None
+    if str(meta.get("TransferSyntaxUID", "")) == DEFLATED:
+        raise ValidationError(
+            _("Deflate-compressed DICOM files are not accepted: export it uncompressed."),
+            code=FileError.FILE_TYPE_NOT_ALLOWED,
+        )
     try:
         # pydicom warns about each value that breaks the standard (common in sensors' files):
         # what matters here is whether the file reads, and whose it is.

@@ -30,6 +30,7 @@ from backend.files.models import FilePurpose
 from backend.files.services import file_store
 from backend.patients.models import Patient
 from tenants_core.context import current_timezone
+from tenants_core.limits import limit_reserve
 
 ORIGINAL_NAME_MAX_LENGTH = 255
 
@@ -93,6 +94,10 @@ def document_upload(
     name = (original_name or "").strip()[:ORIGINAL_NAME_MAX_LENGTH]
     inspected = document_inspect(content, patient=patient)
     # Everything is valid: from here on, the files are stored with the row, or not at all.
+    # The quota for both objects first: a preview refused for quota must not leave the
+    # original's object behind.
+    preview_size = len(inspected.preview.content) if inspected.preview is not None else 0
+    limit_reserve(resource="storage_bytes", adding=len(content) + preview_size)
     original = file_store(
         content=content,
         purpose=FilePurpose.DOCUMENT,

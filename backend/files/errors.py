@@ -10,5 +10,6 @@ class FileError(StrEnum):
     FILE_TYPE_NOT_ALLOWED = "FILE_TYPE_NOT_ALLOWED"  # the bytes are not a type this field takes
     FILE_CORRUPT = "FILE_CORRUPT"  # the right type, but truncated or unreadable
     IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"  # too many pixels (a decompression bomb)
+    FILE_UNAVAILABLE = "FILE_UNAVAILABLE"  # its object cannot be read from storage (503)
     LINK_INVALID = "LINK_INVALID"  # a download link that is forged or of another clinic
     LINK_EXPIRED = "LINK_EXPIRED"  # a download link past its lifetime

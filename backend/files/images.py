@@ -78,7 +78,9 @@ def _open(content: bytes, formats: Iterable[str]) -> Image.Image:
     except (OSError, SyntaxError, ValueError, EOFError):
         # Pillow's words for a truncated or damaged file of a known type.
         raise _refuse(_("The image is truncated or damaged."), FileError.FILE_CORRUPT) from None
-    if image.format not in formats:  # pragma: no cover - Image.open(formats=) already refuses
+    # A JPEG with several pictures (MPF: phones' HDR gain maps, stereo cameras) is an "MPO"
+    # to Pillow: a JPEG all the same, whose first picture is the photo.
+    if image.format not in formats and not (image.format == "MPO" and "JPEG" in formats):
         raise _refuse(_("The image type is not accepted."), FileError.FILE_TYPE_NOT_ALLOWED)
     return image
 
@@ -86,7 +88,7 @@ def _open(content: bytes, formats: Iterable[str]) -> Image.Image:
 def image_inspect(content: bytes, *, formats: Iterable[str] = ("PNG", "JPEG", "WEBP")) -> ImageInfo:
     """What the bytes are, once decoded in full; a coded ``ValidationError`` otherwise."""
     image = _open(content, formats)
-    name = str(image.format)
+    name = "JPEG" if image.format == "MPO" else str(image.format)
     return ImageInfo(
         format=name,
         mime=_MIME.get(name, Image.MIME.get(name, "application/octet-stream")),
@@ -99,11 +101,23 @@ def image_inspect(content: bytes, *, formats: Iterable[str] = ("PNG", "JPEG", "W
 def _pixels(content: bytes, formats: Iterable[str]) -> Image.Image:
     image = _open(content, formats)
     image = ImageOps.exif_transpose(image) or image  # upright, as the camera meant it
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        image = _eight_bits(image)  # 16-bit greys (radiographs) would clip to white
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
         image = image.convert(
             "RGBA" if "transparency" in image.info or "A" in image.mode else "RGB"
         )
     return image
+
+
+def _eight_bits(image: Image.Image) -> Image.Image:
+    """A high-depth grey image stretched from its darkest to its lightest value onto 0–255."""
+    import numpy as np
+
+    values = np.asarray(image, dtype=np.float32)
+    low, high = float(values.min()), float(values.max())
+    scaled = (values - low) * (255.0 / (high - low)) if high > low else values * 0
+    return Image.fromarray(np.rint(scaled).astype(np.uint8), mode="L")
 
 
 def _encode(image: Image.Image, format: str) -> Encoded:

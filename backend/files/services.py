@@ -19,8 +19,12 @@ _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]+")
 
 def clean_name(name: str) -> str:
     """A file name fit to show and to send back in ``Content-Disposition``: its last path
-    component, no control characters, at most 255 characters."""
+    component, no control or invisible format characters (a right-to-left override would
+    show ``informe\u202efdp.exe`` as ``informeexe.pdf``), at most 255 characters."""
     name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(
+        "_" if unicodedata.category(char) in ("Cf", "Zl", "Zp") else char for char in name
+    )
     name = _UNSAFE_NAME.sub("_", name).strip(" .")
     return name[-255:]
 

@@ -23,6 +23,19 @@ _SALT = "backend.files.download"
 
 ReadHook = Callable[[StoredFile, Any], None]  # (file, user id); raises PermissionDenied
 _READ_HOOKS: dict[str, ReadHook] = {}
+# (user id, token id) → whether the sign-in the link was made for is still live (not signed
+# out, revoked, expired; the user active). Registered by the accounts app.
+CredentialCheck = Callable[[Any, Any], bool]
+_credential_check: list[CredentialCheck] = []
+
+
+def credential_check_register(check: CredentialCheck) -> None:
+    _credential_check[:] = [check]
+
+
+def credential_live(user_id: Any, token_id: Any) -> bool:
+    """True when no check is registered, or the registered one says the sign-in is live."""
+    return all(check(user_id, token_id) for check in _credential_check)
 
 
 def read_hook_register(purpose: str, hook: ReadHook) -> None:
@@ -40,15 +53,21 @@ class Link:
     schema: str
     file_id: int
     user_id: Any
+    token_id: Any
     inline: bool
 
 
-def download_url(stored: StoredFile, *, user_id: Any, inline: bool = False) -> str:
-    """A relative URL that serves ``stored`` for ``FILE_URL_SECONDS``. ``inline`` (images only)
-    lets a browser show it in place; anything else downloads as an attachment."""
+def download_url(
+    stored: StoredFile, *, user_id: Any, token_id: Any = None, inline: bool = False
+) -> str:
+    """A relative URL that serves ``stored`` for ``FILE_URL_SECONDS``, for the user signed in
+    with the token ``token_id`` (signing out, or losing the token, ends the link too).
+    ``inline`` (images only) lets a browser show it in place; anything else downloads as an
+    attachment."""
     inline = inline and stored.content_type in {"image/png", "image/jpeg", "image/webp"}
     token = signing.dumps(
-        {"s": current_schema(), "f": stored.pk, "u": user_id, "i": int(inline)}, salt=_SALT
+        {"s": current_schema(), "f": stored.pk, "u": user_id, "t": token_id, "i": int(inline)},
+        salt=_SALT,
     )
     return f"/files/{token}"
 
@@ -72,5 +91,9 @@ def link_read(token: str) -> Link:
     if not isinstance(data, dict) or data.get("s") != current_schema():
         raise LinkInvalid
     return Link(
-        schema=data["s"], file_id=int(data["f"]), user_id=data.get("u"), inline=bool(data["i"])
+        schema=data["s"],
+        file_id=int(data["f"]),
+        user_id=data.get("u"),
+        token_id=data.get("t"),
+        inline=bool(data["i"]),
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import PurePosixPath
+
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import FileResponse, HttpRequest
@@ -12,8 +15,24 @@ from backend.core.error_codes import CommonError
 from backend.core.responses import json_error
 from backend.files.errors import FileError
 from backend.files.models import StoredFile
-from backend.files.signing import LinkExpired, LinkInvalid, link_read, read_hook
+from backend.files.signing import (
+    LinkExpired,
+    LinkInvalid,
+    credential_live,
+    link_read,
+    read_hook,
+)
 from backend.files.storage import file_open
+
+logger = logging.getLogger(__name__)
+
+
+def download_name(stored: StoredFile) -> str:
+    """The client's name for the file, with the extension of what it really is (a "PDF"
+    uploaded as ``resultado.html`` downloads as ``resultado.pdf``)."""
+    extension = PurePosixPath(stored.key).suffix
+    stem = PurePosixPath(stored.original_name).stem if stored.original_name else "archivo"
+    return f"{stem or 'archivo'}{extension}"
 
 
 def _invalid() -> HttpResponseBase:
@@ -43,14 +62,21 @@ def download(request: HttpRequest, token: str) -> HttpResponseBase:
     if stored is None or hook is None:
         return _invalid()
     try:
+        if not credential_live(link.user_id, link.token_id):
+            raise PermissionDenied  # signed out, or the token revoked or expired, since
         hook(stored, link.user_id)  # checks the user's right again, and audits the read
     except PermissionDenied:
         return json_error(403, CommonError.FORBIDDEN, _("You may not read this file."))
+    try:
+        body = file_open(stored)
+    except (OSError, ValueError) as error:  # the row names an object storage does not have
+        logger.error("file %s: object %s unreadable: %r", stored.pk, stored.key, error)
+        return json_error(503, FileError.FILE_UNAVAILABLE, _("This file cannot be read right now."))
     response = FileResponse(
-        file_open(stored),
+        body,
         content_type=stored.content_type,
         as_attachment=not link.inline,
-        filename=stored.original_name or stored.key.rsplit("/", 1)[-1],
+        filename=download_name(stored),
     )
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"

@@ -25,6 +25,7 @@ files' bytes are not text and are never checked for NUL.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from cross_web import HTTPException, SyncHTTPRequestAdapter
@@ -103,6 +104,9 @@ def _one_field(fields: Any, name: str) -> str:
     return values[0]
 
 
+_INDEX = re.compile(r"[0-9]{1,6}")  # ASCII digits only: "²".isdigit() is True, int("²") fails
+
+
 def _place(operations: dict[str, Any], path: str, upload: Any) -> None:
     """Put ``upload`` where ``path`` (``variables.file``, ``variables.files.0``) has a null."""
     keys = path.split(".") if isinstance(path, str) else []
@@ -115,7 +119,7 @@ def _place(operations: dict[str, Any], path: str, upload: Any) -> None:
     for key in keys[:-1]:
         target = _step(target, key, path)
     last = keys[-1]
-    if isinstance(target, list) and last.isdigit() and int(last) < len(target):
+    if isinstance(target, list) and _INDEX.fullmatch(last) and int(last) < len(target):
         index: int | str = int(last)
     elif isinstance(target, dict) and last in target:
         index = last
@@ -134,7 +138,7 @@ def _place(operations: dict[str, Any], path: str, upload: Any) -> None:
 def _step(target: Any, key: str, path: str) -> Any:
     if isinstance(target, dict) and key in target:
         return target[key]
-    if isinstance(target, list) and key.isdigit() and int(key) < len(target):
+    if isinstance(target, list) and _INDEX.fullmatch(key) and int(key) < len(target):
         return target[int(key)]
     raise BadRequest(
         _("The map names “%(path)s”, which the variables do not have.") % {"path": path}

@@ -34,8 +34,11 @@ class DocumentPreview:
 
 def _absolute(info: Info, stored: StoredFile, *, inline: bool) -> str:
     """A signed link for the user who asked, on the host they asked on (the clinic's)."""
-    user = info.context.require_user()
-    return absolute_url(info.context.request, download_url(stored, user_id=user.pk, inline=inline))
+    user, token = info.context.require_user(), info.context.token
+    path = download_url(
+        stored, user_id=user.pk, token_id=token.pk if token is not None else None, inline=inline
+    )
+    return absolute_url(info.context.request, path)
 
 
 @django_type(models.PatientDocument)

@@ -71,3 +71,47 @@ def test_damaged_dicom_files_are_file_corrupt_and_nothing_else():
         except ValidationError as error:
             outcomes.add(str(error.code))
     assert outcomes == {"read", "FILE_CORRUPT"}
+
+
+def _rewritten(content: bytes, change) -> bytes:
+    import io
+
+    import pydicom
+
+    dataset = pydicom.dcmread(io.BytesIO(content))
+    change(dataset)
+    out = io.BytesIO()
+    dataset.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def test_a_deflated_dicom_is_refused_before_it_is_inflated():
+    """Deflate compresses the whole dataset and pydicom inflates it in one call, unbounded: a
+    1 MB upload of a gigabyte of zeros. Refused from its file meta, nothing inflated."""
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+    def deflate(dataset):
+        dataset.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+
+    deflated = _rewritten(samples.dicom(), deflate)
+    with pytest.raises(ValidationError) as refused:
+        dicom_read(deflated, PATIENT)
+    assert refused.value.code == "FILE_TYPE_NOT_ALLOWED"
+
+
+def test_compressed_pixels_that_would_grow_beyond_reason_get_no_preview():
+    """A few KB of RLE may claim a frame of gigabytes: the file is kept, with no preview (a
+    warning says so), and no frame is decoded."""
+    import numpy as np
+    from pydicom.uid import RLELossless
+
+    def huge_rle(dataset):
+        dataset.Rows, dataset.Columns = 6000, 6000
+        dataset.PixelData = np.zeros((6000, 6000), dtype="<u2").tobytes()
+        dataset.compress(RLELossless)
+
+    bomb = _rewritten(samples.dicom(rows=8, columns=8), huge_rle)
+    assert len(bomb) < 2_000_000  # 72 MB of pixels, compressed
+    result = dicom_read(bomb, PATIENT)
+    assert result.preview_png is None
+    assert any("could not be decoded" in warning for warning in result.warnings)

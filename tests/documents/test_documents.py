@@ -278,3 +278,26 @@ def test_the_list_costs_the_same_statements_for_10_and_1000(client, clinic1, sta
     # (a window function) and every file of it (joined): downloadUrl and previewUrl are signed
     # without a query.
     assert len(few) == len(many) <= 4, (few, many)
+
+
+def test_a_document_over_the_storage_quota_leaves_nothing_in_storage(clinic1, make_staff, media):
+    """The quota is reserved for the original and its preview together: a preview that would
+    not fit must not leave the original's object behind."""
+    from django.core.exceptions import ValidationError
+
+    from backend.documents.services import document_upload
+    from tests.conftest import stored_objects
+    from tests.documents import samples
+
+    content = samples.jpeg(800, 600)
+    plan = clinic1.plan
+    plan.max_storage_bytes = len(content) + 10  # the original fits, its thumbnail does not
+    plan.save(update_fields=["max_storage_bytes"])
+    dentist = make_staff(clinic1, Role.DENTIST)
+    with tenant_context(clinic1):
+        patient = PatientFactory()
+        with pytest.raises(ValidationError) as refused:
+            document_upload(actor=dentist, patient=patient, kind="XRAY", content=content)
+        assert refused.value.code == "PLAN_LIMIT_REACHED"
+        assert not StoredFile.objects.exists()
+    assert stored_objects(media) == []

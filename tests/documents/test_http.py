@@ -15,6 +15,8 @@ from django.utils import timezone
 from PIL import Image
 from strawberry.relay import from_base64
 
+from backend.accounts.auth import _token_issue
+from backend.accounts.models import AuthToken
 from backend.audit.models import AuditEvent
 from backend.core.tenancy import clinic_context
 from tests.documents import samples
@@ -214,7 +216,9 @@ def test_the_receptionist_files_an_id_document_but_never_sees_a_radiograph(
         document = PatientDocument.objects.select_related("original").get(
             pk=from_base64(xray["id"])[1]
         )
-        url = download_url(document.original, user_id=receptionist.pk)
+        url = download_url(
+            document.original, user_id=receptionist.pk, token_id=live_token(receptionist)
+        )
         mark = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
     response = uvicorn_server.request("GET", url, site.host)
     assert response.status_code == 403, response.text
@@ -283,7 +287,8 @@ def test_an_expired_link_is_refused_with_its_own_code_and_reads_nothing(
             pk=PatientDocument.objects.get(pk=from_base64(document["id"])[1]).original_id
         )
         with mock.patch("django.core.signing.time.time", return_value=past):
-            url = download_url(stored, user_id=site.users["DENTIST"].pk)
+            dentist = site.users["DENTIST"]
+            url = download_url(stored, user_id=dentist.pk, token_id=live_token(dentist))
         mark = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
     response = uvicorn_server.request("GET", url, site.host)
     assert response.status_code == 410
@@ -429,3 +434,27 @@ def test_bad_teeth_or_a_future_date_store_nothing(uvicorn_server, world, django_
             ),
         )  # fmt: skip
         assert codes(payload) == [code], fields
+
+
+def live_token(user) -> int:
+    """The id of the user's sign-in (the token the world issued them)."""
+    return AuthToken.objects.filter(user=user, revoked_at__isnull=True).latest("pk").pk
+
+
+def test_a_link_dies_with_the_sign_in_it_was_made_for(uvicorn_server, world, django_db_blocker):
+    """Signing out (or any revocation of the token) ends the links made with it, within their
+    lifetime too; the user's other sign-ins keep theirs."""
+    site = world.a
+    document = upload(uvicorn_server, site, "DENTIST", samples.pdf())
+    assert fetch(uvicorn_server, document["downloadUrl"]).status_code == 200
+    with django_db_blocker.unblock(), clinic_context(site.clinic):
+        AuthToken.objects.filter(user=site.users["DENTIST"]).update(revoked_at=timezone.now())
+        mark = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+    try:
+        response = fetch(uvicorn_server, document["downloadUrl"])
+        assert response.status_code == 403, response.text
+        with django_db_blocker.unblock():
+            assert actions_since(site.clinic, mark) == []  # no read audited
+    finally:
+        with django_db_blocker.unblock(), clinic_context(site.clinic):
+            site.tokens["DENTIST"] = _token_issue(site.users["DENTIST"]).raw

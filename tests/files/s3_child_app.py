@@ -1,5 +1,5 @@
 """A read hook for documents in the uvicorn child of ``test_s3_server.py``: user 666 is
-refused, anyone else may read."""
+refused, anyone else may read, signed in or not."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ class ReadHooksForTests(AppConfig):
         from django.core.exceptions import PermissionDenied
 
         from backend.files.models import FilePurpose
-        from backend.files.signing import read_hook_register
+        from backend.files.signing import credential_check_register, read_hook_register
 
         def allow(stored: Any, user_id: Any) -> None:
             if user_id == 666:
                 raise PermissionDenied
 
         read_hook_register(FilePurpose.DOCUMENT, allow)
+        # Links are made for user 7 without a sign-in (accounts' own check needs a token).
+        credential_check_register(lambda user_id, token_id: True)

@@ -75,3 +75,28 @@ def test_thumbnail_is_a_jpeg_with_transparency_flattened() -> None:
     assert thumb.mime == "image/jpeg"
     assert (thumb.width, thumb.height) == (128, 128)
     assert Image.open(io.BytesIO(thumb.content)).mode == "RGB"
+
+
+def test_a_multi_picture_jpeg_is_a_jpeg():
+    """Phones write JPEGs with several pictures (MPF: an HDR gain map); Pillow calls them MPO."""
+    first, second = Image.new("RGB", (64, 48), "red"), Image.new("RGB", (64, 48), "blue")
+    out = io.BytesIO()
+    first.save(out, "MPO", save_all=True, append_images=[second])
+    info = image_inspect(out.getvalue())
+    assert (info.format, info.mime, info.extension) == ("JPEG", "image/jpeg", ".jpg")
+    assert image_thumbnail(out.getvalue(), max_side=32).width == 32
+
+
+def test_a_16_bit_grey_image_keeps_its_range_in_the_thumbnail():
+    """A radiograph exported as a 16-bit PNG: stretched onto 0–255, not clipped to white."""
+    import numpy as np
+
+    ramp = np.tile(np.linspace(0, 40950, 256, dtype=np.uint16), (64, 1))
+    out = io.BytesIO()
+    Image.fromarray(ramp).save(out, "PNG")
+    assert Image.open(io.BytesIO(out.getvalue())).mode.startswith("I")
+    thumb = Image.open(io.BytesIO(image_thumbnail(out.getvalue(), max_side=256).content))
+    values = np.asarray(thumb.convert("L"))
+    assert values.min() <= 5
+    assert values.max() >= 250
+    assert 100 < values.mean() < 155

@@ -77,11 +77,14 @@ def test_nul_in_the_operations_text_is_still_refused(client: Client) -> None:
         ({"raw_map": {"0": "variables.file"}}, (400, "BAD_REQUEST")),
         ({"raw_map": ["variables.file"]}, (400, "BAD_REQUEST")),
         ({"raw_map": {"0": []}}, (400, "BAD_REQUEST")),
+        # Unicode digits are digits to str.isdigit, not to int(): once a 500.
+        ({"raw_map": {"0": ["variables.files.²"]}, "variables": {"files": [None]}}, (400, "BAD_REQUEST")),
+        ({"raw_map": {"0": ["variables.files.١"]}, "variables": {"files": [None, None]}}, (400, "BAD_REQUEST")),
     ],
     ids=[
         "no-file", "two-files-one-part", "two-parts-one-variable", "stray-file",
         "outside-variables", "unknown-variable", "through-a-null", "path-not-a-list",
-        "map-not-an-object", "empty-paths",
+        "map-not-an-object", "empty-paths", "superscript-index", "arabic-index",
     ],
 )  # fmt: skip
 def test_bad_maps_are_coded_refusals(

@@ -27,6 +27,7 @@ from tests.conftest import stored_objects
 pytestmark = pytest.mark.django_db
 HOST = "clinica1.localhost"
 HOST2 = "clinica2.localhost"
+LIVE = "live"  # a sign-in the fake credential check takes for live
 KEY = re.compile(r"^clinics/clinic_clinica1/document/[A-Za-z0-9_-]{32}\.pdf$")
 
 
@@ -60,6 +61,7 @@ def test_names_are_cleaned_for_display_and_headers() -> None:
     assert clean_name("C:\\fakepath\\radiografía 1.dcm") == "radiografía 1.dcm"
     assert clean_name("../../etc/passwd") == "passwd"
     assert clean_name("a\x00b\r\nc.png") == "a_b_c.png"
+    assert clean_name("informe\u202efdp.exe") == "informe_fdp.exe"  # no right-to-left override
     assert len(clean_name("x" * 400 + ".pdf")) == 255
 
 
@@ -124,12 +126,17 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, Any]]:
         seen.append((stored.pk, user_id))
 
     monkeypatch.setitem(signing._READ_HOOKS, FilePurpose.DOCUMENT, hook)
+    # The sign-in each link was made for: "live" is, anything else was signed out (the real
+    # check, the accounts app's, is tested with real tokens in tests/documents).
+    monkeypatch.setattr(signing, "_credential_check", [lambda user_id, token: token == "live"])
     return seen
 
 
-def link(clinic: Clinic, stored: StoredFile, user_id: Any = 7, **kwargs: Any) -> str:
+def link(
+    clinic: Clinic, stored: StoredFile, user_id: Any = 7, token_id: Any = LIVE, **kwargs: Any
+) -> str:
     with tenant_context(clinic):
-        return signing.download_url(stored, user_id=user_id, **kwargs)
+        return signing.download_url(stored, user_id=user_id, token_id=token_id, **kwargs)
 
 
 def test_a_link_serves_the_bytes_once_the_hook_agreed(
@@ -174,6 +181,8 @@ def test_tampered_expired_and_refused_links(
     assert client.get(tampered, HTTP_HOST=HOST).json()["errors"][0]["extensions"]["code"] == (
         "LINK_INVALID"
     )
+    signed_out = client.get(link(clinic1, stored, token_id="revoked"), HTTP_HOST=HOST)
+    assert signed_out.status_code == 403
     refused = client.get(link(clinic1, stored, user_id=666), HTTP_HOST=HOST)
     assert refused.status_code == 403
     assert refused.json()["errors"][0]["extensions"]["code"] == ("FORBIDDEN")
@@ -199,8 +208,21 @@ def test_a_deleted_file_s_link_is_invalid(
 ) -> None:
     with tenant_context(clinic1):
         stored = store()
-        url = signing.download_url(stored, user_id=1)
+        url = signing.download_url(stored, user_id=1, token_id="live")
         with transaction.atomic():
             file_delete(stored)
     assert client.get(url, HTTP_HOST=HOST).status_code == 404
     assert connection.schema_name == "public"
+
+
+def test_a_missing_object_is_a_coded_503_and_the_name_follows_the_real_type(
+    clinic1: Clinic, media: Path, reads: list[Any], client: Client
+) -> None:
+    with tenant_context(clinic1):
+        stored = store(b"%PDF-1.7 x", original_name="resultado.html")
+    response = client.get(link(clinic1, stored), HTTP_HOST=HOST)
+    assert 'filename="resultado.pdf"' in response["Content-Disposition"]
+    (media / stored.key).unlink()
+    gone = client.get(link(clinic1, stored), HTTP_HOST=HOST)
+    assert gone.status_code == 503
+    assert gone.json()["errors"][0]["extensions"]["code"] == "FILE_UNAVAILABLE"
