@@ -35,7 +35,7 @@ GRANTS = (
     Grant(
         StaffPermission.MANAGE_SETTINGS,
         frozenset({Role.ADMIN}),
-        "Change the clinic's settings (who reads clinical notes)",
+        "Change the clinic's settings, profile, opening hours, closures and logo",
     ),
     # The audit app's row: it sits below accounts and knows no role.
     Grant(AuditPermission.VIEW_AUDIT, frozenset({Role.ADMIN}), "Read the clinic's audit trail"),
