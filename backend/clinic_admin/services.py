@@ -22,6 +22,7 @@ from backend.audit.services import assign, audit_record, diff
 from backend.clinic_admin import validators as v
 from backend.clinic_admin.errors import ClinicAdminError
 from backend.clinic_admin.models import PROFILE_PK, ClinicClosure, ClinicProfile, OpeningShift
+from backend.core import contacts
 from backend.core.error_codes import CommonError
 from backend.core.errors import field_error
 from tenants_core import services as platform_services
@@ -40,9 +41,9 @@ _PROFILE_FIELDS: dict[str, Any] = {
     "province": lambda value: v.validate_line(value, max_length=100),
     "district": lambda value: v.validate_line(value, max_length=100),
     "ubigeo": v.validate_ubigeo,
-    "phone": v.normalize_phone,
-    "whatsapp": v.normalize_phone,
-    "email": v.normalize_email,
+    "phone": contacts.normalize_phone,
+    "whatsapp": contacts.normalize_phone,
+    "email": contacts.normalize_email,
     "website": v.validate_website,
     "currency": v.validate_currency,
     "default_appointment_minutes": v.validate_appointment_minutes,

@@ -6,16 +6,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-import phonenumbers
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator, validate_email
+from django.core.validators import URLValidator
 from django.utils.translation import gettext as _
 
 from backend.clinic_admin.errors import ClinicAdminError
 
 # The patients' numbers are read the same way (backend.patients.validators): a Peruvian
 # number may omit +51.
-DEFAULT_PHONE_REGION = "PE"
 # INEI's ubigeo: department (01–25), province, district, two digits each.
 UBIGEO = re.compile(r"^(0[1-9]|1[0-9]|2[0-5])[0-9]{4}$")
 # ISO 4217 codes in circulation (funds and precious metals left out).
@@ -79,39 +77,6 @@ def validate_ubigeo(value: str | None) -> str:
             _("A ubigeo has 6 digits, the first two a department from 01 to 25."),
             code=ClinicAdminError.INVALID_UBIGEO,
         )
-    return value
-
-
-def normalize_phone(value: str | None) -> str:
-    """An E.164 number (``+51987654321``), or "" when none is given."""
-    value = (value or "").strip()
-    if not value:
-        return ""
-    number = None
-    if len(value) <= 30:
-        try:
-            number = phonenumbers.parse(value, DEFAULT_PHONE_REGION)
-        except phonenumbers.NumberParseException:
-            number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise ValidationError(
-            _("This is not a valid phone number."), code=ClinicAdminError.INVALID_PHONE
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def normalize_email(value: str | None) -> str:
-    value = (value or "").strip().lower()
-    if not value:
-        return ""
-    try:
-        if len(value) > 254:
-            raise ValidationError("too long")
-        validate_email(value)
-    except ValidationError:
-        raise ValidationError(
-            _("Enter a valid email address."), code=ClinicAdminError.INVALID_EMAIL
-        ) from None
     return value
 
 

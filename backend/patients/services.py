@@ -15,6 +15,7 @@ from backend.accounts.models import User
 from backend.accounts.roles import role_has_permission
 from backend.audit.services import assign, audit_record
 from backend.clinical.permissions import ClinicalPermission
+from backend.core import contacts
 from backend.core.error_codes import CommonError
 from backend.core.errors import save_refusing
 from backend.core.transactions import atomic_service
@@ -28,11 +29,11 @@ _FIELDS: dict[str, Callable[[Any], Any]] = {
     "last_name": v.validate_name,
     "birth_date": v.validate_birth_date,
     "sex": lambda value: Sex(value) if value else "",
-    "phone": v.normalize_phone,
-    "email": v.normalize_email,
+    "phone": contacts.normalize_phone,
+    "email": contacts.normalize_email,
     "address": lambda value: v.validate_text(value, max_length=300),
     "emergency_contact_name": lambda value: v.validate_text(value, max_length=200),
-    "emergency_contact_phone": v.normalize_phone,
+    "emergency_contact_phone": contacts.normalize_phone,
     "notes": lambda value: v.validate_text(value, max_length=5000),
     "allergies": lambda value: v.validate_text(value, max_length=2000),
     "medical_alerts": lambda value: v.validate_text(value, max_length=2000),

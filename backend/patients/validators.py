@@ -7,17 +7,13 @@ import datetime as dt
 import re
 import unicodedata
 
-import phonenumbers
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email as django_validate_email
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backend.patients.errors import PatientError
 from backend.patients.models import DOCUMENT_PATTERNS, DocumentType
 from tenants_core.context import current_timezone
-
-DEFAULT_PHONE_REGION = "PE"
 
 
 def validate_name(value: str | None, *, max_length: int = 100) -> str:
@@ -59,42 +55,6 @@ def validate_birth_date(value: dt.date | None, *, today: dt.date | None = None) 
         raise ValidationError(
             _("The birth date is too far in the past."), code=PatientError.INVALID_BIRTH_DATE
         )
-    return value
-
-
-def normalize_phone(value: str | None, *, region: str = DEFAULT_PHONE_REGION) -> str:
-    """An E.164 phone number (``+51987654321``), or "" when none is given."""
-    value = (value or "").strip()
-    if not value:
-        return ""
-    if len(value) > 30:
-        raise ValidationError(
-            _("This is not a valid phone number."), code=PatientError.INVALID_PHONE
-        )
-    try:
-        number = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
-        raise ValidationError(
-            _("“%(value)s” is not a valid phone number.") % {"value": value},
-            code=PatientError.INVALID_PHONE,
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def normalize_email(value: str | None) -> str:
-    value = (value or "").strip().lower()
-    if not value:
-        return ""
-    try:
-        if len(value) > 254:
-            raise ValidationError("too long")
-        django_validate_email(value)
-    except ValidationError:
-        raise ValidationError(
-            _("Enter a valid email address."), code=PatientError.INVALID_EMAIL
-        ) from None
     return value
 
 
