@@ -268,9 +268,9 @@ def test_a_bad_page_is_refused_with_a_code_on_every_connection(client, admin_tok
     assert "100" in body["errors"][0]["message"]
 
 
-def test_the_bad_page_test_covers_every_clinic_list_but_one_patients_notes():
+def test_the_bad_page_test_covers_every_clinic_list_but_those_of_one_patient():
     lists = {n for n, f in schema._schema.query_type.fields.items() if "first" in f.args}
-    assert lists - set(CONNECTIONS) == {"clinics", "clinicalNotes"}
+    assert lists - set(CONNECTIONS) == {"clinics", "clinicalNotes", "patientDocuments"}
     assert CONNECTIONS == [  # the paginated lists docs/permissions.md names, alphabetically
         "appointments", "auditEvents", "chairs", "inbox", "notifications", "patients",
         "procedures", "professionals", "receipts", "staff", "treatmentPlans",
@@ -299,7 +299,7 @@ def test_platform_clinics_refuse_a_bad_page(client, platform_token):
     assert error_code(body) == "INVALID_PAGINATION"
 
 
-def test_a_patients_notes_refuse_a_bad_page(client, clinic1, admin_token):
+def test_a_patients_notes_and_documents_refuse_a_bad_page(client, clinic1, admin_token):
     from strawberry.relay import to_base64
 
     from backend.patients.models import Patient
@@ -308,7 +308,9 @@ def test_a_patients_notes_refuse_a_bad_page(client, clinic1, admin_token):
         patient = Patient.objects.create(
             first_name="Rosa", last_name="Quispe", document_type="DNI", document_number="44445555"
         )
-    for page in ("first: 101", 'after: "zzz"'):
-        query = f'{{ clinicalNotes(patientId: "{to_base64("Patient", patient.pk)}", {page}) {{ totalCount }} }}'
-        _, body = graphql(client, query, host="clinica1.localhost", token=admin_token)
-        assert error_code(body) == "INVALID_PAGINATION", body
+    for field in ("clinicalNotes", "patientDocuments"):
+        for page in ("first: 101", 'after: "zzz"'):
+            patient_id = to_base64("Patient", patient.pk)
+            query = f'{{ {field}(patientId: "{patient_id}", {page}) {{ totalCount }} }}'
+            _, body = graphql(client, query, host="clinica1.localhost", token=admin_token)
+            assert error_code(body) == "INVALID_PAGINATION", (field, body)

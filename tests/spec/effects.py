@@ -151,7 +151,8 @@ def _(run: Run) -> None:
 @effect("mutation removeClinicLogo", arrange=_a_logo)
 def _(run: Run) -> None:
     assert run.data == {"__typename": "Clinic"}
-    assert (ClinicLogo.objects.count(), StoredFile.objects.count()) == (0, 0)
+    logo_files = StoredFile.objects.filter(purpose="logo")
+    assert (ClinicLogo.objects.count(), logo_files.count()) == (0, 0)
 
 
 @effect("mutation updateBillingSettings")
