@@ -454,29 +454,40 @@ def clinic_settings_update(*, actor: Any, clinic: Clinic, restrict_notes_to_auth
 
 
 @transaction.atomic
-def clinic_identity_update(
-    *, actor: Any, clinic: Clinic, name: str | None = None, timezone: str | None = None
-) -> Clinic:
-    """A clinic admin renames the clinic (its trade name) or changes its time zone; None
-    leaves a field as it is. The RUC (``legal_id``) is never changed here."""
+def clinic_identity_validate(
+    *, name: str | None = None, timezone: str | None = None
+) -> dict[str, str]:
+    """The trade name and time zone, cleaned (None: not given); a ValidationError naming every
+    bad one otherwise."""
     changes: dict[str, str] = {}
+    errors: dict[str, ValidationError] = {}
     if name is not None:
         printable = not any(
             unicodedata.category(char) in ("Cc", "Cs", "Cf") for char in name.strip()
         )
         name = " ".join(name.split())
         if not printable or not name or len(name) > 200:
-            raise ValidationError(
-                {"name": ValidationError(
-                    _("Give the clinic's name on one line, at most 200 characters."),
-                    code=PlatformError.INVALID_NAME)}
-            )  # fmt: skip
+            errors["name"] = ValidationError(
+                _("Give the clinic's name on one line, at most 200 characters."),
+                code=PlatformError.INVALID_NAME,
+            )
         changes["name"] = name
     if timezone is not None:
         try:
             changes["timezone"] = validate_timezone(timezone)
         except ValidationError as error:
-            raise ValidationError({"timezone": error}) from None
+            errors["timezone"] = error
+    if errors:
+        raise ValidationError(errors)
+    return changes
+
+
+def clinic_identity_update(
+    *, actor: Any, clinic: Clinic, name: str | None = None, timezone: str | None = None
+) -> Clinic:
+    """A clinic admin renames the clinic (its trade name) or changes its time zone; None
+    leaves a field as it is. The RUC (``legal_id``) is never changed here."""
+    changes = clinic_identity_validate(name=name, timezone=timezone)
     clinic = limits.clinic_lock(clinic)
     before = {field: getattr(clinic, field) for field in changes}
     for field, value in changes.items():

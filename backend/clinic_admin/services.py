@@ -73,6 +73,13 @@ def clinic_profile_update(*, actor: User, clinic: Clinic, data: dict[str, Any]) 
                 values[field] = _PROFILE_FIELDS[field](value)
             except ValidationError as error:
                 errors[field] = error
+    if "name" in data or "timezone" in data:
+        try:  # checked with the others, so that a form gets every error at once
+            platform_services.clinic_identity_validate(
+                name=data.get("name"), timezone=data.get("timezone")
+            )
+        except ValidationError as error:
+            errors.update({field: ValidationError(e) for field, e in error.error_dict.items()})
     if errors:
         raise ValidationError(errors)
     if "name" in data or "timezone" in data:

@@ -164,6 +164,20 @@ def test_bad_profile_input_is_coded_and_changes_nothing(
     assert state(clinic1) == before
 
 
+def test_every_bad_field_is_reported_at_once_name_and_zone_included(client, clinic1, tokens):
+    """A form shows all its errors together: the trade name and time zone (the clinic's public
+    row) are checked with the profile's own fields, before anything is written."""
+    before = state(clinic1)
+    payload = ask(client, UPDATE, tokens["ADMIN"], input={
+        "name": " ", "timezone": "America/Atlantis", "phone": "123", "ubigeo": "99",
+    })["data"]["updateClinicProfile"]  # fmt: skip
+    assert sorted((m["field"], m["code"]) for m in payload["messages"]) == [
+        ("name", "INVALID_NAME"), ("phone", "INVALID_PHONE"),
+        ("timezone", "INVALID_TIMEZONE"), ("ubigeo", "INVALID_UBIGEO"),
+    ]  # fmt: skip
+    assert state(clinic1) == before
+
+
 def test_opening_hours_replace_the_week_in_order_and_are_audited(client, clinic1, tokens):
     first = ask(client, SET_HOURS, tokens["ADMIN"], input={"shifts": list(reversed(SPLIT_WEEK))})
     hours = first["data"]["setOpeningHours"]["openingHours"]
