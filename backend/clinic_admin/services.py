@@ -25,6 +25,7 @@ from backend.clinic_admin.models import PROFILE_PK, ClinicClosure, ClinicProfile
 from backend.core import contacts
 from backend.core.error_codes import CommonError
 from backend.core.errors import field_error
+from backend.core.text import validate_line
 from tenants_core import services as platform_services
 from tenants_core.models import Clinic
 
@@ -34,12 +35,12 @@ MAX_CLOSURE_DAYS = 366
 
 # Profile field → how it is validated and normalized.
 _PROFILE_FIELDS: dict[str, Any] = {
-    "legal_name": lambda value: v.validate_line(value, max_length=200),
-    "address_line": lambda value: v.validate_line(value, max_length=200),
-    "reference": lambda value: v.validate_line(value, max_length=300),
-    "department": lambda value: v.validate_line(value, max_length=100),
-    "province": lambda value: v.validate_line(value, max_length=100),
-    "district": lambda value: v.validate_line(value, max_length=100),
+    "legal_name": lambda value: validate_line(value, max_length=200),
+    "address_line": lambda value: validate_line(value, max_length=200),
+    "reference": lambda value: validate_line(value, max_length=300),
+    "department": lambda value: validate_line(value, max_length=100),
+    "province": lambda value: validate_line(value, max_length=100),
+    "district": lambda value: validate_line(value, max_length=100),
     "ubigeo": v.validate_ubigeo,
     "phone": contacts.normalize_phone,
     "whatsapp": contacts.normalize_phone,
@@ -187,7 +188,7 @@ def clinic_closure_add(
             _("A closure lasts at most a year."), code=ClinicAdminError.INVALID_DATE_RANGE
         )
     try:
-        reason = v.validate_line(reason, max_length=200)
+        reason = validate_line(reason, max_length=200)
     except ValidationError as error:
         errors["reason"] = error
     if errors:

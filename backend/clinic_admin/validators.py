@@ -4,13 +4,13 @@ normalized value."""
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils.translation import gettext as _
 
 from backend.clinic_admin.errors import ClinicAdminError
+from backend.core.text import invisible
 
 # The patients' numbers are read the same way (backend.patients.validators): a Peruvian
 # number may omit +51.
@@ -29,37 +29,11 @@ UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWG
 CURRENCIES = frozenset(_CURRENCY_CODES.split())
 
 
-# Zero-width joiners stay (some scripts and emoji need them); every other format character
-# (zero-width spaces, right-to-left overrides that could make an address read differently
-# in a message) is refused with the control characters.
-_JOINERS = frozenset("\u200c\u200d")
-
-
-def _invisible(char: str) -> bool:
-    return unicodedata.category(char) in ("Cc", "Cs", "Cf") and char not in _JOINERS
-
-
-def validate_line(value: str | None, *, max_length: int) -> str:
-    """One line of text: no control characters, runs of spaces folded."""
-    value = value or ""
-    if any(_invisible(char) for char in value):
-        raise ValidationError(
-            _("Write it on one line, without control characters."),
-            code=ClinicAdminError.INVALID_TEXT,
-        )
-    value = " ".join(value.split())
-    if len(value) > max_length:
-        raise ValidationError(
-            _("At most %(max)d characters.") % {"max": max_length}, code=ClinicAdminError.TOO_LONG
-        )
-    return value
-
-
 def validate_text(value: str | None, *, max_length: int) -> str:
     """Free text over several lines (a description): no NUL or other control characters
     than line breaks and tabs."""
     value = (value or "").strip()
-    if any(_invisible(char) and char not in "\n\t" for char in value):
+    if any(invisible(char) and char not in "\n\t" for char in value):
         raise ValidationError(
             _("Remove the control characters."), code=ClinicAdminError.INVALID_TEXT
         )

@@ -18,6 +18,7 @@ from backend.clinical.permissions import ClinicalPermission
 from backend.core import contacts
 from backend.core.error_codes import CommonError
 from backend.core.errors import save_refusing
+from backend.core.text import validate_line
 from backend.core.transactions import atomic_service
 from backend.patients import validators as v
 from backend.patients.errors import PatientError
@@ -200,7 +201,7 @@ def patient_front_desk_alert_set(*, actor: User, patient: Patient, text: str | N
     ``clinical.view``, so nothing of the anamnesis gets there by itself. It records who wrote
     it and when; the audit trail keeps every version."""
     try:
-        text = v.validate_line(text, max_length=FRONT_DESK_ALERT_MAX_LENGTH)
+        text = validate_line(text, max_length=FRONT_DESK_ALERT_MAX_LENGTH)
     except ValidationError as error:
         raise ValidationError({"text": error}) from None
     patient = _locked(patient)

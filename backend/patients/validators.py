@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -60,23 +59,6 @@ def validate_birth_date(value: dt.date | None, *, today: dt.date | None = None) 
 
 def validate_text(value: str | None, *, max_length: int) -> str:
     value = (value or "").strip()
-    if len(value) > max_length:
-        raise ValidationError(
-            _("At most %(max)d characters.") % {"max": max_length}, code=PatientError.TOO_LONG
-        )
-    return value
-
-
-def validate_line(value: str | None, *, max_length: int) -> str:
-    """One line of text shown as is (a banner): no control characters (NUL, line breaks…),
-    runs of spaces folded."""
-    value = value or ""
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
-        raise ValidationError(
-            _("Write it on one line, without control characters."),
-            code=PatientError.INVALID_TEXT,
-        )
-    value = " ".join(value.split())
     if len(value) > max_length:
         raise ValidationError(
             _("At most %(max)d characters.") % {"max": max_length}, code=PatientError.TOO_LONG

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 
 from backend.branding.models import LARGE, SIZES
@@ -54,10 +52,8 @@ def logo_type(logo: ClinicLogoModel, info: Info) -> ClinicLogo:
     return ClinicLogo(url=large.url, width=large.width, height=large.height, sizes=sizes)
 
 
-def clinic_logo(clinic: Any, info: Info) -> ClinicLogo | None:
-    """``Clinic.logo``: read in the clinic's own schema, so only on its own domain; elsewhere
-    (the platform's list of clinics) it is null rather than a read of another schema."""
-    if clinic.schema_name != info.context.tenant.schema_name or info.context.is_public_domain:
-        return None
+def clinic_logo(info: Info) -> ClinicLogo | None:
+    """``Clinic.logo``, on the clinic's own domain (``currentClinic``: the platform's
+    ``ManagedClinic`` has no logo field, so no other schema is ever read)."""
     logo = logo_get()
     return logo_type(logo, info) if logo is not None else None

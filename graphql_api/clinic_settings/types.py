@@ -135,4 +135,4 @@ class Clinic(ClinicBase):
         description="The clinic's logo, public (no token); null when it has none.",
     )
     def logo(self, root: models.Clinic, info: Info) -> ClinicLogo | None:
-        return clinic_logo(root, info)
+        return clinic_logo(info)

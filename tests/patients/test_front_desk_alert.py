@@ -155,6 +155,9 @@ def test_another_clinics_patient_is_not_found(client, clinic1, clinic2, patient,
         ("Tab\taquí", "INVALID_TEXT"),
         ("Campana\x07", "INVALID_TEXT"),
         ("Borrar\x7f", "INVALID_TEXT"),
+        # A right-to-left override or a zero-width space would make the banner read otherwise.
+        ("Alérgico a \u202enilicinep", "INVALID_TEXT"),
+        ("Lá\u200btex", "INVALID_TEXT"),
     ],
 )
 def test_bad_text_gets_a_code_and_writes_nothing(client, clinic1, patient, staff, text, code):
