@@ -105,6 +105,8 @@ def send(client: Any, method: str, payload: bytes | str, content_type: str, **he
         return client.get(
             f"/graphql?{payload}", HTTP_HOST=HOST, HTTP_ACCEPT="application/json", **headers
         )
+    if isinstance(payload, str):  # a lone surrogate goes out as the bytes it would be
+        payload = payload.encode("utf-8", "surrogatepass")
     return client.generic(
         "POST", "/graphql", payload, content_type=content_type, HTTP_HOST=HOST, **headers
     )
@@ -171,7 +173,7 @@ def send_http(server: Any, method: str, payload: bytes | str, content_type: str)
     if method == "GET":
         return httpx.get(f"{server.url}/graphql?{payload}", headers=headers, timeout=30)
     headers["Content-Type"] = content_type
-    data = payload.encode() if isinstance(payload, str) else payload
+    data = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
     return httpx.post(f"{server.url}/graphql", content=data, headers=headers, timeout=30)
 
 

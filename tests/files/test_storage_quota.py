@@ -64,18 +64,24 @@ def test_the_platform_clinics_list_shows_storage_used_and_the_limit(
 
 @pytest.fixture
 def small_quota(committed_clinic: Any, django_db_blocker: Any, media: Path) -> Iterator[Clinic]:
-    """A committed clinic whose plan allows 250 bytes (put back after). Database access without
-    a test transaction: each upload is the outermost transaction of its own connection."""
+    """A committed clinic on a plan of its own that allows 250 bytes (the shared plans are left
+    alone: tests running at the same time upload on them). Database access without a test
+    transaction: each upload is the outermost transaction of its own connection."""
     clinic = committed_clinic("cupo-archivos")
     with django_db_blocker.unblock():
-        plan = Plan.objects.get(pk=clinic.plan_id)
-        before = plan.max_storage_bytes
-        Plan.objects.filter(pk=plan.pk).update(max_storage_bytes=250)
+        before = clinic.plan_id
+        plan = Plan.objects.create(
+            code="test-small-storage", name="Cupo de prueba", max_users=5, max_patients=50,
+            max_storage_bytes=250, monthly_price=0,
+        )  # fmt: skip
+        Clinic.objects.filter(pk=clinic.pk).update(plan=plan)
+        clinic.refresh_from_db()
         try:
             yield clinic
         finally:
             connection.set_schema_to_public()
-            Plan.objects.filter(pk=plan.pk).update(max_storage_bytes=before)
+            Clinic.objects.filter(pk=clinic.pk).update(plan_id=before)
+            plan.delete()
 
 
 def upload(clinic: Clinic, size: int, *, hold: threading.Event | None = None,
