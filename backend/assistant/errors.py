@@ -4,8 +4,9 @@ from enum import StrEnum
 
 
 class AssistantError(StrEnum):
+    """An unknown conversation is the shared ``NOT_FOUND`` (backend.core.error_codes)."""
+
     ASSISTANT_DISABLED = "ASSISTANT_DISABLED"
-    CONVERSATION_NOT_FOUND = "CONVERSATION_NOT_FOUND"
     CONVERSATION_CLOSED = "CONVERSATION_CLOSED"
     MESSAGE_EMPTY = "MESSAGE_EMPTY"
     MESSAGE_TOO_LONG = "MESSAGE_TOO_LONG"

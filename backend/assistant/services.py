@@ -24,6 +24,7 @@ from backend.assistant.models import (
 from backend.assistant.selectors import assistant_settings_get
 from backend.assistant.tools import ToolSession
 from backend.core.db_backend.connection import tenant_connection
+from backend.core.error_codes import CommonError
 from backend.core.text import invisible
 
 LANGUAGES = ("es", "en")
@@ -38,7 +39,9 @@ class Reply:
     handed_off: bool
 
 
-def _refuse(code: AssistantError, message: str, field: str = "text") -> ValidationError:
+def _refuse(
+    code: AssistantError | CommonError, message: str, field: str = "text"
+) -> ValidationError:
     return ValidationError({field: ValidationError(message, code=code)})
 
 
@@ -111,7 +114,7 @@ def _conversation(
     if not conversation_id:
         return None
     missing = _refuse(
-        AssistantError.CONVERSATION_NOT_FOUND,
+        CommonError.NOT_FOUND,
         _("This conversation does not exist. Start a new one."),
         "conversation_id",
     )

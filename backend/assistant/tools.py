@@ -89,7 +89,7 @@ class ToolSession:
         patient = self.verified_patient or self.conversation.patient
         if patient is not None:
             return f"patient:{patient.pk} (assistant {self.conversation.pk})"
-        return f"assistant:{self.conversation.pk}"
+        return f"visitor (assistant {self.conversation.pk})"
 
 
 @dataclass(frozen=True)
@@ -446,6 +446,14 @@ def _new_patient(session: ToolSession, arguments: dict[str, Any]) -> Patient:
     if existing is not None:
         if existing.phone and existing.phone == phone:
             return existing
+        # Recorded, so that staff see someone trying documents that are not theirs.
+        audit_record(
+            actor=None,
+            actor_email=session.actor_label,
+            action="assistant.identity_mismatch",
+            entity=session.conversation,
+            changes={"patient_id": existing.pk},
+        )
         raise ToolRefused("IDENTITY_MISMATCH", "These details do not match; a person will help.")
     try:
         with transaction.atomic():

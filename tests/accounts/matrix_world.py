@@ -496,6 +496,10 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         "mutation($id: ID!) { resendNotification(id: $id) { ...Outcome } }",
         {"id": "{notification}"},
     ),
+    "assistantMessage": (
+        'mutation { assistantMessage(input: {text: "hola"}) { ...Outcome } }',
+        {},
+    ),
     "markInboxMessageHandled": (
         "mutation($id: ID!) { markInboxMessageHandled(id: $id) { ...Outcome } }",
         {"id": "{inbox_message}"},

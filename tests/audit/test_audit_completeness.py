@@ -88,10 +88,11 @@ def test_each_mutation_appends_its_audit_events(client, clinic1, public_tenant, 
     marks = run.extra["marks"]
     here = _events_since(run.tenant, marks[run.tenant.pk])
     assert [event.action for event in here] == list(AUDIT[operation])
-    assert {(event.actor_id, event.actor_email) for event in here} == {
-        (run.caller.pk, run.caller.email)
-    }
-    assert {event.ip for event in here} == {"127.0.0.1"}
+    if AUDIT[operation]:
+        assert {(event.actor_id, event.actor_email) for event in here} == {
+            (run.caller.pk, run.caller.email)
+        }
+        assert {event.ip for event in here} == {"127.0.0.1"}
     elsewhere = public_tenant if run.tenant == clinic1 else clinic1
     assert _events_since(elsewhere, marks[elsewhere.pk]) == []
     if operation in AUDIT_IN_THE_NEW_CLINIC:

@@ -55,6 +55,7 @@ ID_TYPES_BY_NAME = {
     "receiptId": "Receipt",
     "paymentId": "Payment",
     "backupId": "ClinicBackup",  # a backup's UUID, not a global ID
+    "conversationId": "AssistantConversationKey",  # a web conversation's secret UUID
 }
 # ...and, for an argument called `id`, by operation.
 ID_TYPES_OF_ID = {

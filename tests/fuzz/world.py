@@ -21,6 +21,7 @@ from django_tenants.utils import schema_context, tenant_context
 from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
+from backend.assistant.models import Conversation
 from backend.billing.models import Charge, Payment, Receipt, ReceiptLine
 from backend.clinic_admin.models import ClinicClosure
 from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
@@ -279,6 +280,10 @@ def build_world(clinic: Clinic, *, pk_base: int | None, label: str, password: st
             **pk(),
         )
         world.add("InboxMessage", inbox_message)
+        # A visitor's web conversation: assistantMessage names it by its secret UUID.
+        conversation = Conversation.objects.create(channel="WEB", **pk())
+        world.ids["AssistantConversationKey"] = [str(conversation.public_id)]
+        world.pks["AssistantConversationKey"] = [conversation.pk]
         documents = [
             PatientDocument.objects.create(
                 patient=patient, kind=kind, note=f"{label} documento", created_by=admin,

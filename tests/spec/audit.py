@@ -90,6 +90,9 @@ AUDIT: dict[str, tuple[str, ...]] = {
     "mutation updateContactPreference":   ("contact_preference.update",),
     "mutation resendNotification":        ("notification.resend",),
     "mutation markInboxMessageHandled":   ("inbox_message.handle",),
+    # A visitor's greeting changes nothing of the clinic: its transcript is the record. What the
+    # assistant does (a booking, a cancellation, a hand-off) is audited by the services.
+    "mutation assistantMessage":          (),
     # Patient documents (each download is audited too: tests/documents).
     "mutation uploadPatientDocument":     ("patient_document.upload",),
     "mutation updatePatientDocument":     ("patient_document.update",),

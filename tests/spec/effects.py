@@ -17,6 +17,7 @@ from django.db.models import Q
 from django_tenants.utils import tenant_context
 
 from backend.accounts.models import AuthToken, User
+from backend.assistant.models import Conversation
 from backend.billing.models import (
     BillingSettings,
     Charge,
@@ -610,6 +611,15 @@ def _(run: Run) -> None:
 def _(run: Run) -> None:
     notification = run.get(Notification, "notification")
     assert (notification.status, notification.failure_code) == ("SCHEDULED", "")
+
+
+@effect("mutation assistantMessage")
+def _(run: Run) -> None:
+    assert run.data["__typename"] == "AssistantReply"
+    # A new conversation, answered as an anonymous visitor whoever calls (no token is sent).
+    [conversation] = Conversation.objects.all()
+    assert (conversation.channel, conversation.patient_id) == ("WEB", None)
+    assert conversation.messages.values_list("author", "text").first() == ("PATIENT", "hola")
 
 
 @effect("mutation markInboxMessageHandled")

@@ -68,6 +68,8 @@ ACCESS: dict[str, Access] = {access.operation: access for access in (
     # Open: the clinic's public card, and signing in.
     Access("query currentClinic", CLINIC, frozenset(ROLES), anonymous=True),
     Access("mutation login", ANY, frozenset(ROLES), anonymous=True, superuser=True),
+    # The patient assistant: the clinic's web widget, for any visitor.
+    Access("mutation assistantMessage", CLINIC, frozenset(ROLES), anonymous=True),
     signed_in("query me"),
     signed_in("mutation logout"),
     # Staff and the clinic's settings: admins.
