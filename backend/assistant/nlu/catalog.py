@@ -30,7 +30,12 @@ def _likeness(alias_word: str, word: str) -> float:
     """1 for the same word, the rapidfuzz ratio (0.8 to 1) for a near one, else 0."""
     if alias_word == word:
         return 1.0
-    if len(alias_word) < 5 or len(word) < 4:
+    # A ratio of 0.8 needs lengths within a quarter of their sum of each other.
+    if (
+        len(alias_word) < 5
+        or len(word) < 4
+        or abs(len(alias_word) - len(word)) * 5 > len(alias_word) + len(word)
+    ):
         return 0.0
     ratio = fuzz.ratio(alias_word, word) / 100
     return ratio if ratio >= 0.8 else 0.0
@@ -40,58 +45,84 @@ def _same_word(alias_word: str, word: str) -> bool:
     return _likeness(alias_word, word) > 0
 
 
-def _covered(
-    alias: list[str], words: Sequence[str], skip: Collection[str]
-) -> dict[int, float] | None:
-    """The message's words that the alias's words meet (position → likeness), or None if
-    one of the alias's words meets none."""
-    used: dict[int, float] = {}
-    for alias_word in alias:
-        for i, word in enumerate(words):
-            if i not in used and word not in skip and (like := _likeness(alias_word, word)):
-                used[i] = like
-                break
-        else:
-            return None
-    return used
+class _Meetings:
+    """Which words of the message each alias word meets, computed once per word per call."""
+
+    def __init__(self, words: Sequence[str], skip: Collection[str]):
+        self.words = [w if w not in skip else "" for w in words]
+        self._seen: dict[str, list[tuple[int, float]]] = {}
+
+    def of(self, alias_word: str) -> list[tuple[int, float]]:
+        found = self._seen.get(alias_word)
+        if found is None:
+            found = [
+                (i, like)
+                for i, word in enumerate(self.words)
+                if word and (like := _likeness(alias_word, word))
+            ]
+            self._seen[alias_word] = found
+        return found
+
+    def covered(self, alias: list[str]) -> dict[int, float] | None:
+        """The message's words that every alias word meets (position → likeness), or None
+        when one alias word meets none."""
+        used: dict[int, float] = {}
+        for alias_word in alias:
+            for i, like in self.of(alias_word):
+                if i not in used:
+                    used[i] = like
+                    break
+            else:
+                return None
+        return used
 
 
-def _aliases(entry: CatalogEntry, unique_words: set[str]) -> list[list[str]]:
-    names = [entry.name, *entry.aliases]
-    text = " " + " ".join(" ".join(_words(n)) for n in names) + " "
-    phrases = {" ".join(_words(n)) for n in names}
-    phrases.update(w for w in _words(entry.name) if w in unique_words)
-    for inner in re.findall(r"\(([^)]*)\)", entry.name):
+def _alias_words(phrase: str) -> list[str]:
+    return [w for w in phrase.split() if w not in lexicon.GENERIC_CATALOG_WORDS]
+
+
+# DEFAULT_ALIASES, split once: catalog phrase → the word lists it brings.
+_DEFAULT_ALIAS_WORDS: dict[str, list[list[str]]] = {
+    key: [words for phrase in (key, *others) if (words := _alias_words(phrase))]
+    for key, others in lexicon.DEFAULT_ALIASES.items()
+}
+_LONGEST_KEY = max(len(key.split()) for key in lexicon.DEFAULT_ALIASES)
+
+
+def _aliases(names: list[list[str]], name: str, unique_words: set[str]) -> list[list[str]]:
+    """An entry's aliases: its name, its own aliases, the part in brackets, the words of its
+    name that no other entry has, and the DEFAULT_ALIASES of the catalog words it holds."""
+    phrases = {" ".join(words) for words in names}
+    phrases.update(w for w in names[0] if w in unique_words)
+    for inner in re.findall(r"\(([^)]*)\)", name):
         phrases.add(" ".join(_words(inner)))
-    for key, others in lexicon.DEFAULT_ALIASES.items():
-        if f" {key} " in text:
-            phrases.add(key)
-            phrases.update(others)
-    aliases = []
-    for phrase in phrases:
-        words = [w for w in phrase.split() if w not in lexicon.GENERIC_CATALOG_WORDS]
-        if words:
-            aliases.append(words)
+    aliases = [words for phrase in phrases if (words := _alias_words(phrase))]
+    for words in names:
+        for size in range(1, _LONGEST_KEY + 1):
+            for start in range(len(words) - size + 1):
+                aliases += _DEFAULT_ALIAS_WORDS.get(" ".join(words[start : start + size]), ())
     return aliases
 
 
 def find_procedure(
     words: Sequence[str], catalog: Sequence[CatalogEntry], *, skip: Collection[str] = ()
 ) -> int | None:
-    if not catalog:
+    if not catalog or not words:
         return None
-    counts = Counter(w for entry in catalog for w in set(_words(entry.name)))
+    names = [[_words(n) for n in (entry.name, *entry.aliases)] for entry in catalog]
+    counts = Counter(w for entry_names in names for w in set(entry_names[0]))
     unique = {
         w
         for w, n in counts.items()
         if n == 1 and w not in lexicon.GENERIC_CATALOG_WORDS and len(w) >= 4
     }
+    meetings = _Meetings(words, skip)
     # (letters covered, each weighed by its likeness; -name length; -id)
     best: tuple[float, int, int] | None = None
-    for entry in catalog:
+    for entry, entry_names in zip(catalog, names, strict=True):
         covered: dict[int, float] = {}
-        for alias in _aliases(entry, unique):
-            for i, like in (_covered(alias, words, skip) or {}).items():
+        for alias in _aliases(entry_names, entry.name, unique):
+            for i, like in (meetings.covered(alias) or {}).items():
                 covered[i] = max(like, covered.get(i, 0.0))
         letters = sum(len(words[i]) * like for i, like in covered.items())
         if letters:

@@ -26,6 +26,7 @@ EMOJI_WORDS = {
     "🙅": " no ",
     "🙏": " gracias ",
 }
+_PLAIN = str.maketrans("áéíóúàèìòùäëïöüâêîôûñç", "aeiouaeiouaeiouaeiounc")
 _AM_PM = re.compile(r"\b([ap])\s?\.\s?m\b\.?")
 _X_FAVOR = re.compile(r"\bx\s*(?=fa(?:vor)?\b)")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
@@ -49,8 +50,10 @@ def fold(text: str) -> str:
     """Lower case, no accents ("ñ" becomes "n"), emoji as words or dropped."""
     for emoji, word in EMOJI_WORDS.items():
         text = text.replace(emoji, word)
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.lower().translate(_PLAIN)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
     text = _AM_PM.sub(r" \1m ", text)
     text = _ORDINAL_DIGITS.sub(lambda m: _ORDINAL_WORDS[m.group(1)], text)
     return _REPEATS.sub(r"\1", text)
