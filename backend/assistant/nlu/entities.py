@@ -16,6 +16,7 @@ _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 _NUMBER = re.compile(r"(?<![\w/:])(\+?\d(?:[ .\-]?\d){5,13})(?![\w/:])")
 _DOTTED_DATE = re.compile(r"^(?:\d{1,2}[.\-]\d{1,2}[.\-]\d{2,4}|\d{4}-\d{1,2}-\d{1,2})$")
 _CODE_WORDS = re.compile(r"\b(?:codigo|code|clave|pin|otp)\b")
+_GROUPED_DNI = re.compile(r"(?<!\d)(\d[\d .\-]{7,11}\d)(?!\d)")
 _DNI_WORDS = re.compile(r"\b(?:dni|documento)\b")
 
 ORDINALS = {
@@ -91,8 +92,8 @@ class Numbers:
                 self.phone = self.phone or _phone(raw)
         if self.dni is None and _DNI_WORDS.search(folded):
             # "DNI 4567 8912": a DNI written in groups.
-            match = re.search(r"(?<!\d)(\d[\d .\-]{7,11}\d)(?!\d)", folded)
-            digits = re.sub(r"\D", "", match.group(1)) if match else ""
+            grouped = _GROUPED_DNI.search(folded)
+            digits = re.sub(r"\D", "", grouped.group(1)) if grouped else ""
             if len(digits) == 8:
                 self.dni = digits
 
