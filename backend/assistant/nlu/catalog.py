@@ -37,6 +37,8 @@ def _likeness(alias_word: str, word: str) -> float:
         or abs(len(alias_word) - len(word)) * 5 > len(alias_word) + len(word)
     ):
         return 0.0
+    if len(alias_word) <= 6 and alias_word[0] != word[0]:
+        return 0.0  # "carro" is not "sarro"
     ratio = fuzz.ratio(alias_word, word) / 100
     return ratio if ratio >= 0.8 else 0.0
 
@@ -77,8 +79,8 @@ class _Meetings:
         return used
 
 
-def _alias_words(phrase: str) -> list[str]:
-    return [w for w in phrase.split() if w not in lexicon.GENERIC_CATALOG_WORDS]
+def _alias_words(phrase: str, dropped: frozenset[str] = lexicon.FUNCTION_WORDS) -> list[str]:
+    return [w for w in phrase.split() if w not in dropped]
 
 
 # DEFAULT_ALIASES, split once: catalog phrase → the word lists it brings.
@@ -96,7 +98,8 @@ def _aliases(names: list[list[str]], name: str, unique_words: set[str]) -> list[
     phrases.update(w for w in names[0] if w in unique_words)
     for inner in re.findall(r"\(([^)]*)\)", name):
         phrases.add(" ".join(_words(inner)))
-    aliases = [words for phrase in phrases if (words := _alias_words(phrase))]
+    generic = lexicon.GENERIC_CATALOG_WORDS
+    aliases = [words for phrase in phrases if (words := _alias_words(phrase, generic))]
     for words in names:
         for size in range(1, _LONGEST_KEY + 1):
             for start in range(len(words) - size + 1):

@@ -59,7 +59,9 @@ ORDINALS = {
 }
 _ORDINAL = "(" + "|".join(ORDINALS) + ")"
 _CHOICE_OPTION = re.compile(r"(?<= )(?:opcion|option|numero|number|nro|#) ?(\d{1,2})(?= )")
-_CHOICE_ORDINAL = re.compile(r"(?<= )(?:la |el |lo )?" + _ORDINAL + r"(?= )(?! (?:de|semana|vez))")
+_CHOICE_ORDINAL = re.compile(
+    r"(?<= )(?:la |el |lo )?" + _ORDINAL + r"(?= )(?! (?:de|semana|vez|hora))"
+)
 _CHOICE_BARE = re.compile(r"^(?:(?:la|el|lo|con|number|numero) )?(\d{1,2})(?: ,)*$")
 _CHOICE_ARTICLE = re.compile(r"(?<= )(?:la|el) (\d{1,2})(?= )(?! ?(?:de|:))")
 

@@ -83,13 +83,13 @@ INTENT_PHRASES: dict[Intent, dict[str, float]] = {
 """),
     Intent.CANCEL: _weighted("""
 4 cancel* | anul* | ya no ~ ir | desist* | ya no quiero ~ cita | elimin* ~ cita
-3.5 no ~ poder ir | no ~ puedo ir | no podre ~ ir | no ~ asistir | ya no necesito
+3.5 no ~ poder ir | no ~ puedo ir | no podre ~ ir | no ~ asist* | ya no necesito
 3.5 no voy a ir | borr* ~ cita
 3 dar de baja
 """),
     Intent.MY_APPOINTMENTS: _weighted("""
 4 cuando tengo ~ cita
-3.5 mis citas
+3.5 mis citas | mi proxima cita
 3 cuando ~ mi cita | cuando es mi | hora ~ mi cita | dia ~ mi cita | me toca
 3 recuerd* ~ cita | con quien ~ cita | quede citad* | when is my | olvide ~ cita
 2.5 tengo ~ cita
@@ -161,7 +161,8 @@ ibuprofeno | paracetamol | amoxicilina | analgesic* | recet* | que tomo | llaga*
 emergencia | hurt* | pain* | ache* | toothache | bleed* | swollen | swelling | fever
 infection | se me cayo ~ curacion | se me cayo ~ resina | se me cayo ~ corona
 se me cayo ~ calza | se me cayo ~ tapadura | se me cayo ~ diente | se me cayo ~ muela
-se me rompio | se me partio | roto | rota | fractur* | broken
+se me rompio | se me partio | roto | rota | fractur* | broken | se me movio | se me mueve
+floj*
 """)
 NEGATIONS = frozenset({"no", "sin", "nunca", "tampoco", "ni", "nada"})
 CLINICAL_SOFTENERS = _phrases("""
@@ -230,36 +231,14 @@ def _default_aliases() -> dict[str, tuple[str, ...]]:
 
 DEFAULT_ALIASES: dict[str, tuple[str, ...]] = _default_aliases()
 
-# Words of a catalog name that say nothing of which procedure it is.
-GENERIC_CATALOG_WORDS = frozenset(
-    {
-        "dental",
-        "dentales",
-        "dientes",
-        "diente",
-        "simple",
-        "con",
-        "de",
-        "del",
-        "la",
-        "el",
-        "los",
-        "las",
-        "por",
-        "para",
-        "y",
-        "en",
-        "tratamiento",
-        "tratamientos",
-        "sesion",
-        "pieza",
-        "adulto",
-        "nino",
-        "ninos",
-        "una",
-        "un",
-    }
-)
+# Words that never tell one procedure from another: dropped from every alias.
+FUNCTION_WORDS = _words("""de del la las el los lo por para y en con una un al""")
+# Words of a catalog NAME that say nothing of which procedure it is ("Implante dental" is
+# found by "implante"); an alias phrase keeps them ("sacar diente").
+GENERIC_CATALOG_WORDS = FUNCTION_WORDS | _words("""
+dental dentales dientes diente simple tratamiento tratamientos sesion pieza adulto nino
+ninos
+""")
 
 PROFESSIONAL_TITLES = frozenset(
     {
@@ -293,4 +272,9 @@ opcion numero nombre llamo dni celular correo codigo gmail hotmail com mejor ok 
 despues entre hasta desde partir luego cerca lejos tiempo hace quiere puede podria seria
 estaba tenia tener hora cosa caso tipo parte dame deme dar dado
 the a an to my your you is are do i can for of on at in it me please what when how
+llevar traer pagar tener venir volver salir decir saber poder querer dejar entrar esperar
+mandar enviar pedir buscar ayudar estar llegue llegar sale salgo voy vas vamos ir irme
+puedes pueden podemos quisiera necesita hijo hijos hija hijas mama papa esposa esposo nino
+nina ninos senor senora senorita gente carro auto bus taxi pie afuera adentro aqui alla
+here this that have with would like need good thing just about from they them
 """)

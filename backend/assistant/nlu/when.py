@@ -156,11 +156,17 @@ _T_COLON = _r(r"(\d{1,2}):(\d{2})(?: (am|pm))?")
 _T_AMPM = _r(r"(\d{1,2}) (am|pm)")
 _T_OF_PART = _r(r"(\d{1,2}) de la (manana|tarde|noche)")
 _T_NOON = _r(r"(?:al |a )?(?:mediodia|medio dia|noon)")
+# "de mañana" is "of tomorrow" ("la cita de mañana"): only "de tarde", "de noche" are parts.
 _T_PART = _r(
-    r"(?:(?:en|por|de|durante|a|esta) (?:la|las) |de |esta |in the |this )"
+    r"(?:(?:en|por|de|durante|a|esta) (?:la|las) |esta |in the |this )"
     r"(manana|tarde|noche|morning|afternoon|evening)s?"
+    r"|de (tarde|noche)s?"
 )
-_T_WORD = _r(r"(temprano|tempranito|tardecita|nochecita|morning|afternoon|evening|tonight)")
+_T_WORD = _r(
+    r"(temprano|tempranito|tardecita|nochecita|morning|afternoon|evening|tonight"
+    r"|primera hora)"
+)
+FIRST_THING = (dt.time(8), dt.time(10))
 
 
 @dataclass(frozen=True)
@@ -239,14 +245,14 @@ def find_time(text: str) -> tuple[TimeSpan | None, str]:
         return TimeSpan(noon, noon), (padded[: match.start()] + "_" + padded[match.end() :]).strip()
     match = _T_PART.search(padded) or _T_WORD.search(padded)
     if match:
-        word = match.group(1)
+        word = next(group for group in match.groups() if group)
         if word in ("temprano", "tempranito"):
             word = "manana"
         elif word == "tardecita":
             word = "tarde"
         elif word in ("nochecita", "tonight"):
             word = "noche"
-        start, end = PARTS[word]
+        start, end = FIRST_THING if word == "primera hora" else PARTS[word]
         # "esta noche"/"tonight" also says the day: leave "hoy" for the dates.
         replacement = " hoy " if match.group(0).startswith(("esta ", "tonight")) else "_"
         return TimeSpan(start, end), (
