@@ -73,7 +73,8 @@ def understand(
     procedure_id = find_procedure(plain, catalog, skip=name_words)
     professional_id = find_professional(plain, professionals, skip=name_words)
 
-    # A patient's own name says nothing of what they want ("Huamán" is not "humano").
+    # A patient's own name says nothing of what they want or feel ("Huamán" is not
+    # "humano", "Dolores" no pain).
     intent_tokens = tuple(t for t in tokens if t not in name_words) if name_words else tokens
     guess = guess_intent(intent_tokens, expecting=expecting)
     intent, score = guess.intent, guess.score
@@ -87,7 +88,7 @@ def understand(
     return Understanding(
         intent=intent,
         score=score,
-        clinical=find_clinical(tokens),
+        clinical=find_clinical(intent_tokens),
         dates=dates,
         times=times,
         procedure_id=procedure_id,

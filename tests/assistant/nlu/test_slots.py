@@ -110,6 +110,12 @@ def test_a_patients_surname_is_neither_an_intent_nor_a_professional():
     assert got.professional_id is None  # the patient is a Torres, not Dra. Torres
 
 
+def test_a_patients_name_is_no_symptom():
+    got = read("me llamo Dolores Quispe")
+    assert (got.first_name, got.clinical.value) == ("Dolores", "NONE")
+    assert read("me duelen las muelas").clinical.value == "CLINICAL"
+
+
 @pytest.mark.parametrize(
     ("text", "expecting", "yes", "intent"),
     [
