@@ -3,8 +3,7 @@
 Fuzzy, word by word: every word of an alias must meet a word of the message (rapidfuzz ratio
 of at least 80 for words of five letters or more, exact below), so "limpiesa" finds
 "Profilaxis (limpieza dental)" and "curaciones" finds "Curación con resina". The best entry
-is the one whose matched aliases cover the most letters; a tie goes to the shorter name
-("extracción" is "Extracción simple" before "Extracción de tercera molar").
+is the one whose matched aliases cover the most letters (ties: see ``find_procedure``).
 """
 
 from __future__ import annotations
@@ -91,19 +90,23 @@ _DEFAULT_ALIAS_WORDS: dict[str, list[list[str]]] = {
 _LONGEST_KEY = max(len(key.split()) for key in lexicon.DEFAULT_ALIASES)
 
 
-def _aliases(names: list[list[str]], name: str, unique_words: set[str]) -> list[list[str]]:
-    """An entry's aliases: its name, its own aliases, the part in brackets, the words of its
-    name that no other entry has, and the DEFAULT_ALIASES of the catalog words it holds."""
+def _aliases(
+    names: list[list[str]], name: str, unique_words: set[str]
+) -> list[tuple[list[str], bool]]:
+    """An entry's aliases, each marked whether it is the entry's own: its name, its own
+    aliases, the part in brackets, the words of its name no other entry has; and, not its
+    own, the DEFAULT_ALIASES of the catalog words it holds."""
     phrases = {" ".join(words) for words in names}
     phrases.update(w for w in names[0] if w in unique_words)
     for inner in re.findall(r"\(([^)]*)\)", name):
         phrases.add(" ".join(_words(inner)))
     generic = lexicon.GENERIC_CATALOG_WORDS
-    aliases = [words for phrase in phrases if (words := _alias_words(phrase, generic))]
+    aliases = [(words, True) for phrase in phrases if (words := _alias_words(phrase, generic))]
     for words in names:
         for size in range(1, _LONGEST_KEY + 1):
             for start in range(len(words) - size + 1):
-                aliases += _DEFAULT_ALIAS_WORDS.get(" ".join(words[start : start + size]), ())
+                key = " ".join(words[start : start + size])
+                aliases += [(group, False) for group in _DEFAULT_ALIAS_WORDS.get(key, ())]
     return aliases
 
 
@@ -120,19 +123,34 @@ def find_procedure(
         if n == 1 and w not in lexicon.GENERIC_CATALOG_WORDS and len(w) >= 4
     }
     meetings = _Meetings(words, skip)
-    # (letters covered, each weighed by its likeness; -name length; -id)
-    best: tuple[float, int, int] | None = None
+    # The entry whose aliases cover the most letters of the message (each weighed by its
+    # likeness); on a tie, the one covered more by its own name than by DEFAULT_ALIASES
+    # ("brackets" is "Ortodoncia: instalación de brackets" before "Control de ortodoncia"),
+    # then the one whose name starts with a matched word ("ortodoncia" is the same), then
+    # the shorter name ("Exodoncia simple" before "Exodoncia de tercera molar").
+    best: tuple[float, float, bool, int, int] | None = None
     for entry, entry_names in zip(catalog, names, strict=True):
         covered: dict[int, float] = {}
-        for alias in _aliases(entry_names, entry.name, unique):
+        own: dict[int, float] = {}
+        for alias, is_own in _aliases(entry_names, entry.name, unique):
             for i, like in (meetings.covered(alias) or {}).items():
                 covered[i] = max(like, covered.get(i, 0.0))
-        letters = sum(len(words[i]) * like for i, like in covered.items())
-        if letters:
-            key = (letters, -len(entry.name), -entry.id)
-            if best is None or key > best:
-                best = key
-    return -best[2] if best else None
+                if is_own:
+                    own[i] = max(like, own.get(i, 0.0))
+        if not covered:
+            continue
+        content = [w for w in entry_names[0] if w not in lexicon.FUNCTION_WORDS]
+        starts = bool(content) and any(_same_word(content[0], words[i]) for i in covered)
+        key = (
+            round(sum(len(words[i]) * like for i, like in covered.items()), 3),
+            round(sum(len(words[i]) * like for i, like in own.items()), 3),
+            starts,
+            -len(entry.name),
+            -entry.id,
+        )
+        if best is None or key > best:
+            best = key
+    return -best[4] if best else None
 
 
 def find_professional(

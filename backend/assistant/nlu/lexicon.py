@@ -213,7 +213,7 @@ ortodoncia | brackets | braquets | frenos | frenillos | braces | orthodontics
 endodoncia | tratamiento de conducto | conducto | matar el nervio | root canal
 corona | funda | crown
 implante | implant
-consulta | evaluacion | chequeo | revision | control | checkup | consultation | diagnostico
+consulta | evaluacion | chequeo | revision | checkup | consultation | diagnostico
 radiografia | rayos x | x ray | xray
 protesis | dentadura | denture
 carilla | carillas | veneer | veneers

@@ -188,3 +188,34 @@ def test_professional(text: str, professional_id: int | None) -> None:
 def test_two_professionals_equally_named_are_no_answer():
     twins = [NamedEntry(1, "Dra. Ana Torres"), NamedEntry(2, "Dr. Luis Torres")]
     assert understand("con torres", today=TODAY, professionals=twins).professional_id is None
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("¿a cuánto está la limpieza?", "PRO"),
+        ("destartraje", "DET"),
+        ("una curación", "RES1"),
+        ("resina compuesta", "RES2"),
+        ("brackets", "ORT"),
+        ("ortodoncia", "ORT"),
+        ("control de ortodoncia", "ORTC"),
+        ("consulta", "CON"),
+        ("evaluación", "CON"),
+        ("sacar una muela", "EXO1"),
+        ("la muela del juicio", "TER"),
+        ("blanqueamiento", "BLA"),
+        ("implantes", "IMP"),
+        ("carillas", "CAR"),
+        ("radiografía panorámica", "RXPAN"),
+        ("flúor", "FLU"),
+    ],
+)
+def test_the_demo_clinics_catalog(text: str, code: str) -> None:
+    """The catalog that scripts/dev seeds (backend/demo/clinical.py), ids in its order."""
+    from backend.demo.clinical import CATALOG as DEMO
+
+    catalog = [CatalogEntry(i, row[1]) for i, row in enumerate(DEMO, start=1)]
+    codes = {i: row[0] for i, row in enumerate(DEMO, start=1)}
+    found = understand(text, today=TODAY, catalog=catalog).procedure_id
+    assert found is not None and codes[found] == code
