@@ -218,4 +218,5 @@ def test_the_demo_clinics_catalog(text: str, code: str) -> None:
     catalog = [CatalogEntry(i, row[1]) for i, row in enumerate(DEMO, start=1)]
     codes = {i: row[0] for i, row in enumerate(DEMO, start=1)}
     found = understand(text, today=TODAY, catalog=catalog).procedure_id
-    assert found is not None and codes[found] == code
+    assert found is not None
+    assert codes[found] == code
