@@ -49,7 +49,8 @@ INTENT_PHRASES: dict[Intent, dict[str, float]] = {
 2.5 distrito | maps | mapa | phone*
 2 donde quedan | donde queda | donde estan | referencia* | whatsapp | llamar* | calle
 2 avenida | quedan | where
-1.5 donde | donde esta | llegar | numero | tienen numero | celular | correo | email
+1.5 donde | donde esta | numero | tienen numero | celular | correo | email
+1 llegar
 1.5 call
 1 number
 -4 mi numero | mi telefono | mi celular | mi correo | my phone | my number | mi whatsapp
@@ -66,14 +67,16 @@ INTENT_PHRASES: dict[Intent, dict[str, float]] = {
     Intent.BOOK: _weighted("""
 3 sacar ~ cita | book*
 2.5 reserv* | agend* | separ*
+2.5 me atienda*
 2 programar | disponib* | cupo* | atender* | schedule
 1.5 cita | turno | espacio | hacerme | quiero ir | puedo ir | tienes algo | tienen algo
 1.5 appointment
-1 citas | una cita | separ* ~ cita | quiero | quisiera | necesito | deseo | me gustaria
+1 citas | una cita | separ* ~ cita | quiero | quisiera | necesit* | deseo | me gustaria
 1 hay citas | would like | want
 """),
     Intent.RESCHEDULE: _weighted("""
-4 reprogram* | cambi* ~ cita | cambi* ~ turno | cambi* ~ reserva | mov* ~ cita
+4.5 reprogram*
+4 cambi* ~ cita | cambi* ~ turno | cambi* ~ reserva | mov* ~ cita
 4 pasar ~ cita | postergar | posponer | postergo | adelantar ~ cita | reschedul*
 4 change ~ appointment | move ~ appointment
 3 cambi* ~ hora | cambi* ~ fecha
@@ -84,7 +87,7 @@ INTENT_PHRASES: dict[Intent, dict[str, float]] = {
     Intent.CANCEL: _weighted("""
 4 cancel* | anul* | ya no ~ ir | desist* | ya no quiero ~ cita | elimin* ~ cita
 3.5 no ~ poder ir | no ~ puedo ir | no podre ~ ir | no ~ asist* | ya no necesito
-3.5 no voy a ir | borr* ~ cita
+3.5 no voy a ir | borr* ~ cita | no ~ llegar
 3 dar de baja
 """),
     Intent.MY_APPOINTMENTS: _weighted("""
@@ -101,6 +104,7 @@ INTENT_PHRASES: dict[Intent, dict[str, float]] = {
 3 recepcion* | secretari* | agente
 2.5 persona | pasame con | person
 2 alguien | hablar con | comunica* | talk to | speak to | persona real
+3 llegar* ~ tarde | llego ~ tarde | retras*
 1.5 no entiendes
 """),
     Intent.THANKS: _weighted("""
