@@ -44,3 +44,8 @@ def phrase_words(phrases: Iterable[str]) -> tuple[set[str], set[str]]:
             else:
                 words.add(word)
     return words, stems
+
+
+def whole_words(pattern: str) -> re.Pattern[str]:
+    """A pattern that matches whole words of the space-padded text."""
+    return re.compile(r"(?<= )" + pattern + r"(?= )")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from . import lexicon, when
+from . import lexicon, times, when
 from .catalog import find_procedure, find_professional
 from .clinical import find_clinical
 from .entities import ORDINALS, Numbers, find_choice, find_email, find_names
@@ -35,7 +35,7 @@ def _vocabulary() -> tuple[set[str], set[str]]:
     ]
     phrases += [w for group in lexicon.ALIAS_GROUPS for w in group]
     words, stems = phrase_words(phrases)
-    words |= set(when.WEEKDAYS) | set(when.MONTHS) | set(when.NUMBER_WORDS) | set(when.PARTS)
+    words |= set(when.WEEKDAYS) | set(when.MONTHS) | set(times.NUMBER_WORDS) | set(times.PARTS)
     words |= set(ORDINALS) | lexicon.COMMON_WORDS
     words |= {"pasado", "tomorrow", "today", "tonight", "weekend", "next", "week"}
     return {w for w in words if w.isalpha()}, stems
@@ -65,7 +65,7 @@ def understand(
     tokens = words.tokens
     plain = [t for t in tokens if t != ","]
 
-    times, rest = when.find_time(words.text)
+    time_span, rest = times.find_time(words.text)
     dates = when.find_date(rest, today, day_numbers=expecting != "choice")
     numbers = Numbers(text, expecting=expecting)
     first_name, last_name = find_names(text, expecting=expecting, stopwords=NAME_STOPWORDS)
@@ -81,7 +81,7 @@ def understand(
     if is_injection(words.text):
         intent, score = Intent.UNKNOWN, 0.0
     elif intent is Intent.UNKNOWN and expecting is None:
-        if dates or times:
+        if dates or time_span:
             intent, score = Intent.BOOK, 0.5  # "¿tienen algo para mañana?"
         elif procedure_id is not None:
             intent, score = Intent.PRICES, 0.5  # "¿ortodoncia?"
@@ -90,7 +90,7 @@ def understand(
         score=score,
         clinical=find_clinical(intent_tokens),
         dates=dates,
-        times=times,
+        times=time_span,
         procedure_id=procedure_id,
         professional_id=professional_id,
         dni=numbers.dni,

@@ -1,7 +1,7 @@
-"""Dates and times as patients write them, resolved against the clinic's ``today``.
+"""Dates as patients write them, resolved against the clinic's ``today`` (clinic-local).
 
-Rules (the clinic's local calendar; "today" is never in the past of what is said):
-- "hoy", "mañana", "pasado mañana"; "mañana en la mañana" is tomorrow morning.
+Rules ("today" is never in the past of what is said):
+- "hoy", "mañana", "pasado mañana"; "mañana en la mañana" is tomorrow morning (times.py).
 - A weekday ("el jueves", "el próximo jueves", "el jueves que viene") is its next occurrence
   AFTER today: said on a Thursday, "el jueves" is a week ahead; "hoy jueves" is today.
   "el jueves de la próxima semana" is the Thursday of next week (Monday to Sunday).
@@ -10,11 +10,6 @@ Rules (the clinic's local calendar; "today" is never in the past of what is said
 - "esta semana": today to Sunday; "la próxima semana": Monday to Sunday of next week;
   "el fin de semana": the coming Saturday and Sunday (or what is left of the current one).
 - "este mes", "el próximo mes", "en enero": the month (what is left of it when current).
-- Parts of the day: morning ("en la mañana", "temprano") 08:00–12:00, afternoon 13:00–19:00,
-  night 18:00–21:00, "al mediodía" 12:00. "a las 4": bare hours 1 to 7 are the afternoon
-  (16:00); "a las 10" is 10:00; "a las 9 de la noche" is 21:00; "4:30", "16:30", "4 pm".
-  "entre las 3 y las 5" 15:00–17:00; "después de las 5" 17:00–21:00; "antes de las 11"
-  08:00–11:00.
 - ``dateparser`` reads what these rules do not (ISO dates, "en 3 semanas"...), and only when
   a date-looking word is left, because it costs milliseconds.
 """
@@ -26,22 +21,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from .types import DateSpan, TimeSpan
-
-MORNING = (dt.time(8), dt.time(12))
-AFTERNOON = (dt.time(13), dt.time(19))
-NIGHT = (dt.time(18), dt.time(21))
-PARTS = {
-    "manana": MORNING,
-    "tarde": AFTERNOON,
-    "noche": NIGHT,
-    "morning": MORNING,
-    "afternoon": AFTERNOON,
-    "evening": NIGHT,
-    "night": NIGHT,
-}
-DAY_END = dt.time(21)
-DAY_START = dt.time(8)
+from .phrases import whole_words as _r
+from .types import DateSpan
 
 WEEKDAYS = {
     "lunes": 0,
@@ -107,158 +88,22 @@ MONTH_ABBREVIATIONS = {
     "aug": 8,
     "dec": 12,
 }
-NUMBER_WORDS = {
-    "una": 1,
-    "uno": 1,
-    "dos": 2,
-    "tres": 3,
-    "cuatro": 4,
-    "cinco": 5,
-    "seis": 6,
-    "siete": 7,
-    "ocho": 8,
-    "nueve": 9,
-    "diez": 10,
-    "once": 11,
-    "doce": 12,
-}
 ORDINAL_DAYS = {"primero": 1, "1ro": 1, "1ero": 1}
 
 _WD = "(" + "|".join(WEEKDAYS) + ")"
 _MONTH = "(" + "|".join([*MONTHS, *MONTH_ABBREVIATIONS]) + ")"
 _FULL_MONTH = "(" + "|".join(MONTHS) + ")"
-_NUM = r"(\d{1,2}|" + "|".join(NUMBER_WORDS) + ")"
 _NEXT_WEEK = (
     r"(?:(?:la )?(?:proxima|siguiente|otra) semana"
     r"|semana (?:que viene|proxima|siguiente|entrante)|next week)"
 )
-_GREETINGS = re.compile(
-    r" (?:buenos dias|buen dia|buenas tardes|buenas noches|buenas|good morning|"
-    r"good afternoon|good evening) "
-)
-
-
-def _r(pattern: str) -> re.Pattern[str]:
-    """Patterns match whole words of the space-padded text."""
-    return re.compile(r"(?<= )" + pattern + r"(?= )")
-
-
-# --- times ---------------------------------------------------------------------------------
-_CLOCK = (
-    _NUM + r"(?:(?::|\.)(\d{2})| y (media|cuarto|\d{1,2}))?(?: (am|pm|hrs|horas))?"
-    r"(?: (?:de|en|por) la (manana|tarde|noche))?"
-)
-_T_BETWEEN = _r(r"entre (?:las |la )?" + _CLOCK + r" y (?:las |la )?" + _CLOCK)
-_T_AFTER = _r(r"(?:despues de|desde|a partir de|after) (?:las |la )?" + _CLOCK)
-_T_BEFORE = _r(r"(?:antes de|hasta|before) (?:las |la )?" + _CLOCK)
-_T_AT = _r(r"(?:a |para |tipo |como a |eso de |hacia |at )?(?:las |la (?=una |1 ))" + _CLOCK)
-_T_COLON = _r(r"(\d{1,2}):(\d{2})(?: (am|pm))?")
-_T_AMPM = _r(r"(\d{1,2}) (am|pm)")
-_T_OF_PART = _r(r"(\d{1,2}) de la (manana|tarde|noche)")
-_T_NOON = _r(r"(?:al |a )?(?:mediodia|medio dia|noon)")
-# "de mañana" is "of tomorrow" ("la cita de mañana"): only "de tarde", "de noche" are parts.
-_T_PART = _r(
-    r"(?:(?:en|por|de|durante|a|esta) (?:la|las) |esta |in the |this )"
-    r"(manana|tarde|noche|morning|afternoon|evening)s?"
-    r"|de (tarde|noche)s?"
-)
-_T_WORD = _r(
-    r"(temprano|tempranito|tardecita|nochecita|morning|afternoon|evening|tonight"
-    r"|primera hora)"
-)
-FIRST_THING = (dt.time(8), dt.time(10))
 
 
 @dataclass(frozen=True)
 class Found:
-    span: DateSpan | TimeSpan
+    span: DateSpan
     start: int
     end: int
-
-
-def _hour(
-    value: str, minutes: str | None, extra: str | None, suffix: str | None, part: str | None
-) -> dt.time | None:
-    hour = NUMBER_WORDS.get(value) if not value.isdigit() else int(value)
-    if hour is None or hour > 23:
-        return None
-    minute = 0
-    if minutes:
-        minute = int(minutes)
-    elif extra:
-        minute = 30 if extra == "media" else 15 if extra == "cuarto" else int(extra)
-    if minute > 59:
-        return None
-    if hour <= 12:
-        if suffix == "pm" or part in ("tarde", "noche"):
-            hour = hour % 12 + 12
-        elif suffix == "am" or part == "manana":
-            hour %= 12
-        elif 1 <= hour <= 7:  # nobody books at four in the morning
-            hour += 12
-    return dt.time(hour, minute)
-
-
-def _clock(groups: tuple[str | None, ...]) -> dt.time | None:
-    value, minutes, extra, suffix, part = groups[:5]
-    assert value is not None
-    return _hour(value, minutes, extra, suffix, part)
-
-
-def find_time(text: str) -> tuple[TimeSpan | None, str]:
-    """The time of day the text asks for, and the text with it blanked out."""
-    padded = f" {_GREETINGS.sub(' _ ', f' {text} ').strip()} "
-    found: TimeSpan | None = None
-    for pattern in (_T_BETWEEN, _T_AFTER, _T_BEFORE, _T_AT, _T_COLON, _T_AMPM, _T_OF_PART):
-        match = pattern.search(padded)
-        if not match:
-            continue
-        groups = match.groups()
-        if pattern is _T_BETWEEN:
-            first, last = _clock(groups[:5]), _clock(groups[5:])
-            if first and last:
-                found = TimeSpan(first, last) if first <= last else TimeSpan(last, first)
-        elif pattern is _T_AFTER:
-            if at := _clock(groups):
-                found = TimeSpan(at, max(at, DAY_END))
-        elif pattern is _T_BEFORE:
-            if at := _clock(groups):
-                found = TimeSpan(min(at, DAY_START), at)
-        elif pattern is _T_AT:
-            if at := _clock(groups):
-                found = TimeSpan(at, at)
-        elif pattern is _T_COLON:
-            if at := _hour(groups[0], groups[1], None, groups[2], None):
-                found = TimeSpan(at, at)
-        elif pattern is _T_AMPM:
-            if at := _hour(groups[0], None, None, groups[1], None):
-                found = TimeSpan(at, at)
-        elif at := _hour(groups[0], None, None, None, groups[1]):
-            found = TimeSpan(at, at)
-        if found:
-            padded = padded[: match.start()] + "_" + padded[match.end() :]
-            # A part of the day said besides the hour only tells am from pm: blank it too.
-            padded = _T_PART.sub("_", padded)
-            return found, padded.strip()
-    if match := _T_NOON.search(padded):
-        noon = dt.time(12)
-        return TimeSpan(noon, noon), (padded[: match.start()] + "_" + padded[match.end() :]).strip()
-    match = _T_PART.search(padded) or _T_WORD.search(padded)
-    if match:
-        word = next(group for group in match.groups() if group)
-        if word in ("temprano", "tempranito"):
-            word = "manana"
-        elif word == "tardecita":
-            word = "tarde"
-        elif word in ("nochecita", "tonight"):
-            word = "noche"
-        start, end = FIRST_THING if word == "primera hora" else PARTS[word]
-        # "esta noche"/"tonight" also says the day: leave "hoy" for the dates.
-        replacement = " hoy " if match.group(0).startswith(("esta ", "tonight")) else "_"
-        return TimeSpan(start, end), (
-            padded[: match.start()] + replacement + padded[match.end() :]
-        ).strip()
-    return None, padded.strip()
 
 
 # --- dates ---------------------------------------------------------------------------------
@@ -422,5 +267,4 @@ def find_date(text: str, today: dt.date, *, day_numbers: bool = True) -> DateSpa
     if not candidates:
         return _dateparser(text, today)
     best = min(candidates, key=lambda f: (f.start, -(f.end - f.start)))
-    assert isinstance(best.span, DateSpan)
     return best.span
