@@ -119,19 +119,16 @@ def llm_reply(
     ]
     try:
         with transaction.atomic():  # a failed attempt leaves nothing behind
-            outcome = _converse(
-                client, session, messages, deadline=started + client.timeout_seconds
-            )
-    except LlmUnavailable as error:
-        logger.warning("assistant model unavailable (%s); the engine answers", error.code)
-        return None
-    except _Abandon as reason:
+            deadline = started + client.timeout_seconds
+            outcome = _converse(client, session, messages, deadline=deadline)
+    except (LlmUnavailable, _Abandon) as error:
+        reason = error.code if isinstance(error, LlmUnavailable) else error
         logger.warning("assistant model gave no answer (%s); the engine answers", reason)
-        return None
+        return _abandoned(session)
     except Exception:
         # a tool's bug must not cost the patient an answer; its writes were rolled back
         logger.exception("assistant model path failed; the engine answers")
-        return None
+        return _abandoned(session)
     logger.info(
         "assistant model replied in %.0f ms; tools: %s",
         (time.monotonic() - started) * 1000,
@@ -140,10 +137,16 @@ def llm_reply(
     return outcome
 
 
+def _abandoned(session: ToolSession) -> None:
+    """The rolled-back tools may have changed the conversation in memory (verified it, handed
+    it off, set its patient): read it again, so that the engine sees what the database holds."""
+    session.conversation.refresh_from_db()
+
+
 def system_prompt(session: ToolSession) -> str:
     local = session.now.astimezone(current_timezone())
     conversation = session.conversation
-    verified = conversation.verified_at is not None and conversation.patient_id is not None
+    verified = session.verified_patient is not None
     return SYSTEM_PROMPT.format(
         clinic=current_clinic().name,
         channel=CHANNELS.get(str(conversation.channel), "chat"),

@@ -180,8 +180,11 @@ def test_cancelling_another_patients_appointment_is_refused_and_changes_nothing(
         assert result["error"]["code"]
     other_appointment.refresh_from_db()
     assert other_appointment.status == AppointmentStatus.SCHEDULED
-    for secret in SECRETS[:4]:  # the request named the appointment; the answers add nothing
-        assert secret not in json.dumps(tool_results(fake_llm.requests()[1]), ensure_ascii=False)
+    # the patient named Zacarías and the model passed the stolen references: the answers add
+    # nothing of theirs
+    answers = json.dumps(tool_results(fake_llm.requests()[1]), ensure_ascii=False)
+    for secret in SECRETS:
+        assert secret not in answers
 
 
 def test_an_invented_tool_and_arguments_off_the_schema_go_back_as_errors(
@@ -190,9 +193,11 @@ def test_an_invented_tool_and_arguments_off_the_schema_go_back_as_errors(
     fake_llm.then(
         calls(
             call("list_all_patients"),
-            call("price_list", {"query": "limpieza", "patient_id": 1}),
-            call("price_list", {"query": ["a", "b"]}),
-            call("price_list", {"query": "x" * 5000}),
+            call("price_list", {"patient_id": 1}),
+            call("price_list", {"ids": "todos"}),
+            call("send_verification_code", {"dni": "4" * 5000}),
+            call("free_slots", {"date_to": "2026-12-01"}),
+            call("free_slots", {"date_from": "2026-12-01", "part_of_day": "madrugada"}),
         ),
         text("La limpieza cuesta S/ 80.00."),
     )
@@ -203,20 +208,20 @@ def test_an_invented_tool_and_arguments_off_the_schema_go_back_as_errors(
     assert outcome.text == "La limpieza cuesta S/ 80.00."
     assert outcome.tools_called == []
     codes = [r["error"]["code"] for r in tool_results(fake_llm.requests()[1])]
-    assert codes == ["UNKNOWN_TOOL", "BAD_ARGUMENTS", "BAD_ARGUMENTS", "BAD_ARGUMENTS"]
+    assert codes == ["UNKNOWN_TOOL"] + ["BAD_ARGUMENTS"] * 5
 
 
 def test_tool_arguments_that_are_not_json_fall_back_to_the_engine(
     fake_llm: FakeLlm, clinic: Any
 ) -> None:
-    fake_llm.then(calls(call("price_list", "{query: limpieza")), text("nunca"))
+    fake_llm.then(calls(call("price_list", "{ids: [1, 2]")), text("nunca"))
 
     assert llm_reply(session_of(conversation()), [], "¿a cuánto está la limpieza?") is None
     assert len(fake_llm.received) == 1
 
 
 def test_a_model_that_calls_tools_forever_is_bounded(fake_llm: FakeLlm, clinic: Any) -> None:
-    forever = lambda body: calls(call("clinic_info", {}), call("price_list", {"query": "a"}))  # noqa: E731
+    forever = lambda body: calls(call("clinic_info", {}), call("price_list", {}))  # noqa: E731
     fake_llm.then(*[forever] * 20)
 
     assert llm_reply(session_of(conversation()), [], "hola") is None
@@ -228,7 +233,7 @@ def test_a_model_that_calls_tools_forever_is_bounded(fake_llm: FakeLlm, clinic: 
 
 
 def test_at_most_max_tool_calls_run_in_one_reply(fake_llm: FakeLlm, clinic: Any) -> None:
-    many = [call("price_list", {"query": f"servicio {n}"}) for n in range(MAX_TOOL_CALLS + 3)]
+    many = [call("price_list", {"ids": [n]}) for n in range(1, MAX_TOOL_CALLS + 4)]
     fake_llm.then(calls(*many), text("Listo."))
 
     outcome = llm_reply(session_of(conversation()), [], "precios de todo")
