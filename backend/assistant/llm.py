@@ -99,7 +99,7 @@ def conversation_history(
     """The last ``limit`` messages of ``conversation`` (and of no other), oldest first, as
     ``(author, text)``: what ``llm_reply`` takes as ``history``."""
     latest = conversation.messages.order_by("-created_at", "-id").values_list("author", "text")
-    return list(reversed(latest[:limit]))
+    return list(latest[:limit])[::-1]
 
 
 def llm_reply(
@@ -243,7 +243,7 @@ def _run(session: ToolSession, call: ToolCall, called: list[str]) -> str:
         return _error("UNKNOWN_TOOL", "There is no such tool. Use only the tools listed.")
     problem = _argument_problem(tool.parameters, call.arguments)
     if problem:
-        return _error("BAD_ARGUMENTS", problem)
+        return _error("BAD_ARGUMENT", problem)  # the tools' own code
     try:
         with transaction.atomic():  # a refused call leaves nothing behind
             result = tool.run(session, call.arguments)
@@ -276,6 +276,10 @@ def _argument_problem(schema: Mapping[str, Any], arguments: Mapping[str, Any]) -
             return f"{name} must be an integer."
         if kind == "boolean" and not isinstance(value, bool):
             return f"{name} must be true or false."
+        if kind == "array" and not isinstance(value, list):
+            return f"{name} must be a list."
+        if kind == "object" and not isinstance(value, dict):
+            return f"{name} must be an object."
         if isinstance(value, str) and len(value) > MAX_ARGUMENT_CHARS:
             return f"{name} is too long."
         if isinstance(value, dict | list) and kind not in {"object", "array"}:
