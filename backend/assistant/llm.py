@@ -13,7 +13,8 @@ model must answer in text.
 It returns ``None`` when the model is off or fails (unreachable, too slow, malformed, no text,
 still calling tools after the last round): the deterministic engine then answers, so the
 patient always gets an answer. Whatever the tools wrote during a failed attempt (a booking, a
-code sent) is rolled back with it (one savepoint), so the engine starts from a clean state."""
+code sent, a verification) is rolled back with it (one savepoint), so the engine starts from a
+clean state; only the wrong one-time codes it tried still count as attempts."""
 
 from __future__ import annotations
 
@@ -21,14 +22,20 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
-from backend.assistant.models import Conversation, ConversationStatus, MessageAuthor
+from backend.assistant.models import (
+    Conversation,
+    ConversationStatus,
+    MessageAuthor,
+    VerificationCode,
+)
 from backend.assistant.tools import TOOLS, Tool, ToolRefused, ToolSession
 from backend.integrations.llm.client import ChatResult, LlmClient, LlmUnavailable, ToolCall
 from tenants_core.context import current_clinic, current_timezone
@@ -73,6 +80,9 @@ VERIFIED = {
 }
 LANGUAGES = {"es": "español", "en": "inglés"}
 CHANNELS = {"WEB": "el chat de la web", "WHATSAPP": "WhatsApp"}
+# What the tools may change on the conversation (verify, book as a new patient, hand off): read
+# again after a failed attempt; the caller's own unsaved changes to other fields stay.
+TOOL_WRITTEN_FIELDS = ["patient", "verified_at", "status", "handoff_reason", "handed_off_at"]
 ROLES = {MessageAuthor.PATIENT.value: "user"}  # the assistant's and the staff's: "assistant"
 
 
@@ -117,18 +127,21 @@ def llm_reply(
         *history_messages(list(history), text),
         {"role": "user", "content": text},
     ]
+    trace = _Trace()
     try:
-        with transaction.atomic():  # a failed attempt leaves nothing behind
+        with transaction.atomic():  # a failed attempt leaves nothing behind…
             deadline = started + client.timeout_seconds
-            outcome = _converse(client, session, messages, deadline=deadline)
+            outcome = _converse(client, session, messages, deadline=deadline, trace=trace)
     except (LlmUnavailable, _Abandon) as error:
         reason = error.code if isinstance(error, LlmUnavailable) else error
         logger.warning("assistant model gave no answer (%s); the engine answers", reason)
-        return _abandoned(session)
+        _abandoned(session, trace)
+        return None
     except Exception:
         # a tool's bug must not cost the patient an answer; its writes were rolled back
         logger.exception("assistant model path failed; the engine answers")
-        return _abandoned(session)
+        _abandoned(session, trace)
+        return None
     logger.info(
         "assistant model replied in %.0f ms; tools: %s",
         (time.monotonic() - started) * 1000,
@@ -137,10 +150,23 @@ def llm_reply(
     return outcome
 
 
-def _abandoned(session: ToolSession) -> None:
-    """The rolled-back tools may have changed the conversation in memory (verified it, handed
-    it off, set its patient): read it again, so that the engine sees what the database holds."""
-    session.conversation.refresh_from_db()
+def _abandoned(session: ToolSession, trace: _Trace) -> None:
+    """After a rolled-back attempt. The tools may have changed the conversation in memory
+    (verified it, handed it off, set its patient): read those fields again, so that the engine
+    sees what the database holds. …but the wrong codes it tried still count: a model made to
+    fail on purpose must not reset the attempts that stop guessing the code."""
+    conversation = session.conversation
+    conversation.refresh_from_db(fields=TOOL_WRITTEN_FIELDS)
+    if trace.wrong_codes:
+        latest = (
+            VerificationCode.objects.filter(conversation=conversation, used_at__isnull=True)
+            .order_by("-created_at", "-id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        VerificationCode.objects.filter(pk=latest).update(
+            attempts=F("attempts") + trace.wrong_codes
+        )
 
 
 def system_prompt(session: ToolSession) -> str:
@@ -184,13 +210,24 @@ def tool_schemas(tools: Mapping[str, Tool] = TOOLS) -> list[dict[str, Any]]:
     ]
 
 
+@dataclass
+class _Trace:
+    """What one attempt did: the tools that ran, and the wrong one-time codes it tried."""
+
+    called: list[str] = field(default_factory=list)
+    wrong_codes: int = 0
+
+
 def _converse(
-    client: LlmClient, session: ToolSession, messages: list[dict[str, Any]], *, deadline: float
+    client: LlmClient,
+    session: ToolSession,
+    messages: list[dict[str, Any]],
+    *,
+    deadline: float,
+    trace: _Trace,
 ) -> LlmOutcome:
     schemas = tool_schemas()
     calls_left = MAX_TOOL_CALLS
-    called: list[str] = []
-    answered: dict[str, str] = {}  # a call repeated with the same arguments is not run again
     for round_ in range(MAX_ROUNDS + 1):
         last = round_ == MAX_ROUNDS or calls_left == 0
         result = client.chat(
@@ -203,10 +240,13 @@ def _converse(
             reply = result.text.strip()
             if not reply:
                 raise _Abandon("no text")
-            return LlmOutcome(text=reply[:MAX_REPLY_CHARS], tools_called=called)
+            return LlmOutcome(text=reply[:MAX_REPLY_CHARS], tools_called=trace.called)
         if last:
             raise _Abandon("still calling tools after the last round")
         messages.append(_assistant_turn(result))
+        # the same call twice in one answer runs once (across rounds it runs again: what it
+        # reads may have changed)
+        answered: dict[str, str] = {}
         for tool_call in result.tool_calls:
             key = json.dumps([tool_call.name, tool_call.arguments], sort_keys=True, default=str)
             if key in answered:
@@ -215,7 +255,7 @@ def _converse(
                 content = _error("TOO_MANY_CALLS", "No more tool calls for this message.")
             else:
                 calls_left -= 1
-                content = answered[key] = _run(session, tool_call, called)
+                content = answered[key] = _run(session, tool_call, trace)
             messages.append({"role": "tool", "tool_call_id": tool_call.id, "content": content})
     raise _Abandon("unreachable")  # pragma: no cover - the last round returns or raises
 
@@ -235,7 +275,7 @@ def _assistant_turn(result: ChatResult) -> dict[str, Any]:
     }
 
 
-def _run(session: ToolSession, call: ToolCall, called: list[str]) -> str:
+def _run(session: ToolSession, call: ToolCall, trace: _Trace) -> str:
     """Run one tool call as the session's patient (or visitor): its JSON result, or a tool
     error for the model."""
     tool = TOOLS.get(call.name)
@@ -244,14 +284,23 @@ def _run(session: ToolSession, call: ToolCall, called: list[str]) -> str:
     problem = _argument_problem(tool.parameters, call.arguments)
     if problem:
         return _error("BAD_ARGUMENT", problem)  # the tools' own code
+    savepoint = transaction.savepoint()
     try:
-        with transaction.atomic():  # a refused call leaves nothing behind
-            result = tool.run(session, call.arguments)
+        result = tool.run(session, call.arguments)
     except ToolRefused as refusal:
+        # a refusal's own writes stay (a wrong code counts as an attempt)
+        transaction.savepoint_commit(savepoint)
+        if tool.name == "check_verification_code" and refusal.code == "CODE_WRONG":
+            trace.wrong_codes += 1
         return _error(refusal.code, refusal.message)
     except ValidationError as error:  # a service's rule the tool did not translate
+        transaction.savepoint_rollback(savepoint)
         return _error(str(error.code or "INVALID"), "; ".join(error.messages))
-    called.append(tool.name)
+    except BaseException:
+        transaction.savepoint_rollback(savepoint)
+        raise
+    transaction.savepoint_commit(savepoint)
+    trace.called.append(tool.name)
     return json.dumps(result, ensure_ascii=False, default=str)
 
 

@@ -28,8 +28,9 @@ from backend.assistant.models import (
     ConversationMessage,
     ConversationStatus,
     MessageAuthor,
+    VerificationCode,
 )
-from backend.assistant.tools import TOOLS, ToolSession
+from backend.assistant.tools import TOOLS, ToolSession, code_hash
 from backend.audit.models import AuditEvent
 from backend.core.tenancy import clinic_context
 from backend.patients.models import Patient
@@ -90,6 +91,17 @@ def conversation(patient: Any = None, **fields: Any) -> Conversation:
 
 def session_of(conv: Conversation) -> ToolSession:
     return ToolSession(conversation=conv, now=timezone.now(), language="es")
+
+
+def code_sent(conv: Conversation, patient: Any, code: str) -> VerificationCode:
+    """A one-time code as send_verification_code stores it (its sending is not the point)."""
+    return VerificationCode.objects.create(
+        conversation=conv,
+        patient=patient,
+        code_hash=code_hash(conv, code),
+        channel="SMS",
+        expires_at=timezone.now() + dt.timedelta(minutes=10),
+    )
 
 
 def afternoon_slot(session: ToolSession) -> str:
@@ -300,6 +312,44 @@ def test_a_failure_after_a_tool_wrote_rolls_the_write_back(
     assert conv.patient is None  # the conversation in memory is the database's again
     conv.refresh_from_db()
     assert conv.patient_id is None
+
+
+def test_wrong_codes_the_model_tried_still_count_after_a_failed_attempt(
+    fake_llm: FakeLlm, clinic: Any
+) -> None:
+    me = PatientFactory(first_name="Ana", document_number="41414141", phone="+51922333444")
+    conv = conversation()
+    code = code_sent(conv, me, "246810")
+    guesses = [call("check_verification_code", {"code": f"00000{n}"}) for n in range(3)]
+    fake_llm.then(calls(*guesses))
+    # the second request finds the script empty: a 500, and the attempt is rolled back
+
+    assert llm_reply(session_of(conv), [], "mi código es 000000, o 000001, o 000002") is None
+
+    code.refresh_from_db()
+    assert code.attempts == 3
+    assert code.used_at is None
+    assert conv.verified_at is None
+
+
+def test_the_right_code_verifies_the_conversation_through_the_model(
+    fake_llm: FakeLlm, clinic: Any
+) -> None:
+    me = PatientFactory(first_name="Ana", document_number="41414141", phone="+51922333444")
+    conv = conversation()
+    code_sent(conv, me, "246810")
+    fake_llm.then(
+        calls(call("check_verification_code", {"code": "246810"})),
+        text("Gracias, ya verifiqué su identidad."),
+    )
+
+    outcome = llm_reply(session_of(conv), [], "el código es 246810")
+
+    assert outcome is not None
+    assert outcome.tools_called == ["check_verification_code"]
+    conv.refresh_from_db()
+    assert conv.patient == me
+    assert conv.verified_at is not None
 
 
 # --- the model works through the same tools -----------------------------------------------
