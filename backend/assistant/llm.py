@@ -164,9 +164,10 @@ def _abandoned(session: ToolSession, trace: _Trace) -> None:
             .values_list("pk", flat=True)
             .first()
         )
-        VerificationCode.objects.filter(pk=latest).update(
-            attempts=F("attempts") + trace.wrong_codes
-        )
+        if latest is not None:
+            VerificationCode.objects.filter(pk=latest).update(
+                attempts=F("attempts") + trace.wrong_codes
+            )
 
 
 def system_prompt(session: ToolSession) -> str:

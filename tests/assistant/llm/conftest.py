@@ -14,7 +14,8 @@ LLM_MODEL = "fake-gpt-4o-mini"
 @pytest.fixture
 def fake_llm(settings: Any) -> Iterator[FakeLlm]:
     """A scripted chat-completions endpoint, and the assistant's settings pointed at it."""
-    fake = FakeLlm(api_key=LLM_KEY, model=LLM_MODEL).start()
+    fake = FakeLlm(api_key=LLM_KEY, model=LLM_MODEL)
+    fake.start()
     settings.ASSISTANT_LLM_URL = fake.base_url
     settings.ASSISTANT_LLM_MODEL = LLM_MODEL
     settings.ASSISTANT_LLM_API_KEY = LLM_KEY

@@ -54,7 +54,7 @@ def test_clinical_urgent_and_human_requests_never_reach_the_model(
     assert "analgésico" not in reply["text"]
     assert fake_llm.received == []
     with tenant_context(clinic1):
-        conversation = Conversation.objects.get(public_id=visitor.conversation_id)
+        conversation = Conversation.objects.get(public_id=str(visitor.conversation_id))
     assert conversation.status == ConversationStatus.HANDED_OFF
     assert conversation.handoff_reason == reason
 
