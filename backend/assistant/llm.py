@@ -296,7 +296,7 @@ def _run(session: ToolSession, call: ToolCall, trace: _Trace) -> str:
         return _error(refusal.code, refusal.message)
     except ValidationError as error:  # a service's rule the tool did not translate
         transaction.savepoint_rollback(savepoint)
-        return _error(str(error.code or "INVALID"), "; ".join(error.messages))
+        return _error(str(getattr(error, "code", None) or "INVALID"), "; ".join(error.messages))
     except BaseException:
         transaction.savepoint_rollback(savepoint)
         raise

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from backend.assistant.llm import (
@@ -30,7 +31,7 @@ from backend.assistant.models import (
     MessageAuthor,
     VerificationCode,
 )
-from backend.assistant.tools import TOOLS, ToolSession, code_hash
+from backend.assistant.tools import TOOLS, Tool, ToolSession, code_hash
 from backend.audit.models import AuditEvent
 from backend.core.tenancy import clinic_context
 from backend.patients.models import Patient
@@ -350,6 +351,45 @@ def test_the_right_code_verifies_the_conversation_through_the_model(
     conv.refresh_from_db()
     assert conv.patient == me
     assert conv.verified_at is not None
+
+
+def writing_tool(error: Exception) -> Tool:
+    """A tool that writes a patient, then fails with ``error``."""
+
+    def run(session: ToolSession, arguments: dict[str, Any]) -> dict[str, Any]:
+        PatientFactory(first_name="Fantasma", document_number="46464646")
+        raise error
+
+    return Tool("clinic_info", "Broken on purpose.", {"type": "object", "properties": {}}, run)
+
+
+def test_a_tools_unexpected_error_falls_back_and_leaves_nothing(
+    fake_llm: FakeLlm, clinic: Any, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    monkeypatch.setitem(TOOLS, "clinic_info", writing_tool(RuntimeError("a bug")))  # type: ignore[arg-type]
+    fake_llm.then(calls(call("clinic_info")), text("nunca"))
+
+    assert llm_reply(session_of(conversation()), [], "¿dónde quedan?") is None
+
+    assert not Patient.objects.filter(document_number="46464646").exists()
+    assert "assistant model path failed" in caplog.text
+    assert len(fake_llm.received) == 1  # the model never got a half-done result
+
+
+def test_a_service_rule_the_tool_did_not_translate_goes_back_as_an_error(
+    fake_llm: FakeLlm, clinic: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rule = ValidationError("Outside working hours.", code="OUTSIDE_WORKING_HOURS")
+    monkeypatch.setitem(TOOLS, "clinic_info", writing_tool(rule))  # type: ignore[arg-type]
+    fake_llm.then(calls(call("clinic_info")), text("No pude ver el horario."))
+
+    outcome = llm_reply(session_of(conversation()), [], "¿dónde quedan?")
+
+    assert outcome is not None
+    assert outcome.tools_called == []
+    (result,) = tool_results(fake_llm.requests()[1])
+    assert result["error"]["code"] == "OUTSIDE_WORKING_HOURS"
+    assert not Patient.objects.filter(document_number="46464646").exists()
 
 
 # --- the model works through the same tools -----------------------------------------------
