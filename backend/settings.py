@@ -384,6 +384,22 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL") or f"no-reply@{BASE_DO
 # A provider call gives up after this long (then the job retries it).
 MESSAGING_TIMEOUT_SECONDS = float(os.environ.get("MESSAGING_TIMEOUT_SECONDS") or 10)
 
+# The patient assistant's optional language model (backend/assistant/llm.py): any
+# OpenAI-compatible chat-completions endpoint (`{ASSISTANT_LLM_URL}/chat/completions`). Empty:
+# off, the deterministic engine answers alone. The model's whole reply, every round of tool
+# calls included, gives up after ASSISTANT_LLM_TIMEOUT_SECONDS; the deterministic engine then
+# answers. The key is a secret: it is sent only in the Authorization header, never logged.
+ASSISTANT_LLM_URL = (os.environ.get("ASSISTANT_LLM_URL") or "").strip().rstrip("/")
+ASSISTANT_LLM_MODEL = (os.environ.get("ASSISTANT_LLM_MODEL") or "").strip()
+ASSISTANT_LLM_API_KEY = os.environ.get("ASSISTANT_LLM_API_KEY") or ""
+ASSISTANT_LLM_TIMEOUT_SECONDS = float(os.environ.get("ASSISTANT_LLM_TIMEOUT_SECONDS") or 8)
+if ASSISTANT_LLM_URL and not ASSISTANT_LLM_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("ASSISTANT_LLM_URL must be an http:// or https:// URL.")
+if ASSISTANT_LLM_URL and not ASSISTANT_LLM_MODEL:
+    raise ImproperlyConfigured("ASSISTANT_LLM_MODEL is required with ASSISTANT_LLM_URL.")
+if not 0 < ASSISTANT_LLM_TIMEOUT_SECONDS <= 60:
+    raise ImproperlyConfigured("ASSISTANT_LLM_TIMEOUT_SECONDS must be above 0 and at most 60.")
+
 STATIC_URL = "static/"
 
 # Files (logos, patient documents): the local filesystem under MEDIA_ROOT by default, or an
