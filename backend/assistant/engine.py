@@ -17,31 +17,21 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from backend.assistant import tools
+from backend.assistant.llm import conversation_history, llm_enabled, llm_reply
 from backend.assistant.models import ConversationStatus, HandoffReason
+from backend.assistant.nlu import (
+    CatalogEntry,
+    Clinical,
+    Intent,
+    NamedEntry,
+    Understanding,
+    understand,
+)
 from backend.assistant.tools import ToolRefused, ToolSession, local
 from backend.audit.services import audit_record
 from backend.patients.models import Patient
 from backend.resources.models import Professional
 from backend.treatments.models import Procedure
-
-try:
-    from backend.assistant.nlu import (
-        CatalogEntry,
-        Clinical,
-        Intent,
-        NamedEntry,
-        Understanding,
-        understand,
-    )
-except ImportError:  # pragma: no cover - until the language understanding lands
-    from backend.assistant._nlu_stub import (  # type: ignore[assignment]
-        CatalogEntry,
-        Clinical,
-        Intent,
-        NamedEntry,
-        Understanding,
-        understand,
-    )
 
 MAX_MISSES = 3
 VERIFYING_FLOWS = ("cancel", "reschedule", "list", "confirm")
@@ -165,6 +155,9 @@ class Engine:
             professionals=professionals,
             expecting=self.state.get("expecting"),
         )
+        modelled = self._model(heard, text)
+        if modelled is not None:
+            return modelled
         answer = self._respond(heard, text)
         if answer.intent == Intent.UNKNOWN:
             self.state["misses"] = self.state.get("misses", 0) + 1
@@ -173,6 +166,24 @@ class Engine:
         else:
             self.state["misses"] = 0
         return answer
+
+    def _model(self, heard: Understanding, text: str) -> Answer | None:
+        """The language model's reply, when one is configured; None: the engine answers.
+        Never for a clinical or urgent message, nor a request for a person (those hand off),
+        nor in the middle of a question the engine asked (its flow finishes as it began)."""
+        if (
+            not llm_enabled()
+            or heard.clinical != Clinical.NONE
+            or heard.intent == Intent.HUMAN
+            or self.state.get("expecting")
+        ):
+            return None
+        outcome = llm_reply(self.session, conversation_history(self.conversation), text)
+        if outcome is None:
+            return None
+        self._reset()
+        self.state["misses"] = 0
+        return Answer(outcome.text, heard.intent)
 
     def save_state(self) -> None:
         self.conversation.state = self.state

@@ -15,7 +15,6 @@ from tests.assistant.llm.fake_llm import FakeLlm, call, calls, text
 
 # The engine calls ``llm_reply`` once the lead applies the wiring of the b16-llm report
 # (``Engine._model``); then these pass, strict xfail fails, and the marker goes.
-until_wired = pytest.mark.xfail(strict=True, reason="the engine does not call llm_reply yet")
 
 
 @pytest.fixture
@@ -23,7 +22,6 @@ def visitor(client: Any, desk: Desk) -> Visitor:
     return Visitor(client)
 
 
-@until_wired
 def test_the_visitor_reads_the_models_reply(fake_llm: FakeLlm, visitor: Visitor) -> None:
     fake_llm.then(calls(call("clinic_info")), text("Atendemos todos los días de 8:00 a 20:00."))
 
@@ -59,7 +57,6 @@ def test_clinical_urgent_and_human_requests_never_reach_the_model(
     assert conversation.handoff_reason == reason
 
 
-@until_wired
 def test_a_model_that_hands_off_hands_off(fake_llm: FakeLlm, visitor: Visitor) -> None:
     fake_llm.then(
         calls(call("hand_off", {"reason": "REQUESTED"})),
@@ -72,7 +69,6 @@ def test_a_model_that_hands_off_hands_off(fake_llm: FakeLlm, visitor: Visitor) -
     assert reply["text"] == "Le paso con una persona de recepción."
 
 
-@until_wired
 def test_a_failing_model_leaves_the_deterministic_answer(
     fake_llm: FakeLlm, visitor: Visitor
 ) -> None:
@@ -84,7 +80,6 @@ def test_a_failing_model_leaves_the_deterministic_answer(
     assert len(fake_llm.received) == 1
 
 
-@until_wired
 def test_the_model_sees_this_conversation_only(fake_llm: FakeLlm, client: Any, desk: Desk) -> None:
     fake_llm.then(text("Hola, Rosa."), text("Hola."), text("¿En qué le ayudo?"))
     rosa, other = Visitor(client), Visitor(client)
