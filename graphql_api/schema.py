@@ -15,6 +15,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from graphql_api.accounts.mutations import Mutation as AccountsMutation
 from graphql_api.accounts.queries import Query as AccountsQuery
+from graphql_api.assistant.mutations import Mutation as AssistantMutation
 from graphql_api.assistant.staff_mutations import Mutation as AssistantStaffMutation
 from graphql_api.assistant.staff_queries import Query as AssistantStaffQuery
 from graphql_api.assistant.visitor_queries import Query as AssistantVisitorQuery
@@ -82,6 +83,7 @@ Mutation = merge_types(
         TreatmentsMutation,
         BillingMutation,
         NotificationsMutation,
+        AssistantMutation,
         AssistantStaffMutation,
         PlatformMutation,
     ),

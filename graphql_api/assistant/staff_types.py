@@ -11,6 +11,7 @@ import strawberry_django
 from strawberry import relay
 
 from backend.assistant import models
+from backend.assistant.engine import Intent
 from backend.assistant.models import (
     ConversationChannel,
     ConversationStatus,
@@ -18,6 +19,7 @@ from backend.assistant.models import (
     MessageAuthor,
 )
 from graphql_api.accounts.types import StaffMember
+from graphql_api.assistant.types import AssistantIntent
 from graphql_api.core.docstrings import django_type
 from graphql_api.patients.types import Patient
 from graphql_api.scheduling.types import local
@@ -62,11 +64,11 @@ class AssistantConversationMessage(relay.Node):
 
     @strawberry_django.field(
         only=["intent"],
-        description="What the assistant understood from a patient's message (an "
-        "AssistantIntent name); null for the assistant's and the staff's messages.",
+        description="What the assistant understood from a patient's message; null for the "
+        "assistant's and the staff's messages.",
     )
-    def intent(self, root: models.ConversationMessage) -> str | None:
-        return root.intent or None
+    def intent(self, root: models.ConversationMessage) -> AssistantIntent | None:  # type: ignore[valid-type]
+        return Intent(root.intent) if root.intent in Intent.__members__ else None
 
     staff: StaffMember | None = strawberry_django.field(
         description="Who wrote a STAFF message; null otherwise."
