@@ -90,6 +90,12 @@ AUDIT: dict[str, tuple[str, ...]] = {
     "mutation updateContactPreference":   ("contact_preference.update",),
     "mutation resendNotification":        ("notification.resend",),
     "mutation markInboxMessageHandled":   ("inbox_message.handle",),
+    # The assistant's conversations (the world's waits for a person: HANDED_OFF).
+    "mutation replyToAssistantConversation":  ("assistant.reply",),
+    "mutation takeOverAssistantConversation": ("assistant.take_over",),
+    "mutation releaseAssistantConversation":  ("assistant.release",),
+    "mutation closeAssistantConversation":    ("assistant.close",),
+    "mutation updateAssistantSettings":       ("assistant.update_settings",),
     # Patient documents (each download is audited too: tests/documents).
     "mutation uploadPatientDocument":     ("patient_document.upload",),
     "mutation updatePatientDocument":     ("patient_document.update",),
