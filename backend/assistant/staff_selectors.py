@@ -54,14 +54,16 @@ def conversation_list(
         conversations = conversations.filter(channel__in=channels)
     for word in (search or "").split()[:MAX_SEARCH_WORDS]:
         folded = _fold(word)
-        matches = Q(patient__search_text__contains=folded) | Exists(
-            ConversationMessage.objects.filter(
-                conversation=OuterRef("pk"), text__unaccent__icontains=word
+        matches = Q(patient__search_text__contains=folded) | Q(
+            Exists(
+                ConversationMessage.objects.filter(
+                    conversation=OuterRef("pk"), text__unaccent__icontains=word
+                )
             )
         )
         digits = "".join(char for char in word if char.isdigit())
         if digits and len(digits) == len(word.lstrip("+")):
-            matches |= Q(phone__contains=digits)
+            matches = matches | Q(phone__contains=digits)
         conversations = conversations.filter(matches)
     return conversations.order_by("-last_message_at", "-id")
 
