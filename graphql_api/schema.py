@@ -16,6 +16,9 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from graphql_api.accounts.mutations import Mutation as AccountsMutation
 from graphql_api.accounts.queries import Query as AccountsQuery
 from graphql_api.assistant.mutations import Mutation as AssistantMutation
+from graphql_api.assistant.staff_mutations import Mutation as AssistantStaffMutation
+from graphql_api.assistant.staff_queries import Query as AssistantStaffQuery
+from graphql_api.assistant.visitor_queries import Query as AssistantVisitorQuery
 from graphql_api.audit.queries import Query as AuditQuery
 from graphql_api.billing.mutations import Mutation as BillingMutation
 from graphql_api.billing.queries import Query as BillingQuery
@@ -59,6 +62,8 @@ Query = merge_types(
         TreatmentsQuery,
         BillingQuery,
         NotificationsQuery,
+        AssistantStaffQuery,
+        AssistantVisitorQuery,
         AuditQuery,
         PlatformQuery,
     ),
@@ -79,6 +84,7 @@ Mutation = merge_types(
         BillingMutation,
         NotificationsMutation,
         AssistantMutation,
+        AssistantStaffMutation,
         PlatformMutation,
     ),
 )

@@ -233,7 +233,7 @@ def filler(ids: dict[str, str]) -> Callable[[str, str, str, Any], str]:
     by_type = {
         "Patient": "patient", "Professional": "professional", "Chair": "chair",
         "Appointment": "appointment", "ClinicalNote": "sentinel_note", "TreatmentPlan": "plan",
-        "Receipt": "receipt",
+        "Receipt": "receipt", "AssistantConversation": "assistant_conversation",
     }  # fmt: skip
 
     def fill(owner: str, field: str, argument: str, argument_type: Any) -> str:
@@ -254,6 +254,8 @@ def filler(ids: dict[str, str]) -> Callable[[str, str, str, Any], str]:
             )
         if (owner, field, argument) == ("Query", "previewMessageTemplate", "input"):
             return '{kind: REMINDER, channel: SMS, body: "Hola {patient_first_name}"}'
+        if (owner, field, argument) == ("Query", "assistantTranscript", "conversationId"):
+            return json.dumps(ids["assistant_public_id"])
         if argument in values:
             return values[argument]
         raise Unfillable(f"{owner}.{field}({argument}: {argument_type})")

@@ -22,6 +22,7 @@ from django_tenants.utils import tenant_context
 from strawberry.relay import to_base64
 
 from backend.accounts.models import AuthToken, Role, User
+from backend.assistant.models import AssistantSettings, Conversation, ConversationMessage
 from backend.audit.models import AuditEvent
 from backend.billing.models import (
     BillingSettings,
@@ -504,6 +505,45 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         "mutation($id: ID!) { markInboxMessageHandled(id: $id) { ...Outcome } }",
         {"id": "{inbox_message}"},
     ),
+    # The assistant's conversations.
+    "assistantConversations": (
+        "{ assistantConversations(first: 5) { totalCount edges { node { status handoffReason"
+        " patient { fullName } } } } }",
+        {},
+    ),
+    "assistantConversation": (
+        "query($id: ID!) { assistantConversation(id: $id) { status"
+        " messages { author text intent } } }",
+        {"id": "{assistant_conversation}"},
+    ),
+    "assistantSettings": ("{ assistantSettings { enabled transcriptRetentionDays } }", {}),
+    "assistantTranscript": (
+        "query($c: ID!) { assistantTranscript(conversationId: $c) { status"
+        " messages { author text } } }",
+        {"c": "{assistant_public_id}"},
+    ),
+    "replyToAssistantConversation": (
+        'mutation($id: ID!) { replyToAssistantConversation(id: $id, text: "Hola José, le'
+        ' atiende la recepción.") { ...Outcome } }',
+        {"id": "{assistant_conversation}"},
+    ),
+    "takeOverAssistantConversation": (
+        "mutation($id: ID!) { takeOverAssistantConversation(id: $id) { ...Outcome } }",
+        {"id": "{assistant_conversation}"},
+    ),
+    "releaseAssistantConversation": (
+        "mutation($id: ID!) { releaseAssistantConversation(id: $id) { ...Outcome } }",
+        {"id": "{assistant_conversation}"},
+    ),
+    "closeAssistantConversation": (
+        "mutation($id: ID!) { closeAssistantConversation(id: $id) { ...Outcome } }",
+        {"id": "{assistant_conversation}"},
+    ),
+    "updateAssistantSettings": (
+        "mutation { updateAssistantSettings(enabled: false, transcriptRetentionDays: 90)"
+        " { ...Outcome } }",
+        {},
+    ),
     # Patient documents: the world's are signed consents, which every role reads and files.
     "patientDocuments": (
         "query($p: ID!) { patientDocuments(patientId: $p, first: 5) { totalCount"
@@ -557,7 +597,7 @@ TYPE_NAMES = dict(
     finding="Finding", procedure="Procedure", plan="TreatmentPlan", item="TreatmentPlanItem",
     charge="Charge", receipt="Receipt", payment="Payment", notification="Notification",
     inbox_message="InboxMessage", notification_rule="NotificationRule", recall_rule="RecallRule",
-    closure="ClinicClosure",
+    closure="ClinicClosure", assistant_conversation="AssistantConversation",
     document="PatientDocument", archived_document="PatientDocument",
 )  # fmt: skip
 
@@ -591,6 +631,7 @@ WORLD_ELSEWHERE = {
     **{name: to_base64(type_name, 424242) for name, type_name in TYPE_NAMES.items()},
     **world_dates(ZoneInfo(settings.DEFAULT_CLINIC_TIMEZONE)),
     "backup": "5f0c2a8e-0000-4000-8000-000000000000",
+    "assistant_public_id": "7b1d9c4e-0000-4000-8000-000000000000",
 }
 
 
@@ -722,6 +763,18 @@ def build_world(clinic: Clinic, caller: User, make_staff: Any) -> dict[str, str]
             )
             for n in (0, 1)
         )  # fmt: skip
+        assistant_conversation = Conversation.objects.create(
+            channel="WEB", status="HANDED_OFF", handoff_reason="REQUESTED", patient=patient,
+            handed_off_at=timezone.now(),
+        )  # fmt: skip
+        for author, text, intent in (
+            ("PATIENT", "Quiero hablar con alguien", "HUMAN"),
+            ("ASSISTANT", "Le comunico con una persona.", ""),
+        ):
+            ConversationMessage.objects.create(
+                conversation=assistant_conversation, author=author, text=text, intent=intent,
+                ip="203.0.113.9" if author == "PATIENT" else None,
+            )  # fmt: skip
     objects = dict(
         staff=staff, patient=patient, professional=professional, chair=chair,
         appointment=appointment, time_off=time_off, note=note, signed_note=signed_note,
@@ -729,8 +782,13 @@ def build_world(clinic: Clinic, caller: User, make_staff: Any) -> dict[str, str]
         receipt=receipt, payment=payment, notification=notification, inbox_message=inbox_message,
         notification_rule=notification_rule, recall_rule=recall_rule, closure=closure,
         document=document, archived_document=archived_document,
+        assistant_conversation=assistant_conversation,
     )  # fmt: skip
-    return {name: to_base64(TYPE_NAMES[name], obj.pk) for name, obj in objects.items()} | dates
+    return (
+        {name: to_base64(TYPE_NAMES[name], obj.pk) for name, obj in objects.items()}
+        | dates
+        | {"assistant_public_id": str(assistant_conversation.public_id)}
+    )
 
 
 def distinct_ids(clinic: Clinic) -> None:
@@ -796,6 +854,9 @@ def snapshot(clinic: Clinic) -> tuple[Any, ...]:
                 )
             ),
             list(StoredFile.objects.order_by("pk").values_list("pk", "key")),
+            list(Conversation.objects.order_by("pk").values()),
+            list(ConversationMessage.objects.order_by("pk").values()),
+            list(AssistantSettings.objects.values()),
             list(AuditEvent.objects.order_by("pk").values_list("pk", "action")),
         )
 

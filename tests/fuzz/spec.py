@@ -55,8 +55,10 @@ ID_TYPES_BY_NAME = {
     "receiptId": "Receipt",
     "paymentId": "Payment",
     "backupId": "ClinicBackup",  # a backup's UUID, not a global ID
-    "conversationId": "AssistantConversationKey",  # a web conversation's secret UUID
+    "conversationId": "AssistantConversationKey",  # the web widget's UUID, not a global ID
 }
+# "ID"s that are keys (UUIDs), not global IDs: the global-ID hazards do not apply to them.
+KEY_TYPES = frozenset({"ClinicBackup", "AssistantConversationKey"})
 # ...and, for an argument called `id`, by operation.
 ID_TYPES_OF_ID = {
     **dict.fromkeys(["patient", "updatePatient", "archivePatient"], "Patient"),
@@ -80,6 +82,16 @@ ID_TYPES_OF_ID = {
     **dict.fromkeys(["updateRecallRule", "deleteRecallRule"], "RecallRule"),
     "resendNotification": "Notification",
     "markInboxMessageHandled": "InboxMessage",
+    **dict.fromkeys(
+        [
+            "assistantConversation",
+            "replyToAssistantConversation",
+            "takeOverAssistantConversation",
+            "releaseAssistantConversation",
+            "closeAssistantConversation",
+        ],
+        "AssistantConversation",
+    ),
     **dict.fromkeys(
         ["updatePatientDocument", "archivePatientDocument", "unarchivePatientDocument"],
         "PatientDocument",

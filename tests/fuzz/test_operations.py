@@ -57,7 +57,7 @@ from tests.conftest import TEST_PASSWORD
 from tests.fuzz import reach
 from tests.fuzz.conftest import FUZZ_EXAMPLES, FUZZ_PHASES, FUZZ_SEED, SWEEP_EXAMPLES, FuzzEnv
 from tests.fuzz.documents import GRAPHQL_SCHEMA, document, root_field
-from tests.fuzz.spec import Operation, id_type, operations
+from tests.fuzz.spec import KEY_TYPES, Operation, id_type, operations
 from tests.fuzz.values import Generated, Hazard, VariablesGenerator, draw_hazard
 from tests.fuzz.world import ABSENT_PK, OTHER_SENTINEL
 
@@ -455,20 +455,23 @@ def test_every_operation_survives_generated_input(client, fuzz_env, op):
 
 
 def _id_operations() -> list[Operation]:
-    """The operations on a clinic's domain that take an ID of a clinic's row."""
+    """The operations on a clinic's domain that take an ID of a clinic's row (a global ID:
+    not a key such as the web widget's conversation UUID, ``KEY_TYPES``)."""
     from graphql import GraphQLInputObjectType, get_named_type
 
-    def has_id(graphql_type: Any) -> bool:
+    def has_id(op: Operation, name: str, graphql_type: Any) -> bool:
         named = get_named_type(graphql_type)
         if isinstance(named, GraphQLInputObjectType):
-            return any(has_id(field.type) for field in named.fields.values())
-        return named.name == "ID"
+            return any(has_id(op, key, field.type) for key, field in named.fields.items())
+        return named.name == "ID" and id_type(op.name, name) not in KEY_TYPES
 
     return [
         op
         for op in OPERATIONS
         if op.domain != "platform"
-        and any(has_id(arg.type) for arg in root_field(op.kind, op.name).args.values())
+        and any(
+            has_id(op, name, arg.type) for name, arg in root_field(op.kind, op.name).args.items()
+        )
     ]
 
 
@@ -505,7 +508,7 @@ def test_every_id_argument_refuses_another_clinics_row_as_not_found(client, fuzz
         leaves = [
             leaf
             for leaf in generated.leaves
-            if leaf.kind == "id" and leaf.node_type != "ClinicBackup"
+            if leaf.kind == "id" and leaf.node_type not in KEY_TYPES
         ]
         assert leaves, (op.name, generated.variables)
         for leaf in leaves:

@@ -38,7 +38,7 @@ from graphql.pyutils import Undefined
 from hypothesis import strategies as st
 from strawberry.relay import to_base64
 
-from tests.fuzz.spec import id_type
+from tests.fuzz.spec import KEY_TYPES, id_type
 from tests.fuzz.world import ABSENT_PK, World
 
 # Strings that must reach the resolver, whatever it does with them.
@@ -419,7 +419,7 @@ def draw_hazard(data: Any, generated: Generated, own: World, other: World | None
 
     A number from 0 to 99 decides, so that hypothesis's simplest examples carry none."""
     ids = [
-        leaf for leaf in generated.leaves if leaf.kind == "id" and leaf.node_type != "ClinicBackup"
+        leaf for leaf in generated.leaves if leaf.kind == "id" and leaf.node_type not in KEY_TYPES
     ]
     strings = [leaf for leaf in generated.leaves if leaf.kind == "string"]
     roll = data.draw(st.integers(0, 99), label="hazard")

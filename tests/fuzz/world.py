@@ -21,7 +21,7 @@ from django_tenants.utils import schema_context, tenant_context
 from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
-from backend.assistant.models import Conversation
+from backend.assistant.models import Conversation, ConversationMessage
 from backend.billing.models import Charge, Payment, Receipt, ReceiptLine
 from backend.clinic_admin.models import ClinicClosure
 from backend.clinical.models import ClinicalNote, Finding, MedicalHistory, NoteAddendum
@@ -280,10 +280,6 @@ def build_world(clinic: Clinic, *, pk_base: int | None, label: str, password: st
             **pk(),
         )
         world.add("InboxMessage", inbox_message)
-        # A visitor's web conversation: assistantMessage names it by its secret UUID.
-        conversation = Conversation.objects.create(channel="WEB", **pk())
-        world.ids["AssistantConversationKey"] = [str(conversation.public_id)]
-        world.pks["AssistantConversationKey"] = [conversation.pk]
         documents = [
             PatientDocument.objects.create(
                 patient=patient, kind=kind, note=f"{label} documento", created_by=admin,
@@ -297,6 +293,22 @@ def build_world(clinic: Clinic, *, pk_base: int | None, label: str, password: st
             for kind in ("XRAY", "CONSENT")
         ]  # fmt: skip
         world.add("PatientDocument", *documents)
+        conversations = [
+            Conversation.objects.create(
+                channel=channel, phone=phone, status=status, patient=patient, **pk()
+            )
+            for channel, phone, status in (
+                ("WEB", "", "HANDED_OFF"), ("WHATSAPP", "+51987654321", "TAKEN_OVER"),
+            )
+        ]  # fmt: skip
+        for conversation in conversations:
+            ConversationMessage.objects.create(
+                conversation=conversation, author="PATIENT", text=f"{label} ¿a cuánto está?",
+                intent="PRICES", **pk(),
+            )  # fmt: skip
+        world.add("AssistantConversation", *conversations)
+        # The web widget's key of a conversation: a UUID, not a global ID (spec.KEY_TYPES).
+        world.ids["AssistantConversationKey"] = [str(c.public_id) for c in conversations[:1]]
     return world
 
 

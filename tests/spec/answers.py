@@ -345,6 +345,47 @@ def _(run: Run) -> None:
     }
 
 
+# --- the assistant's conversations (the world's: José's web conversation, HANDED_OFF because
+# he asked for a person; the assistant's settings at their defaults) -------------------------
+
+
+@answer("query assistantConversations")
+def _(run: Run) -> None:
+    assert run.data == {
+        "totalCount": 1,
+        "edges": [{"node": {"status": "HANDED_OFF", "handoffReason": "REQUESTED",
+                            "patient": {"fullName": "José Pérez"}}}],
+    }  # fmt: skip
+
+
+@answer("query assistantConversation")
+def _(run: Run) -> None:
+    assert run.data == {
+        "status": "HANDED_OFF",
+        "messages": [
+            {"author": "PATIENT", "text": "Quiero hablar con alguien", "intent": "HUMAN"},
+            {"author": "ASSISTANT", "text": "Le comunico con una persona.", "intent": None},
+        ],
+    }
+
+
+@answer("query assistantSettings")
+def _(run: Run) -> None:
+    assert run.data == {"enabled": True, "transcriptRetentionDays": 365}
+
+
+@answer("query assistantTranscript")
+def _(run: Run) -> None:
+    # Who wrote each message, never which staff member nor the intent.
+    assert run.data == {
+        "status": "HANDED_OFF",
+        "messages": [
+            {"author": "PATIENT", "text": "Quiero hablar con alguien"},
+            {"author": "ASSISTANT", "text": "Le comunico con una persona."},
+        ],
+    }
+
+
 # --- patient documents ---------------------------------------------------------------------
 
 

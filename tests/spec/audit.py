@@ -93,6 +93,12 @@ AUDIT: dict[str, tuple[str, ...]] = {
     # A visitor's greeting changes nothing of the clinic: its transcript is the record. What the
     # assistant does (a booking, a cancellation, a hand-off) is audited by the services.
     "mutation assistantMessage":          (),
+    # The assistant's conversations (the world's waits for a person: HANDED_OFF).
+    "mutation replyToAssistantConversation":  ("assistant.reply",),
+    "mutation takeOverAssistantConversation": ("assistant.take_over",),
+    "mutation releaseAssistantConversation":  ("assistant.release",),
+    "mutation closeAssistantConversation":    ("assistant.close",),
+    "mutation updateAssistantSettings":       ("assistant.update_settings",),
     # Patient documents (each download is audited too: tests/documents).
     "mutation uploadPatientDocument":     ("patient_document.upload",),
     "mutation updatePatientDocument":     ("patient_document.update",),

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django_tenants.utils import tenant_context
 
 from backend.accounts.models import AuthToken, User
-from backend.assistant.models import Conversation
+from backend.assistant.models import AssistantSettings, Conversation, ConversationMessage
 from backend.billing.models import (
     BillingSettings,
     Charge,
@@ -617,7 +617,8 @@ def _(run: Run) -> None:
 def _(run: Run) -> None:
     assert run.data["__typename"] == "AssistantReply"
     # A new conversation, answered as an anonymous visitor whoever calls (no token is sent).
-    [conversation] = Conversation.objects.all()
+    conversation = Conversation.objects.latest("id")
+    assert conversation.status == "OPEN"
     assert (conversation.channel, conversation.patient_id) == ("WEB", None)
     assert conversation.messages.values_list("author", "text").first() == ("PATIENT", "hola")
 
@@ -627,6 +628,49 @@ def _(run: Run) -> None:
     message = run.get(InboxMessage, "inbox_message")
     assert message.handled_at is not None
     assert message.handled_by_id == run.caller.pk
+
+
+# --- the assistant's conversations (the world's: José's web conversation, HANDED_OFF because
+# he asked for a person) ----------------------------------------------------------------------
+
+
+@effect("mutation replyToAssistantConversation")
+def _(run: Run) -> None:
+    conversation = run.get(Conversation, "assistant_conversation")
+    # A reply takes over the conversation that waited for a person.
+    assert (conversation.status, conversation.assigned_to_id) == ("TAKEN_OVER", run.caller.pk)
+    reply = ConversationMessage.objects.filter(conversation=conversation).last()
+    assert reply is not None
+    assert (reply.author, reply.staff_id, reply.text) == (
+        "STAFF", run.caller.pk, "Hola José, le atiende la recepción.",
+    )  # fmt: skip
+
+
+@effect("mutation takeOverAssistantConversation")
+def _(run: Run) -> None:
+    conversation = run.get(Conversation, "assistant_conversation")
+    assert (conversation.status, conversation.assigned_to_id) == ("TAKEN_OVER", run.caller.pk)
+
+
+@effect("mutation releaseAssistantConversation")
+def _(run: Run) -> None:
+    conversation = run.get(Conversation, "assistant_conversation")
+    assert (conversation.status, conversation.assigned_to_id, conversation.handoff_reason) == (
+        "OPEN", None, "",
+    )  # fmt: skip
+
+
+@effect("mutation closeAssistantConversation")
+def _(run: Run) -> None:
+    conversation = run.get(Conversation, "assistant_conversation")
+    assert (conversation.status, conversation.closed_by_id) == ("CLOSED", run.caller.pk)
+    assert conversation.closed_at is not None
+
+
+@effect("mutation updateAssistantSettings")
+def _(run: Run) -> None:
+    row = AssistantSettings.objects.get()
+    assert (row.enabled, row.transcript_retention_days) == (False, 90)
 
 
 @effect("mutation setClinicMessagingSender")

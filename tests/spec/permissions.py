@@ -175,6 +175,18 @@ ACCESS: dict[str, Access] = {access.operation: access for access in (
     clinic("mutation updateContactPreference",     Y,    N,      N,        Y),
     clinic("mutation resendNotification",          Y,    N,      N,        Y),
     clinic("mutation markInboxMessageHandled",     Y,    N,      N,        Y),
+    # The assistant's conversations: the front desk reads and answers them (no clinical
+    # record in them); admins switch it and set the transcripts' retention. The web widget
+    # reads its own conversation's transcript without a token, by its secret key.
+    clinic("query assistantConversations",         Y,    N,      N,        Y),
+    clinic("query assistantConversation",          Y,    N,      N,        Y),
+    clinic("query assistantSettings",              Y,    N,      N,        N),
+    Access("query assistantTranscript", CLINIC, frozenset(ROLES), anonymous=True),
+    clinic("mutation replyToAssistantConversation", Y,   N,      N,        Y),
+    clinic("mutation takeOverAssistantConversation", Y,  N,      N,        Y),
+    clinic("mutation releaseAssistantConversation", Y,   N,      N,        Y),
+    clinic("mutation closeAssistantConversation",  Y,    N,      N,        Y),
+    clinic("mutation updateAssistantSettings",     Y,    N,      N,        N),
     # Patient documents, by kind: the front desk reads and files ID documents and signed
     # consents (the world's), never radiographs (tests/documents).
     clinic("query patientDocuments",               Y,    Y,      Y,        Y),
