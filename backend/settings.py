@@ -191,6 +191,7 @@ TENANT_APPS = [
     "backend.billing",
     "backend.notifications",
     "backend.branding",
+    "backend.assistant",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -322,6 +323,15 @@ USE_TZ = True
 TIME_ZONE = "UTC"  # stored time is UTC; each clinic shows its own IANA zone
 DEFAULT_CLINIC_TIMEZONE = "America/Lima"
 AVAILABILITY_STEP_MINUTES = 15  # free slots start every 15 minutes
+# The patient assistant (backend/assistant): a message's length, the messages a conversation,
+# an IP address and a WhatsApp number may send per window, and how long a verified patient
+# stays verified without writing.
+ASSISTANT_MAX_MESSAGE_CHARS = int(os.environ.get("ASSISTANT_MAX_MESSAGE_CHARS") or 500)
+ASSISTANT_RATE_WINDOW_SECONDS = int(os.environ.get("ASSISTANT_RATE_WINDOW_SECONDS") or 600)
+ASSISTANT_RATE_PER_CONVERSATION = int(os.environ.get("ASSISTANT_RATE_PER_CONVERSATION") or 40)
+ASSISTANT_RATE_PER_IP = int(os.environ.get("ASSISTANT_RATE_PER_IP") or 120)
+ASSISTANT_RATE_PER_PHONE = int(os.environ.get("ASSISTANT_RATE_PER_PHONE") or 40)
+ASSISTANT_VERIFIED_MINUTES = int(os.environ.get("ASSISTANT_VERIFIED_MINUTES") or 30)
 
 # Background jobs (procrastinate, backend/jobs): a queue table in this same database.
 # Workers: `manage.py worker` (scripts/dev runs one). A worker that stops sending heartbeats

@@ -15,6 +15,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from graphql_api.accounts.mutations import Mutation as AccountsMutation
 from graphql_api.accounts.queries import Query as AccountsQuery
+from graphql_api.assistant.mutations import Mutation as AssistantMutation
 from graphql_api.audit.queries import Query as AuditQuery
 from graphql_api.billing.mutations import Mutation as BillingMutation
 from graphql_api.billing.queries import Query as BillingQuery
@@ -77,6 +78,7 @@ Mutation = merge_types(
         TreatmentsMutation,
         BillingMutation,
         NotificationsMutation,
+        AssistantMutation,
         PlatformMutation,
     ),
 )

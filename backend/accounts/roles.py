@@ -22,6 +22,7 @@ GRANT_MODULES = (
     "backend.documents.permissions",
     "backend.billing.permissions",
     "backend.notifications.permissions",
+    "backend.assistant.permissions",
 )
 
 

@@ -119,7 +119,9 @@ def _save(patient: Patient, **kwargs: Any) -> None:
 
 
 @atomic_service
-def patient_create(*, actor: User, data: Mapping[str, Any]) -> Patient:
+def patient_create(
+    *, actor: User | None, data: Mapping[str, Any], actor_label: str = ""
+) -> Patient:
     """Register a patient. Counts against the plan's patient limit, under the clinic's lock.
     Allergies and medical alerts need ``clinical.write`` (a null or empty one counts as not
     given: there is nothing to write)."""
@@ -142,6 +144,7 @@ def patient_create(*, actor: User, data: Mapping[str, Any]) -> Patient:
     _save(patient)
     audit_record(
         actor=actor,
+        actor_email=actor_label,
         action="patient.create",
         entity=patient,
         changes={k: str(val) for k, val in cleaned.items()},

@@ -207,7 +207,7 @@ def _save(appointment: Appointment, **kwargs) -> None:
 @atomic_service
 def appointment_schedule(
     *,
-    actor: User,
+    actor: User | None,
     patient: Patient,
     professional: Professional,
     chair: Chair,
@@ -216,8 +216,11 @@ def appointment_schedule(
     reason: str = "",
     notes: str = "",
     now: dt.datetime | None = None,
+    actor_label: str = "",
 ) -> Appointment:
-    """Book ``patient`` with ``professional`` in ``chair`` for ``[starts_at, ends_at)``."""
+    """Book ``patient`` with ``professional`` in ``chair`` for ``[starts_at, ends_at)``.
+    ``actor_label`` names who acted when no staff user did (the patient, through the
+    assistant)."""
     _check_times(starts_at, ends_at, now=now or timezone.now())
     professionals, chairs = _lock_resources([professional.pk], [chair.pk])
     professional, chair = professionals[professional.pk], chairs[chair.pk]
@@ -237,6 +240,7 @@ def appointment_schedule(
     appointment_changed(appointment, AppointmentEvent.SCHEDULED)
     audit_record(
         actor=actor,
+        actor_email=actor_label,
         action="appointment.schedule",
         entity=appointment,
         changes={
@@ -254,13 +258,14 @@ def appointment_schedule(
 @atomic_service
 def appointment_reschedule(
     *,
-    actor: User,
+    actor: User | None,
     appointment: Appointment,
     starts_at: dt.datetime,
     ends_at: dt.datetime,
     professional: Professional | None = None,
     chair: Chair | None = None,
     now: dt.datetime | None = None,
+    actor_label: str = "",
 ) -> Appointment:
     """Move a scheduled or confirmed appointment; it needs confirming again."""
     # Only the appointment's row: FOR UPDATE over the join would also lock the professional
@@ -310,6 +315,7 @@ def appointment_reschedule(
     appointment_changed(appointment, AppointmentEvent.RESCHEDULED)
     audit_record(
         actor=actor,
+        actor_email=actor_label,
         action="appointment.reschedule",
         entity=appointment,
         changes=diff(before, after),

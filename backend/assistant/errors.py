@@ -1,0 +1,12 @@
+"""Error codes of the patient assistant."""
+
+from enum import StrEnum
+
+
+class AssistantError(StrEnum):
+    ASSISTANT_DISABLED = "ASSISTANT_DISABLED"
+    CONVERSATION_NOT_FOUND = "CONVERSATION_NOT_FOUND"
+    CONVERSATION_CLOSED = "CONVERSATION_CLOSED"
+    MESSAGE_EMPTY = "MESSAGE_EMPTY"
+    MESSAGE_TOO_LONG = "MESSAGE_TOO_LONG"
+    RATE_LIMITED = "RATE_LIMITED"
