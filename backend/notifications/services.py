@@ -18,6 +18,8 @@ from backend.clinic_admin.selectors import clinic_profile_get
 from backend.core.changes import diff
 from backend.jobs.runtime import clinic_job
 from backend.notifications import rendering
+from backend.notifications.codes import masked_destination as masked_destination
+from backend.notifications.codes import verification_code_send as verification_code_send
 from backend.notifications.errors import NotificationError
 from backend.notifications.models import (
     Channel,
