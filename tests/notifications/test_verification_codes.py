@@ -335,3 +335,12 @@ def test_masked_destination_of_a_planned_code(desk):
     note = verification_code_send(patient=desk.patient, code=CODE)
     assert masked_destination(note) == "+51 9•• ••• 321"
     assert codes.mask_phone("not a phone") == "•••"
+
+
+def test_the_preview_of_a_code_template_shows_a_sample_code(desk):
+    from backend.notifications.services import message_template_preview
+
+    subject, body = message_template_preview(
+        clinic=desk.clinic, kind="VERIFICATION_CODE", subject="", body="Su código: {code}"
+    )
+    assert (subject, body) == ("", "Su código: 482913")
