@@ -357,3 +357,16 @@ def test_the_development_outbox_sends_nothing(clinic, make_staff, settings):
     settings.MESSAGING_BACKEND = "outbox"
     message = _staff_message(clinic, make_staff)
     assert whatsapp.whatsapp_reply_deliver(message_id=message.pk).startswith("outbox-")
+
+
+def test_with_the_assistant_off_a_bare_1_confirms_even_after_a_conversation(reminded):
+    appointment, request = reminded
+    Notification.objects.filter(pk=request.pk).update(
+        sent_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    write("¿a cuánto está la limpieza?")
+    AssistantSettings.objects.update_or_create(pk=1, defaults={"enabled": False})
+
+    assert write("1").action == "confirmed"
+    appointment.refresh_from_db()
+    assert appointment.status == "CONFIRMED"
