@@ -44,6 +44,7 @@ class OutgoingMessage:
     sender: str = ""  # the clinic's WhatsApp phone number id, or its SMS number (E.164)
     whatsapp_template_name: str = ""
     whatsapp_parameters: list[str] = field(default_factory=list)
+    whatsapp_button_code: str = ""  # an authentication template's copy-code button
     language: str = "es"
     ics: bytes | None = None  # an appointment's calendar entry (email)
     reference: str = ""  # our id for the message, echoed in provider callbacks
@@ -82,6 +83,7 @@ def send(message: OutgoingMessage) -> str:
                 template_name=message.whatsapp_template_name,
                 parameters=list(message.whatsapp_parameters),
                 language=message.language,
+                button_code=message.whatsapp_button_code,
             )
         return client.send_text(phone_number_id=sender, to=message.recipient, body=message.body)
     if message.channel == "SMS":

@@ -58,3 +58,32 @@ TEMPLATES = [
         "",
     ),
 ]
+
+# A one-time code the patient asked for (the assistant's identity check). On WhatsApp, a
+# business-initiated code must be an approved AUTHENTICATION template, whose body Meta fixes
+# ("{{1}} es tu código de verificación…", with a copy-code button): its one parameter is the
+# code, so the WhatsApp body names no other placeholder.
+VERIFICATION_TEMPLATE_NAME = "verification_code"
+_CODE_CHAT = (
+    "{clinic_name}: su código de verificación es {code}. No lo comparta con nadie: la "
+    "clínica nunca se lo pedirá."
+)
+VERIFICATION_TEMPLATES = [
+    (
+        "VERIFICATION_CODE",
+        "WHATSAPP",
+        "",
+        "{code} es su código de verificación. Por su seguridad, no lo comparta.",
+        VERIFICATION_TEMPLATE_NAME,
+    ),
+    ("VERIFICATION_CODE", "SMS", "", _CODE_CHAT, ""),
+    (
+        "VERIFICATION_CODE",
+        "EMAIL",
+        "Su código de verificación de {clinic_name}",
+        "Hola {patient_first_name}:\n\nSu código de verificación es {code}.\n\nSi usted no lo "
+        "pidió, ignore este mensaje. No lo comparta con nadie: {clinic_name} nunca se lo "
+        "pedirá.",
+        "",
+    ),
+]

@@ -23,11 +23,13 @@ import datetime as dt
 import logging
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
@@ -59,6 +61,13 @@ from tenants_core.context import current_clinic, current_timezone
 logger = logging.getLogger(__name__)
 
 S = NotificationStatus
+CODE = NotificationKind.VERIFICATION_CODE
+# What a sent one-time code becomes in the stored message, in live mode: staff read message
+# bodies, and must never be able to read a patient's code and pass for them.
+CODE_MASK = "••••••"
+# A code that could not go out within this time is not sent at all: it has expired (or will
+# have by the time it arrives), and the patient asks for a new one.
+CODE_MAX_AGE = dt.timedelta(minutes=15)
 UNKNOWN_OUTCOME_REASON = (
     "The worker stopped while handing the message to the provider: it may or may not have "
     "been sent."
@@ -332,6 +341,8 @@ def message_values(notification: Notification) -> dict[str, str]:
             professional=appointment.professional.full_name,
             link=(links_url(domain.domain, appointment.pk, notification.pk) if domain else ""),
         )
+    if notification.kind == CODE:
+        values["code"] = notification.one_time_code
     if notification.recall_rule_id is not None:
         recall = notification.recall_rule
         assert recall is not None
@@ -378,6 +389,10 @@ def _outgoing(notification: Notification) -> channels.OutgoingMessage | None:
         sender=selectors.sender_for(notification.channel),
         whatsapp_template_name=template.whatsapp_template_name,
         whatsapp_parameters=whatsapp_parameters,
+        # An authentication template's copy-code button takes the code as its parameter.
+        whatsapp_button_code=notification.one_time_code
+        if notification.channel == Channel.WHATSAPP and notification.kind == CODE
+        else "",
         ics=_appointment_ics(notification.appointment)
         if notification.channel == Channel.EMAIL
         else None,
@@ -385,12 +400,34 @@ def _outgoing(notification: Notification) -> channels.OutgoingMessage | None:
     )
 
 
+def _code_hide(notification: Notification, *, keep: bool) -> list[str]:
+    """A one-time code's message leaving ``SENDING`` (or never sent): in live mode the code
+    is masked wherever it was written (the development outbox keeps it readable, which is how
+    a developer signs in); unless ``keep`` (a retry renders it again) the code is forgotten.
+    The fields changed."""
+    code = notification.one_time_code
+    if notification.kind != CODE or not code:
+        return []
+    if settings.MESSAGING_BACKEND != "outbox":
+        notification.body = notification.body.replace(code, CODE_MASK)
+        notification.subject = notification.subject.replace(code, CODE_MASK)
+        notification.failure_reason = notification.failure_reason.replace(code, CODE_MASK)
+    if not keep:
+        notification.one_time_code = ""
+    return ["body", "subject", "failure_reason", "one_time_code"]
+
+
 def _finish(notification: Notification, status: str, code: str = "", reason: str = "") -> None:
     notification.status = status
     notification.failure_code = code
     notification.failure_reason = reason[:500]
     notification.updated_at = timezone.now()
-    notification.save(update_fields=["status", "failure_code", "failure_reason", "updated_at"])
+    hidden = _code_hide(notification, keep=status == S.SCHEDULED)
+    notification.save(
+        update_fields=list(
+            dict.fromkeys(["status", "failure_code", "failure_reason", "updated_at", *hidden])
+        )
+    )
 
 
 def _prepare(
@@ -418,12 +455,18 @@ def _prepare(
     if appointment is not None and (not appointment.is_active or appointment.starts_at <= now):
         _finish(notification, S.CANCELLED)
         return None
-    if not selectors.messaging_settings().enabled:
+    # A code the patient just asked for goes whatever the reminders' switch and opt-out say;
+    # one that waited too long (an outage, retries) has expired and does not go at all.
+    asked_for = notification.kind == CODE
+    if asked_for and now - notification.created_at > CODE_MAX_AGE:
+        _finish(notification, S.CANCELLED)
+        return None
+    if not asked_for and not selectors.messaging_settings().enabled:
         _finish(notification, S.CANCELLED)
         return None
     patient = notification.patient
     preference = selectors.contact_preference(patient.pk)
-    if preference is not None and not preference.allows(notification.channel):
+    if not asked_for and preference is not None and not preference.allows(notification.channel):
         _finish(notification, S.SKIPPED, NotificationError.OPTED_OUT,
                 _("The patient does not accept messages on this channel."))  # fmt: skip
         return None
@@ -435,7 +478,9 @@ def _prepare(
     if notification.channel in METERED_CHANNELS:
         usage = _usage_locked(_month_of(now))
         if usage.metered >= current_clinic().max_monthly_messages:
-            _finish(notification, S.HELD, NotificationError.PLAN_LIMIT_REACHED,
+            # A held code would be worthless by the time the quota allows it: it fails.
+            _finish(notification, S.FAILED if asked_for else S.HELD,
+                    NotificationError.PLAN_LIMIT_REACHED,
                     _("The plan's monthly message quota is used up."))  # fmt: skip
             return None
     notification.recipient = recipient
@@ -501,7 +546,10 @@ def notification_send(
         notification.provider_message_id = provider_id
         notification.sent_at = timezone.now()
         notification.updated_at = notification.sent_at
-        notification.save(update_fields=["status", "provider_message_id", "sent_at", "updated_at"])
+        hidden = _code_hide(notification, keep=False)
+        notification.save(
+            update_fields=["status", "provider_message_id", "sent_at", "updated_at", *hidden]
+        )
 
 
 def _relock(notification_id: int) -> Notification:
@@ -570,9 +618,98 @@ def notification_status_record(
 
 @dataclass(frozen=True)
 class InboundOutcome:
-    action: str  # "confirmed", "cancelled", "opted_out", "inbox", "ignored"
+    # "confirmed", "cancelled", "opted_out", "inbox", "ignored", or a registered handler's
+    # own ("assistant")
+    action: str
     appointment_id: int | None = None
     inbox_message_id: int | None = None
+
+
+class InboundHandler(Protocol):
+    """Takes a patient's WhatsApp message that no reply rule understood (the assistant
+    registers one: this app may not import it). Runs in the webhook's transaction; returns
+    None to leave the message to the staff's inbox."""
+
+    def __call__(
+        self,
+        *,
+        channel: str,
+        sender: str,  # E.164
+        body: str,
+        patient: Patient | None,  # the patient this phone is on file for (None: unknown)
+        in_reply_to: Notification | None,  # the message of ours it answers, if any
+        reminder_appointment_id: int | None,  # that message's appointment
+        provider_message_id: str,
+        now: dt.datetime,
+    ) -> InboundOutcome | None: ...
+
+
+# "Does ``sender`` have a conversation that spoke after ``since``?" A bare "1" or "sí" then
+# answers that conversation (its numbered options, its question) rather than an older
+# confirmation request, unless the patient quoted the request itself.
+InboundClaim = Callable[..., bool]
+
+# Process-wide, and holding no clinic's data: functions, registered once from ``ready()``.
+_inbound_handlers: list[tuple[InboundHandler, InboundClaim | None]] = []
+# Channels whose unmatched messages a handler may take: WhatsApp only (SMS and email replies
+# go to the inbox, as before: nothing would answer them within their session).
+HANDLED_CHANNELS = frozenset({Channel.WHATSAPP.value})
+
+
+def inbound_handler_register(fn: InboundHandler, *, claims: InboundClaim | None = None) -> None:
+    """Offer ``fn`` every WhatsApp message that today goes to the inbox (first registered,
+    first asked; registering the same function again does nothing). ``claims(channel=,
+    sender=, since=)``: see ``InboundClaim``."""
+    if all(registered is not fn for registered, _claims in _inbound_handlers):
+        _inbound_handlers.append((fn, claims))
+
+
+def inbound_handler_unregister(fn: InboundHandler) -> None:
+    _inbound_handlers[:] = [entry for entry in _inbound_handlers if entry[0] is not fn]
+
+
+def _claimed(channel: str, sender: str, since: dt.datetime | None) -> bool:
+    if channel not in HANDLED_CHANNELS or since is None:
+        return False
+    return any(
+        claims is not None and claims(channel=channel, sender=sender, since=since)
+        for _fn, claims in _inbound_handlers
+    )
+
+
+def _to_handler(
+    *,
+    channel: str,
+    sender: str,
+    body: str,
+    patient: Patient | None,
+    in_reply_to: Notification | None,
+    provider_message_id: str,
+    now: dt.datetime,
+) -> InboundOutcome | None:
+    if channel not in HANDLED_CHANNELS:
+        return None
+    for fn, _claims in list(_inbound_handlers):
+        try:
+            with transaction.atomic():  # a handler that fails leaves nothing half-written
+                outcome = fn(
+                    channel=channel,
+                    sender=sender,
+                    body=body,
+                    patient=patient,
+                    in_reply_to=in_reply_to,
+                    reminder_appointment_id=in_reply_to.appointment_id if in_reply_to else None,
+                    provider_message_id=provider_message_id,
+                    now=now,
+                )
+        except Exception:
+            # The patient's message is never lost to a bug in a handler: the inbox keeps it.
+            # (The message itself is not logged: it may carry a code or health details.)
+            logger.exception("Inbound handler %r failed; the message goes to the inbox.", fn)
+            continue
+        if outcome is not None:
+            return outcome
+    return None
 
 
 CONFIRM_WORDS = frozenset({"1", "si", "confirmo", "confirmar", "ok", "confirmado"})
@@ -713,8 +850,10 @@ def inbound_message_receive(
     now: dt.datetime | None = None,
 ) -> InboundOutcome:
     """A patient's message (``sender``: E.164 phone or email): confirm, cancel, opt out
-    ("BAJA", "STOP"), or the staff inbox. ``button_payload``: a quick-reply button's payload,
-    which our templates set to the answer itself ("1" or "2"); it wins over the text."""
+    ("BAJA", "STOP"); on WhatsApp anything else goes to the registered handler (the
+    assistant), else, and on the other channels, to the staff inbox. ``button_payload``: a
+    quick-reply button's payload, which our templates set to the answer itself ("1" or "2");
+    it wins over the text."""
     from backend.scheduling.services import appointment_patient_respond
 
     now = now or timezone.now()
@@ -733,7 +872,14 @@ def inbound_message_receive(
     )
     patient = answered.patient if answered is not None else (patients[0] if patients else None)
     appointment = answered.appointment if answered is not None else None
-    if intent in ("confirm", "cancel") and appointment is not None:
+    quoted = bool(in_reply_to_provider_id) and (
+        answered is not None and answered.provider_message_id == in_reply_to_provider_id
+    )
+    if (
+        intent in ("confirm", "cancel")
+        and appointment is not None
+        and (quoted or not _claimed(channel, sender, answered.sent_at if answered else None))
+    ):
         label = str(Channel(channel).label) if channel in Channel.values else channel
         try:
             with transaction.atomic():
@@ -751,6 +897,17 @@ def inbound_message_receive(
         else:
             action = "confirmed" if intent == "confirm" else "cancelled"
             return InboundOutcome(action, appointment_id=appointment.pk)
+    handled = _to_handler(
+        channel=channel,
+        sender=sender,
+        body=body,
+        patient=patient,
+        in_reply_to=answered,
+        provider_message_id=provider_message_id,
+        now=now,
+    )
+    if handled is not None:
+        return handled
     return _to_inbox(
         channel=channel,
         sender=sender,

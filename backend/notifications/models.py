@@ -31,6 +31,9 @@ class NotificationKind(models.TextChoices):
     CONFIRMATION_REQUEST = "CONFIRMATION_REQUEST", _("Confirmation request")
     REMINDER = "REMINDER", _("Reminder")
     RECALL = "RECALL", _("Recall")
+    # A one-time code the patient asked for (the assistant's identity check): no appointment,
+    # sent at once, whatever the quiet hours or the reminders' opt-out.
+    VERIFICATION_CODE = "VERIFICATION_CODE", _("Verification code")
 
 
 class NotificationStatus(models.TextChoices):
@@ -207,6 +210,9 @@ class Notification(models.Model):
     recipient = models.CharField(max_length=254, blank=True, help_text="E.164 phone or email.")
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True, help_text="What the patient receives, once rendered.")
+    # VERIFICATION_CODE only: the code, kept until the message has gone (a retry renders it
+    # again), then cleared. Never shown to staff; in live mode the sent body is masked too.
+    one_time_code = models.CharField(max_length=12, blank=True, default="", db_default="")
     provider_message_id = models.CharField(max_length=128, blank=True)
     failure_code = models.CharField(max_length=32, blank=True)
     failure_reason = models.CharField(max_length=500, blank=True)
@@ -244,8 +250,13 @@ class Notification(models.Model):
                 name="notification_provider_id_unique",
             ),
             models.CheckConstraint(
-                condition=Q(kind="RECALL") | Q(appointment__isnull=False),
+                condition=Q(kind__in=["RECALL", "VERIFICATION_CODE"])
+                | Q(appointment__isnull=False),
                 name="notification_appointment_or_recall",
+            ),
+            models.CheckConstraint(
+                condition=Q(one_time_code="") | Q(kind="VERIFICATION_CODE"),
+                name="notification_code_only_for_verification",
             ),
         ]
 

@@ -28,12 +28,24 @@ PLACEHOLDERS: dict[str, object] = {
     "link": _("The link that confirms or cancels the appointment"),
     "procedure": _("The procedure a recall is about (catalog name)"),
     "months": _("Months since that procedure"),
+    "code": _("The one-time code the patient asked for"),
 }
 # Which placeholders each kind of message may use.
-APPOINTMENT_PLACEHOLDERS = frozenset(PLACEHOLDERS) - {"procedure", "months"}
+APPOINTMENT_PLACEHOLDERS = frozenset(PLACEHOLDERS) - {"procedure", "months", "code"}
 RECALL_PLACEHOLDERS = frozenset(
     {"patient_first_name", "clinic_name", "clinic_phone", "address", "procedure", "months"}
 )
+VERIFICATION_PLACEHOLDERS = frozenset({"patient_first_name", "clinic_name", "clinic_phone", "code"})
+
+
+def placeholders_allowed(kind: str) -> frozenset[str]:
+    """The placeholders a template of ``kind`` (a ``NotificationKind`` value) may use."""
+    if kind == "RECALL":
+        return RECALL_PLACEHOLDERS
+    if kind == "VERIFICATION_CODE":
+        return VERIFICATION_PLACEHOLDERS
+    return APPOINTMENT_PLACEHOLDERS
+
 
 _NAME = re.compile(r"^[a-z_]+$")
 

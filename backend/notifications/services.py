@@ -18,6 +18,8 @@ from backend.clinic_admin.selectors import clinic_profile_get
 from backend.core.changes import diff
 from backend.jobs.runtime import clinic_job
 from backend.notifications import rendering
+from backend.notifications.codes import masked_destination as masked_destination
+from backend.notifications.codes import verification_code_send as verification_code_send
 from backend.notifications.errors import NotificationError
 from backend.notifications.models import (
     Channel,
@@ -307,12 +309,6 @@ def recall_rule_delete(*, actor: User, rule: RecallRule) -> RecallRule:
     return rule
 
 
-def _allowed_placeholders(kind: str) -> frozenset[str]:
-    if kind == NotificationKind.RECALL:
-        return rendering.RECALL_PLACEHOLDERS
-    return rendering.APPOINTMENT_PLACEHOLDERS
-
-
 def template_validate(*, kind: str, subject: str, body: str) -> None:
     """``INVALID_TEMPLATE`` for an empty body or broken braces, ``UNKNOWN_PLACEHOLDER``
     naming the placeholders this kind of message cannot fill."""
@@ -324,7 +320,7 @@ def template_validate(*, kind: str, subject: str, body: str) -> None:
                 )
             }
         )
-    allowed = _allowed_placeholders(kind)
+    allowed = rendering.placeholders_allowed(kind)
     for field, text in (("subject", subject), ("body", body)):
         try:
             unknown = rendering.unknown_placeholders(text, allowed)
@@ -347,6 +343,15 @@ def template_validate(*, kind: str, subject: str, body: str) -> None:
                     )
                 }
             )
+    if kind == NotificationKind.VERIFICATION_CODE and "code" not in rendering.placeholders_in(body):
+        raise ValidationError(
+            {
+                "body": ValidationError(
+                    _("A verification code message must carry the code: write {code}."),
+                    code=NotificationError.INVALID_TEMPLATE,
+                )
+            }
+        )
 
 
 @transaction.atomic
@@ -398,6 +403,7 @@ def message_template_preview(
         "link": f"https://{clinic.subdomain}.example.pe/c/ejemplo",
         "procedure": "Profilaxis",
         "months": "6",
+        "code": "482913",
     }
     return rendering.render(subject, sample), rendering.render(body, sample)
 
@@ -469,6 +475,13 @@ def notification_resend(
     if notification.status not in RESENDABLE:
         raise ValidationError(
             _("Only a message that was sent, failed, skipped or held can be sent again."),
+            code=NotificationError.NOT_RESENDABLE,
+        )
+    if notification.kind == NotificationKind.VERIFICATION_CODE:
+        # The code is not kept once sent, and an old code is worth nothing: the patient asks
+        # the assistant for a new one.
+        raise ValidationError(
+            _("A verification code is never sent again: the patient asks for a new one."),
             code=NotificationError.NOT_RESENDABLE,
         )
     appointment = notification.appointment

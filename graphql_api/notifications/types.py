@@ -10,7 +10,7 @@ from strawberry import relay
 
 from backend.notifications import models
 from backend.notifications.models import Channel, NotificationKind, NotificationStatus
-from backend.notifications.rendering import PLACEHOLDERS, RECALL_PLACEHOLDERS
+from backend.notifications.rendering import PLACEHOLDERS, placeholders_allowed
 from graphql_api.accounts.types import StaffMember
 from graphql_api.core.docstrings import django_type, graphql_type
 from graphql_api.patients.types import Patient
@@ -22,7 +22,8 @@ strawberry.enum(Channel, name="MessageChannel", description="How a message reach
 strawberry.enum(
     NotificationKind,
     description="CONFIRMATION_REQUEST and REMINDER go before an appointment; RECALL invites a "
-    "patient back after a procedure.",
+    "patient back after a procedure; VERIFICATION_CODE carries a one-time code the patient "
+    "asked the assistant for.",
 )
 strawberry.enum(
     NotificationStatus,
@@ -65,9 +66,7 @@ class Placeholder:
 
 
 def placeholders_for(kind: str) -> list[Placeholder]:
-    from backend.notifications.rendering import APPOINTMENT_PLACEHOLDERS
-
-    allowed = RECALL_PLACEHOLDERS if kind == NotificationKind.RECALL else APPOINTMENT_PLACEHOLDERS
+    allowed = placeholders_allowed(kind)
     return [
         Placeholder(name=name, description=str(text))
         for name, text in PLACEHOLDERS.items()

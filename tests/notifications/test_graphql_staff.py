@@ -311,7 +311,7 @@ PREVIEW = """query($input: MessageTemplateInput!) {
 
 def test_templates_list_their_placeholders_by_kind(client, clinic1, tokens):
     templates = ask(client, TEMPLATES, tokens["RECEPTIONIST"])["data"]["messageTemplates"]
-    assert len(templates) == 9
+    assert len(templates) == 12  # 4 kinds x 3 channels
     by_key = {(t["kind"], t["channel"]): t for t in templates}
     recall = {p["name"] for p in by_key["RECALL", "SMS"]["placeholders"]}
     reminder = {p["name"] for p in by_key["REMINDER", "WHATSAPP"]["placeholders"]}

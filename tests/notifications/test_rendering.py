@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from backend.notifications import channels, delivery, rendering
-from backend.notifications.defaults import TEMPLATES
+from backend.notifications.defaults import TEMPLATES, VERIFICATION_TEMPLATES
 from backend.notifications.models import MessageTemplate
 from tests.dates import MONDAY, lima
 from tests.notifications.delivery_support import desk_fixture, notifications_of  # noqa: F401
@@ -76,18 +76,23 @@ def test_malformed_templates_are_refused(text):
         rendering.placeholders_in(text)
 
 
-@pytest.mark.parametrize(("kind", "channel", "subject", "body", "wa_name"), TEMPLATES)
+@pytest.mark.parametrize(
+    ("kind", "channel", "subject", "body", "wa_name"), TEMPLATES + VERIFICATION_TEMPLATES
+)
 def test_the_default_templates_use_only_their_kind_placeholders(
     kind, channel, subject, body, wa_name
 ):
-    allowed = (
-        rendering.RECALL_PLACEHOLDERS if kind == "RECALL" else rendering.APPOINTMENT_PLACEHOLDERS
-    )
+    allowed = rendering.placeholders_allowed(kind)
     assert rendering.unknown_placeholders(body, allowed) == []
     assert rendering.unknown_placeholders(subject, allowed) == []
     assert (channel == "WHATSAPP") == bool(wa_name)
     if kind == "CONFIRMATION_REQUEST" and channel != "WHATSAPP":
         assert "{link}" in body  # email and SMS carry the confirm/cancel link
+    if kind == "VERIFICATION_CODE":
+        assert "{code}" in body
+        assert "{code}" not in subject  # a subject shows on lock screens and in inbox lists
+        if channel == "WHATSAPP":  # Meta's authentication templates take the code alone
+            assert rendering.placeholders_in(body) == ["code"]
 
 
 @pytest.mark.django_db

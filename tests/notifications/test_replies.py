@@ -37,6 +37,15 @@ def asked(desk):
     return appointment, request, reminder
 
 
+@pytest.fixture
+def assistant_off(desk):
+    """The clinic's assistant switched off: WhatsApp messages no rule understood go to the
+    inbox, as before the assistant (with it on they go to it: tests/assistant/whatsapp)."""
+    from backend.assistant.models import AssistantSettings
+
+    AssistantSettings.objects.update_or_create(pk=1, defaults={"enabled": False})
+
+
 def reply(body: str, sender: str = PHONE, **extra) -> object:
     return inbound_message_receive(channel="WHATSAPP", sender=sender, body=body, **extra)
 
@@ -98,6 +107,7 @@ def test_after_opting_out_nothing_is_planned_or_sent(asked, desk):
     assert notifications_of(later) == []
 
 
+@pytest.mark.usefixtures("assistant_off")
 def test_anything_else_goes_to_the_inbox_with_the_patient_and_the_message_it_answers(asked):
     appointment, request, _reminder = asked
     outcome = reply("¿Puedo ir a las 11?", provider_message_id="wamid.in1")
@@ -114,6 +124,7 @@ def test_anything_else_goes_to_the_inbox_with_the_patient_and_the_message_it_ans
     assert audit.actor_email == f"patient:{appointment.patient_id}"
 
 
+@pytest.mark.usefixtures("assistant_off")
 def test_an_unknown_sender_goes_to_the_inbox_without_a_patient(asked):
     outcome = reply("1", sender="+51911111111")
     message = InboxMessage.objects.get(pk=outcome.inbox_message_id)
@@ -153,6 +164,7 @@ def test_a_button_payload_answers_like_its_text(asked):
     assert appointment.status == "CANCELLED"
 
 
+@pytest.mark.usefixtures("assistant_off")
 def test_no_upcoming_appointment_or_a_past_one_goes_to_the_inbox(asked):
     appointment, _request, _reminder = asked
     Appointment.objects.filter(pk=appointment.pk).update(status="CANCELLED")
@@ -163,6 +175,7 @@ def test_no_upcoming_appointment_or_a_past_one_goes_to_the_inbox(asked):
     )
 
 
+@pytest.mark.usefixtures("assistant_off")
 def test_an_answer_the_scheduling_service_refuses_goes_to_the_inbox(asked):
     appointment, _request, _reminder = asked
     # Checked in already: the patient can no longer confirm or cancel by message.

@@ -184,7 +184,12 @@ def test_a_forged_signature_changes_nothing(django_db_blocker, world):
 
 
 def test_an_unrecognised_reply_lands_in_the_inbox(django_db_blocker, world):
+    """With the clinic's assistant switched off (on, it answers: tests/assistant/whatsapp)."""
+    from backend.assistant.models import AssistantSettings
+
     clinic = world["clinic"]
+    with django_db_blocker.unblock(), clinic_context(clinic):
+        AssistantSettings.objects.update_or_create(pk=1, defaults={"enabled": False})
     with _server(django_db_blocker) as server:
         body = _inbound("¿Puedo llevar a mi hijo también?")
         assert _post(server, body, _signed(body)).status_code == 200

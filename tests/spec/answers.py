@@ -305,7 +305,7 @@ def _(run: Run) -> None:
 @answer("query messageTemplates")
 def _(run: Run) -> None:
     kinds = {(t["kind"], t["channel"]) for t in run.data}
-    assert len(run.data) == 9
+    assert len(run.data) == 12
     assert ("RECALL", "EMAIL") in kinds
     assert ("REMINDER", "WHATSAPP") in kinds
 

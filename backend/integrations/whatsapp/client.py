@@ -47,17 +47,32 @@ class WhatsAppClient:
         template_name: str,
         parameters: list[str],
         language: str = "es",
+        button_code: str = "",
     ) -> str:
         """Send an approved template, its body's ``{{1}}``, ``{{2}}``… filled with
-        ``parameters`` in order; the message's ``wamid``."""
+        ``parameters`` in order; the message's ``wamid``. ``button_code``: an authentication
+        template's one-time code, which its copy-code button (a URL button, index 0) takes
+        as its parameter too."""
         template: dict[str, Any] = {"name": template_name, "language": {"code": language}}
+        components: list[dict[str, Any]] = []
         if parameters:
-            template["components"] = [
+            components.append(
                 {
                     "type": "body",
                     "parameters": [{"type": "text", "text": value} for value in parameters],
                 }
-            ]
+            )
+        if button_code:
+            components.append(
+                {
+                    "type": "button",
+                    "sub_type": "url",
+                    "index": "0",
+                    "parameters": [{"type": "text", "text": button_code}],
+                }
+            )
+        if components:
+            template["components"] = components
         return self._post(
             phone_number_id,
             {
