@@ -130,8 +130,9 @@ def location_text(info: dict[str, Any]) -> str:
 class Engine:
     """One message of one conversation."""
 
-    def __init__(self, session: ToolSession) -> None:
+    def __init__(self, session: ToolSession, *, reminder_appointment_id: int | None = None) -> None:
         self.session = session
+        self.reminder_appointment_id = reminder_appointment_id
         self.conversation = session.conversation
         self.state: dict[str, Any] = dict(self.conversation.state or {})
         self.today = local(session.now).date()
@@ -219,6 +220,9 @@ class Engine:
             return self._book_next()
         if intent in INTENT_FLOWS:
             self.state["flow"] = INTENT_FLOWS[intent]
+            if self.reminder_appointment_id and intent in (Intent.CONFIRM, Intent.CANCEL):
+                # The reminder it answers names the appointment (still checked to be theirs).
+                self.state["appointment"] = f"appointment:{self.reminder_appointment_id}"
             return self._verified_next()
         if intent == Intent.THANKS:
             return Answer(_("You are welcome! Anything else I can help you with?"), intent)

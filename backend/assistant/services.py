@@ -149,12 +149,15 @@ def assistant_message_handle(
     ip: str | None = None,
     language: str = "es",
     now: dt.datetime | None = None,
+    reminder_appointment_id: int | None = None,
 ) -> Reply:
     """Store a message of a visitor or patient and answer it.
 
     Refused, with nothing written: the assistant turned off (``ASSISTANT_DISABLED``), an empty
     or over-long message, an unknown or closed conversation, and more messages than the rate
-    limits allow per conversation, IP address or WhatsApp number (``RATE_LIMITED``)."""
+    limits allow per conversation, IP address or WhatsApp number (``RATE_LIMITED``).
+    ``reminder_appointment_id``: the appointment of the reminder this message answers (a
+    WhatsApp reply), which a confirmation or a cancellation then means."""
     now = now or timezone.now()
     language = language if language in LANGUAGES else "es"
     with translation.override(language):
@@ -190,7 +193,7 @@ def assistant_message_handle(
             ip=ip or None,
             created_at=now,
         )
-        answer = _answer(conversation, cleaned, language, now)
+        answer = _answer(conversation, cleaned, language, now, reminder_appointment_id)
         message.intent = answer.intent
         message.save(update_fields=["intent"])
         if answer.text:
@@ -213,7 +216,13 @@ def assistant_message_handle(
         )
 
 
-def _answer(conversation: Conversation, text: str, language: str, now: dt.datetime) -> Answer:
+def _answer(
+    conversation: Conversation,
+    text: str,
+    language: str,
+    now: dt.datetime,
+    reminder_appointment_id: int | None = None,
+) -> Answer:
     if conversation.status == ConversationStatus.TAKEN_OVER:
         return Answer("", Intent.UNKNOWN)  # a staff member answers, in their own time
     if conversation.status == ConversationStatus.HANDED_OFF:
@@ -222,7 +231,7 @@ def _answer(conversation: Conversation, text: str, language: str, now: dt.dateti
             Intent.HUMAN,
         )
     session = ToolSession(conversation=conversation, now=now, language=language)
-    engine = Engine(session)
+    engine = Engine(session, reminder_appointment_id=reminder_appointment_id)
     answer = engine.respond(text)
     engine.save_state()
     return answer

@@ -13,7 +13,6 @@ import datetime as dt
 import importlib
 import logging
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -43,10 +42,6 @@ logger = logging.getLogger(__name__)
 STAFF_REPLY_MAX_LENGTH = 2000
 # Line breaks and tabs are how people write; other control or invisible characters are not.
 _ALLOWED_CONTROLS = frozenset("\n\t")
-
-
-class AssistantStaffError(StrEnum):
-    INVALID_RETENTION = "INVALID_RETENTION"
 
 
 def _locked(conversation: Conversation) -> Conversation:
@@ -214,7 +209,7 @@ def assistant_settings_update(
                 "transcript_retention_days": ValidationError(
                     _("Keep transcripts between %(low)d and %(high)d days.")
                     % {"low": low, "high": high},
-                    code=AssistantStaffError.INVALID_RETENTION,
+                    code=AssistantError.INVALID_RETENTION,
                 )
             }
         )

@@ -4,7 +4,7 @@ conversation, by its ``public_id``).
 
 Staff look conversations up by primary key in the current clinic's schema (``NOT_FOUND``
 otherwise), so an ID of another clinic names nothing here. The visitor's key is the
-conversation's ``public_id``: an unknown, malformed or non-web one is ``CONVERSATION_NOT_FOUND``,
+conversation's ``public_id``: an unknown, malformed or non-web one is ``NOT_FOUND``,
 the same answer whichever it is."""
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
-from backend.assistant.errors import AssistantError
 from backend.assistant.models import (
     Conversation,
     ConversationChannel,
     ConversationMessage,
 )
+from backend.core.error_codes import CommonError
 from backend.core.lookups import get_or_not_found
 
 # A search reads at most this many words: each must match somewhere.
@@ -89,7 +89,7 @@ class Transcript:
 def _not_found() -> ValidationError:
     return ValidationError(
         _("This conversation does not exist. Start a new one."),
-        code=AssistantError.CONVERSATION_NOT_FOUND,
+        code=CommonError.NOT_FOUND,
     )
 
 

@@ -145,6 +145,7 @@ def whatsapp_message_handle(
                 channel=ConversationChannel.WHATSAPP,
                 phone=sender,
                 now=now,
+                reminder_appointment_id=reminder_appointment_id,
             )
     except ValidationError as refusal:
         logger.info(

@@ -67,7 +67,7 @@ class AssistantConversationMessage(relay.Node):
         description="What the assistant understood from a patient's message; null for the "
         "assistant's and the staff's messages.",
     )
-    def intent(self, root: models.ConversationMessage) -> AssistantIntent | None:
+    def intent(self, root: models.ConversationMessage) -> AssistantIntent | None:  # type: ignore[valid-type]
         return Intent(root.intent) if root.intent in Intent.__members__ else None
 
     staff: StaffMember | None = strawberry_django.field(

@@ -40,7 +40,7 @@ class Query:
     @strawberry.field(
         extensions=tenant_only(),
         description="The web widget's conversation, by the conversationId it holds (no token): "
-        "the messages so far, the staff's replies included. Unknown → CONVERSATION_NOT_FOUND.",
+        "the messages so far, the staff's replies included. Unknown → NOT_FOUND.",
     )
     def assistant_transcript(
         self, info: Info, conversation_id: strawberry.ID

@@ -1,7 +1,7 @@
 """The web widget reads its own conversation through ``assistantTranscript``: on the clinic's
 domain, without a token, by the conversationId it holds. It sees the staff's replies after a
 hand-off, but never which staff member wrote them, nor the intents; an unknown, malformed,
-other clinic's or WhatsApp conversation id is CONVERSATION_NOT_FOUND, all alike."""
+other clinic's or WhatsApp conversation id is NOT_FOUND, all alike."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def test_unknown_malformed_whatsapp_and_other_clinics_ids_are_all_not_found(
     for id_ in (str(uuid.uuid4()), "not-a-uuid", "", "1", str(whatsapp.public_id),
                 str(theirs.public_id), "x" * 500):  # fmt: skip
         body = ask(client, TRANSCRIPT, id=id_)
-        assert error_code(body) == "CONVERSATION_NOT_FOUND", (id_, body)
+        assert error_code(body) == "NOT_FOUND", (id_, body)
         assert body["data"] is None
         assert "Otraclinica" not in str(body)
 
