@@ -145,6 +145,17 @@ def free_slots(
     busy = busy_intervals(
         professional=professional, chair=chair, start=working[0][0], end=working[-1][1]
     )
+    return _slots_in(working, busy, duration=duration, now=now, step=step)
+
+
+def _slots_in(
+    working: list[Interval],
+    busy: list[Interval],
+    *,
+    duration: dt.timedelta,
+    now: dt.datetime,
+    step: dt.timedelta,
+) -> list[Interval]:
     slots = []
     for start, end in subtract(working, busy):
         cursor = start
@@ -153,6 +164,63 @@ def free_slots(
                 slots.append((cursor, cursor + duration))
             cursor = _next_on_grid(cursor, step)
     return slots
+
+
+def free_slots_by_day(
+    *,
+    professionals: list[Professional],
+    first: dt.date,
+    last: dt.date,
+    duration: dt.timedelta,
+    tz: ZoneInfo,
+    now: dt.datetime,
+    step: dt.timedelta,
+    calendar: OpeningCalendar,
+) -> dict[dt.date, dict[int, list[Interval]]]:
+    """What ``free_slots`` gives (no chair) for each of ``professionals`` on each day from
+    ``first`` to ``last``, read in three statements whatever their number: day → professional
+    id → slots."""
+    ids = [professional.pk for professional in professionals]
+    since, until = (
+        _local(first, dt.time(0), tz),
+        _local(last + dt.timedelta(days=1), dt.time(0), tz),
+    )
+    hours: dict[int, list[WorkingHours]] = {pk: [] for pk in ids}
+    for row in WorkingHours.objects.filter(professional_id__in=ids):
+        hours[row.professional_id].append(row)
+    taken: dict[int, list[Interval]] = {pk: [] for pk in ids}
+    appointments = (
+        Appointment.objects.filter(professional_id__in=ids, starts_at__lt=until, ends_at__gt=since)
+        .exclude(status__in=INACTIVE_STATUSES)
+        .values_list("professional_id", "starts_at", "ends_at")
+    )
+    time_off = TimeOff.objects.filter(
+        professional_id__in=ids, starts_at__lt=until, ends_at__gt=since
+    ).values_list("professional_id", "starts_at", "ends_at")
+    for pk, start, end in [*appointments, *time_off]:
+        taken[pk].append((start, end))
+    result: dict[dt.date, dict[int, list[Interval]]] = {}
+    day = first
+    while day <= last:
+        clinic_open = clinic_open_intervals(day, tz, calendar)
+        result[day] = {}
+        for professional in professionals:
+            if clinic_open == []:
+                result[day][professional.pk] = []
+                continue
+            working = working_intervals(professional, day, tz, hours=hours[professional.pk])
+            if clinic_open is not None:
+                working = intersect(working, clinic_open)
+            busy = sorted(
+                (start, end)
+                for start, end in taken[professional.pk]
+                if working and start < working[-1][1] and end > working[0][0]
+            )
+            result[day][professional.pk] = (
+                _slots_in(working, busy, duration=duration, now=now, step=step) if working else []
+            )
+        day += dt.timedelta(days=1)
+    return result
 
 
 def _next_on_grid(moment: dt.datetime, step: dt.timedelta) -> dt.datetime:
