@@ -79,9 +79,7 @@ def test_the_transcript_is_a_clinic_field_and_ignores_tokens(client, clinic1, ad
         "TENANT_DOMAIN_ONLY"
     )
     # Another clinic's domain does not know it.
-    assert error_code(ask(client, TRANSCRIPT, None, HOST2, id=str(row.public_id))) == (
-        "CONVERSATION_NOT_FOUND"
-    )
+    assert error_code(ask(client, TRANSCRIPT, None, HOST2, id=str(row.public_id))) == ("NOT_FOUND")
     with_token = ask(client, TRANSCRIPT, admin_token, id=str(row.public_id))
     messages = with_token["data"]["assistantTranscript"]["messages"]
     assert [(m["author"], m["text"]) for m in messages] == [("PATIENT", "hola")]
