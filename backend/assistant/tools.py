@@ -51,6 +51,9 @@ CODE_DIGITS = 6
 CODE_MINUTES = 10
 CODE_MAX_ATTEMPTS = 5
 CODES_PER_CONVERSATION = 3
+# Codes one patient may be sent per hour, all conversations together: nobody can flood a
+# patient's phone by opening conversation after conversation with their DNI.
+CODES_PER_PATIENT = 5
 PARTS_OF_DAY = {
     "morning": (dt.time(6), dt.time(12)),
     "afternoon": (dt.time(12), dt.time(19)),
@@ -650,6 +653,11 @@ def send_verification_code(session: ToolSession, arguments: dict[str, Any]) -> d
         document_type=DocumentType.DNI, document_number=dni, is_archived=False
     ).first()
     code = "".join(secrets.choice("0123456789") for _i in range(CODE_DIGITS))
+    if patient is not None and (
+        VerificationCode.objects.filter(patient=patient, created_at__gte=since).count()
+        >= CODES_PER_PATIENT
+    ):
+        patient = None  # answered as for anyone else; no code goes out, none can match
     channel = ""
     if patient is not None:
         notification = verification_code_send(patient=patient, code=code, now=session.now)

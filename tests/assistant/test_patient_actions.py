@@ -192,3 +192,16 @@ def test_a_verification_lapses_after_a_while(clinic1, rosa, settings):
         )
         conversation.refresh_from_db()
         assert _session(clinic1, conversation).verified_patient is None
+
+
+def test_a_patients_phone_gets_at_most_five_codes_an_hour_whoever_asks(clinic1, rosa):
+    from backend.notifications.models import Notification
+
+    with tenant_context(clinic1):
+        for _ in range(7):  # seven visitors, each in a conversation of their own
+            reply = assistant_message_handle(conversation_id=None, text="quiero cancelar mi cita")
+            answer = assistant_message_handle(
+                conversation_id=str(reply.conversation.public_id), text="40404040"
+            )
+            assert "código de 6 dígitos" in answer.text  # the same answer every time
+        assert Notification.objects.filter(kind="VERIFICATION_CODE").count() == 5
