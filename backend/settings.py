@@ -332,6 +332,8 @@ ASSISTANT_RATE_PER_CONVERSATION = int(os.environ.get("ASSISTANT_RATE_PER_CONVERS
 ASSISTANT_RATE_PER_IP = int(os.environ.get("ASSISTANT_RATE_PER_IP") or 120)
 ASSISTANT_RATE_PER_PHONE = int(os.environ.get("ASSISTANT_RATE_PER_PHONE") or 40)
 ASSISTANT_VERIFIED_MINUTES = int(os.environ.get("ASSISTANT_VERIFIED_MINUTES") or 30)
+# Bookings of anonymous visitors (new patients) one address may make a day; more need a person.
+ASSISTANT_VISITOR_BOOKINGS_PER_DAY = int(os.environ.get("ASSISTANT_VISITOR_BOOKINGS_PER_DAY") or 3)
 
 # Background jobs (procrastinate, backend/jobs): a queue table in this same database.
 # Workers: `manage.py worker` (scripts/dev runs one). A worker that stops sending heartbeats

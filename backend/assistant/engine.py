@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from backend.assistant import tools
@@ -50,6 +50,7 @@ class Answer:
     text: str
     intent: Intent
     quick_replies: list[str] = field(default_factory=list)
+    miss: bool = False  # the answer did not fit the question asked (counted already)
 
 
 # --- formatting --------------------------------------------------------------------------------
@@ -60,7 +61,10 @@ def when(moment: dt.datetime | str) -> str:
     if isinstance(moment, str):
         moment = dt.datetime.fromisoformat(moment)
     moment = local(moment)
-    day = formats.date_format(moment, _("l j \\d\\e F"))
+    # Translators: a date as Django's date format; Spanish: "l j \d\e F".
+    day = formats.date_format(moment, _("l, F j"))
+    if moment.year != local(timezone.now()).year:
+        day = f"{day} {moment.year}"
     return _("%(day)s, %(time)s") % {"day": day, "time": moment.strftime("%H:%M")}
 
 
@@ -138,7 +142,7 @@ class Engine:
         self.today = local(session.now).date()
 
     # entry point
-    def respond(self, text: str) -> Answer:
+    def _understand(self, text: str) -> Understanding:
         catalog = [
             CatalogEntry(id=pk, name=name)
             for pk, name in Procedure.objects.filter(is_active=True).values_list("id", "name")
@@ -149,24 +153,48 @@ class Engine:
                 "id", "full_name"
             )
         ]
-        heard = understand(
+        return understand(
             text,
             today=self.today,
             catalog=catalog,
             professionals=professionals,
             expecting=self.state.get("expecting"),
         )
+
+    def respond(self, text: str) -> Answer:
+        heard = self.heard = self._understand(text)
+        self.bare_yes = heard.yes is True and len(text.split()) <= 2
         modelled = self._model(heard, text)
         if modelled is not None:
             return modelled
         answer = self._respond(heard, text)
-        if answer.intent == Intent.UNKNOWN:
+        if answer.miss:
+            pass  # counted where the question was asked again
+        elif answer.intent == Intent.UNKNOWN:
             self.state["misses"] = self.state.get("misses", 0) + 1
             if self.state["misses"] >= MAX_MISSES:
                 return self._hand_off(HandoffReason.MISUNDERSTOOD, Intent.UNKNOWN)
         else:
             self.state["misses"] = 0
         return answer
+
+    def urgent(self, text: str) -> Answer | None:
+        """For a conversation a person already handles: the urgent advice at once when the
+        message tells of urgent symptoms (the reason becomes URGENT); else None."""
+        if self._understand(text).clinical != Clinical.URGENT:
+            return None
+        conversation = self.conversation
+        if conversation.handoff_reason != HandoffReason.URGENT:
+            conversation.handoff_reason = HandoffReason.URGENT
+            conversation.save(update_fields=["handoff_reason"])
+            audit_record(
+                actor=None,
+                actor_email=self.session.actor_label,
+                action="assistant.hand_off",
+                entity=conversation,
+                changes={"reason": HandoffReason.URGENT},
+            )
+        return Answer(self._urgent_text(), Intent.HUMAN)
 
     def _model(self, heard: Understanding, text: str) -> Answer | None:
         """The language model's reply, when one is configured; None: the engine answers.
@@ -179,6 +207,7 @@ class Engine:
             or self.state.get("expecting")
         ):
             return None
+        self._match_phone()  # on WhatsApp the number on file verifies, model or not
         outcome = llm_reply(self.session, conversation_history(self.conversation), text)
         if outcome is None:
             return None
@@ -297,6 +326,15 @@ class Engine:
             flow_intent,
         )
         if expecting == "yes_no":
+            if (
+                heard.yes is None
+                and (heard.dates or heard.times)
+                and (flow == "book" or (flow == "reschedule" and self.state.get("appointment")))
+            ):  # "mejor el jueves": other times, not a no
+                self.state.update(self._wishes(heard, keep=True))
+                for key in ("expecting", "slot"):
+                    self.state.pop(key, None)
+                return self._book_next() if flow == "book" else self._reschedule_next()
             if heard.yes is None and heard.intent not in (Intent.CONFIRM, Intent.DENY):
                 return None if switching else self._again(flow_intent)
             yes = heard.yes if heard.yes is not None else heard.intent == Intent.CONFIRM
@@ -305,7 +343,10 @@ class Engine:
             choice = self._choice(heard, text)
             if choice is not None:
                 return self._chosen(flow, choice)
-            if heard.dates is not None or heard.times is not None:
+            choosing_slot = flow == "book" or (
+                flow == "reschedule" and bool(self.state.get("appointment"))
+            )
+            if choosing_slot and (heard.dates is not None or heard.times is not None):
                 self.state.update(self._wishes(heard, keep=True))
                 self.state.pop("expecting", None)
                 return self._book_next() if flow == "book" else self._reschedule_next()
@@ -350,7 +391,7 @@ class Engine:
         if self.state["misses"] >= MAX_MISSES:
             return self._hand_off(HandoffReason.MISUNDERSTOOD, Intent.UNKNOWN)
         return Answer(_("Sorry, I did not get that.") + " " + question, intent,
-                      list(self.state.get("quick", [])))  # fmt: skip
+                      list(self.state.get("quick", [])), miss=True)  # fmt: skip
 
     def _ask(self, expecting: str, question: str, intent: Intent, quick: list[str]) -> Answer:
         self.state.update(expecting=expecting, question=question, quick=quick)
@@ -438,6 +479,7 @@ class Engine:
             end=end,
             professional_id=state.get("professional"),
             procedure_id=state.get("procedure"),
+            minutes=state.get("minutes"),
         )
         if not slots:
             for key in ("first", "last", "start", "end"):
@@ -463,11 +505,17 @@ class Engine:
 
     def _chosen(self, flow: str, choice: int) -> Answer:
         if flow == "book" or (flow == "reschedule" and self.state.get("appointment")):
-            self.state["slot"] = self.state["slots"][choice - 1]["slot"]
+            slots = self.state.get("slots", [])
+            if not 1 <= choice <= len(slots):
+                return self._again(FLOW_INTENTS.get(flow, Intent.BOOK))
+            self.state["slot"] = slots[choice - 1]["slot"]
             self.state.pop("expecting", None)
             return self._book_next() if flow == "book" else self._reschedule_next()
         # choosing one of the patient's appointments
-        self.state["appointment"] = self.state["appointments"][choice - 1]["appointment"]
+        appointments = self.state.get("appointments", [])
+        if not 1 <= choice <= len(appointments):
+            return self._again(FLOW_INTENTS.get(flow, Intent.MY_APPOINTMENTS))
+        self.state["appointment"] = appointments[choice - 1]["appointment"]
         self.state.pop("expecting", None)
         return self._verified_next()
 
@@ -491,6 +539,8 @@ class Engine:
             return self._act("cancel_appointment", Intent.CANCEL)
         if flow == "reschedule":
             return self._act("reschedule_appointment", Intent.RESCHEDULE)
+        if flow == "confirm":
+            return self._act("confirm_appointment", Intent.CONFIRM)
         self._reset()
         return Answer(_("All right."), Intent.CONFIRM)
 
@@ -534,14 +584,11 @@ class Engine:
             answer = self._book_next()
             answer.text = _("That does not look right.") + " " + answer.text
             return answer
-        if code == "PLAN_LIMIT_REACHED":
+        if code in ("PLAN_LIMIT_REACHED", "BOOKING_LIMIT"):
             return self._hand_off(HandoffReason.REQUESTED, intent, booking_details=True)
         self._reset()
-        return Answer(
-            _("I could not do that here. The front desk can help you: %(reason)s")
-            % {"reason": refusal.message},
-            intent,
-        )
+        # The tool's own message is for developers (English, codes): the patient gets this.
+        return Answer(_("I could not do that here; the front desk can help you."), intent)
 
     # --- acting as the verified patient
     def _verified_next(self) -> Answer:
@@ -592,7 +639,20 @@ class Engine:
             self._reset()
             return Answer(_("I cannot find that appointment any more."), intent)
         if flow == "confirm":
-            return self._act("confirm_appointment", Intent.CONFIRM)
+            if self.reminder_appointment_id or not getattr(self, "bare_yes", False):
+                return self._act("confirm_appointment", Intent.CONFIRM)
+            # A bare "sí" out of the blue may mean anything: ask about the appointment.
+            return self._ask(
+                "yes_no",
+                _("Shall I confirm your appointment of %(when)s with %(professional)s?")
+                % {"when": when(item["starts_at"]), "professional": item["professional"]},
+                intent,
+                [_("Yes"), _("No")],
+            )
+        if flow == "reschedule":
+            # The same length, and the same professional unless the patient named another.
+            self.state.setdefault("professional", item["professional_id"])
+            self.state["minutes"] = item["minutes"]
         if flow == "cancel":
             return self._ask(
                 "yes_no",
@@ -615,6 +675,12 @@ class Engine:
         )
 
     def _act(self, tool: str, intent: Intent) -> Answer:
+        if self.session.verified_patient is None:  # it lapsed while the patient thought
+            for key in ("dni", "code_sent"):
+                self.state.pop(key, None)
+            answer = self._verify(intent)
+            if answer is not None:
+                return answer
         arguments = {"appointment": self.state.get("appointment", "")}
         if tool == "reschedule_appointment":
             arguments["slot"] = self.state.get("slot", "")
@@ -633,21 +699,29 @@ class Engine:
         }
         return Answer(texts[tool] % {"when": moment, "professional": done["professional"]}, intent)
 
+    def _match_phone(self) -> bool:
+        """On WhatsApp, verify by the sender's number: the one patient with it on file, or
+        among several (a family) the one whose DNI was given. Whether it verified."""
+        conversation = self.conversation
+        if self.session.verified_patient is not None:
+            return True
+        if conversation.channel != "WHATSAPP" or not conversation.phone:
+            return False
+        matches = list(
+            Patient.objects.filter(phone=conversation.phone, is_archived=False).order_by("id")
+        )
+        dni = self.state.get("dni")
+        match = matches[0] if len(matches) == 1 else None
+        match = match or next((p for p in matches if p.document_number == dni), None)
+        if match is None:
+            return False
+        tools.verify(self.session, match, via="whatsapp")
+        return True
+
     def _verify(self, intent: Intent) -> Answer | None:
         """Verify who writes, or ask for what is missing; None once verified."""
-        conversation = self.conversation
-        if conversation.channel == "WHATSAPP" and conversation.phone:
-            matches = list(
-                Patient.objects.filter(phone=conversation.phone, is_archived=False).order_by("id")
-            )
-            if len(matches) == 1:
-                tools.verify(self.session, matches[0], via="whatsapp")
-                return None
-            dni = self.state.get("dni")
-            match = next((p for p in matches if p.document_number == dni), None)
-            if match is not None:
-                tools.verify(self.session, match, via="whatsapp")
-                return None
+        if self._match_phone():
+            return None
         if not self.state.get("dni"):
             return self._ask(
                 "dni",
@@ -703,15 +777,12 @@ class Engine:
     def _hand_off(self, reason: str, intent: Intent, *, booking_details: bool = False) -> Answer:
         hand_off(self.session, reason)
         self._reset()
+        self.state["misses"] = 0  # once a person hands it back, the count starts afresh
         from backend.clinic_admin.selectors import clinic_profile_get
 
         phone = clinic_profile_get().phone
         if reason == HandoffReason.URGENT:
-            text = _(
-                "This sounds urgent. Please call us now%(phone)s, or go to the nearest "
-                "emergency service. I cannot give medical advice; a person of the clinic "
-                "will also read this conversation."
-            ) % {"phone": f" ({phone})" if phone else ""}
+            text = self._urgent_text()
         elif reason == HandoffReason.CLINICAL:
             text = _(
                 "I cannot give medical advice, so I am passing your message to the clinic's "
@@ -731,6 +802,16 @@ class Engine:
         else:
             text = _("Of course. A person of the front desk will answer you here shortly.")
         return Answer(text, intent)
+
+    def _urgent_text(self) -> str:
+        from backend.clinic_admin.selectors import clinic_profile_get
+
+        phone = clinic_profile_get().phone
+        return _(
+            "This sounds urgent. Please call us now%(phone)s, or go to the nearest "
+            "emergency service. I cannot give medical advice; a person of the clinic "
+            "will also read this conversation."
+        ) % {"phone": f" ({phone})" if phone else ""}
 
     def _tool(self, name: str, **arguments: Any) -> dict[str, Any]:
         return tools.tool_run(self.session, name, arguments)

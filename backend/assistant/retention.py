@@ -2,7 +2,9 @@
 
 A conversation whose last message is older than ``transcript_retention_days`` goes, with its
 messages and one-time codes (they cascade), unless a person still owes the patient an answer
-(HANDED_OFF or TAKEN_OVER): those stay until a staff member releases or closes them. The
+(HANDED_OFF or TAKEN_OVER): those stay until a staff member releases or closes them. Every
+conversation that stays loses its messages older than the period (a WhatsApp number that
+writes every month keeps one conversation open for years). The
 deletion runs in batches of ``batch_size`` conversations, at most ``max_batches`` per call (one
 transaction: ``tasks.py`` defers another run when more are left), and leaves one audit event
 per call with the count: what was deleted, never what it said."""
@@ -14,7 +16,12 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from backend.assistant.models import Conversation, ConversationStatus
+from backend.assistant.models import (
+    Conversation,
+    ConversationMessage,
+    ConversationStatus,
+    VerificationCode,
+)
 from backend.assistant.selectors import assistant_settings_get
 from backend.audit.services import audit_record
 
@@ -62,6 +69,14 @@ def transcripts_purge(
         messages += per_model.get("assistant.ConversationMessage", 0)
     else:
         more = expired.exists()
+    # A conversation that lives on (a WhatsApp number writing every month, one a person still
+    # owes an answer) keeps only its messages and codes of the retention period.
+    old_messages = ConversationMessage.objects.filter(created_at__lt=cutoff)
+    ids = list(old_messages.values_list("pk", flat=True)[: batch_size * max_batches])
+    if ids:
+        messages += ConversationMessage.objects.filter(pk__in=ids).delete()[0]
+        more = more or old_messages.exists()
+    VerificationCode.objects.filter(created_at__lt=cutoff).delete()
     audit_record(
         actor=None,
         actor_email="system:retention",

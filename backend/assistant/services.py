@@ -193,7 +193,7 @@ def assistant_message_handle(
             ip=ip or None,
             created_at=now,
         )
-        answer = _answer(conversation, cleaned, language, now, reminder_appointment_id)
+        answer = _answer(conversation, cleaned, language, now, ip, reminder_appointment_id)
         message.intent = answer.intent
         message.save(update_fields=["intent"])
         if answer.text:
@@ -205,7 +205,8 @@ def assistant_message_handle(
             )
         conversation.language = language
         conversation.last_message_at = now
-        conversation.save()
+        # Only what this function owns: the tools and the hand-off saved their own fields.
+        conversation.save(update_fields=["state", "language", "last_message_at"])
         return Reply(
             conversation=conversation,
             text=answer.text,
@@ -221,17 +222,22 @@ def _answer(
     text: str,
     language: str,
     now: dt.datetime,
+    ip: str | None,
     reminder_appointment_id: int | None = None,
 ) -> Answer:
-    if conversation.status == ConversationStatus.TAKEN_OVER:
-        return Answer("", Intent.UNKNOWN)  # a staff member answers, in their own time
-    if conversation.status == ConversationStatus.HANDED_OFF:
+    session = ToolSession(conversation=conversation, now=now, language=language, ip=ip)
+    engine = Engine(session, reminder_appointment_id=reminder_appointment_id)
+    if conversation.status in (ConversationStatus.HANDED_OFF, ConversationStatus.TAKEN_OVER):
+        # A person answers; urgent symptoms still get the clinic's phone and the advice at once.
+        urgent = engine.urgent(text)
+        if urgent is not None:
+            return urgent
+        if conversation.status == ConversationStatus.TAKEN_OVER:
+            return Answer("", Intent.UNKNOWN)  # a staff member answers, in their own time
         return Answer(
             _("I have let the team know; a person will answer you here shortly."),
             Intent.HUMAN,
         )
-    session = ToolSession(conversation=conversation, now=now, language=language)
-    engine = Engine(session, reminder_appointment_id=reminder_appointment_id)
     answer = engine.respond(text)
     engine.save_state()
     return answer

@@ -47,6 +47,7 @@ from tenants_core.context import current_clinic, current_timezone
 
 MAX_SLOTS = 6
 MAX_SEARCH_DAYS = 14
+MAX_AHEAD_DAYS = 366  # a date further ahead is offered nothing (and never overflows)
 CODE_DIGITS = 6
 CODE_MINUTES = 10
 CODE_MAX_ATTEMPTS = 5
@@ -77,6 +78,7 @@ class ToolSession:
     conversation: Conversation
     now: dt.datetime
     language: str = "es"
+    ip: str | None = None
 
     @property
     def verified_patient(self) -> Patient | None:
@@ -90,7 +92,7 @@ class ToolSession:
 
     @property
     def actor_label(self) -> str:
-        patient = self.verified_patient or self.conversation.patient
+        patient = self.verified_patient
         if patient is not None:
             return f"patient:{patient.pk} (assistant {self.conversation.pk})"
         return f"visitor (assistant {self.conversation.pk})"
@@ -286,6 +288,7 @@ def find_slots(
     end: dt.time | None = None,
     professional_id: int | None = None,
     procedure_id: int | None = None,
+    minutes: int | None = None,
     limit: int = MAX_SLOTS,
 ) -> list[dict[str, Any]]:
     """Free slots from ``first`` to ``last`` (clinic-local), within ``[start, end]`` of the
@@ -293,10 +296,10 @@ def find_slots(
     the day: at most one per starting time, earliest days first."""
     today = local(session.now).date()
     first = max(first, today)
-    if last < first:
+    if last < first or first > today + dt.timedelta(days=MAX_AHEAD_DAYS):
         return []
     last = min(last, first + dt.timedelta(days=MAX_SEARCH_DAYS - 1))
-    minutes = _duration(procedure_id)
+    minutes = minutes or _duration(procedure_id)
     professionals = Professional.objects.filter(is_active=True).order_by("full_name", "id")
     if professional_id is not None:
         professionals = professionals.filter(pk=professional_id)
@@ -390,10 +393,13 @@ def free_slots(session: ToolSession, arguments: dict[str, Any]) -> dict[str, Any
     }
 
 
-def _slot_check(session: ToolSession, ref: str) -> tuple[Professional, dt.datetime, dt.datetime]:
-    """The slot named by ``ref``, if the availability offers it now; else ``SLOT_TAKEN``."""
+def _slot_check(
+    session: ToolSession, ref: str, allowed: set[int]
+) -> tuple[Professional, dt.datetime, dt.datetime]:
+    """The slot named by ``ref``, if it has one of the ``allowed`` lengths and the
+    availability offers it now; else ``BAD_ARGUMENT`` or ``SLOT_TAKEN``."""
     professional_id, starts_at, minutes = _slot_parse(ref)
-    if not 5 <= minutes <= 480:
+    if minutes not in allowed:
         raise ToolRefused("BAD_ARGUMENT", "Not a slot reference.")
     professional = Professional.objects.filter(pk=professional_id, is_active=True).first()
     if professional is None:
@@ -436,7 +442,7 @@ def _schedule(
                 )
         except ValidationError as error:
             codes = {code for codes in _codes(error) for code in codes}
-            if "OVERLAP" in codes or "CHAIR_OVERLAP" in codes or "PROFESSIONAL_OVERLAP" in codes:
+            if "APPOINTMENT_OVERLAP" in codes:  # that chair was just taken: try the next
                 continue
             raise _refusal(error) from error
     raise ToolRefused("SLOT_TAKEN", "That time is no longer free.")
@@ -473,14 +479,6 @@ def _new_patient(session: ToolSession, arguments: dict[str, Any]) -> Patient:
     if existing is not None:
         if existing.phone and existing.phone == phone:
             return existing
-        # Recorded, so that staff see someone trying documents that are not theirs.
-        audit_record(
-            actor=None,
-            actor_email=session.actor_label,
-            action="assistant.identity_mismatch",
-            entity=session.conversation,
-            changes={"patient_id": existing.pk},
-        )
         raise ToolRefused("IDENTITY_MISMATCH", "These details do not match; a person will help.")
     try:
         with transaction.atomic():
@@ -502,23 +500,69 @@ def _new_patient(session: ToolSession, arguments: dict[str, Any]) -> Patient:
 def book(session: ToolSession, arguments: dict[str, Any]) -> dict[str, Any]:
     """Book ``slot`` for the verified patient, or for the visitor's details (a new patient)."""
     ref = _text_arg(arguments, "slot", required=True)
-    with transaction.atomic():
-        professional, starts_at, ends_at = _slot_check(session, ref)
-        patient = session.verified_patient
-        if patient is None:
-            patient = _new_patient(session, arguments)
-            conversation = session.conversation
-            conversation.patient = patient
-            conversation.save(update_fields=["patient"])
-        appointment = _schedule(session, patient, professional, starts_at, ends_at)
-        audit_record(
-            actor=None,
-            actor_email=session.actor_label,
-            action="assistant.book",
-            entity=appointment,
-            changes={"conversation_id": session.conversation.pk},
-        )
+    conversation = session.conversation
+    anonymous = session.verified_patient is None
+    if anonymous:
+        _check_visitor_bookings(session)
+    try:
+        with transaction.atomic():
+            professional, starts_at, ends_at = _slot_check(session, ref, _allowed_minutes())
+            patient = session.verified_patient or _new_patient(session, arguments)
+            appointment = _schedule(session, patient, professional, starts_at, ends_at)
+            if anonymous:
+                # Only now: a refusal above rolls the new patient back, and nothing may
+                # point at it.
+                conversation.patient = patient
+                conversation.save(update_fields=["patient"])
+            audit_record(
+                actor=None,
+                actor_email=session.actor_label,
+                action="assistant.book",
+                entity=appointment,
+                changes={"conversation_id": conversation.pk, "verified": not anonymous},
+            )
+    except ToolRefused as refusal:
+        if refusal.code == "IDENTITY_MISMATCH":
+            # Outside the rolled-back block: staff see someone trying documents not theirs.
+            audit_record(
+                actor=None,
+                actor_email=session.actor_label,
+                action="assistant.identity_mismatch",
+                entity=conversation,
+            )
+        raise
     return {"appointment": _appointment_view(appointment, professional.full_name)}
+
+
+def _check_visitor_bookings(session: ToolSession) -> None:
+    """An anonymous visitor books once per conversation, and an address registers at most
+    ``ASSISTANT_VISITOR_BOOKINGS_PER_DAY`` such bookings a day: nobody fills the clinic's
+    patients or agenda with made-up people. More goes through a person, or verification."""
+    conversation = session.conversation
+    if conversation.patient_id is not None:
+        raise ToolRefused("BOOKING_LIMIT", "One booking per conversation; verify for more.")
+    if session.ip:
+        since = session.now - dt.timedelta(days=1)
+        booked = (
+            Conversation.objects.filter(
+                patient__isnull=False,
+                verified_at__isnull=True,
+                created_at__gte=since,
+                messages__ip=session.ip,
+            )
+            .distinct()
+            .count()
+        )
+        if booked >= settings.ASSISTANT_VISITOR_BOOKINGS_PER_DAY:
+            raise ToolRefused("BOOKING_LIMIT", "Too many bookings from this address today.")
+
+
+def _allowed_minutes() -> set[int]:
+    """The lengths a booking may have: the clinic's default and its procedures'."""
+    minutes = set(
+        Procedure.objects.filter(is_active=True).values_list("default_duration_minutes", flat=True)
+    )
+    return {int(m) for m in minutes} | {clinic_profile_get().default_appointment_minutes}
 
 
 def _appointment_view(appointment: Appointment, professional: str) -> dict[str, Any]:
@@ -526,6 +570,8 @@ def _appointment_view(appointment: Appointment, professional: str) -> dict[str, 
         "appointment": f"appointment:{appointment.pk}",
         "starts_at": local(appointment.starts_at).isoformat(),
         "professional": professional,
+        "professional_id": appointment.professional_id,
+        "minutes": int((appointment.ends_at - appointment.starts_at).total_seconds() // 60),
         "status": appointment.status,
     }
 
@@ -596,8 +642,9 @@ def reschedule_appointment(session: ToolSession, arguments: dict[str, Any]) -> d
     """Move one of the verified patient's upcoming appointments to a free slot."""
     appointment = _own(session, arguments)
     ref = _text_arg(arguments, "slot", required=True)
+    own_minutes = int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
     with transaction.atomic():
-        professional, starts_at, ends_at = _slot_check(session, ref)
+        professional, starts_at, ends_at = _slot_check(session, ref, {own_minutes})
         chairs = [appointment.chair_id, *_chairs_free(starts_at, ends_at)]
         last_error: ValidationError | None = None
         for chair_id in dict.fromkeys(chairs):
@@ -691,16 +738,14 @@ def check_verification_code(session: ToolSession, arguments: dict[str, Any]) -> 
         .order_by("-created_at", "-id")
         .first()
     )
-    if (
-        latest is None
-        or latest.patient is None
-        or not latest.code_hash
-        or latest.expires_at <= session.now
-        or latest.attempts >= CODE_MAX_ATTEMPTS
-    ):
+    if latest is None or latest.expires_at <= session.now or latest.attempts >= CODE_MAX_ATTEMPTS:
         raise ToolRefused("CODE_EXPIRED", "No valid code: ask for a new one.")
-    if not (code.isdigit() and len(code) == CODE_DIGITS) or not secrets.compare_digest(
-        latest.code_hash, code_hash(conversation, code)
+    # A request for no patient answers exactly like a wrong code: nothing tells them apart.
+    if (
+        latest.patient is None
+        or not latest.code_hash
+        or not (code.isdigit() and len(code) == CODE_DIGITS)
+        or not secrets.compare_digest(latest.code_hash, code_hash(conversation, code))
     ):
         latest.attempts += 1
         latest.save(update_fields=["attempts"])

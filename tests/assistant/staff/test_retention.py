@@ -55,7 +55,8 @@ def test_expired_conversations_go_with_their_messages_and_codes_unless_someone_o
         ]
         recent = conversation(ago=29 * DAY, messages=[("PATIENT", "hola")])
         result = retention.transcripts_purge()
-        assert (result.conversations, result.messages, result.more) == (2, 4, False)
+        # The waiting ones stay, without their messages older than the period (2 more).
+        assert (result.conversations, result.messages, result.more) == (2, 6, False)
         assert set(Conversation.objects.values_list("pk", flat=True)) == {
             waiting[0].pk, waiting[1].pk, recent.pk,
         }  # fmt: skip
@@ -63,7 +64,7 @@ def test_expired_conversations_go_with_their_messages_and_codes_unless_someone_o
         assert not VerificationCode.objects.exists()
         [event] = AuditEvent.objects.filter(action="assistant.purge_transcripts")
         assert event.actor_id is None
-        assert (event.changes["conversations"], event.changes["messages"]) == (2, 4)
+        assert (event.changes["conversations"], event.changes["messages"]) == (2, 6)
         assert event.changes["before"] == result.cutoff.isoformat()
 
 
@@ -149,3 +150,18 @@ def test_the_purge_is_a_daily_job_fanned_out_per_active_clinic():
     assert {(job.args["clinic_id"], job.args["clinic_schema"]) for job in deferred} == set(
         active_clinics()
     )  # the suspended clinic is left out
+
+
+def test_a_conversation_that_lives_on_keeps_only_the_periods_messages(clinic1):
+    with tenant_context(clinic1):
+        _retention(30)
+        monthly = conversation(
+            ago=2 * DAY, channel="WHATSAPP", phone="+51987000111",
+            messages=[("PATIENT", "hola"), ("ASSISTANT", "¡Hola!")],
+        )  # fmt: skip
+        ConversationMessage.objects.filter(conversation=monthly, text="hola").update(
+            created_at=timezone.now() - 40 * DAY
+        )
+        result = retention.transcripts_purge()
+        assert (result.conversations, result.messages) == (0, 1)
+        assert list(monthly.messages.values_list("text", flat=True)) == ["¡Hola!"]
