@@ -272,7 +272,8 @@ def test_the_bad_page_test_covers_every_clinic_list_but_those_of_one_patient():
     lists = {n for n, f in schema._schema.query_type.fields.items() if "first" in f.args}
     assert lists - set(CONNECTIONS) == {"clinics", "clinicalNotes", "patientDocuments"}
     assert CONNECTIONS == [  # the paginated lists docs/permissions.md names, alphabetically
-        "appointments", "auditEvents", "chairs", "inbox", "notifications", "patients",
+        "appointments", "assistantConversations", "auditEvents", "chairs", "inbox",
+        "notifications", "patients",
         "procedures", "professionals", "receipts", "staff", "treatmentPlans",
     ]  # fmt: skip
 
