@@ -76,8 +76,6 @@ def measured_clinic() -> Any:
     """The measured clinic, made once per database."""
     from backend.clinic_admin.models import ClinicProfile, OpeningShift
     from backend.core.tenancy import clinic_context
-    from backend.patients.models import Patient
-    from backend.resources.models import Chair, Professional, WorkingHours
     from backend.treatments.models import Procedure
     from benchmarks import dataset
     from tenants_core.models import Clinic
@@ -86,7 +84,6 @@ def measured_clinic() -> Any:
     if clinic is not None:
         return clinic
     clinic = dataset.clinic_create(MEASURED, plan="enterprise")
-    rng = random.Random(SEED)
     with clinic_context(clinic):
         ClinicProfile.objects.filter(pk=1).update(
             address_line="Av. Larco 345", district="Miraflores", phone="+5114441234"
@@ -95,31 +92,8 @@ def measured_clinic() -> Any:
             OpeningShift(weekday=day, opens_at=dt.time(7), closes_at=dt.time(21))
             for day in range(1, 8)
         )
-        professionals = Professional.objects.bulk_create(
-            Professional(full_name=f"Dr. Bench {i}", license_number=f"{30000 + i}")
-            for i in range(10)
-        )
-        WorkingHours.objects.bulk_create(
-            WorkingHours(
-                professional=professional,
-                weekday=weekday,
-                start_time=dt.time(7),
-                end_time=dt.time(21),
-            )
-            for professional in professionals
-            for weekday in range(7)
-        )
-        Chair.objects.bulk_create(Chair(name=f"Sillón {i + 1}") for i in range(10))
-        Patient.objects.bulk_create(
-            Patient(
-                first_name=rng.choice(dataset.FIRST_NAMES),
-                last_name=rng.choice(dataset.LAST_NAMES),
-                document_type="DNI",
-                document_number=f"{60_000_000 + i}",
-                phone=f"+5197{i:07d}",
-                email=f"paciente{i}@example.pe",
-            )
-            for i in range(400)
+        dataset.front_desk_seed(
+            seed=SEED, document_base=60_000_000, phone_prefix="+5197", license_base=30000
         )
         Procedure.objects.bulk_create(
             Procedure(

@@ -20,7 +20,7 @@ from django_tenants.utils import tenant_context
 
 from backend.accounts.models import Role
 from backend.patients.models import Patient
-from backend.resources.models import Chair, Professional
+from backend.resources.models import Chair, Professional, WorkingHours
 from backend.scheduling.models import Appointment, AppointmentStatus
 from tenants_core.models import Clinic, PlanCode
 
@@ -177,3 +177,37 @@ def bench_clinic_build(shape: Shape) -> Clinic:
         )
     clinic_clinical_demo_seed(clinic, patients_with_records=3)
     return clinic
+
+
+def front_desk_seed(
+    *, seed: int, document_base: int, phone_prefix: str, license_base: int, count: int = 10
+) -> None:
+    """In the current clinic: ``count`` professionals working 7:00–21:00 every day, as many
+    chairs, and 400 patients with DNI, phone and email (the messaging and assistant
+    benchmarks' clinic). ``document_base``, ``phone_prefix`` and ``license_base`` keep each
+    benchmark's rows apart."""
+    rng = random.Random(seed)
+    professionals = Professional.objects.bulk_create(
+        Professional(full_name=f"Dr. Bench {i}", license_number=f"{license_base + i}")
+        for i in range(count)
+    )
+    WorkingHours.objects.bulk_create(
+        WorkingHours(
+            professional=professional, weekday=weekday, start_time=dt.time(7),
+            end_time=dt.time(21),
+        )
+        for professional in professionals
+        for weekday in range(7)
+    )  # fmt: skip
+    Chair.objects.bulk_create(Chair(name=f"Sillón {i + 1}") for i in range(count))
+    Patient.objects.bulk_create(
+        Patient(
+            first_name=rng.choice(FIRST_NAMES),
+            last_name=rng.choice(LAST_NAMES),
+            document_type="DNI",
+            document_number=f"{document_base + i}",
+            phone=f"{phone_prefix}{i:07d}",
+            email=f"paciente{i}@example.pe",
+        )
+        for i in range(400)
+    )

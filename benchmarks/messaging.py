@@ -25,7 +25,6 @@ import datetime as dt
 import json
 import os
 import platform
-import random
 import subprocess
 import sys
 import time
@@ -76,8 +75,7 @@ def _measured_clinic() -> Any:
     """The measured clinic: 10 professionals and chairs, 400 patients with phone and email,
     a WhatsApp and an SMS sender. Made once per database."""
     from backend.core.tenancy import clinic_context, public_context
-    from backend.patients.models import Patient
-    from backend.resources.models import Chair, Professional, WorkingHours
+    from backend.resources.models import WorkingHours
     from benchmarks import dataset
     from tenants_core.models import Clinic, MessagingSender
 
@@ -93,33 +91,9 @@ def _measured_clinic() -> Any:
         MessagingSender.objects.create(
             clinic=clinic, channel="WHATSAPP", external_id=WHATSAPP_SENDER
         )
-    rng = random.Random(SEED)
     with clinic_context(clinic):
-        professionals = Professional.objects.bulk_create(
-            Professional(full_name=f"Dr. Bench {i}", license_number=f"{20000 + i}")
-            for i in range(10)
-        )
-        WorkingHours.objects.bulk_create(
-            WorkingHours(
-                professional=professional,
-                weekday=weekday,
-                start_time=dt.time(7),
-                end_time=dt.time(21),
-            )
-            for professional in professionals
-            for weekday in range(7)
-        )
-        Chair.objects.bulk_create(Chair(name=f"Sillón {i + 1}") for i in range(10))
-        Patient.objects.bulk_create(
-            Patient(
-                first_name=rng.choice(dataset.FIRST_NAMES),
-                last_name=rng.choice(dataset.LAST_NAMES),
-                document_type="DNI",
-                document_number=f"{50_000_000 + i}",
-                phone=f"+5198{i:07d}",
-                email=f"paciente{i}@example.pe",
-            )
-            for i in range(400)
+        dataset.front_desk_seed(
+            seed=SEED, document_base=50_000_000, phone_prefix="+5198", license_base=20000
         )
     return clinic
 

@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,6 +21,7 @@ from backend.accounts.models import AuthToken, LoginFailure, User
 from backend.audit.context import current_origin
 from backend.audit.services import audit_record
 from backend.core.db_backend.connection import tenant_connection
+from backend.core.locks import transaction_lock
 
 TOKEN_PREFIX = "dk_"
 
@@ -50,11 +51,7 @@ def _throttled(email: str, ip: str | None) -> bool:
 
 def _lock_login(email: str, ip: str | None) -> None:
     """Serialize attempts on one (account, IP) so that parallel guesses cannot overshoot."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-            [f"login:{tenant_connection().schema_name}:{email}:{ip}"],
-        )
+    transaction_lock(f"login:{email}:{ip}")
 
 
 def auth_login(*, email: str, password: str) -> IssuedToken:

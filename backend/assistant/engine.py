@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from backend.assistant import tools
 from backend.assistant.llm import conversation_history, llm_enabled, llm_reply
-from backend.assistant.models import ConversationStatus, HandoffReason
+from backend.assistant.models import HandoffReason
 from backend.assistant.nlu import (
     CatalogEntry,
     Clinical,
@@ -27,7 +27,7 @@ from backend.assistant.nlu import (
     Understanding,
     understand,
 )
-from backend.assistant.tools import ToolRefused, ToolSession, local
+from backend.assistant.tools import ToolRefused, ToolSession, hand_off, local
 from backend.audit.services import audit_record
 from backend.patients.models import Patient
 from backend.resources.models import Professional
@@ -137,6 +137,7 @@ class Engine:
     def __init__(self, session: ToolSession, *, reminder_appointment_id: int | None = None) -> None:
         self.session = session
         self.reminder_appointment_id = reminder_appointment_id
+        self.bare_yes = False  # the message is a bare "sí" (set by respond)
         self.conversation = session.conversation
         self.state: dict[str, Any] = dict(self.conversation.state or {})
         self.today = local(session.now).date()
@@ -162,7 +163,7 @@ class Engine:
         )
 
     def respond(self, text: str) -> Answer:
-        heard = self.heard = self._understand(text)
+        heard = self._understand(text)
         self.bare_yes = heard.yes is True and len(text.split()) <= 2
         modelled = self._model(heard, text)
         if modelled is not None:
@@ -639,7 +640,7 @@ class Engine:
             self._reset()
             return Answer(_("I cannot find that appointment any more."), intent)
         if flow == "confirm":
-            if self.reminder_appointment_id or not getattr(self, "bare_yes", False):
+            if self.reminder_appointment_id or not self.bare_yes:
                 return self._act("confirm_appointment", Intent.CONFIRM)
             # A bare "sí" out of the blue may mean anything: ask about the appointment.
             return self._ask(
@@ -820,21 +821,3 @@ class Engine:
 def _digits(text: str, length: int) -> str | None:
     digits = "".join(char for char in text if char.isdigit())
     return digits if len(digits) == length and len(text.strip()) <= length + 4 else None
-
-
-def hand_off(session: ToolSession, reason: str) -> None:
-    """Pass the conversation to a person: the assistant stops answering it."""
-    conversation = session.conversation
-    if conversation.status in (ConversationStatus.HANDED_OFF, ConversationStatus.TAKEN_OVER):
-        return
-    conversation.status = ConversationStatus.HANDED_OFF
-    conversation.handoff_reason = reason
-    conversation.handed_off_at = session.now
-    conversation.save(update_fields=["status", "handoff_reason", "handed_off_at"])
-    audit_record(
-        actor=None,
-        actor_email=session.actor_label,
-        action="assistant.hand_off",
-        entity=conversation,
-        changes={"reason": reason},
-    )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -23,8 +23,8 @@ from backend.assistant.models import (
 )
 from backend.assistant.selectors import assistant_settings_get
 from backend.assistant.tools import ToolSession
-from backend.core.db_backend.connection import tenant_connection
 from backend.core.error_codes import CommonError
+from backend.core.locks import transaction_lock
 from backend.core.text import invisible
 
 LANGUAGES = ("es", "en")
@@ -53,14 +53,6 @@ def _clean(text: str | None) -> str:
         if char in "\r\n\t" or (char.isprintable() and not invisible(char))
     )
     return " ".join(text.split())
-
-
-def _lock(key: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-            [f"assistant:{tenant_connection().schema_name}:{key}"],
-        )
 
 
 def _check_rates(
@@ -176,9 +168,9 @@ def assistant_message_handle(
                 % {"count": settings.ASSISTANT_MAX_MESSAGE_CHARS},
             )
         if ip:
-            _lock(f"ip:{ip}")
+            transaction_lock(f"assistant:ip:{ip}")
         if phone:
-            _lock(f"phone:{phone}")
+            transaction_lock(f"assistant:phone:{phone}")
         conversation = _conversation(conversation_id, channel, phone, language, now)
         _check_rates(conversation, ip, phone, now)
         if conversation is None:

@@ -27,7 +27,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from backend.assistant.models import Conversation, HandoffReason, VerificationCode
+from backend.assistant.models import (
+    Conversation,
+    ConversationStatus,
+    HandoffReason,
+    VerificationCode,
+)
 from backend.audit.services import audit_record
 from backend.clinic_admin.selectors import clinic_profile_get, opening_calendar, opening_shift_list
 from backend.core.contacts import normalize_phone
@@ -152,7 +157,7 @@ def _int_arg(arguments: Mapping[str, Any], name: str) -> int | None:
     return number
 
 
-def money(amount: Decimal, currency: str) -> str:
+def price_text(amount: Decimal, currency: str) -> str:
     """ "S/ 80.00" for soles, "USD 80.00" otherwise."""
     prefix = "S/" if currency == "PEN" else currency
     return f"{prefix} {amount:.2f}"
@@ -224,7 +229,7 @@ def price_list(session: ToolSession, arguments: dict[str, Any]) -> dict[str, Any
             {
                 "id": procedure.pk,
                 "name": procedure.name,
-                "price": money(procedure.default_price, procedure.currency),
+                "price": price_text(procedure.default_price, procedure.currency),
                 "amount": str(procedure.default_price),
                 "currency": procedure.currency,
                 "minutes": procedure.default_duration_minutes,
@@ -251,15 +256,7 @@ def _duration(procedure_id: int | None) -> int:
 
 
 def _chairs_free(starts_at: dt.datetime, ends_at: dt.datetime) -> list[int]:
-    busy = Appointment.objects.filter(starts_at__lt=ends_at, ends_at__gt=starts_at).exclude(
-        status__in=INACTIVE_STATUSES
-    )
-    return list(
-        Chair.objects.filter(is_active=True)
-        .exclude(pk__in=busy.values("chair_id"))
-        .order_by("name", "id")
-        .values_list("pk", flat=True)
-    )
+    return _ChairBook(starts_at, ends_at).free(starts_at, ends_at)
 
 
 class _ChairBook:
@@ -267,16 +264,19 @@ class _ChairBook:
     that checking each offered slot for a free chair costs nothing more."""
 
     def __init__(self, since: dt.datetime, until: dt.datetime) -> None:
-        self.chairs = set(Chair.objects.filter(is_active=True).values_list("pk", flat=True))
+        self.chairs = list(
+            Chair.objects.filter(is_active=True).order_by("name", "id").values_list("pk", flat=True)
+        )
         self.busy = list(
             Appointment.objects.filter(starts_at__lt=until, ends_at__gt=since)
             .exclude(status__in=INACTIVE_STATUSES)
             .values_list("chair_id", "starts_at", "ends_at")
         )
 
-    def any_free(self, starts_at: dt.datetime, ends_at: dt.datetime) -> bool:
+    def free(self, starts_at: dt.datetime, ends_at: dt.datetime) -> list[int]:
+        """The chairs free over ``[starts_at, ends_at)``, by name."""
         taken = {chair for chair, start, end in self.busy if start < ends_at and end > starts_at}
-        return bool(self.chairs - taken)
+        return [chair for chair in self.chairs if chair not in taken]
 
 
 def find_slots(
@@ -347,7 +347,7 @@ def find_slots(
             starts = _spread(starts, limit - len(found))
         for starts_at in starts:
             ends_at = starts_at + dt.timedelta(minutes=minutes)
-            if not chairs.any_free(starts_at, ends_at):
+            if not chairs.free(starts_at, ends_at):
                 continue
             professional = by_start[starts_at]
             found.append(
@@ -769,9 +769,25 @@ def verify(session: ToolSession, patient: Patient, *, via: str) -> None:
     )
 
 
-def hand_off_tool(session: ToolSession, arguments: dict[str, Any]) -> dict[str, Any]:
-    from backend.assistant.engine import hand_off
+def hand_off(session: ToolSession, reason: str) -> None:
+    """Pass the conversation to a person: the assistant stops answering it."""
+    conversation = session.conversation
+    if conversation.status in (ConversationStatus.HANDED_OFF, ConversationStatus.TAKEN_OVER):
+        return
+    conversation.status = ConversationStatus.HANDED_OFF
+    conversation.handoff_reason = reason
+    conversation.handed_off_at = session.now
+    conversation.save(update_fields=["status", "handoff_reason", "handed_off_at"])
+    audit_record(
+        actor=None,
+        actor_email=session.actor_label,
+        action="assistant.hand_off",
+        entity=conversation,
+        changes={"reason": reason},
+    )
 
+
+def hand_off_tool(session: ToolSession, arguments: dict[str, Any]) -> dict[str, Any]:
     reason = _text_arg(arguments, "reason") or HandoffReason.REQUESTED
     if reason not in HandoffReason.values:
         raise ToolRefused("BAD_ARGUMENT", "Unknown reason.")
