@@ -14,7 +14,7 @@ from backend.observability import sentry
 from backend.patients.models import Patient
 from devtools.processes import production_secrets
 from tests.conftest import http_login, running_uvicorn
-from tests.observability.fake_sentry import running_fake_sentry
+from tests.observability.capture_server import running_capture_server
 
 SUBDOMAIN = "sentry-scrub"
 HOST = f"{SUBDOMAIN}.localhost"
@@ -62,7 +62,7 @@ def test_a_masked_internal_error_reaches_sentry_without_patient_data(
         }
     }  # fmt: skip
     with (
-        running_fake_sentry() as fake,
+        running_capture_server() as fake,
         running_uvicorn(
             django_db_blocker,
             env={"DEBUG": "0", **production_secrets(), "SENTRY_DSN": fake.dsn},

@@ -1,5 +1,6 @@
-"""A stand-in for Sentry's ingestion API on loopback: it keeps every envelope a server sends,
-decompressed, so that a test can read the events exactly as they would leave the machine."""
+"""A stand-in for an ingestion API on loopback (Sentry's envelopes, an OTLP/HTTP collector):
+it keeps every body a server POSTs, decompressed, with its path, so that a test can read what
+would leave the machine exactly as it was sent."""
 
 from __future__ import annotations
 
@@ -16,9 +17,14 @@ PUBLIC_KEY = "0123456789abcdef0123456789abcdef"
 
 
 @dataclass
-class FakeSentry:
+class CaptureServer:
     port: int
     envelopes: list[bytes] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def dsn(self) -> str:
@@ -45,18 +51,19 @@ def _decoded(body: bytes, encoding: str) -> bytes:
 
 
 @contextmanager
-def running_fake_sentry() -> Iterator[FakeSentry]:
+def running_capture_server() -> Iterator[CaptureServer]:
     received: list[bytes] = []
+    paths: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
             received.append(_decoded(body, self.headers.get("Content-Encoding", "")))
+            paths.append(self.path)
             self.send_response(200)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "0")
             self.end_headers()
-            self.wfile.write(b"{}")
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -65,7 +72,7 @@ def running_fake_sentry() -> Iterator[FakeSentry]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield FakeSentry(port=server.server_address[1], envelopes=received)
+        yield CaptureServer(port=server.server_address[1], envelopes=received, paths=paths)
     finally:
         server.shutdown()
         server.server_close()
