@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from backend.observability.collector import DatabaseCollector
@@ -93,5 +95,5 @@ def exposition() -> bytes:
 class _ProcessMetrics:
     """This process's own registry, as one collector of a scrape's registry."""
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterable[Metric]:
         return REGISTRY.collect()

@@ -60,7 +60,7 @@ def configure(*, transport: Any = None) -> bool:
         include_local_variables=False,
         max_request_body_size="never",
         max_breadcrumbs=0,
-        before_send=scrub,
+        before_send=scrub,  # type: ignore[arg-type]  # an Event is a dict
         **options,
     )
     got_request_exception.connect(_unhandled, weak=False, dispatch_uid="observability.sentry")
