@@ -204,3 +204,30 @@ def test_metrics_from_another_network_are_refused(network_server):
     assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     # The proxy itself (no forwarded address) is not the allowed client either.
     assert _scrape(network_server).status_code == 403
+
+
+def test_with_several_workers_every_scrape_adds_up_every_worker(django_db_blocker, tmp_path):
+    """uvicorn --workers 2 with PROMETHEUS_MULTIPROC_DIR: whichever worker answers the scrape,
+    it counts the requests that both served."""
+    env = {"METRICS_TOKEN": TOKEN, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    query = {"query": "query MultiWorkerProbe { me { id } }"}
+    with running_uvicorn(django_db_blocker, workers=2, env=env) as server:
+        sent = 0
+        # Fresh connections until both workers have counted some (one values file each).
+        while sent < 20 or (len(list(tmp_path.glob("counter_*.db"))) < 2 and sent < 300):
+            with httpx.Client() as client:
+                answer = client.post(
+                    f"{server.url}/graphql", json=query, headers={"Host": CLINIC_HOST}, timeout=10
+                )
+            assert answer.status_code == 200, answer.text
+            sent += 1
+        totals = {
+            _value(
+                _scrape(server, **_bearer()).text,
+                "dental_http_requests_total",
+                operation="MultiWorkerProbe",
+            )
+            for _ in range(6)
+        }
+    assert len(list(tmp_path.glob("counter_*.db"))) == 2  # one file per worker
+    assert totals == {float(sent)}
