@@ -16,6 +16,7 @@ data.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from django.conf import settings
@@ -55,7 +56,12 @@ def configure(exporter: Any = None) -> bool:
     else:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-    DjangoInstrumentor().instrument(tracer_provider=provider, is_sql_commentor_enabled=False)
+    DjangoInstrumentor().instrument(
+        tracer_provider=provider,
+        is_sql_commentor_enabled=False,
+        # Scrapes and health checks every few seconds would drown the traces that matter.
+        excluded_urls=os.environ.get("OTEL_PYTHON_DJANGO_EXCLUDED_URLS") or "metrics,healthz",
+    )
     _instrument_database(provider)
     _configured = True
     logger.info("OpenTelemetry tracing on")
