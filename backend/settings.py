@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from backend.core.db_backend.driver import pin_psycopg2
 from backend.core.server_command import trusted_proxies_parse
 from backend.db import database_settings
+from backend.observability.access import networks_parse as metrics_networks_parse
 from tenants_core.backup_crypto import generate_key, parse_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -149,6 +150,19 @@ try:
 except ValueError as error:
     raise ImproperlyConfigured(f"TRUSTED_PROXIES: {error}") from None
 
+# Observability (backend/observability). /metrics is off unless a token or networks are given.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or ""
+METRICS_ALLOWED_IPS = metrics_networks_parse(os.environ.get("METRICS_ALLOWED_IPS") or "")
+# Distinct GraphQL operation names a process labels metrics with; later ones are "other".
+METRICS_MAX_OPERATIONS = int(os.environ.get("METRICS_MAX_OPERATIONS") or 200)
+# OpenTelemetry tracing: off unless an OTLP/HTTP endpoint is given (the SDK reads the other
+# OTEL_* variables itself: OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_HEADERS…).
+OTEL_EXPORTER_OTLP_ENDPOINT = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or ""
+TRACING_ENABLED = bool(OTEL_EXPORTER_OTLP_ENDPOINT)
+# Sentry: off unless a DSN is given. Events never carry patient data (observability/sentry.py).
+SENTRY_DSN = os.environ.get("SENTRY_DSN") or ""
+SENTRY_ENVIRONMENT = os.environ.get("SENTRY_ENVIRONMENT") or ""
+
 _base_domain_pattern = re.escape(BASE_DOMAIN)
 CORS_ALLOWED_ORIGIN_REGEXES = env_list(
     "CORS_ALLOWED_ORIGIN_REGEXES",
@@ -167,6 +181,7 @@ SHARED_APPS = [
     "backend.audit",
     "django.contrib.postgres",
     "backend.core",
+    "backend.observability",  # no models: /metrics, tracing, Sentry
     "graphql_api",
     "backend.demo",  # no models: the demo data and `manage.py dev`
     "corsheaders",
@@ -230,6 +245,8 @@ PROVISION_FROM_TEMPLATE = env_bool("PROVISION_FROM_TEMPLATE", True)
 MIDDLEWARE = [
     # The first three touch no database. Ids every answer, CORS preflights included.
     "backend.core.middleware.RequestIdMiddleware",
+    # /metrics (any Host, no clinic routing) and the request metrics of every other request.
+    "backend.observability.middleware.ObservabilityMiddleware",
     # Outside every middleware that can refuse a request (size, unknown host, suspended clinic,
     # database down) and around Django's error handlers: a browser front end must be able to
     # read each refusal's code. Preflights are answered here, whatever the host.

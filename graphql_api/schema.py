@@ -33,6 +33,7 @@ from graphql_api.core.document_cache import ValidDocumentCache
 from graphql_api.core.document_limits import DocumentLimits
 from graphql_api.core.errors import CodedErrorsSchema
 from graphql_api.core.fast_fields import install_fast_fields
+from graphql_api.core.observability import OperationLabel, PrivateOpenTelemetry
 from graphql_api.core.validation import DocumentValidation
 from graphql_api.documents.mutations import Mutation as DocumentsMutation
 from graphql_api.documents.queries import Query as DocumentsQuery
@@ -90,6 +91,11 @@ Mutation = merge_types(
 )
 
 
+def _tracing() -> list[type[SchemaExtension]]:
+    """strawberry's spans, only when tracing is on (backend/observability/tracing.py)."""
+    return [PrivateOpenTelemetry] if settings.TRACING_ENABLED else []
+
+
 def _introspection() -> SchemaExtension:
     """Introspection only where it is enabled (development, by default)."""
     return SchemaExtension() if settings.GRAPHQL_INTROSPECTION else DisableIntrospection()
@@ -102,6 +108,9 @@ schema = CodedErrorsSchema(
     query=Query,
     mutation=Mutation,
     extensions=[
+        # The operation's bounded label, for the metrics and the log lines (core/observability).
+        OperationLabel,
+        *_tracing(),
         # Refuse abusive documents before anything runs, at a cost bounded whatever their
         # shape: one request must not be able to hold thousands of aliased logins, a query
         # nested without end, or seconds of validation (see core/document_limits).

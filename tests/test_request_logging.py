@@ -26,7 +26,8 @@ PLATFORM_HOST = "localhost"
 INVALID = {"query": "{ nope }"}  # 400 GRAPHQL_VALIDATION_FAILED: a line of graphql_api.errors
 TEXT_LINE = re.compile(
     r"^(?P<time>\S+) (?P<level>[A-Z]+) (?P<logger>\S+) "
-    r"request=(?P<request_id>\S+) clinic=(?P<clinic>\S+) (?P<message>.*)$"
+    r"request=(?P<request_id>\S+) clinic=(?P<clinic>\S+) "
+    r"user=(?P<user>\S+) operation=(?P<operation>\S+) (?P<message>.*)$"
 )
 
 
@@ -122,7 +123,8 @@ def test_json_lines_parse_with_every_field_and_the_exception(clinic1, admin_toke
     records = [json.loads(line) for line in lines()]  # every line is one JSON object
     (error,) = [r for r in records if r["logger"] == "graphql_api.errors"]
     assert set(error) == {
-        "time", "level", "logger", "message", "request_id", "clinic", "exception"
+        "time", "level", "logger", "message", "request_id", "clinic", "user", "operation",
+        "exception",
     }  # fmt: skip
     assert (error["level"], error["request_id"], error["clinic"]) == (
         "ERROR",
@@ -182,3 +184,57 @@ def test_under_uvicorn_the_views_thread_and_djangos_line_carry_the_request(djang
     assert mine["django.request"]["message"] == "Bad Request: /graphql"
     assert mine["uvicorn.access"]["clinic"] == "clinica1"
     assert '"POST /graphql HTTP/1.1" 400' in mine["uvicorn.access"]["message"]
+
+
+def test_every_line_after_the_token_is_read_carries_the_user_id_and_the_operation(
+    clinic1, clinic1_admin, admin_token, monkeypatch
+):
+    """The user is the token's user id (never the email); the operation is the client's
+    operation name, or an anonymous operation's first root field."""
+
+    def explode(**kwargs):
+        logging.getLogger("tests.inside").warning("inside the resolver")
+        raise RuntimeError("the selector broke")
+
+    monkeypatch.setattr(patient_selectors, "patient_list", explode)
+    named = {"query": "query PatientsForTheLog { patients(first: 1) { totalCount } }"}
+    anonymous = {"query": "{ patients(first: 1) { totalCount } }"}
+    for formatter in (TextFormatter, JsonFormatter):
+        with _log_lines(formatter()) as lines:
+            for request_id, body in (("req-user-named", named), ("req-user-anon", anonymous)):
+                _post(CLINIC_HOST, request_id, body, HTTP_AUTHORIZATION=f"Bearer {admin_token}")
+        output = lines()
+        records = _text(output) if formatter is TextFormatter else [json.loads(x) for x in output]
+        mine = {
+            (r["request_id"], r["logger"]): r
+            for r in records
+            if r["logger"] in {"tests.inside", "graphql_api.errors"}
+        }
+        for logger in ("tests.inside", "graphql_api.errors"):
+            named_line = mine[("req-user-named", logger)]
+            assert named_line["user"] == str(clinic1_admin.pk), named_line
+            assert named_line["operation"] == "PatientsForTheLog", named_line
+            assert mine[("req-user-anon", logger)]["operation"] == "patients"
+            assert mine[("req-user-anon", logger)]["user"] == str(clinic1_admin.pk)
+        assert clinic1_admin.email not in "\n".join(output)
+
+
+def test_lines_without_a_token_or_outside_a_request_say_no_user_or_operation(clinic1):
+    with _log_lines(JsonFormatter()) as lines:
+        _post(CLINIC_HOST, "req-anon-1", {"query": "query Unknown { nope }"})
+        logging.getLogger("tests.after").info("after the request")
+    records = [json.loads(line) for line in lines()]
+    (error,) = [r for r in records if r["logger"] == "graphql_api.errors"]
+    assert (error["user"], error["operation"]) == ("-", "Unknown")
+    assert (records[-1]["user"], records[-1]["operation"]) == ("-", "-")
+
+
+def test_an_operation_name_that_is_not_a_name_is_not_logged_as_is(clinic1):
+    weird = "DROP TABLE patients; --"
+    with _log_lines(JsonFormatter()) as lines:
+        _post(CLINIC_HOST, "req-weird-1", {"query": "{ nope }", "operationName": weird})
+    records = [json.loads(line) for line in lines()]
+    mine = [r for r in records if r["request_id"] == "req-weird-1"]
+    assert mine
+    assert {r["operation"] for r in mine} <= {"other", "-"}
+    assert all(weird not in r["operation"] for r in mine)

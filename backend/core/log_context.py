@@ -1,5 +1,6 @@
-"""Every log line says which request and which clinic it is about, whatever the logger
-(Django's, strawberry's, ours, uvicorn's), as text or as one JSON object (``LOG_FORMAT``).
+"""Every log line says which request, clinic, user and GraphQL operation it is about,
+whatever the logger (Django's, strawberry's, ours, uvicorn's), as text or as one JSON object
+(``LOG_FORMAT``).
 
 ``RequestIdMiddleware`` binds the request it serves to a context variable; the filter on the
 log handler reads it for each record. A context variable, not a thread-local: under uvicorn the
@@ -7,7 +8,11 @@ middleware and the view run in threads that asgiref hands the request's context 
 and each request is its own asyncio task, so two requests never see each other's. Under WSGI
 and the test client the thread keeps its context, so ``request_finished`` unbinds it.
 
-Lines outside a request (commands, startup) and the platform's own domain say ``-``. Only the
+Lines outside a request (commands, startup) and the platform's own domain say ``-``. The user
+is the id of the token's user once the request's token has been looked up (never an email;
+``-`` before that and for anonymous requests); the operation is the GraphQL operation's
+bounded label (``backend/observability/labels.py``), ``-`` until the document is read and for
+other paths. Only the
 fields below are written: a record's other attributes (Django's ``request``, the SQL ``params``
 of ``django.db.backends``) never reach the log, so no token or password can ride along.
 
@@ -24,8 +29,14 @@ from typing import Any
 
 NONE = "-"
 TEXT_FORMAT = (
-    "%(asctime)s %(levelname)s %(name)s request=%(request_id)s clinic=%(clinic)s %(message)s"
+    "%(asctime)s %(levelname)s %(name)s request=%(request_id)s clinic=%(clinic)s"
+    " user=%(user)s operation=%(operation)s %(message)s"
 )
+# Where other layers leave the request's GraphQL operation label and its looked-up token
+# (backend.observability.labels, backend.accounts.middleware): read here by name, since this
+# module imports nothing of ours.
+OPERATION_ATTRIBUTE = "observed_operation"
+TOKEN_ATTRIBUTE = "_auth_token"
 
 _request: ContextVar[Any] = ContextVar("log_request", default=None)
 
@@ -40,24 +51,39 @@ def request_unbind(**_signal: Any) -> None:
     _request.set(None)
 
 
-def current() -> tuple[str, str]:
-    """The request id and the clinic's subdomain of the request being served, or ``-``."""
-    request = _request.get()
-    if request is None:
-        return NONE, NONE
+def request_fields(request: Any) -> tuple[str, str, str, str]:
+    """The request id, the clinic's subdomain, the user's id and the operation label of
+    ``request``, each ``-`` when unknown. Never runs SQL: the user is read only from a token
+    already looked up."""
     # Set by the tenant middleware once the host is routed. Read defensively: a filter that
     # raised would break the caller's log call.
     tenant = getattr(request, "tenant", None)
     public = tenant is None or getattr(tenant, "is_public", False)
     clinic = NONE if public else getattr(tenant, "subdomain", None) or NONE
-    return getattr(request, "request_id", NONE), clinic
+    token = getattr(request, TOKEN_ATTRIBUTE, None)
+    user_id = getattr(token, "user_id", None)
+    return (
+        str(getattr(request, "request_id", NONE)),
+        clinic,
+        NONE if user_id is None else str(user_id),
+        str(getattr(request, OPERATION_ATTRIBUTE, NONE)),
+    )
+
+
+def current() -> tuple[str, str, str, str]:
+    """``request_fields`` of the request being served; ``-`` for each outside a request."""
+    request = _request.get()
+    if request is None:
+        return NONE, NONE, NONE, NONE
+    return request_fields(request)
 
 
 class RequestContextFilter(logging.Filter):
-    """Adds ``request_id`` and ``clinic`` to every record the handler writes."""
+    """Adds ``request_id``, ``clinic``, ``user`` and ``operation`` to every record the
+    handler writes."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id, record.clinic = current()
+        record.request_id, record.clinic, record.user, record.operation = current()
         return True
 
 
@@ -67,11 +93,14 @@ def _utc_iso(record: logging.LogRecord) -> str:
 
 
 class TextFormatter(logging.Formatter):
-    """``LOG_FORMAT=text``: ``<UTC time> <level> <logger> request=<id> clinic=<clinic> <message>``,
-    the traceback on the lines after it."""
+    """``LOG_FORMAT=text``: ``<UTC time> <level> <logger> request=<id> clinic=<clinic>
+    user=<id> operation=<label> <message>``, the traceback on the lines after it."""
 
     def __init__(self) -> None:
-        super().__init__(TEXT_FORMAT, defaults={"request_id": NONE, "clinic": NONE})
+        super().__init__(
+            TEXT_FORMAT,
+            defaults={"request_id": NONE, "clinic": NONE, "user": NONE, "operation": NONE},
+        )
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return _utc_iso(record)
@@ -79,8 +108,8 @@ class TextFormatter(logging.Formatter):
 
 class JsonFormatter(logging.Formatter):
     """``LOG_FORMAT=json``: one JSON object per line with ``time`` (UTC, ISO 8601), ``level``,
-    ``logger``, ``message``, ``request_id``, ``clinic``, and ``exception`` (the formatted
-    traceback) or ``stack`` when the record has one."""
+    ``logger``, ``message``, ``request_id``, ``clinic``, ``user``, ``operation``, and
+    ``exception`` (the formatted traceback) or ``stack`` when the record has one."""
 
     def format(self, record: logging.LogRecord) -> str:
         line = {
@@ -90,6 +119,8 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", NONE),
             "clinic": getattr(record, "clinic", NONE),
+            "user": getattr(record, "user", NONE),
+            "operation": getattr(record, "operation", NONE),
         }
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)

@@ -43,6 +43,7 @@ from backend.core.transactions import (
     database_unavailable,
     is_transaction_conflict,
 )
+from backend.observability import labels, sentry
 from graphql_api.core import error_logging
 
 
@@ -162,11 +163,20 @@ class CodedErrorsSchema(strawberry.Schema):
         errors: list[GraphQLError],
         execution_context: ExecutionContext | None = None,
     ) -> None:
-        request_id = getattr(_request(execution_context), "request_id", None)
+        request = _request(execution_context)
+        request_id = getattr(request, "request_id", None)
         classifications = [classify(error) for error in errors]
         for error, classification in zip(errors, classifications, strict=True):
             error_logging.log(error, classification, request_id)
+            if not classification.expected:
+                # Before publish rewrites it: the report scrubs the exception itself.
+                sentry.report(error.original_error or error, request)
             publish(error, classification, request_id)
+        if request is not None:
+            # Counted by code in the request metrics (backend/observability/middleware.py).
+            codes = getattr(request, labels.ERROR_CODES_ATTRIBUTE, [])
+            codes.extend(c.code for c in classifications)
+            setattr(request, labels.ERROR_CODES_ATTRIBUTE, codes)
         status = http_status(errors, classifications)
         # The view's response for this request (strawberry's documented way to set a status).
         response = getattr(getattr(execution_context, "context", None), "response", None)
