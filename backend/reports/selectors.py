@@ -96,12 +96,12 @@ def local_range(
             raise field_error(
                 name, _("Dates between 2000 and 2100."), ReportError.INVALID_DATE_RANGE
             )
-    if date_to < date_from:
+    if date_to < date_from or (date_to - date_from).days + 1 > MAX_DAYS:
         raise field_error(
-            "to", _("The range must end on or after its first day."), ReportError.INVALID_DATE_RANGE
+            "to",
+            _("A range of up to one year, ending after it starts."),
+            ReportError.INVALID_DATE_RANGE,
         )
-    if (date_to - date_from).days + 1 > MAX_DAYS:
-        raise field_error("to", _("A range of at most 366 days."), ReportError.INVALID_DATE_RANGE)
     start = dt.datetime.combine(date_from, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
     return start, end
