@@ -1,7 +1,7 @@
 """The clinic dashboard: how the clinic did over a range of its local days.
 
 Every section is aggregated in PostgreSQL, so the number of statements is the same for a
-day and for a year, for ten appointments and for a million (eleven in all). The definitions,
+day and for a year, for ten appointments and for a million (ten in all). The definitions,
 which the tests reconcile with the scheduling and billing selectors:
 
 - **Range**: the clinic's local days ``date_from`` to ``date_to``, both included, at most
@@ -37,21 +37,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import (
     Count,
-    DecimalField,
     Exists,
     OuterRef,
-    Q,
     QuerySet,
-    Subquery,
     Sum,
-    Value,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -236,37 +232,32 @@ def _collections(start: dt.datetime, end: dt.datetime) -> list[MethodCollection]
     ]
 
 
-def _per_patient(queryset: QuerySet, field: str) -> Coalesce:
-    total = (
-        queryset.filter(patient_id=OuterRef("pk"))
-        .order_by()
-        .values("patient_id")
-        .annotate(total=Sum(field))
-        .values("total")
-    )
-    money = DecimalField(max_digits=14, decimal_places=2)
-    return Coalesce(Subquery(total, output_field=money), Value(ZERO), output_field=money)
-
-
 def _outstanding(as_of: dt.datetime) -> Outstanding:
-    payments = Payment.objects.filter(paid_at__lt=as_of)
-    balance = (
-        _per_patient(Charge.objects.filter(created_at__lt=as_of), "amount")
-        - _per_patient(payments.filter(kind=PaymentKind.PAYMENT), "amount_pen")
-        + _per_patient(payments.filter(kind=PaymentKind.REFUND), "amount_pen")
-    )
-    totals = Patient.objects.annotate(balance=balance).aggregate(
-        receivable=Sum("balance", filter=Q(balance__gt=0)),
-        owing=Count("pk", filter=Q(balance__gt=0)),
-        credit=Sum("balance", filter=Q(balance__lt=0)),
-        in_credit=Count("pk", filter=Q(balance__lt=0)),
-    )
+    """Each patient's balance from one pass over charges and payments, grouped (a correlated
+    sum per patient took ten times as long on 2,000 patients)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT COALESCE(SUM(balance) FILTER (WHERE balance > 0), 0),
+                       COUNT(*) FILTER (WHERE balance > 0),
+                       COALESCE(-SUM(balance) FILTER (WHERE balance < 0), 0),
+                       COUNT(*) FILTER (WHERE balance < 0)
+                  FROM (SELECT patient_id, SUM(amount) AS balance
+                          FROM (SELECT patient_id, amount
+                                  FROM {Charge._meta.db_table} WHERE created_at < %s
+                                UNION ALL
+                                SELECT patient_id,
+                                       CASE WHEN kind = %s THEN -amount_pen ELSE amount_pen END
+                                  FROM {Payment._meta.db_table} WHERE paid_at < %s) AS movement
+                         GROUP BY patient_id) AS account""",  # noqa: S608 (our table names)
+            [as_of, PaymentKind.PAYMENT, as_of],
+        )
+        receivable, owing, credit, in_credit = cursor.fetchone()
     return Outstanding(
         as_of=as_of,
-        receivable=Money(totals["receivable"] or ZERO, PEN),
-        patients_owing=totals["owing"],
-        credit=Money(-(totals["credit"] or ZERO), PEN),
-        patients_in_credit=totals["in_credit"],
+        receivable=Money(Decimal(receivable).quantize(ZERO), PEN),
+        patients_owing=owing,
+        credit=Money(Decimal(credit).quantize(ZERO), PEN),
+        patients_in_credit=in_credit,
     )
 
 
