@@ -77,9 +77,12 @@ def _random_clinic(rng: random.Random, user: Any) -> dict[str, Any]:
     chairs = [ChairFactory() for _ in range(3)] + [ChairFactory(is_active=False)]
     patients = [PatientFactory() for _ in range(15)]
     procedures = [procedure(f"R-{i}", f"Procedimiento {i}") for i in range(5)]
-    # Half-hour slots, none shared: no two appointments overlap, whatever their status.
+    # Half-hour slots, none shared: no two appointments overlap, whatever their status. A
+    # fifth of them around local midnight (23:30, 00:00, 00:30), where days are told apart.
     base = dt.datetime.combine(FIRST_DAY, dt.time(0), tzinfo=LIMA)
-    for slot in rng.sample(range(DAYS * 48), 160):
+    edges = [slot for slot in range(DAYS * 48) if slot % 48 in (47, 0, 1)]
+    middle = [slot for slot in range(DAYS * 48) if slot % 48 not in (47, 0, 1)]
+    for slot in rng.sample(edges, 32) + rng.sample(middle, 128):
         appointment(
             rng.choice(patients), rng.choice(professionals), rng.choice(chairs),
             base + dt.timedelta(minutes=30 * slot), rng.randint(5, 30),
