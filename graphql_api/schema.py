@@ -35,6 +35,7 @@ from graphql_api.core.errors import CodedErrorsSchema
 from graphql_api.core.fast_fields import install_fast_fields
 from graphql_api.core.observability import OperationLabel, PrivateOpenTelemetry
 from graphql_api.core.validation import DocumentValidation
+from graphql_api.dashboard.queries import Query as DashboardQuery
 from graphql_api.documents.mutations import Mutation as DocumentsMutation
 from graphql_api.documents.queries import Query as DocumentsQuery
 from graphql_api.notifications.mutations import Mutation as NotificationsMutation
@@ -62,6 +63,7 @@ Query = merge_types(
         DocumentsQuery,
         TreatmentsQuery,
         BillingQuery,
+        DashboardQuery,
         NotificationsQuery,
         AssistantStaffQuery,
         AssistantVisitorQuery,

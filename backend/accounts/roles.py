@@ -23,6 +23,7 @@ GRANT_MODULES = (
     "backend.billing.permissions",
     "backend.notifications.permissions",
     "backend.assistant.permissions",
+    "backend.reports.permissions",
 )
 
 

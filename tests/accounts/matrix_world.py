@@ -211,6 +211,10 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         "query($d: Date!) { cashReport(from: $d, to: $d) { totalReceived totalRefunded } }",
         {"d": "{today}"},
     ),
+    "clinicDashboard": (
+        "query($f: Date!, $t: Date!) { clinicDashboard(from: $f, to: $t) { appointmentsTotal collected { amount currency } outstanding { receivable { amount } patientsOwing } } }",
+        {"f": "{today}", "t": "{day}"},
+    ),
     "chargePerformedProcedures": (
         "mutation($p: ID!) { chargePerformedProcedures(patientId: $p) { ... on OperationInfo { ...Outcome } } }",
         {"p": "{patient}"},

@@ -250,6 +250,17 @@ def _(run: Run) -> None:
     assert money(run.data["totalRefunded"]) == money("0.00")
 
 
+@answer("query clinicDashboard")
+def _(run: Run) -> None:
+    # Today to two weeks ahead: the 10:00 appointment, the 20.00 cash payment, and José
+    # owing 50.00 + 120.00 − 20.00.
+    assert run.data["appointmentsTotal"] == 1
+    assert run.data["collected"]["currency"] == "PEN"
+    assert money(run.data["collected"]["amount"]) == money("20.00")
+    assert money(run.data["outstanding"]["receivable"]["amount"]) == money("150.00")
+    assert run.data["outstanding"]["patientsOwing"] == 1
+
+
 # --- the platform --------------------------------------------------------------------------
 
 

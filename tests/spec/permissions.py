@@ -155,6 +155,8 @@ ACCESS: dict[str, Access] = {access.operation: access for access in (
     clinic("mutation allocatePayment",             Y,    N,      N,        Y),
     clinic("mutation voidReceipt",                 Y,    N,      N,        N),
     clinic("mutation refundPayment",               Y,    N,      N,        N),
+    # The clinic dashboard: admins only (it ranks colleagues and sums the clinic's money).
+    clinic("query clinicDashboard",                Y,    N,      N,        N),
     # Patient messaging: everyone who reads the agenda reads the messages (no clinical detail
     # in them); the front desk resends, keeps contact choices and answers the inbox; admins
     # set the rules and the words.
