@@ -36,6 +36,7 @@ from graphql_api.core.fast_fields import install_fast_fields
 from graphql_api.core.validation import DocumentValidation
 from graphql_api.documents.mutations import Mutation as DocumentsMutation
 from graphql_api.documents.queries import Query as DocumentsQuery
+from graphql_api.metrics.queries import Query as MetricsQuery
 from graphql_api.notifications.mutations import Mutation as NotificationsMutation
 from graphql_api.notifications.queries import Query as NotificationsQuery
 from graphql_api.patients.mutations import Mutation as PatientsMutation
@@ -66,6 +67,7 @@ Query = merge_types(
         AssistantVisitorQuery,
         AuditQuery,
         PlatformQuery,
+        MetricsQuery,
     ),
 )
 Mutation = merge_types(
