@@ -199,6 +199,7 @@ def main(argv: list[str]) -> int:
     from benchmarks.scaling import Run
 
     run = Run(server, options, database=DATABASE, name="rollup")
+    run.results["command"] = "scripts/bench --rollup " + " ".join(argv)
     have = run.prepare()
     _log(f"{have} clinics present")
     if have < options.clinics:

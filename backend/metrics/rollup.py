@@ -305,3 +305,13 @@ def due_days(now: dt.datetime | None = None) -> list[dt.date]:
 def rollup_due(now: dt.datetime | None = None) -> list[RunResult]:
     """Yesterday (final) and today (partial), in each clinic's local time."""
     return [rollup_run(day=day) for day in due_days(now)]
+
+
+def demo_rollup(now: dt.datetime | None = None) -> list[RunResult]:
+    """What ``manage.py dev`` runs after the demo seed: the days its data covers, this week's
+    Monday (Lima) to today; the days that have not begun are skipped per clinic."""
+    now = now or timezone.now()
+    today = now.astimezone(ZoneInfo(settings.DEFAULT_CLINIC_TIMEZONE)).date()
+    monday = today - dt.timedelta(days=today.weekday())
+    days = [monday + dt.timedelta(days=n) for n in range((today - monday).days + 1)]
+    return [rollup_run(day=day, restart=True) for day in days]
