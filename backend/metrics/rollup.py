@@ -42,6 +42,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg2 import sql
 
+from backend.core.db_backend.connection import tenant_connection
 from backend.metrics.models import ClinicDayMetrics, MetricsRollupRun
 from tenants_core.models import Clinic
 
@@ -199,7 +200,8 @@ def _parameters(clinic: Clinic, day: dt.date, now: dt.datetime) -> dict[str, obj
 @transaction.atomic
 def clinic_day_rollup(*, clinic: Clinic, day: dt.date) -> ClinicDayMetrics:
     """Compute (or recompute) one clinic's row for its local ``day``: one statement."""
-    with connection.cursor() as cursor:
+    # Every table is named with its schema: no search_path to set (one statement, not two).
+    with tenant_connection().schema_qualified(), connection.cursor() as cursor:
         statement = _upsert(clinic.schema_name).as_string(cursor.connection)
         cursor.execute(statement, _parameters(clinic, day, timezone.now()))
     return ClinicDayMetrics.objects.get(clinic=clinic, day=day)
@@ -261,11 +263,16 @@ def rollup_run(
         if clinic.pk <= run.cursor:
             continue
         start, _end = day_bounds(day, clinic.timezone)
-        with transaction.atomic(), connection.cursor() as cursor:
+        with (
+            transaction.atomic(),
+            tenant_connection().schema_qualified(),
+            connection.cursor() as cursor,
+        ):
             if start > now:
                 skipped += 1
                 cursor.execute(
-                    "UPDATE metrics_metricsrolluprun SET cursor = %s WHERE id = %s AND cursor < %s",
+                    "UPDATE public.metrics_metricsrolluprun SET cursor = %s"
+                    " WHERE id = %s AND cursor < %s",
                     [clinic.pk, run.pk, clinic.pk],
                 )
             else:
