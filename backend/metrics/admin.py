@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from backend.metrics.models import ClinicDayMetrics, MetricsRollupRun
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     """Rows only the rollup writes: nothing is added, changed or deleted by hand."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -35,6 +35,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -182,7 +183,7 @@ def _in_run(upsert: sql.Composed) -> sql.Composed:
     ).format(upsert=upsert, run=sql.Identifier("public", MetricsRollupRun._meta.db_table))
 
 
-def _parameters(clinic: Clinic, day: dt.date, now: dt.datetime) -> dict[str, object]:
+def _parameters(clinic: Clinic, day: dt.date, now: dt.datetime) -> dict[str, Any]:
     start, end = day_bounds(day, clinic.timezone)
     return {
         "clinic_id": clinic.pk,
