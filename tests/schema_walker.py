@@ -248,7 +248,8 @@ def filler(ids: dict[str, str]) -> Callable[[str, str, str, Any], str]:
             "durationMinutes": "30",
             "subdomain": '"clinica1"',
         }
-        if (owner, field) == ("Query", "cashReport") and argument in ("from", "to"):
+        if (owner, field) in {("Query", "cashReport"), ("Query", "clinicMetrics"),
+                              ("Query", "platformMetrics")} and argument in ("from", "to"):  # fmt: skip
             return json.dumps(
                 (today - dt.timedelta(days=1) if argument == "from" else today).isoformat()
             )

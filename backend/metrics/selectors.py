@@ -23,6 +23,7 @@ from tenants_core.models import Clinic, ClinicStatus
 from tenants_core.selectors import clinic_get
 
 MAX_RANGE_DAYS = 366
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 INACTIVE_DAYS = 30
 NEAREST_LIMITS = 10
 INACTIVE_LISTED = 100
@@ -30,7 +31,16 @@ MRR_CURRENCY = "USD"
 
 
 def date_range_check(*, date_from: dt.date, date_to: dt.date) -> None:
-    """Refuse ``to < from`` and a range over ``MAX_RANGE_DAYS`` days (both ends counted)."""
+    """Refuse dates outside 2000–2100, ``to < from`` and a range over ``MAX_RANGE_DAYS`` days
+    (both ends counted)."""
+    if not all(EARLIEST <= value <= LATEST for value in (date_from, date_to)):
+        raise ValidationError(
+            {
+                "from": ValidationError(
+                    _("Dates between 2000 and 2100."), code=MetricsError.INVALID_DATE_RANGE
+                )
+            }
+        )
     if date_to < date_from:
         raise ValidationError(
             {

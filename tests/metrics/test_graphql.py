@@ -115,10 +115,11 @@ def test_platform_metrics_answers_from_the_rollup_rows(uvicorn_server, rolled_up
     [
         ({"s": "metricas-http", "from": "2024-07-03", "to": "2024-07-01"}, "INVALID_DATE_RANGE"),
         ({"s": "metricas-http", "from": "2024-01-01", "to": "2025-01-01"}, "INVALID_DATE_RANGE"),
+        ({"s": "metricas-http", "from": "9999-12-31", "to": "9999-12-31"}, "INVALID_DATE_RANGE"),
         ({"s": "no-such-clinic", "from": "2024-07-01", "to": "2024-07-01"}, "NOT_FOUND"),
         ({"s": "metricas-http", "from": "2024-13-01", "to": "2024-07-01"}, None),
     ],
-    ids=["to-before-from", "367-days", "unknown-subdomain", "not-a-date"],
+    ids=["to-before-from", "367-days", "year-9999", "unknown-subdomain", "not-a-date"],
 )
 def test_bad_input_is_a_coded_error(uvicorn_server, rolled_up, root_token, variables, code):
     status, body = _post(uvicorn_server, host_for(None), CLINIC_METRICS, variables, root_token)
