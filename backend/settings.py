@@ -189,6 +189,7 @@ SHARED_APPS = [
     # The job queue's tables live once, in the public schema; every job names its clinic.
     "procrastinate.contrib.django",
     "backend.jobs",
+    "backend.metrics",  # the daily per-clinic rollup: public tables only
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",

@@ -92,12 +92,20 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 
 class Run:
-    def __init__(self, server: Server, options: argparse.Namespace) -> None:
+    def __init__(
+        self,
+        server: Server,
+        options: argparse.Namespace,
+        *,
+        database: str = DATABASE,
+        name: str = "scaling",
+    ) -> None:
         self.server = server
         self.options = options
-        self.url = server.url(DATABASE)
+        self.database = database  # benchmarks.rollup provisions its own database the same way
+        self.url = server.url(database)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        self.path = ROOT / "bench-results" / f"scaling-{stamp}.json"
+        self.path = ROOT / "bench-results" / f"{name}-{stamp}.json"
         self.results: dict[str, Any] = {
             "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "command": "scripts/bench --scaling " + " ".join(sys.argv[1:]),
@@ -114,10 +122,10 @@ class Run:
         from django.core.management import call_command
         from django.db import connections
 
-        if not self.options.resume or self.server.comment(DATABASE) is None:
-            _log(f"creating {DATABASE}")
+        if not self.options.resume or self.server.comment(self.database) is None:
+            _log(f"creating {self.database}")
             connections.close_all()
-            self.server.create(DATABASE)
+            self.server.create(self.database)
             call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
             from tenants_core.services import public_tenant_ensure
 

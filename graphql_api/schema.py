@@ -38,6 +38,7 @@ from graphql_api.core.validation import DocumentValidation
 from graphql_api.dashboard.queries import Query as DashboardQuery
 from graphql_api.documents.mutations import Mutation as DocumentsMutation
 from graphql_api.documents.queries import Query as DocumentsQuery
+from graphql_api.metrics.queries import Query as MetricsQuery
 from graphql_api.notifications.mutations import Mutation as NotificationsMutation
 from graphql_api.notifications.queries import Query as NotificationsQuery
 from graphql_api.patients.mutations import Mutation as PatientsMutation
@@ -69,6 +70,7 @@ Query = merge_types(
         AssistantVisitorQuery,
         AuditQuery,
         PlatformQuery,
+        MetricsQuery,
     ),
 )
 Mutation = merge_types(

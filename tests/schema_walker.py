@@ -248,9 +248,13 @@ def filler(ids: dict[str, str]) -> Callable[[str, str, str, Any], str]:
             "durationMinutes": "30",
             "subdomain": '"clinica1"',
         }
-        if (owner, field) in (("Query", "cashReport"), ("Query", "clinicDashboard")) and (
-            argument in ("from", "to")
-        ):
+        dated = {
+            ("Query", "cashReport"),
+            ("Query", "clinicDashboard"),
+            ("Query", "clinicMetrics"),
+            ("Query", "platformMetrics"),
+        }
+        if (owner, field) in dated and argument in ("from", "to"):
             return json.dumps(
                 (today - dt.timedelta(days=1) if argument == "from" else today).isoformat()
             )

@@ -379,6 +379,16 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "plans": ("{ plans { code } }", {}),
     "clinics": ("{ clinics(first: 100) { totalCount edges { node { subdomain } } } }", {}),
     "clinicBackups": ('{ clinicBackups(subdomain: "clinica2") { id sha256 } }', {}),
+    "clinicMetrics": (
+        '{ clinicMetrics(subdomain: "clinica2", from: "2024-07-01", to: "2024-07-02")'
+        " { day patients computedAt } }",
+        {},
+    ),
+    "platformMetrics": (
+        '{ platformMetrics(from: "2024-07-01", to: "2024-07-01")'
+        " { mrrCurrency clinicsByStatus { key count } } }",
+        {},
+    ),
     "backupClinic": ('mutation { backupClinic(subdomain: "clinica2") { ...Outcome } }', {}),
     "restoreClinic": (
         'mutation($b: ID!) { restoreClinic(subdomain: "clinica2", targetSubdomain: "copia",'

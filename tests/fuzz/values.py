@@ -344,7 +344,8 @@ class VariablesGenerator:
         start = siblings.get("from")
         if name == "to" and isinstance(start, str) and self.draw(st.booleans(), "to after from"):
             days = self.draw(st.integers(0, 40), "days")
-            return (dt.date.fromisoformat(start) + dt.timedelta(days=days)).isoformat()
+            first = dt.date.fromisoformat(start)  # an odd date may be 9999-12-31: stop there
+            return (first + dt.timedelta(days=min(days, (dt.date.max - first).days))).isoformat()
         today = self.now.date()
         if name in {"birthDate", "lastDentalVisit"}:
             days = self.draw(PAST_DAYS, name)  # in the past, or tomorrow

@@ -51,6 +51,17 @@ def test_dev_runs_a_worker_and_stops_it_on_ctrl_c(own_database, tmp_path, django
         wait_for(lambda: dev.poll() is not None or _healthy(port), 600, "dev to serve", log)
         assert dev.poll() is None, log()[-4000:]
         wait_for(lambda: "Starting worker on all queues" in log(), 60, "the worker", log)
+        # dev rolled the metrics up once after the seed: clinica1 has real numbers.
+        with psycopg.connect(own_database.url, autocommit=True) as conn:
+            metrics = conn.execute(
+                "SELECT count(*), max(m.patients), sum(m.appointments_created)"
+                " FROM metrics_clinicdaymetrics m JOIN tenants_core_clinic c ON c.id = m.clinic_id"
+                " WHERE c.subdomain = 'clinica1'"
+            ).fetchone()
+        assert metrics is not None
+        assert metrics[0] >= 1
+        assert metrics[1] > 0
+        assert metrics[2] > 0
 
         out = tmp_path / "touch.jsonl"
         with psycopg.connect(own_database.url, autocommit=True) as conn:

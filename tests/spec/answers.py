@@ -293,6 +293,37 @@ def _(run: Run) -> None:
     assert len(backup.sha256) == 64
 
 
+def _clinica2_rolled_up(run: Run) -> None:
+    from backend.metrics.rollup import clinic_day_rollup
+
+    clinic = Clinic.objects.select_related("plan").get(subdomain="clinica2")
+    run.extra["row"] = clinic_day_rollup(clinic=clinic, day=dt.date(2024, 7, 1))
+
+
+@answer("query clinicMetrics", arrange=_clinica2_rolled_up)
+def _(run: Run) -> None:
+    # One entry per day; the day the rollup did not compute has nulls.
+    assert run.data == [
+        {
+            "day": "2024-07-01",
+            "patients": run.extra["row"].patients,
+            "computedAt": run.extra["row"].computed_at.isoformat(),
+        },
+        {"day": "2024-07-02", "patients": None, "computedAt": None},
+    ]
+
+
+@answer("query platformMetrics")
+def _(run: Run) -> None:
+    assert run.data["mrrCurrency"] == "USD"
+    by_status = {item["key"]: item["count"] for item in run.data["clinicsByStatus"]}
+    assert by_status == {
+        status: Clinic.objects.exclude(schema_name="public").filter(status=status).count()
+        for status in by_status
+    }
+    assert sum(by_status.values()) == Clinic.objects.exclude(schema_name="public").count()
+
+
 _ = timezone  # the answers are relative to the world's dates, which are clinic-local
 
 

@@ -200,6 +200,8 @@ ACCESS: dict[str, Access] = {access.operation: access for access in (
     platform("query plans"),
     platform("query clinics"),
     platform("query clinicBackups"),
+    platform("query clinicMetrics"),
+    platform("query platformMetrics"),
     platform("mutation createClinic"),
     platform("mutation changeClinicPlan"),
     platform("mutation suspendClinic"),

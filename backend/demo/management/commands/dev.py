@@ -26,6 +26,7 @@ from backend.db import database_url_for
 from backend.demo.clinical import clinic_clinical_demo_seed
 from backend.demo.clinics import DEMO_STAFF, demo_seed, platform_admin_ensure
 from backend.demo.front_desk import clinic_demo_data_seed
+from backend.metrics.rollup import demo_rollup
 
 
 class Command(BaseCommand):
@@ -56,6 +57,9 @@ class Command(BaseCommand):
         platform_admin_ensure(
             email=settings.PLATFORM_ADMIN_EMAIL, password=settings.PLATFORM_ADMIN_PASSWORD
         )
+        # The metrics rollup once, over the days the demo covers, so that platformMetrics and
+        # clinicMetrics answer with the demo clinics' numbers (the worker then runs it hourly).
+        rolled = demo_rollup()
 
         base = settings.BASE_DOMAIN
         lines = [
@@ -74,6 +78,7 @@ class Command(BaseCommand):
             ]
         lines += [
             f"  health     http://{base}:{port}/healthz",
+            f"  metrics    rolled up {len(rolled)} day(s) (platformMetrics, clinicMetrics)",
             "",
             "  curl -s -H 'content-type: application/json' "
             f"""-d '{{"query":"{{ currentClinic {{ name }} }}"}}' """
