@@ -10,6 +10,8 @@ import strawberry
 from backend.metrics import selectors
 from graphql_api.core.big_int import BigInt
 from graphql_api.core.docstrings import graphql_type
+from graphql_api.core.money import Money
+from tenants_core.models import ClinicStatus, PlanCode
 
 
 @graphql_type
@@ -19,10 +21,9 @@ class ClinicDayMetrics:
     cancelled, no-show) are of the appointments *starting* that day, by their status now."""
 
     day: dt.date
-    plan_code: str | None = strawberry.field(description="The plan the clinic had that day.")
-    status: str | None = strawberry.field(description="active or suspended, that day.")
-    plan_monthly_price: Decimal | None = strawberry.field(description="The plan's price, a month.")
-    plan_currency: str | None
+    plan: PlanCode | None = strawberry.field(description="The plan the clinic had that day.")
+    status: ClinicStatus | None = strawberry.field(description="Its status that day.")
+    plan_monthly_price: Money | None = strawberry.field(description="The plan's price, a month.")
     users: int | None = strawberry.field(description="Active staff accounts at the day's end.")
     active_users: int | None = strawberry.field(description="Distinct staff who signed in.")
     patients: int | None = strawberry.field(description="Patients not archived at the day's end.")
@@ -34,11 +35,11 @@ class ClinicDayMetrics:
     no_show_rate: Decimal | None = strawberry.field(
         description="no-show ÷ (completed + no-show), 4 decimals; null when both are 0."
     )
-    payments_collected: Decimal | None = strawberry.field(
-        description="Payments received that day, gross, in `currency` (PEN)."
+    payments_collected: Money | None = strawberry.field(
+        description="Payments received that day, gross (PEN; payments in another currency at "
+        "their recorded rate)."
     )
-    refunds: Decimal | None = strawberry.field(description="Refunds paid back that day (PEN).")
-    currency: str | None
+    refunds: Money | None = strawberry.field(description="Refunds paid back that day (PEN).")
     receipts_issued: int | None
     receipts_voided: int | None
     storage_bytes: BigInt | None = strawberry.field(description="Stored bytes at the day's end.")
@@ -54,15 +55,37 @@ class ClinicDayMetrics:
     @classmethod
     def from_entry(cls, entry: selectors.DayEntry) -> ClinicDayMetrics:
         row = entry.row
-        names = [name for name in cls.__annotations__ if name != "day"]
-        return cls(day=entry.day, **{name: getattr(row, name, None) for name in names})
+        if row is None:
+            return cls(day=entry.day, **dict.fromkeys(_FIGURES + _TYPED))
+        return cls(
+            day=entry.day,
+            plan=PlanCode(row.plan_code),
+            status=ClinicStatus(row.status),
+            plan_monthly_price=Money(amount=row.plan_monthly_price, currency=row.plan_currency),
+            payments_collected=Money(amount=row.payments_collected, currency=row.currency),
+            refunds=Money(amount=row.refunds, currency=row.currency),
+            **{name: getattr(row, name) for name in _FIGURES},
+        )
+
+
+# The figures copied as they are from the row; the others are typed above.
+_TYPED = ("plan", "status", "plan_monthly_price", "payments_collected", "refunds")
+_FIGURES = tuple(name for name in ClinicDayMetrics.__annotations__ if name not in {"day", *_TYPED})
 
 
 @graphql_type
-class CountByKey:
-    """How many clinics have this plan code, or this status."""
+class PlanCount:
+    """How many clinics have this plan."""
 
-    key: str
+    plan: PlanCode
+    count: int
+
+
+@graphql_type
+class StatusCount:
+    """How many clinics have this status."""
+
+    status: ClinicStatus
     count: int
 
 
@@ -72,7 +95,7 @@ class MrrDay:
     day, from the rollup rows; null on a day the rollup has not computed."""
 
     day: dt.date
-    amount: Decimal | None
+    amount: Money | None
 
 
 @graphql_type
@@ -81,8 +104,8 @@ class MetricsClinic:
 
     subdomain: str
     name: str
-    plan_code: str
-    status: str
+    plan: PlanCode
+    status: ClinicStatus
 
 
 @graphql_type
@@ -120,16 +143,15 @@ class PlatformMetrics:
 
     date_from: dt.date = strawberry.field(name="from")
     date_to: dt.date = strawberry.field(name="to")
-    clinics_by_plan: list[CountByKey] = strawberry.field(description="Every clinic now.")
-    clinics_by_status: list[CountByKey] = strawberry.field(description="Every clinic now.")
+    clinics_by_plan: list[PlanCount] = strawberry.field(description="Every clinic now.")
+    clinics_by_status: list[StatusCount] = strawberry.field(description="Every clinic now.")
     new_clinics: int = strawberry.field(description="Clinics created in the range.")
     suspensions: int = strawberry.field(description="Suspensions in the range.")
     suspended_clinics: int = strawberry.field(description="Distinct clinics suspended in range.")
     churned_clinics: int = strawberry.field(
         description="Clinics suspended in the range and still suspended."
     )
-    mrr: Decimal = strawberry.field(description="Monthly recurring revenue now.")
-    mrr_currency: str
+    mrr: Money = strawberry.field(description="Monthly recurring revenue now.")
     mrr_series: list[MrrDay]
     nearest_limits: list[ClinicLimitUsage] = strawberry.field(description="The top 10.")
     inactive_clinics: list[InactiveClinic] = strawberry.field(description="At most 100.")
@@ -140,8 +162,8 @@ def metrics_clinic(clinic: object) -> MetricsClinic:
     return MetricsClinic(
         subdomain=clinic.subdomain,  # type: ignore[attr-defined]
         name=clinic.name,  # type: ignore[attr-defined]
-        plan_code=clinic.plan.code,  # type: ignore[attr-defined]
-        status=clinic.status,  # type: ignore[attr-defined]
+        plan=PlanCode(clinic.plan.code),  # type: ignore[attr-defined]
+        status=ClinicStatus(clinic.status),  # type: ignore[attr-defined]
     )
 
 
@@ -149,15 +171,26 @@ def platform_metrics_from(data: selectors.PlatformMetricsData) -> PlatformMetric
     return PlatformMetrics(
         date_from=data.date_from,
         date_to=data.date_to,
-        clinics_by_plan=[CountByKey(key=k, count=v) for k, v in sorted(data.by_plan.items())],
-        clinics_by_status=[CountByKey(key=k, count=v) for k, v in sorted(data.by_status.items())],
+        clinics_by_plan=[
+            PlanCount(plan=PlanCode(k), count=v) for k, v in sorted(data.by_plan.items())
+        ],
+        clinics_by_status=[
+            StatusCount(status=ClinicStatus(k), count=v) for k, v in sorted(data.by_status.items())
+        ],
         new_clinics=data.new_clinics,
         suspensions=data.suspensions,
         suspended_clinics=data.suspended_clinics,
         churned_clinics=data.churned,
-        mrr=data.mrr,
-        mrr_currency=selectors.MRR_CURRENCY,
-        mrr_series=[MrrDay(day=day, amount=amount) for day, amount in data.mrr_series],
+        mrr=Money(amount=data.mrr, currency=selectors.MRR_CURRENCY),
+        mrr_series=[
+            MrrDay(
+                day=day,
+                amount=None
+                if amount is None
+                else Money(amount=amount, currency=selectors.MRR_CURRENCY),
+            )
+            for day, amount in data.mrr_series
+        ],
         nearest_limits=[
             ClinicLimitUsage(
                 clinic=metrics_clinic(usage.clinic),

@@ -386,7 +386,7 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "platformMetrics": (
         '{ platformMetrics(from: "2024-07-01", to: "2024-07-01")'
-        " { mrrCurrency clinicsByStatus { key count } } }",
+        " { mrr { currency } clinicsByStatus { status count } } }",
         {},
     ),
     "backupClinic": ('mutation { backupClinic(subdomain: "clinica2") { ...Outcome } }', {}),

@@ -21,15 +21,16 @@ from tests.factories import PatientFactory
 CLINIC_METRICS = """
 query($s: String!, $from: Date!, $to: Date!) {
   clinicMetrics(subdomain: $s, from: $from, to: $to) {
-    day patients newPatients users noShowRate paymentsCollected planCode storageBytes computedAt
+    day patients newPatients users noShowRate paymentsCollected { amount currency } plan status
+    storageBytes computedAt
   }
 }"""
 PLATFORM_METRICS = """
 query($from: Date!, $to: Date!) {
   platformMetrics(from: $from, to: $to) {
-    from to newClinics suspensions churnedClinics mrr mrrCurrency
-    clinicsByPlan { key count } clinicsByStatus { key count }
-    mrrSeries { day amount }
+    from to newClinics suspensions churnedClinics mrr { amount currency }
+    clinicsByPlan { plan count } clinicsByStatus { status count }
+    mrrSeries { day amount { amount currency } }
     nearestLimits { clinic { subdomain } ratio users maxUsers patients maxPatients }
     inactiveClinics { clinic { subdomain } lastActivityAt } inactiveCount
   }
@@ -82,8 +83,8 @@ def test_clinic_metrics_answers_one_entry_per_day_with_nulls_where_not_computed(
     assert series[2]["patients"] == 3
     assert series[1]["users"] == 0  # its first ADMIN joined today, after the day
     assert series[1]["noShowRate"] is None
-    assert Decimal(series[1]["paymentsCollected"]) == Decimal("0")
-    assert series[1]["planCode"] == "basic"
+    assert series[1]["paymentsCollected"] == {"amount": "0.00", "currency": "PEN"}
+    assert (series[1]["plan"], series[1]["status"]) == ("BASIC", "ACTIVE")
 
 
 def test_platform_metrics_answers_from_the_rollup_rows(uvicorn_server, rolled_up, root_token):
@@ -92,14 +93,15 @@ def test_platform_metrics_answers_from_the_rollup_rows(uvicorn_server, rolled_up
     assert status == 200, body
     data = body["data"]["platformMetrics"]
     assert (data["from"], data["to"]) == ("2024-07-01", "2024-07-03")
-    assert data["mrrCurrency"] == "USD"
-    by_plan = {item["key"]: item["count"] for item in data["clinicsByPlan"]}
-    assert by_plan["basic"] >= 2  # clinica2, cerrada and this one
-    by_status = {item["key"]: item["count"] for item in data["clinicsByStatus"]}
-    assert by_status["suspended"] >= 1  # cerrada
-    assert Decimal(data["mrr"]) >= Decimal("29") + Decimal("79")
+    assert data["mrr"]["currency"] == "USD"
+    by_plan = {item["plan"]: item["count"] for item in data["clinicsByPlan"]}
+    assert by_plan["BASIC"] >= 2  # clinica2, cerrada and this one
+    by_status = {item["status"]: item["count"] for item in data["clinicsByStatus"]}
+    assert by_status["SUSPENDED"] >= 1  # cerrada
+    assert Decimal(data["mrr"]["amount"]) >= Decimal("29") + Decimal("79")
     assert [day["day"] for day in data["mrrSeries"]] == ["2024-07-01", "2024-07-02", "2024-07-03"]
-    assert all(Decimal(day["amount"]) >= Decimal("29") for day in data["mrrSeries"])
+    assert all(Decimal(day["amount"]["amount"]) >= Decimal("29") for day in data["mrrSeries"])
+    assert {day["amount"]["currency"] for day in data["mrrSeries"]} == {"USD"}
     ours = [
         item for item in data["nearestLimits"] if item["clinic"]["subdomain"] == "metricas-http"
     ]
