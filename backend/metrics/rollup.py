@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -88,8 +89,8 @@ def local_today(clinic: Clinic, now: dt.datetime | None = None) -> dt.date:
 def _upsert(schema: str) -> sql.Composed:
     """The statement for one clinic: its figures, inserted or updated on (clinic, day)."""
 
-    def table(name: str) -> sql.Identifier:
-        return sql.Identifier(schema, name)
+    def table(model: str) -> sql.Identifier:
+        return sql.Identifier(schema, apps.get_model(model)._meta.db_table)
 
     final_set = [
         sql.SQL(
@@ -160,15 +161,15 @@ def _upsert(schema: str) -> sql.Composed:
         """
     ).format(
         metrics=sql.Identifier("public", ClinicDayMetrics._meta.db_table),
-        user=table("accounts_user"),
-        token=table("accounts_authtoken"),
-        patient=table("patients_patient"),
-        appointment=table("scheduling_appointment"),
-        payment=table("billing_payment"),
-        receipt=table("billing_receipt"),
-        file=table("files_storedfile"),
-        notification=table("notifications_notification"),
-        audit=table("audit_auditevent"),
+        user=table("accounts.User"),
+        token=table("accounts.AuthToken"),
+        patient=table("patients.Patient"),
+        appointment=table("scheduling.Appointment"),
+        payment=table("billing.Payment"),
+        receipt=table("billing.Receipt"),
+        file=table("files.StoredFile"),
+        notification=table("notifications.Notification"),
+        audit=table("audit.AuditEvent"),
         final_set=sql.SQL(", ").join(final_set),
         recomputed_set=sql.SQL(", ").join(recomputed_set),
     )
