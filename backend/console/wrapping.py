@@ -15,12 +15,13 @@ from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, URLResolver
 
 from backend.core.tenancy import request_transaction
-from backend.core.views import not_found
+from backend.core.views import not_found, permission_denied
 
 
 def on_public_host(request: HttpRequest) -> bool:
@@ -49,7 +50,14 @@ def console_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
 
     def respond(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         def innermost(request: HttpRequest) -> HttpResponseBase:
-            response = view(request, *args, **kwargs)
+            try:
+                response = view(request, *args, **kwargs)
+            except PermissionDenied:
+                # The admin refuses before it reads a form, let alone writes: answered here
+                # (the project's JSON 403), so that the transaction ends as it began.
+                return permission_denied(request)
+            except Http404:
+                return not_found(request)
             render = getattr(response, "render", None)
             return render() if callable(render) else response
 
