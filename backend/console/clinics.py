@@ -151,7 +151,7 @@ class ClinicAdmin(admin.ModelAdmin):
     def plan_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def change(clinic: Clinic, data: dict[str, Any], actor: Any) -> str:
             clinic = services.clinic_plan_change(actor=actor, clinic=clinic, plan=data["plan"])
-            return _("%(clinic)s is now on the %(plan)s plan.") % {
+            return _("Clinic %(clinic)s is now on the %(plan)s plan.") % {
                 "clinic": clinic.subdomain,
                 "plan": clinic.plan.get_code_display(),
             }
@@ -161,14 +161,14 @@ class ClinicAdmin(admin.ModelAdmin):
     def suspend_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def suspend(clinic: Clinic, data: dict[str, Any], actor: Any) -> str:
             services.clinic_suspend(actor=actor, clinic=clinic, reason=data["reason"])
-            return _("%(clinic)s is suspended.") % {"clinic": clinic.subdomain}
+            return _("Clinic %(clinic)s is suspended.") % {"clinic": clinic.subdomain}
 
         return self._action(request, object_id, SuspendForm, _("Suspend"), suspend)
 
     def reactivate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def reactivate(clinic: Clinic, data: dict[str, Any], actor: Any) -> str:
             services.clinic_reactivate(actor=actor, clinic=clinic)
-            return _("%(clinic)s is active again.") % {"clinic": clinic.subdomain}
+            return _("Clinic %(clinic)s is active again.") % {"clinic": clinic.subdomain}
 
         return self._action(request, object_id, ConfirmForm, _("Reactivate"), reactivate)
 
