@@ -204,7 +204,8 @@ class ClinicAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         clinic = self.get_object(request, unquote(object_id))
         if clinic is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            self.message_user(request, _("No clinic has this id."), messages.WARNING)
+            return HttpResponseRedirect(reverse("console:tenants_core_clinic_changelist"))
         form = form_class(request.POST if request.method == "POST" else None)
         return self._form_page(request, clinic, form, title, perform)
 

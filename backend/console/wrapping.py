@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
@@ -62,7 +62,7 @@ def console_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
             return render() if callable(render) else response
 
         chain = SessionMiddleware(AuthenticationMiddleware(MessageMiddleware(innermost)))
-        return chain(request)
+        return cast(HttpResponseBase, chain(request))  # sync: MiddlewareMixin's __call__
 
     return public_host_only(functools.wraps(view)(request_transaction(respond)))
 

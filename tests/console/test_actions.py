@@ -232,7 +232,7 @@ def test_an_action_on_an_unknown_clinic_goes_back_to_the_list(operator):
     response = console_post(operator, "tenants_core/clinic/999999/suspend/", {"reason": "x"})
 
     assert response.status_code == 302
-    assert response["Location"] == "/console/"
+    assert response["Location"] == "/console/tenants_core/clinic/"
 
 
 def test_the_platform_itself_is_not_a_clinic_here(operator, public_tenant):
@@ -241,6 +241,7 @@ def test_the_platform_itself_is_not_a_clinic_here(operator, public_tenant):
     response = console_post(operator, _clinic_page(public_tenant, "suspend"), {"reason": "x"})
 
     assert response.status_code == 302
+    assert response["Location"] == "/console/tenants_core/clinic/"
     assert Clinic.objects.get(pk=public_tenant.pk).status == before
 
 
