@@ -3,13 +3,17 @@ the API's own login throttle, with CSRF; and no other path gains a session."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.test import Client
+from django.utils import timezone
 
 from backend.accounts.models import LoginFailure, Role, User
 from backend.audit.models import AuditEvent
+from backend.console.tasks import expired_sessions_clear
 from tests.conftest import PLATFORM_ADMIN_EMAIL, error_code, graphql, host_for
 from tests.console.conftest import PUBLIC, console_get, console_post
 from tests.factories import TEST_PASSWORD
@@ -206,3 +210,16 @@ def test_signing_out_ends_the_session(operator):
     assert response.status_code == 200
     assert not _signed_in(operator)
     assert not Session.objects.exists()
+
+
+def test_expired_sessions_are_cleared_and_live_ones_kept(operator):
+    live = Session.objects.get()
+    Session.objects.create(
+        session_key="x" * 32, session_data="", expire_date=live.expire_date - timedelta(days=2)
+    )
+    Session.objects.filter(pk="x" * 32).update(expire_date=timezone.now() - timedelta(seconds=1))
+
+    assert expired_sessions_clear() == 1
+
+    assert list(Session.objects.values_list("pk", flat=True)) == [live.pk]
+    assert _signed_in(operator)
