@@ -12,13 +12,13 @@ from django.conf import settings
 
 from backend.audit.models import AuditEvent
 from tenants_core.models import Clinic, ClinicStatus
-from tests.browser import ARTIFACTS
-from tests.conftest import PLATFORM_ADMIN_EMAIL, host_for
+from tests.conftest import PLATFORM_ADMIN_EMAIL, ROOT, host_for
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.slow
 pytest_plugins = ["tests.browser"]
 
+ARTIFACTS = ROOT / "test-artifacts"  # as tests.browser keeps them (a plugin: not imported)
 REASON = "Pago vencido (prueba en el navegador)"
 
 
