@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_exists
 
 from backend.accounts.models import Role
@@ -324,3 +326,18 @@ def test_anonymous_posts_to_actions_change_nothing(client, own_clinic):
     assert response.status_code == 302
     assert response["Location"].startswith("/console/login/")
     assert _state(clinic) == before
+
+
+def test_the_clinic_list_costs_the_same_statements_however_many_clinics(operator, own_clinic):
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert console_get(operator, "tenants_core/clinic/").status_code == 200
+        return len(queries)
+
+    statements()  # routing of the platform's host cached, as after the next provisioning
+    before = statements()
+    own_clinic()
+    own_clinic("professional")
+    statements()  # provisioning invalidated this process's routing cache: cached again
+
+    assert statements() == before
