@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy
 from django.views.static import serve
 
+from backend.audit.services import audit_record
 from backend.console import clinics, readonly
 from backend.console.forms import ConsoleLoginForm
 from backend.console.wrapping import console_patterns, on_public_host, public_host_only
@@ -38,6 +39,19 @@ class ConsoleSite(AdminSite):
 
     def get_urls(self) -> list[Any]:
         return console_patterns(super().get_urls())
+
+    def password_change(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        """Django's own form for the operator's own password (validated, Argon2), with the
+        change on the platform's audit trail like every other write."""
+        response = super().password_change(request, extra_context)
+        if request.method == "POST" and response.status_code == 302:
+            audit_record(
+                actor=request.user,
+                action="auth.password_change",
+                entity=request.user,  # type: ignore[arg-type]
+                changes={"channel": "console"},
+            )
+        return response
 
 
 # What the console shows, each app registering its own models on the site. The platform

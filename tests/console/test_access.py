@@ -223,3 +223,35 @@ def test_expired_sessions_are_cleared_and_live_ones_kept(operator):
 
     assert list(Session.objects.values_list("pk", flat=True)) == [live.pk]
     assert _signed_in(operator)
+
+
+def test_an_operator_changing_their_password_is_audited(operator, platform_admin):
+    response = console_post(
+        operator,
+        "password_change/",
+        {
+            "old_password": TEST_PASSWORD,
+            "new_password1": "Otra-clave-segura-2026",
+            "new_password2": "Otra-clave-segura-2026",
+        },
+    )
+
+    assert response.status_code == 302
+    platform_admin.refresh_from_db()
+    assert platform_admin.check_password("Otra-clave-segura-2026")
+    (event,) = AuditEvent.objects.filter(action="auth.password_change", actor=platform_admin)
+    assert event.changes == {"channel": "console"}
+    assert _signed_in(operator)  # the session follows the new password
+
+
+def test_a_refused_password_change_changes_nothing(operator, platform_admin):
+    response = console_post(
+        operator,
+        "password_change/",
+        {"old_password": "wrong", "new_password1": "123", "new_password2": "123"},
+    )
+
+    assert response.status_code == 200
+    platform_admin.refresh_from_db()
+    assert platform_admin.check_password(TEST_PASSWORD)
+    assert not AuditEvent.objects.filter(action="auth.password_change").exists()
