@@ -190,6 +190,12 @@ SHARED_APPS = [
     "procrastinate.contrib.django",
     "backend.jobs",
     "backend.metrics",  # the daily per-clinic rollup: public tables only
+    # The platform console (Django admin, public domain only): its sessions live once, in the
+    # public schema; SimpleAdminConfig, because nothing registers on django.contrib.admin.site.
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin.apps.SimpleAdminConfig",
+    "backend.console",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -273,7 +279,14 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [],
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                # The console's templates (Django admin); lazy, so nothing else pays for them.
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
     }
 ]
 
@@ -420,7 +433,21 @@ if ASSISTANT_LLM_URL and not ASSISTANT_LLM_MODEL:
 if not 0 < ASSISTANT_LLM_TIMEOUT_SECONDS <= 60:
     raise ImproperlyConfigured("ASSISTANT_LLM_TIMEOUT_SECONDS must be above 0 and at most 60.")
 
-STATIC_URL = "static/"
+STATIC_URL = "/console/static/"  # the console's admin files (backend/console/site.py)
+
+# The platform console (backend/console): Django admin at /console/ on BASE_DOMAIN only. Its
+# session cookie (and the CSRF cookie, which only the console uses) never leaves /console/ or
+# the platform's host; the API keeps its bearer tokens and never reads a session.
+SESSION_COOKIE_PATH = "/console/"
+CSRF_COOKIE_PATH = "/console/"
+SESSION_COOKIE_AGE = int(os.environ.get("CONSOLE_SESSION_SECONDS") or 8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("CONSOLE_SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_SAMESITE = "Strict"
+# Django's admin checks want the session, authentication and message middleware in
+# MIDDLEWARE. The console applies them to its own URLs only (backend.console.wrapping), so
+# that no other path gains a session or a session user beside its bearer token.
+SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
 
 # Files (logos, patient documents): the local filesystem under MEDIA_ROOT by default, or an
 # S3-compatible bucket (FILE_STORAGE=s3). Objects are private: clients read them through the

@@ -4,6 +4,7 @@ schema. The catch-all keeps unknown paths JSON even when DEBUG is on."""
 from django.urls import path, re_path
 
 from backend.branding import views as branding_views
+from backend.console.site import console_site, console_static
 from backend.core import views
 from backend.core.tenancy import request_transaction
 from backend.files import views as file_views
@@ -27,6 +28,10 @@ urlpatterns = [
     path("webhooks/whatsapp", webhooks.whatsapp_webhook, name="webhook-whatsapp"),
     path("webhooks/sms", webhooks.sms_inbound, name="webhook-sms"),
     path("webhooks/sms/status", webhooks.sms_status, name="webhook-sms-status"),
+    # The platform console (Django admin): the public host only; a clinic's host gets the 404
+    # below. Its views run in the request's transaction, with a session of their own.
+    path("console/static/<path:path>", console_static, name="console-static"),
+    path("console/", console_site.urls),
     re_path(r"^.*$", views.not_found),
 ]
 

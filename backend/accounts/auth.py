@@ -54,13 +54,14 @@ def _lock_login(email: str, ip: str | None) -> None:
     transaction_lock(f"login:{email}:{ip}")
 
 
-def auth_login(*, email: str, password: str) -> IssuedToken:
-    """Check the credentials in the current schema and issue a token.
+def auth_credentials_check(*, email: str, password: str) -> User:
+    """The active user of the current schema with these credentials, throttled per account
+    and client IP: the one check behind the API's ``login`` and the platform console's.
 
     Refused with ``LOGIN_THROTTLED`` after too many recent failures for this account and IP,
     and with ``INVALID_CREDENTIALS`` otherwise (unknown email, wrong password or inactive
     user alike, so that accounts cannot be probed). Failures are recorded and audited even
-    though the login is refused.
+    though the sign-in is refused; a success clears the account's failures from that IP.
     """
     email = (email or "").strip().lower()[:254]
     origin = current_origin()
@@ -85,9 +86,7 @@ def auth_login(*, email: str, password: str) -> IssuedToken:
                 make_password(password)
             if user is not None and user.is_active and user.check_password(password):
                 LoginFailure.objects.filter(email=email, ip=origin.ip).delete()
-                issued = _token_issue(user)
-                audit_record(actor=user, action="auth.login", entity=user)
-                return issued
+                return user
             LoginFailure.objects.create(email=email, ip=origin.ip)
             audit_record(
                 actor=None,
@@ -102,6 +101,17 @@ def auth_login(*, email: str, password: str) -> IssuedToken:
             )
     # Raised after the commit, so that the failure and its audit event are kept.
     raise refusal
+
+
+def auth_login(*, email: str, password: str) -> IssuedToken:
+    """Check the credentials in the current schema (``auth_credentials_check``: throttled,
+    failures recorded) and issue a token."""
+    # Outside the block below: a refusal must not roll back the failure it recorded.
+    user = auth_credentials_check(email=email, password=password)
+    with transaction.atomic():
+        issued = _token_issue(user)
+        audit_record(actor=user, action="auth.login", entity=user)
+    return issued
 
 
 def _token_issue(user: User) -> IssuedToken:
