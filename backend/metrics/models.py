@@ -54,8 +54,16 @@ class ClinicDayMetrics(models.Model):
     messages_whatsapp = models.PositiveIntegerField()
     messages_sms = models.PositiveIntegerField()
     messages_email = models.PositiveIntegerField()
+    messages_metered_month = models.PositiveIntegerField(
+        default=0,
+        help_text="WhatsApp and SMS messages the plan's quota counted in the day's month so far "
+        "(the clinic's own meter, which a resend never rewinds).",
+    )
     last_activity_at = models.DateTimeField(
-        null=True, blank=True, help_text="Newest audit event or sign-in up to the day's end."
+        null=True,
+        blank=True,
+        help_text="Newest sign-in or audit event by a staff user up to the day's end (the "
+        "clinic's own jobs, e.g. retention, do not count as activity).",
     )
     computed_at = models.DateTimeField()
 
@@ -89,6 +97,13 @@ class MetricsRollupRun(models.Model):
     clinics_done = models.PositiveIntegerField(default=0)
     cursor = models.BigIntegerField(default=0, help_text="Id of the last clinic rolled up.")
     abandoned = models.BooleanField(default=False, help_text="Restarted from scratch instead.")
+    clinics_failed = models.PositiveIntegerField(default=0)
+    failures = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The clinics whose rollup failed in this run: id, schema and the error's class "
+        "(the next run of the day tries them again).",
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]

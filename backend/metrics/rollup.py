@@ -20,27 +20,31 @@ Definitions (the clinic's local day is ``[start, end)``, its midnights in its ti
   ``voided_at`` in the day.
 - ``storage_bytes``: files created before ``end``; ``messages_*``: notifications whose
   ``sent_at`` is in the day, by channel.
-- ``last_activity_at``: the newest audit event or sign-in before ``end``.
+  ``messages_metered_month``: the clinic's own quota meter (WhatsApp + SMS) for the day's month.
+- ``last_activity_at``: the newest sign-in, or audit event by a staff user, before ``end`` (the
+  clinic's own jobs, like the transcripts' retention, audit with no user: not activity).
 
 Where the schema keeps no history (an account deactivated, a patient archived, a file deleted
 after the day), re-computing a past day would see today's state: the row first computed after
 the day ended (``computed_at >= end``) is final, and a re-run keeps its ``users``,
-``patients``, ``storage_bytes`` and plan snapshot. Everything else is recomputed (a status
+``patients``, ``storage_bytes``, messages (a resend clears a notification's ``sent_at``) and
+plan snapshot. Everything else is recomputed (a status
 changed later, e.g. an appointment marked NO_SHOW the next morning, counts where it belongs).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from psycopg2 import sql
 
@@ -51,7 +55,21 @@ from tenants_core.models import Clinic
 logger = logging.getLogger(__name__)
 
 # Kept from the first row computed after the day ended (the schema has no history for them).
-FINAL_ONCE = ("plan_code", "status", "plan_monthly_price", "plan_currency", "users", "patients")
+FINAL_ONCE = (
+    "plan_code",
+    "status",
+    "plan_monthly_price",
+    "plan_currency",
+    "users",
+    "patients",
+    # A resend clears a notification's sent_at and a reschedule re-arms it: recomputed later,
+    # the day would lose the sends it made.
+    "messages_sent",
+    "messages_whatsapp",
+    "messages_sms",
+    "messages_email",
+    "messages_metered_month",
+)
 FINAL_ONCE_STORAGE = ("storage_bytes",)
 RECOMPUTED = (
     "active_users",
@@ -65,10 +83,6 @@ RECOMPUTED = (
     "refunds",
     "receipts_issued",
     "receipts_voided",
-    "messages_sent",
-    "messages_whatsapp",
-    "messages_sms",
-    "messages_email",
     "last_activity_at",
 )
 
@@ -110,7 +124,7 @@ def _upsert(schema: str) -> sql.Composed:
             appointments_no_show, no_show_rate, payments_collected, refunds, currency,
             receipts_issued, receipts_voided, storage_bytes,
             messages_sent, messages_whatsapp, messages_sms, messages_email,
-            last_activity_at, computed_at)
+            messages_metered_month, last_activity_at, computed_at)
         SELECT %(clinic_id)s, %(day)s, %(plan_code)s, %(status)s, %(price)s, %(plan_currency)s,
             u.users, t.active_users, p.patients, p.new_patients,
             a.created, a.completed, a.cancelled, a.no_show,
@@ -118,7 +132,7 @@ def _upsert(schema: str) -> sql.Composed:
                 THEN round(a.no_show::numeric / (a.completed + a.no_show), 4) END,
             pay.collected, pay.refunds, 'PEN',
             r.issued, r.voided, f.storage_bytes,
-            n.whatsapp + n.sms + n.email, n.whatsapp, n.sms, n.email,
+            n.whatsapp + n.sms + n.email, n.whatsapp, n.sms, n.email, mu.metered,
             nullif(greatest(
                 coalesce(t.last_sign_in, '-infinity'), coalesce(e.last_event, '-infinity')
             ), '-infinity'),
@@ -153,8 +167,10 @@ def _upsert(schema: str) -> sql.Composed:
                     count(*) FILTER (WHERE channel = 'SMS') AS sms,
                     count(*) FILTER (WHERE channel = 'EMAIL') AS email
                FROM {notification} WHERE sent_at >= %(start)s AND sent_at < %(end)s) n,
+            (SELECT coalesce(sum(whatsapp + sms), 0) AS metered FROM {usage}
+              WHERE month = %(month)s) mu,
             (SELECT max(created_at) AS last_event FROM {audit}
-              WHERE created_at < %(end)s) e
+              WHERE created_at < %(end)s AND actor_id IS NOT NULL) e
         ON CONFLICT (clinic_id, day) DO UPDATE SET {final_set}, {recomputed_set},
             computed_at = EXCLUDED.computed_at
         RETURNING m.clinic_id
@@ -170,6 +186,7 @@ def _upsert(schema: str) -> sql.Composed:
         file=table("files.StoredFile"),
         notification=table("notifications.Notification"),
         audit=table("audit.AuditEvent"),
+        usage=table("notifications.MessageUsage"),
         final_set=sql.SQL(", ").join(final_set),
         recomputed_set=sql.SQL(", ").join(recomputed_set),
     )
@@ -195,6 +212,7 @@ def _parameters(clinic: Clinic, day: dt.date, now: dt.datetime) -> dict[str, Any
         "plan_currency": clinic.plan.currency,
         "start": start,
         "end": end,
+        "month": day.replace(day=1),
         "now": now,
     }
 
@@ -214,7 +232,8 @@ class RunResult:
     run: MetricsRollupRun
     clinic_ids: list[int]  # the clinics this call rolled up, in order
     resumed: bool
-    skipped_not_started: int = 0
+    skipped_not_started: int = 0  # days not begun, or before the clinic existed
+    failed: list[int] = field(default_factory=list)  # clinics whose statement failed
 
 
 def _clinics(clinics: Iterable[Clinic] | None) -> list[Clinic]:
@@ -229,6 +248,17 @@ def _clinics(clinics: Iterable[Clinic] | None) -> list[Clinic]:
 
 
 def _open_run(day: dt.date, total: int, *, restart: bool) -> tuple[MetricsRollupRun, bool]:
+    """The day's open run (resumed), or a new one. Two rollups of a day started at once (the
+    hourly job and ``manage.py metrics_rollup``) share one run: the second to insert meets
+    the one-open-run constraint, and takes the other's run. They then do the same clinics
+    twice at worst, each upsert giving the same row."""
+    try:
+        return _open_run_once(day, total, restart=restart)
+    except IntegrityError:
+        return _open_run_once(day, total, restart=False)
+
+
+def _open_run_once(day: dt.date, total: int, *, restart: bool) -> tuple[MetricsRollupRun, bool]:
     with transaction.atomic():
         open_runs = MetricsRollupRun.objects.select_for_update().filter(
             day=day, finished_at__isnull=True, abandoned=False
@@ -260,40 +290,73 @@ def rollup_run(
     run, resumed = _open_run(day, len(chosen), restart=restart)
     now = timezone.now()
     done: list[int] = []
+    failed: list[int] = []
     skipped = 0
     for clinic in chosen:
         if clinic.pk <= run.cursor:
             continue
-        start, _end = day_bounds(day, clinic.timezone)
-        with (
-            transaction.atomic(),
-            tenant_connection().schema_qualified(),
-            connection.cursor() as cursor,
-        ):
-            if start > now:
-                skipped += 1
-                cursor.execute(
-                    "UPDATE public.metrics_metricsrolluprun SET cursor = %s"
-                    " WHERE id = %s AND cursor < %s",
-                    [clinic.pk, run.pk, clinic.pk],
-                )
-            else:
-                parameters = {**_parameters(clinic, day, timezone.now()), "run_id": run.pk}
-                statement = _in_run(_upsert(clinic.schema_name)).as_string(cursor.connection)
-                cursor.execute(statement, parameters)
+        start, end = day_bounds(day, clinic.timezone)
+        # A day not begun yet, or before the clinic existed, has no row (it would count the
+        # clinic's plan in that day's MRR).
+        computable = start <= now and clinic.created_at < end
+        try:
+            with (
+                transaction.atomic(),
+                tenant_connection().schema_qualified(),
+                connection.cursor() as cursor,
+            ):
+                if computable:
+                    parameters = {**_parameters(clinic, day, timezone.now()), "run_id": run.pk}
+                    statement = _in_run(_upsert(clinic.schema_name)).as_string(cursor.connection)
+                    cursor.execute(statement, parameters)
+                else:
+                    _advance(cursor, run, clinic)
+        except DatabaseError as error:
+            # One clinic's failure (its schema being restored, a statement timeout) must not
+            # stop the clinics after it, this hour and every hour after: logged, recorded on
+            # the run, skipped; the day's next run tries it again.
+            logger.exception("Metrics rollup of %s failed for %s.", day, clinic.schema_name)
+            _record_failure(run, clinic, error)
+            failed.append(clinic.pk)
+        else:
+            if computable:
                 done.append(clinic.pk)
+            else:
+                skipped += 1
         if callable(after_clinic):
             after_clinic(clinic)
     MetricsRollupRun.objects.filter(pk=run.pk).update(finished_at=timezone.now())
     run.refresh_from_db()
     logger.info(
-        "Metrics rollup of %s: %d clinics (%s), %d not started yet.",
+        "Metrics rollup of %s: %d clinics (%s), %d failed, %d with nothing to compute.",
         day,
         len(done),
         "resumed" if resumed else "new run",
+        len(failed),
         skipped,
     )
-    return RunResult(run=run, clinic_ids=done, resumed=resumed, skipped_not_started=skipped)
+    return RunResult(
+        run=run, clinic_ids=done, resumed=resumed, skipped_not_started=skipped, failed=failed
+    )
+
+
+def _advance(cursor: Any, run: MetricsRollupRun, clinic: Clinic) -> None:
+    cursor.execute(
+        "UPDATE public.metrics_metricsrolluprun SET cursor = %s WHERE id = %s AND cursor < %s",
+        [clinic.pk, run.pk, clinic.pk],
+    )
+
+
+def _record_failure(run: MetricsRollupRun, clinic: Clinic, error: DatabaseError) -> None:
+    """The failed clinic on the run, and the cursor past it, in a transaction of its own."""
+    failure = {"clinic_id": clinic.pk, "schema": clinic.schema_name, "error": type(error).__name__}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE public.metrics_metricsrolluprun SET cursor = %s,"
+            " clinics_failed = clinics_failed + 1, failures = failures || %s::jsonb"
+            " WHERE id = %s AND cursor < %s",
+            [clinic.pk, json.dumps([failure]), run.pk, clinic.pk],
+        )
 
 
 def due_days(now: dt.datetime | None = None) -> list[dt.date]:
@@ -311,9 +374,24 @@ def due_days(now: dt.datetime | None = None) -> list[dt.date]:
     return sorted(days)
 
 
+# The hourly job also rolls up the days of the last week that no run finished (the worker was
+# down, or a run crashed and its day is no longer today or yesterday).
+CATCH_UP_DAYS = 7
+
+
 def rollup_due(now: dt.datetime | None = None) -> list[RunResult]:
-    """Yesterday (final) and today (partial), in each clinic's local time."""
-    return [rollup_run(day=day) for day in due_days(now)]
+    """Yesterday (final) and today (partial), in each clinic's local time, and the days of
+    the last ``CATCH_UP_DAYS`` that no run finished (an unfinished one resumes)."""
+    days = set(due_days(now))
+    latest = max(days)
+    recent = {latest - dt.timedelta(days=n) for n in range(CATCH_UP_DAYS)}
+    finished = set(
+        MetricsRollupRun.objects.filter(day__in=recent, finished_at__isnull=False).values_list(
+            "day", flat=True
+        )
+    )
+    days |= recent - finished
+    return [rollup_run(day=day) for day in sorted(days)]
 
 
 def demo_rollup(now: dt.datetime | None = None) -> list[RunResult]:

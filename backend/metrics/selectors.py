@@ -145,25 +145,25 @@ def _bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datet
     return start, end
 
 
+# Each clinic's latest row, among the last LATEST_WINDOW_DAYS days only: the hourly job keeps
+# every clinic's rows current, and the page must not read the table's whole history.
+LATEST_WINDOW_DAYS = 40
+
 NEAREST_LIMITS_SQL = """
 WITH latest AS (
-    SELECT DISTINCT ON (m.clinic_id) m.clinic_id, m.day, m.users, m.patients, m.storage_bytes
+    SELECT DISTINCT ON (m.clinic_id) m.clinic_id, m.day, m.users, m.patients, m.storage_bytes,
+           m.messages_metered_month AS messages
       FROM metrics_clinicdaymetrics m
+     WHERE m.day >= %(since)s
      ORDER BY m.clinic_id, m.day DESC
-), month AS (
-    SELECT m.clinic_id, sum(m.messages_whatsapp + m.messages_sms)::bigint AS messages
-      FROM metrics_clinicdaymetrics m JOIN latest l ON l.clinic_id = m.clinic_id
-     WHERE m.day >= date_trunc('month', l.day)::date AND m.day <= l.day
-     GROUP BY m.clinic_id
 ), usage AS (
-    SELECT c.id, l.day, l.users, l.patients, l.storage_bytes, coalesce(mo.messages, 0) AS messages,
+    SELECT c.id, l.day, l.users, l.patients, l.storage_bytes, l.messages,
            coalesce(c.max_users_override, p.max_users) AS max_users,
            coalesce(c.max_patients_override, p.max_patients) AS max_patients,
            p.max_storage_bytes, p.monthly_messages
       FROM latest l
       JOIN tenants_core_clinic c ON c.id = l.clinic_id
       JOIN tenants_core_plan p ON p.id = c.plan_id
-      LEFT JOIN month mo ON mo.clinic_id = l.clinic_id
      WHERE c.status = 'active'
 )
 SELECT id, day, users, max_users, patients, max_patients, storage_bytes, max_storage_bytes,
@@ -173,17 +173,22 @@ SELECT id, day, users, max_users, patients, max_patients, storage_bytes, max_sto
         users::numeric / nullif(max_users, 0), patients::numeric / nullif(max_patients, 0),
         storage_bytes::numeric / nullif(max_storage_bytes, 0),
         messages::numeric / nullif(monthly_messages, 0)) DESC NULLS LAST, id
- LIMIT %s
+ LIMIT %(limit)s
 """
 
+# Active clinics older than the cutoff whose latest row (its last_activity_at is the newest
+# before that day's end) shows no sign-in or staff action since the cutoff, or none at all.
 INACTIVE_SQL = """
 SELECT c.id, a.last_activity_at, count(*) OVER () AS total
   FROM tenants_core_clinic c
-  LEFT JOIN (SELECT clinic_id, max(last_activity_at) AS last_activity_at
-               FROM metrics_clinicdaymetrics GROUP BY clinic_id) a ON a.clinic_id = c.id
- WHERE c.schema_name <> %s AND (a.last_activity_at IS NULL OR a.last_activity_at < %s)
+  LEFT JOIN (SELECT DISTINCT ON (clinic_id) clinic_id, last_activity_at
+               FROM metrics_clinicdaymetrics
+              WHERE day >= %(since)s
+              ORDER BY clinic_id, day DESC) a ON a.clinic_id = c.id
+ WHERE c.schema_name <> %(public)s AND c.status = 'active' AND c.created_at < %(cutoff)s
+   AND (a.last_activity_at IS NULL OR a.last_activity_at < %(cutoff)s)
  ORDER BY a.last_activity_at NULLS FIRST, c.id
- LIMIT %s
+ LIMIT %(limit)s
 """
 
 
@@ -232,7 +237,10 @@ def platform_metrics(*, date_from: dt.date, date_to: dt.date) -> PlatformMetrics
     mrr_series = [(day, mrr_by_day.get(day)) for day in _days(date_from, date_to)]
     with connection.cursor() as cursor:
         # 4: nearest their limits, from each clinic's latest row.
-        cursor.execute(NEAREST_LIMITS_SQL, [NEAREST_LIMITS])
+        since = timezone.localdate(now, ZoneInfo(settings.DEFAULT_CLINIC_TIMEZONE)) - dt.timedelta(
+            days=LATEST_WINDOW_DAYS
+        )
+        cursor.execute(NEAREST_LIMITS_SQL, {"since": since, "limit": NEAREST_LIMITS})
         nearest = [
             LimitUsage(
                 clinic=everyone[row[0]],
@@ -252,7 +260,12 @@ def platform_metrics(*, date_from: dt.date, date_to: dt.date) -> PlatformMetrics
         # 5: no activity in the last 30 days (or never seen).
         cursor.execute(
             INACTIVE_SQL,
-            [settings.PUBLIC_SCHEMA_NAME, now - dt.timedelta(days=INACTIVE_DAYS), INACTIVE_LISTED],
+            {
+                "since": since,
+                "public": settings.PUBLIC_SCHEMA_NAME,
+                "cutoff": now - dt.timedelta(days=INACTIVE_DAYS),
+                "limit": INACTIVE_LISTED,
+            },
         )
         inactive_rows: list[Any] = cursor.fetchall()
     inactive = [

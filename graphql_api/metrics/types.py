@@ -111,7 +111,7 @@ class MetricsClinic:
 @graphql_type
 class ClinicLimitUsage:
     """A clinic's use of its effective limits (its overrides, else its plan's), from its latest
-    rolled-up day; messages are WhatsApp and SMS in that day's month."""
+    rolled-up day; messages are the WhatsApp and SMS its quota counted in that day's month."""
 
     clinic: MetricsClinic
     day: dt.date
@@ -128,7 +128,8 @@ class ClinicLimitUsage:
 
 @graphql_type
 class InactiveClinic:
-    """A clinic with no activity (audit event or sign-in) in the last 30 days, or never."""
+    """An active clinic, older than 30 days, with no sign-in and no action by its staff in the
+    last 30 days (``lastActivityAt`` null: none in the rollup's last 40 days)."""
 
     clinic: MetricsClinic
     last_activity_at: dt.datetime | None
@@ -155,7 +156,7 @@ class PlatformMetrics:
     mrr_series: list[MrrDay]
     nearest_limits: list[ClinicLimitUsage] = strawberry.field(description="The top 10.")
     inactive_clinics: list[InactiveClinic] = strawberry.field(description="At most 100.")
-    inactive_count: int = strawberry.field(description="All clinics inactive for 30 days.")
+    inactive_count: int = strawberry.field(description="All active clinics inactive for 30 days.")
 
 
 def metrics_clinic(clinic: object) -> MetricsClinic:

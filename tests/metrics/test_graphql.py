@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from backend.core.tenancy import clinic_context
 from backend.metrics.models import ClinicDayMetrics
 from backend.metrics.rollup import clinic_day_rollup
+from tenants_core.models import Clinic
 from tests.conftest import PLATFORM_ADMIN_EMAIL, error_code, graphql, host_for, http_login
 from tests.factories import PatientFactory
 
@@ -47,6 +48,12 @@ def rolled_up(committed_clinic: Any, django_db_blocker: Any) -> Any:
             for n in range(3):
                 PatientFactory(created_at=dt.datetime(2024, 7, 1, 15, n, tzinfo=dt.UTC))
         connection.set_schema_to_public()
+        # Opened before the days rolled up (a day before a clinic existed has no row), and
+        # long enough ago to count as inactive.
+        Clinic.objects.filter(pk=clinic.pk).update(
+            created_at=dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
+        )
+        clinic.refresh_from_db()
         for offset in range(3):
             clinic_day_rollup(clinic=clinic, day=DAY + dt.timedelta(days=offset))
     return clinic
@@ -109,6 +116,8 @@ def test_platform_metrics_answers_from_the_rollup_rows(uvicorn_server, rolled_up
         assert ours[0]["patients"] == 3
     inactive = {item["clinic"]["subdomain"] for item in data["inactiveClinics"]}
     assert "metricas-http" in inactive  # no sign-in, audit events only in 2024
+    assert "clinica1" not in inactive  # opened with this test run: not 30 days old yet
+    assert "cerrada" not in inactive  # suspended: its state says more than its activity
     assert data["inactiveCount"] >= len(inactive)
 
 

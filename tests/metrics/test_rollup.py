@@ -18,7 +18,7 @@ from backend.billing.models import Payment, Receipt
 from backend.files.models import StoredFile
 from backend.metrics.models import ClinicDayMetrics
 from backend.metrics.rollup import clinic_day_rollup, day_bounds
-from backend.notifications.models import Notification
+from backend.notifications.models import MessageUsage, Notification
 from backend.scheduling.models import Appointment
 from tests.factories import ChairFactory, PatientFactory, ProfessionalFactory, StaffFactory
 
@@ -103,8 +103,17 @@ def _known_day() -> None:
             kind="RECALL", channel=channel, status="SENT", patient=patient, send_at=when,
             sent_at=when,
         )  # fmt: skip
-    AuditEvent.objects.create(action="patient.update", entity_type="x", created_at=at(0, 20))
+    AuditEvent.objects.create(
+        action="patient.update", entity_type="x", actor=staff, created_at=at(0, 20)
+    )
+    # The clinic's own jobs (retention) audit with no user: not the clinic's activity.
+    AuditEvent.objects.create(
+        action="assistant.purge_transcripts", entity_type="x", created_at=at(0, 23)
+    )
     AuditEvent.objects.create(action="patient.update", entity_type="x", created_at=at(1, 10))
+    # The quota meter of the day's month, and another month's.
+    MessageUsage.objects.create(month=DAY.replace(day=1), whatsapp=7, sms=4, email=9)
+    MessageUsage.objects.create(month=dt.date(2024, 2, 1), whatsapp=50, sms=50)
 
 
 def test_day_bounds_are_the_clinic_local_midnights():
@@ -140,7 +149,8 @@ def test_every_figure_of_a_known_day_is_exact(clinic1):
     assert row.storage_bytes - before.storage_bytes == 1000
     assert row.messages_sent == 3
     assert (row.messages_whatsapp, row.messages_sms, row.messages_email) == (1, 1, 1)
-    assert row.last_activity_at == at(0, 20)
+    assert row.messages_metered_month == 11  # WhatsApp + SMS; email is not metered
+    assert row.last_activity_at == at(0, 20)  # not the retention job's event at 23:00
 
 
 def test_a_day_without_outcomes_has_no_no_show_rate(clinic1):
@@ -174,8 +184,14 @@ def test_a_final_day_keeps_what_the_schema_cannot_recompute(clinic1):
 
         Patient.objects.filter(created_at=at(0, 5)).update(is_archived=True)
         Appointment.objects.filter(starts_at=at(0, 17)).update(status="NO_SHOW")
+        # A resend clears the notification's sent_at (notification_resend): the day's sends
+        # must not drop with it.
+        Notification.objects.filter(sent_at=at(0, 12)).update(sent_at=None, status="PENDING")
+        MessageUsage.objects.filter(month=DAY.replace(day=1)).update(whatsapp=70)
     connection.set_schema_to_public()
     again = clinic_day_rollup(clinic=clinic1, day=DAY)
     assert again.patients == first.patients
+    assert (again.messages_sent, again.messages_whatsapp) == (3, 1)
+    assert again.messages_metered_month == first.messages_metered_month == 11
     assert (again.appointments_completed, again.appointments_no_show) == (1, 3)
     assert again.no_show_rate == Decimal("0.7500")
