@@ -11,8 +11,10 @@ which the tests reconcile with the scheduling and billing selectors:
   included). The no-show rate of a professional is ``no_show ÷ (completed + no_show)``,
   None when both are 0.
 - **Production**: the price of the procedures *performed* in the range
-  (``PerformedProcedure.price``, what the patient is charged for it), by professional and by
-  procedure, per currency.
+  (``PerformedProcedure.price``, the price recorded when the procedure was done, before the
+  IGV that billing adds when the clinic's prices exclude tax), by professional and by
+  procedure, per currency. It is clinical work done, billed or not: ``cash_report``'s
+  ``by_professional`` is another figure (the charges created in the range, taxes included).
 - **Patients**: a patient is *attended* in the range when an appointment of theirs that
   starts in it is COMPLETED. Attended patients with no earlier completed appointment are
   *new*; those with one are *returning*. (Not by ``created_at``: a patient registered last

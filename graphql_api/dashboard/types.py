@@ -132,7 +132,10 @@ class ClinicDashboard:
         description="Every status, zeros included."
     )
     attendance_by_professional: list[ProfessionalAttendance]
-    production_total: list[Money] = strawberry.field(description="One per currency.")
+    production_total: list[Money] = strawberry.field(
+        description="The price of the procedures performed in the range (before the IGV billing "
+        "adds when prices exclude tax), billed or not; one per currency."
+    )
     production_by_professional: list[ProfessionalProduction]
     production_by_procedure: list[ProcedureProduction]
     patients: PatientCounts
