@@ -32,7 +32,9 @@ which the tests reconcile with the scheduling and billing selectors:
   minutes are the clinic's opening hours on each day of the range that is not a closure
   (the same for every active chair); booked minutes are the parts inside the range of the
   appointments on that chair that are not CANCELLED (a NO_SHOW held the chair). A clinic that
-  has set no opening hours has no open minutes: its occupancy is None.
+  has set no opening hours has no open minutes: its occupancy is None. Booked minutes are not
+  clipped to the opening hours, so occupancy can pass 1 when a closure was added over days
+  already booked (the bookings outside the hours show rather than vanish).
 """
 
 from __future__ import annotations
