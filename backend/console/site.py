@@ -52,7 +52,7 @@ class ConsoleSite(AdminSite):
         ``user_password_change`` (validated, the operator's API tokens revoked, audited)."""
         from django.contrib.auth.views import PasswordChangeView
 
-        request.current_app = self.name  # type: ignore[attr-defined]
+        request.current_app = self.name
         return PasswordChangeView.as_view(
             form_class=ConsolePasswordChangeForm,
             success_url=reverse("admin:password_change_done", current_app=self.name),
