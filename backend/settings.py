@@ -152,6 +152,13 @@ except ValueError as error:
 
 # Observability (backend/observability). /metrics is off unless a token or networks are given.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or ""
+METRICS_TOKEN_MIN_LENGTH = 32
+if METRICS_TOKEN and not DEBUG and len(METRICS_TOKEN) < METRICS_TOKEN_MIN_LENGTH:
+    # Anyone who guesses it reads the platform's traffic and error counts.
+    raise ImproperlyConfigured(
+        f"METRICS_TOKEN must have at least {METRICS_TOKEN_MIN_LENGTH} characters; generate one"
+        ' with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
+    )
 METRICS_ALLOWED_IPS = metrics_networks_parse(os.environ.get("METRICS_ALLOWED_IPS") or "")
 # Distinct GraphQL operation names a process labels metrics with; later ones are "other".
 METRICS_MAX_OPERATIONS = int(os.environ.get("METRICS_MAX_OPERATIONS") or 200)

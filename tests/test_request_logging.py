@@ -225,7 +225,8 @@ def test_lines_without_a_token_or_outside_a_request_say_no_user_or_operation(cli
         logging.getLogger("tests.after").info("after the request")
     records = [json.loads(line) for line in lines()]
     (error,) = [r for r in records if r["logger"] == "graphql_api.errors"]
-    assert (error["user"], error["operation"]) == ("-", "Unknown")
+    # Refused before execution: "invalid", never the name the document claimed.
+    assert (error["user"], error["operation"]) == ("-", "invalid")
     assert (records[-1]["user"], records[-1]["operation"]) == ("-", "-")
 
 
@@ -236,5 +237,5 @@ def test_an_operation_name_that_is_not_a_name_is_not_logged_as_is(clinic1):
     records = [json.loads(line) for line in lines()]
     mine = [r for r in records if r["request_id"] == "req-weird-1"]
     assert mine
-    assert {r["operation"] for r in mine} <= {"other", "-"}
+    assert {r["operation"] for r in mine} <= {"invalid", "-"}
     assert all(weird not in r["operation"] for r in mine)

@@ -142,3 +142,20 @@ def test_compose_requires_the_secrets_instead_of_defaulting_them():
         assert f"${{{name}:?" in line, line
         assert ":-" not in line, line
     assert "change-me-in-production" not in compose
+
+
+@pytest.mark.parametrize("token", ["x" * 31, "metrics-scrape-token-0123456789"])
+def test_without_debug_a_short_metrics_token_refuses_to_start(token):
+    result = _start(LOAD, DEBUG="0", **production_secrets(), METRICS_TOKEN=token)
+    _refused(result, "METRICS_TOKEN must have at least 32 characters")
+
+
+def test_without_debug_a_long_metrics_token_or_none_starts():
+    for token in (secrets.token_urlsafe(32), ""):
+        result = _start(LOAD, DEBUG="0", **production_secrets(), METRICS_TOKEN=token)
+        assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_with_debug_a_short_metrics_token_is_accepted():
+    result = _start(LOAD, DEBUG="1", METRICS_TOKEN="short")
+    assert result.returncode == 0, result.stderr[-2000:]

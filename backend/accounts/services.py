@@ -1,4 +1,4 @@
-"""Staff management: create users, change their role, deactivate them."""
+"""Staff management: create users, change their role, deactivate them; a user's password."""
 
 from __future__ import annotations
 
@@ -138,5 +138,33 @@ def staff_user_deactivate(*, actor: User, user: User) -> User:
         action="staff.deactivate",
         entity=user,
         changes={"is_active": {"from": True, "to": False}, "tokens_revoked": revoked},
+    )
+    return user
+
+
+@transaction.atomic
+def user_password_change(*, actor: User, user: User, password: str, channel: str) -> User:
+    """Set ``user``'s password (Django's validators decide) and revoke every API token they
+    hold: whoever had one of them must sign in again with the new password. Audited with the
+    channel it came through and how many tokens went."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as error:
+        raise ValidationError(
+            {
+                "password": [
+                    ValidationError(" ".join(error.messages), code=StaffError.INVALID_PASSWORD)
+                ]
+            }
+        ) from None
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    revoked = tokens_revoke_for(user)
+    audit_record(
+        actor=actor,
+        action="auth.password_change",
+        entity=user,
+        changes={"channel": channel, "tokens_revoked": revoked},
     )
     return user

@@ -21,6 +21,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from backend.console.base import ConsoleAdmin, ConsoleChangeList
 from backend.console.forms import (
     ClinicCreateForm,
     ConfirmForm,
@@ -37,7 +38,7 @@ from tenants_core.models import Clinic
 Perform = Callable[[Clinic, dict[str, Any], Any], str]
 
 
-class ClinicChangeList(ChangeList):
+class ClinicChangeList(ConsoleChangeList):
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
         # Users and patients of the page's clinics, in one SQL statement.
@@ -54,7 +55,7 @@ def _patients(clinic: Clinic) -> Any:
     return getattr(clinic, "usage_counts", {}).get("patients", "—")
 
 
-class ClinicAdmin(admin.ModelAdmin):
+class ClinicAdmin(ConsoleAdmin):
     list_display = ("subdomain", "name", "plan", "status", _users, _patients, "created_at")
     list_filter = ("plan", "status")
     search_fields = ("subdomain",)  # shows the search box; the selector does the searching

@@ -7,13 +7,14 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.forms import AdminAuthenticationForm, AdminPasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from backend.accounts.auth import auth_credentials_check
 from backend.accounts.errors import AuthError
+from backend.accounts.services import user_password_change
 from backend.audit.services import audit_record
 from tenants_core.models import PlanCode
 
@@ -38,6 +39,23 @@ class ConsoleLoginForm(AdminAuthenticationForm):
             )
             self.user_cache = user
         return self.cleaned_data
+
+
+class ConsolePasswordChangeForm(AdminPasswordChangeForm):
+    """Django's form for the operator's own password (the old one, the new one twice, the
+    validators), saved through ``user_password_change``: set, the operator's API tokens
+    revoked, audited."""
+
+    def save(self, commit: bool = True) -> Any:
+        changed = user_password_change(
+            actor=self.user,
+            user=self.user,
+            password=self.cleaned_data["new_password1"],
+            channel="console",
+        )
+        # The view re-hashes the session with this object: it must carry the new hash.
+        self.user.password = changed.password
+        return self.user
 
 
 def errors_onto(form: forms.Form, error: ValidationError) -> None:

@@ -10,10 +10,11 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from backend.audit.models import AuditEvent
+from backend.console.base import ConsoleAdmin
 from tenants_core.models import ClinicBackup, Domain, MessagingSender, Plan
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ConsoleAdmin):
     actions = None
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -11,12 +11,12 @@ from typing import Any
 import django.contrib.admin
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.translation import gettext_lazy
 from django.views.static import serve
 
-from backend.audit.services import audit_record
 from backend.console import clinics, metrics, readonly
-from backend.console.forms import ConsoleLoginForm
+from backend.console.forms import ConsoleLoginForm, ConsolePasswordChangeForm
 from backend.console.wrapping import console_patterns, on_public_host, public_host_only
 
 ADMIN_STATIC = Path(django.contrib.admin.__file__).resolve().parent / "static"
@@ -48,17 +48,16 @@ class ConsoleSite(AdminSite):
         return super().index(request, {**(extra_context or {}), **metrics.platform_summary()})
 
     def password_change(self, request: HttpRequest, extra_context: Any = None) -> Any:
-        """Django's own form for the operator's own password (validated, Argon2), with the
-        change on the platform's audit trail like every other write."""
-        response = super().password_change(request, extra_context)
-        if request.method == "POST" and response.status_code == 302:
-            audit_record(
-                actor=request.user,
-                action="auth.password_change",
-                entity=request.user,  # type: ignore[arg-type]
-                changes={"channel": "console"},
-            )
-        return response
+        """Django's own view and form for the operator's own password, saved through
+        ``user_password_change`` (validated, the operator's API tokens revoked, audited)."""
+        from django.contrib.auth.views import PasswordChangeView
+
+        request.current_app = self.name
+        return PasswordChangeView.as_view(
+            form_class=ConsolePasswordChangeForm,
+            success_url=reverse("admin:password_change_done", current_app=self.name),
+            extra_context={**self.each_context(request), **(extra_context or {})},
+        )(request)
 
 
 # What the console shows, each part registering its own models on the site.

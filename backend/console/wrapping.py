@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, URLResolver
 
+from backend.core import log_context
 from backend.core.tenancy import request_transaction
 from backend.core.views import not_found, permission_denied
 
@@ -41,6 +42,14 @@ def public_host_only(view: Callable[..., HttpResponseBase]) -> Callable[..., Htt
     return public_only
 
 
+def _log_user(request: HttpRequest) -> None:
+    """The signed-in operator's id on the request's log lines (``backend.core.log_context``),
+    ``-`` for an anonymous visitor."""
+    user = request.user
+    user_id = user.pk if user.is_authenticated else None
+    setattr(request, log_context.SESSION_USER_ATTRIBUTE, user_id)
+
+
 def console_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """``view`` on the public host only, inside the request's transaction, with a session.
 
@@ -50,6 +59,7 @@ def console_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
 
     def respond(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         def innermost(request: HttpRequest) -> HttpResponseBase:
+            _log_user(request)  # the admin reads the session's user at once anyway
             try:
                 response = view(request, *args, **kwargs)
             except PermissionDenied:
@@ -58,6 +68,7 @@ def console_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
                 return permission_denied(request)
             except Http404:
                 return not_found(request)
+            _log_user(request)  # signed in (or out) by the view
             render = getattr(response, "render", None)
             return render() if callable(render) else response
 

@@ -9,8 +9,9 @@ and each request is its own asyncio task, so two requests never see each other's
 and the test client the thread keeps its context, so ``request_finished`` unbinds it.
 
 Lines outside a request (commands, startup) and the platform's own domain say ``-``. The user
-is the id of the token's user once the request's token has been looked up (never an email;
-``-`` before that and for anonymous requests); the operation is the GraphQL operation's
+is the id of the token's user once the request's token has been looked up, or of the console
+operator once the session's user is (never an email; ``-`` before that and for anonymous
+requests); the operation is the GraphQL operation's
 bounded label (``backend/observability/labels.py``), ``-`` until the document is read and for
 other paths. Only the
 fields below are written: a record's other attributes (Django's ``request``, the SQL ``params``
@@ -37,6 +38,9 @@ TEXT_FORMAT = (
 # module imports nothing of ours.
 OPERATION_ATTRIBUTE = "observed_operation"
 TOKEN_ATTRIBUTE = "_auth_token"
+# The id of a user signed in by a session (the platform console, backend.console.wrapping),
+# left on the request once the session's user is looked up.
+SESSION_USER_ATTRIBUTE = "observed_session_user_id"
 
 _request: ContextVar[Any] = ContextVar("log_request", default=None)
 
@@ -62,6 +66,8 @@ def request_fields(request: Any) -> tuple[str, str, str, str]:
     clinic = NONE if public else getattr(tenant, "subdomain", None) or NONE
     token = getattr(request, TOKEN_ATTRIBUTE, None)
     user_id = getattr(token, "user_id", None)
+    if user_id is None:
+        user_id = getattr(request, SESSION_USER_ATTRIBUTE, None)
     return (
         str(getattr(request, "request_id", NONE)),
         clinic,

@@ -4,7 +4,10 @@ A client's ``operationName`` is free text. As a label it would let any client cr
 without end, so a name is used only when it looks like a GraphQL name (``NAME``), and only the
 first ``METRICS_MAX_OPERATIONS`` distinct names of this process get their own value; later
 ones are ``other``. An anonymous operation is labelled by its first root field, which the
-schema bounds. Never a clinic: the plan is the only tenant-derived label.
+schema bounds. Only an operation the schema executed (its document parsed and validated) gets
+a name, so junk names sent with documents that never run cannot fill the cap: a document
+refused before execution (unparseable, invalid, over the limits) is ``invalid``. Never a
+clinic: the plan is the only tenant-derived label.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 OTHER = "other"
 # Requests that are not GraphQL, or a document that never parsed into an operation.
 NO_OPERATION = "-"
+# A GraphQL document refused before execution: its operationName is never used.
+INVALID = "invalid"
 PLATFORM = "platform"
 NO_PLAN = "none"
 

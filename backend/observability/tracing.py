@@ -11,6 +11,11 @@ wrapped (that would hand Django a proxy object). Each new connection gets the
 instrumentation's cursor factory instead, on Django's ``connection_created`` signal. Statements
 are recorded without their parameters (``capture_parameters`` stays off): they carry patient
 data.
+
+Every exporter (OTLP's, or one a test passes) is wrapped in
+``backend.observability.scrubbing.ScrubbingSpanExporter``: what leaves is an allow-list of
+attributes, exception events cut to their type and no status description (no URL with a
+capability token, no database error quoting a row).
 """
 
 from __future__ import annotations
@@ -47,14 +52,16 @@ def configure(exporter: Any = None) -> bool:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
+    from backend.observability.scrubbing import ScrubbingSpanExporter
+
     provider = TracerProvider(resource=Resource.create({"service.name": "dental-api"}))
     if exporter is None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         # The SDK reads the endpoint (…/v1/traces is appended) and headers from OTEL_*.
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        provider.add_span_processor(BatchSpanProcessor(ScrubbingSpanExporter(OTLPSpanExporter())))
     else:
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        provider.add_span_processor(SimpleSpanProcessor(ScrubbingSpanExporter(exporter)))
     trace.set_tracer_provider(provider)
     DjangoInstrumentor().instrument(
         tracer_provider=provider,

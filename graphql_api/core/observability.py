@@ -50,25 +50,24 @@ def operation_label(execution_context: Any) -> str:
 
 
 class OperationLabel(SchemaExtension):
-    """Leaves the operation's label on the request (``labels.OPERATION_ATTRIBUTE``) as soon
-    as the name is known and again once the document is parsed, for the metrics and for
-    every later log line of the request."""
+    """Leaves the operation's label on the request (``labels.OPERATION_ATTRIBUTE``), for the
+    metrics and for every later log line of the request: ``invalid`` while the document is
+    not (yet) executed, so for every refusal before execution (unparseable, invalid, over the
+    limits); the operation's name once the schema executes the parsed and validated document.
+    Never the raw ``operationName`` of a document that did not run: junk names must not fill
+    the label cap (``labels.operation``)."""
 
-    def _label(self) -> None:
+    def _set(self, label: str) -> None:
         request = _request(self)
         if request is not None:
-            setattr(request, labels.OPERATION_ATTRIBUTE, operation_label(self.execution_context))
+            setattr(request, labels.OPERATION_ATTRIBUTE, label)
 
     def on_operation(self) -> Generator[None, None, None]:
-        self._label()
-        yield
-
-    def on_validate(self) -> Generator[None, None, None]:
-        self._label()
+        self._set(labels.INVALID)
         yield
 
     def on_execute(self) -> Generator[None, None, None]:
-        self._label()
+        self._set(operation_label(self.execution_context))
         yield
 
 
@@ -81,7 +80,10 @@ class PrivateOpenTelemetry(OpenTelemetryExtensionSync):
         span.set_attribute("component", "graphql")
         self._span_holder[LifecycleStep.OPERATION] = span
         yield
-        span.set_attribute("graphql.operation.name", operation_label(self.execution_context))
+        # The label OperationLabel left (``invalid`` for a document that never ran): never
+        # computed here from an unexecuted document, which would admit its name to the cap.
+        request = _request(self)
+        span.set_attribute("graphql.operation.name", labels.request_operation(request))
         span.end()
 
     def filter_resolver_args(

@@ -240,8 +240,37 @@ def test_an_operator_changing_their_password_is_audited(operator, platform_admin
     platform_admin.refresh_from_db()
     assert platform_admin.check_password("Otra-clave-segura-2026")
     (event,) = AuditEvent.objects.filter(action="auth.password_change", actor=platform_admin)
-    assert event.changes == {"channel": "console"}
+    assert event.changes == {"channel": "console", "tokens_revoked": 0}
     assert _signed_in(operator)  # the session follows the new password
+
+
+def test_an_operator_changing_their_password_revokes_their_api_tokens(
+    operator, platform_admin, platform_token
+):
+    status, body = graphql(
+        operator, "{ plans { code } }", host=settings.BASE_DOMAIN, token=platform_token
+    )
+    assert status == 200
+    assert error_code(body) is None, body
+
+    response = console_post(
+        operator,
+        "password_change/",
+        {
+            "old_password": TEST_PASSWORD,
+            "new_password1": "Otra-clave-segura-2026",
+            "new_password2": "Otra-clave-segura-2026",
+        },
+    )
+
+    assert response.status_code == 302
+    status, body = graphql(
+        operator, "{ plans { code } }", host=settings.BASE_DOMAIN, token=platform_token
+    )
+    assert error_code(body) == "UNAUTHENTICATED", body
+    (event,) = AuditEvent.objects.filter(action="auth.password_change", actor=platform_admin)
+    assert event.changes == {"channel": "console", "tokens_revoked": 1}
+    assert _signed_in(operator)
 
 
 def test_a_refused_password_change_changes_nothing(operator, platform_admin):

@@ -164,8 +164,38 @@ def test_coded_graphql_errors_are_counted_by_code(token_server):
         _value(after, "dental_http_requests_total", operation="NoTokenPatients", outcome="refused")
         >= 1
     )
-    broken = {"operation": "Broken", "code": "GRAPHQL_VALIDATION_FAILED"}
+    # Refused before execution: labelled invalid, never by the name it claimed.
+    broken = {"operation": "invalid", "code": "GRAPHQL_VALIDATION_FAILED"}
     assert _value(after, "dental_graphql_errors_total", **broken) >= 1
+    assert 'operation="Broken"' not in after
+
+
+def test_names_of_documents_that_never_ran_do_not_fill_the_label_cap(django_db_blocker):
+    """With a cap of 2 names, 12 junk names sent with unparseable, invalid or too-deep
+    documents take none of it: the next real operations still get their own labels."""
+    env = {"METRICS_TOKEN": TOKEN, "METRICS_MAX_OPERATIONS": "2"}
+    junk = [
+        "query",  # unparseable
+        "query Junk { nope }",  # invalid
+        "query Junk { patients(first: 1) { totalCount } } query Other { me { id } }",
+        "{ " + "me { " * 40 + "id" + " }" * 41,  # over the depth limit
+    ]
+    with running_uvicorn(django_db_blocker, env=env) as server:
+        for i in range(12):
+            body = {"query": junk[i % len(junk)], "operationName": f"JunkName{i}"}
+            response = server.post(CLINIC_HOST, body)
+            assert response.json()["errors"], response.text
+        for name in ("RealAfterJunkOne", "RealAfterJunkTwo"):
+            response = server.post(
+                CLINIC_HOST, {"query": f"query {name} {{ patients(first: 1) {{ totalCount }} }}"}
+            )
+            assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        scraped = _scrape(server, **_bearer()).text
+    assert "JunkName" not in scraped
+    assert _value(scraped, "dental_http_requests_total", operation="invalid") >= 12
+    assert _value(scraped, "dental_http_requests_total", operation="RealAfterJunkOne") == 1
+    assert _value(scraped, "dental_http_requests_total", operation="RealAfterJunkTwo") == 1
+    assert _value(scraped, "dental_http_requests_total", operation="other") == 0
 
 
 @pytest.fixture
