@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -125,7 +126,8 @@ def test_settings_show_the_default_rules_and_this_months_usage_against_the_plan(
     client, clinic1, tokens
 ):
     with tenant_context(clinic1):
-        month = timezone.localdate().replace(day=1)
+        # The clinic's month (Lima), not UTC's: they differ for five hours at each month's turn.
+        month = timezone.localdate(timezone=ZoneInfo(clinic1.timezone)).replace(day=1)
         MessageUsage.objects.create(month=month, whatsapp=7, sms=3, email=50)
         patient = PatientFactory()
         _notification(patient, status="HELD", failure_code="PLAN_LIMIT_REACHED")

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('tenants_core', '0012_plan_storage_quotas'),
+        ('tenants_core', '0001_initial'),
     ]
 
     operations = [
