@@ -209,6 +209,8 @@ def _seed(busy_every: int, seed: float, shard: str = "0/1") -> dict[str, Any]:
     raw = connection.connection
     assert isinstance(raw, psycopg2.extensions.connection)
     assert raw.autocommit
+    with raw.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 0")  # a busy clinic's rows take a while
     part, parts = (int(n) for n in shard.split("/"))
     for index, schema in enumerate(clinics):
         if index % parts != part:
@@ -288,6 +290,7 @@ def _timed_run(day: dt.date, **options: Any) -> dict[str, Any]:
     from benchmarks.stats import median, p95
 
     seconds: list[float] = []
+    by_schema: dict[str, float] = {}
     statements = 0
     last = time.perf_counter()
 
@@ -296,10 +299,11 @@ def _timed_run(day: dt.date, **options: Any) -> dict[str, Any]:
         statements += 1
         return execute(sql, params, many, context)
 
-    def lap(_clinic: Any) -> None:
+    def lap(clinic: Any) -> None:
         nonlocal last
         now = time.perf_counter()
         seconds.append(now - last)
+        by_schema[clinic.schema_name] = now - last
         last = now
 
     began = time.perf_counter()
@@ -315,7 +319,49 @@ def _timed_run(day: dt.date, **options: Any) -> dict[str, Any]:
         "statements": statements,
         "statements_per_clinic": round(statements / max(len(result.clinic_ids), 1), 2),
         "clinic_ids": result.clinic_ids,
+        "by_schema": by_schema,
     }
+
+
+def _kinds() -> dict[str, str]:
+    """Each bench clinic's kind: "busy" or "small" (seeded by ``_seed``), or "empty"."""
+    from django.db import connection
+    from psycopg2 import sql
+
+    from benchmarks.scaling import PREFIX
+    from tenants_core.models import Clinic
+
+    kinds = {}
+    with connection.cursor() as cursor:
+        for schema in Clinic.objects.filter(subdomain__startswith=PREFIX).values_list(
+            "schema_name", flat=True
+        ):
+            cursor.execute(
+                sql.SQL("SELECT count(*) FROM {} WHERE name LIKE 'Bench chair %%'")
+                .format(sql.Identifier(schema, "staff_chair"))
+                .as_string(cursor.connection)
+            )
+            chairs = cursor.fetchone()[0]
+            kinds[schema] = "empty" if not chairs else "busy" if chairs > 2 else "small"
+    return kinds
+
+
+def _by_kind(run: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:
+    """Per-clinic seconds of a run by kind of clinic (count, median, p95, sum, in ms)."""
+    from benchmarks.stats import median, p95
+
+    out: dict[str, Any] = {}
+    for kind in ("busy", "small", "empty"):
+        values = [v for schema, v in run["by_schema"].items() if kinds.get(schema) == kind]
+        if values:
+            out[kind] = {
+                "clinics": len(values),
+                "median_ms": round(median(values) * 1000, 2),
+                "p95_ms": round(p95(values) * 1000, 2),
+                "mean_ms": round(sum(values) / len(values) * 1000, 2),
+                "sum_s": round(sum(values), 2),
+            }
+    return out
 
 
 def _rows(day: dt.date) -> dict[int, tuple[Any, ...]]:
@@ -357,8 +403,13 @@ def measure(server: Server, options: argparse.Namespace, run: Any) -> dict[str, 
     first_rows = _rows(day)
     _log("re-run")
     again = _timed_run(day)
-    figures["full"] = {k: v for k, v in full.items() if k != "clinic_ids"}
-    figures["rerun"] = {k: v for k, v in again.items() if k != "clinic_ids"}
+    kinds = _kinds()
+    figures["kinds"] = {k: sum(1 for v in kinds.values() if v == k) for k in set(kinds.values())}
+    hidden = {"clinic_ids", "by_schema"}
+    figures["full"] = {k: v for k, v in full.items() if k not in hidden}
+    figures["full"]["by_kind"] = _by_kind(full, kinds)
+    figures["rerun"] = {k: v for k, v in again.items() if k not in hidden}
+    figures["rerun"]["by_kind"] = _by_kind(again, kinds)
     figures["rerun"]["same_numbers"] = _rows(day) == first_rows
     figures["rerun"]["rows"] = len(first_rows)
     if options.skip_kill:
@@ -381,7 +432,8 @@ def measure(server: Server, options: argparse.Namespace, run: Any) -> dict[str, 
     killed = MetricsRollupRun.objects.get(day=day, finished_at__isnull=True, abandoned=False)
     resume = _timed_run(day)
     expected = [pk for pk in sorted(first_rows) if pk > killed.cursor]
-    figures["resume"] = {k: v for k, v in resume.items() if k != "clinic_ids"}
+    figures["resume"] = {k: v for k, v in resume.items() if k not in hidden}
+    figures["resume"]["by_kind"] = _by_kind(resume, kinds)
     figures["resume"].update(
         killed_after_clinics=killed.clinics_done,
         killed_cursor=killed.cursor,
