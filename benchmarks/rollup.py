@@ -36,6 +36,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=float, default=0.18, help="setseed() for the rows.")
     parser.add_argument("--kill-after", type=int, default=300, help="Clinics before the kill.")
     parser.add_argument("--skip-kill", action="store_true", help="No killed run and resume.")
+    parser.add_argument("--no-seed", action="store_true", help="Measure the rows as they are.")
     parser.add_argument("--seed-only", action="store_true", help="Seed the rows, measure nothing.")
     parser.add_argument("--seed-shard", default="0/1", help="k/n: seed clinics k mod n only.")
     parser.add_argument(
@@ -385,8 +386,10 @@ def measure(server: Server, options: argparse.Namespace, run: Any) -> dict[str, 
     from tenants_core.models import Clinic
 
     call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
-    _log("seeding")
-    figures: dict[str, Any] = {"data": _seed(options.busy_every, options.seed)}
+    figures: dict[str, Any] = {}
+    if not options.no_seed:
+        _log("seeding")
+        figures["data"] = _seed(options.busy_every, options.seed)
     clinic = Clinic.objects.exclude(schema_name="public").first()
     assert clinic is not None
     day = local_today(clinic)
