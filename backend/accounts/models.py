@@ -78,11 +78,7 @@ class AuthToken(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        indexes = [
-            models.Index(fields=["user", "expires_at"]),
-            # The daily metrics rollup: sign-ins in a day, and the last one before its end.
-            models.Index(fields=["created_at"], name="authtoken_created"),
-        ]
+        indexes = [models.Index(fields=["user", "expires_at"])]
 
     def __str__(self) -> str:
         return f"token of {self.user_id} until {self.expires_at:%Y-%m-%d %H:%M}"
