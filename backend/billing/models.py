@@ -147,7 +147,16 @@ class Receipt(models.Model):
 
     class Meta:
         ordering = ["-issued_at", "-id"]
-        indexes = [models.Index(fields=["patient", "issued_at"], name="receipt_patient_time")]
+        indexes = [
+            models.Index(fields=["patient", "issued_at"], name="receipt_patient_time"),
+            # The daily metrics rollup counts the receipts issued and voided in a day.
+            models.Index(fields=["issued_at"], name="receipt_issued"),
+            models.Index(
+                fields=["voided_at"],
+                name="receipt_voided",
+                condition=models.Q(voided_at__isnull=False),
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["receipt_type", "series", "number"], name="receipt_number_unique"

@@ -230,6 +230,12 @@ class Notification(models.Model):
             models.Index(fields=["patient", "-send_at"], name="notification_patient"),
             models.Index(fields=["appointment"], name="notification_appointment"),
             models.Index(fields=["recipient", "-sent_at"], name="notification_recipient"),
+            # The daily metrics rollup counts the messages sent in a day, by channel.
+            models.Index(
+                fields=["sent_at"],
+                name="notification_sent",
+                condition=models.Q(sent_at__isnull=False),
+            ),
         ]
         constraints = [
             # At most one message per appointment, rule and channel: planning twice (a retry,

@@ -62,6 +62,8 @@ class Appointment(models.Model):
         indexes = [
             models.Index(fields=["starts_at", "id"], name="appointment_agenda"),
             models.Index(fields=["patient", "starts_at"], name="appointment_patient"),
+            # The daily metrics rollup counts the appointments created in a day.
+            models.Index(fields=["created_at"], name="appointment_created"),
         ]
         constraints = [
             models.CheckConstraint(
