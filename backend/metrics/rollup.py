@@ -140,9 +140,11 @@ def _upsert(schema: str) -> sql.Composed:
         FROM
             (SELECT count(*) AS users FROM {user}
               WHERE is_active AND date_joined < %(end)s) u,
-            (SELECT count(DISTINCT user_id) FILTER (WHERE created_at >= %(start)s) AS active_users,
-                    max(created_at) AS last_sign_in
-               FROM {token} WHERE created_at < %(end)s) t,
+            (SELECT
+                (SELECT count(DISTINCT user_id) FROM {token}
+                  WHERE created_at >= %(start)s AND created_at < %(end)s) AS active_users,
+                (SELECT max(created_at) FROM {token}
+                  WHERE created_at < %(end)s) AS last_sign_in) t,
             (SELECT count(*) FILTER (WHERE NOT is_archived) AS patients,
                     count(*) FILTER (WHERE created_at >= %(start)s) AS new_patients
                FROM {patient} WHERE created_at < %(end)s) p,
