@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 PUBLIC_KEY = "0123456789abcdef0123456789abcdef"
 
@@ -76,3 +77,39 @@ def running_capture_server() -> Iterator[CaptureServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _value(any_value: Any) -> Any:
+    return getattr(any_value, any_value.WhichOneof("value"))
+
+
+def exported_spans(collector: CaptureServer) -> list[dict[str, Any]]:
+    """Every span the collector received over OTLP/HTTP (``/v1/traces``), decoded: name, ids,
+    kind, attributes, events and status."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    spans = []
+    for body, path in zip(list(collector.envelopes), list(collector.paths), strict=True):
+        assert path == "/v1/traces", path
+        request = ExportTraceServiceRequest.FromString(body)
+        for resource_spans in request.resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    spans.append(
+                        {
+                            "name": span.name,
+                            "id": span.span_id.hex(),
+                            "parent": span.parent_span_id.hex(),
+                            "trace": span.trace_id.hex(),
+                            "kind": span.kind,
+                            "attributes": {a.key: _value(a.value) for a in span.attributes},
+                            "events": [
+                                (e.name, {a.key: _value(a.value) for a in e.attributes})
+                                for e in span.events
+                            ],
+                            "status": (span.status.code, span.status.message),
+                        }
+                    )
+    return spans

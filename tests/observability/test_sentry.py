@@ -49,18 +49,20 @@ def _break_patient_inserts(clinic: Any, django_db_blocker: Any) -> None:
         )
 
 
+# The patient whose registration the broken trigger refuses, quoting them.
+PATIENT_INPUT = {
+    "firstName": FIRST, "lastName": LAST, "documentType": "DNI",
+    "documentNumber": DNI, "phone": PHONE, "email": PATIENT_EMAIL,
+    "notes": "alergia a la penicilina",
+}  # fmt: skip
+
+
 def test_a_masked_internal_error_reaches_sentry_without_patient_data(
     django_db_blocker, committed_clinic
 ):
     clinic = committed_clinic(SUBDOMAIN)
     _break_patient_inserts(clinic, django_db_blocker)
-    variables = {
-        "input": {
-            "firstName": FIRST, "lastName": LAST, "documentType": "DNI",
-            "documentNumber": DNI, "phone": PHONE, "email": PATIENT_EMAIL,
-            "notes": "alergia a la penicilina",
-        }
-    }  # fmt: skip
+    variables = {"input": PATIENT_INPUT}
     with (
         running_capture_server() as fake,
         running_uvicorn(

@@ -12,13 +12,16 @@ from typing import Any
 from django.conf import settings
 from django.db.backends.signals import connection_created
 from opentelemetry import trace
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from backend.observability import tracing
 from graphql_api.core.observability import PrivateOpenTelemetry
 from graphql_api.schema import schema
 from tests.conftest import http_login, running_uvicorn
-from tests.observability.capture_server import CaptureServer, running_capture_server
+from tests.observability.capture_server import (
+    CaptureServer,
+    exported_spans,
+    running_capture_server,
+)
 
 CLINIC_HOST = "clinica1.localhost"
 SEARCH = "Quispe-Trazado"
@@ -27,43 +30,18 @@ query PatientsTraced($s: String) { patients(first: 2, search: $s) { totalCount }
 """
 
 
-def _value(any_value: Any) -> Any:
-    return getattr(any_value, any_value.WhichOneof("value"))
-
-
-def _spans(collector: CaptureServer) -> list[dict[str, Any]]:
-    spans = []
-    for body, path in zip(list(collector.envelopes), list(collector.paths), strict=True):
-        assert path == "/v1/traces", path
-        request = ExportTraceServiceRequest.FromString(body)
-        for resource_spans in request.resource_spans:
-            for scope_spans in resource_spans.scope_spans:
-                for span in scope_spans.spans:
-                    spans.append(
-                        {
-                            "name": span.name,
-                            "id": span.span_id.hex(),
-                            "parent": span.parent_span_id.hex(),
-                            "trace": span.trace_id.hex(),
-                            "kind": span.kind,
-                            "attributes": {a.key: _value(a.value) for a in span.attributes},
-                        }
-                    )
-    return spans
-
-
 def _wait_for_trace(collector: CaptureServer, request_id: str) -> list[dict[str, Any]]:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        spans = _spans(collector)
+        spans = exported_spans(collector)
         roots = [s for s in spans if s["attributes"].get("request.id") == request_id]
         if roots:
             # The request span ends last; give the statement spans' batch a moment too.
             time.sleep(0.5)
-            spans = _spans(collector)
+            spans = exported_spans(collector)
             return [s for s in spans if s["trace"] == roots[0]["trace"]]
         time.sleep(0.1)
-    raise AssertionError(f"no trace for {request_id}: {_spans(collector)}")
+    raise AssertionError(f"no trace for {request_id}: {exported_spans(collector)}")
 
 
 def test_a_request_exports_one_trace_with_django_strawberry_and_psycopg2_spans(

@@ -11,16 +11,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
 from tests.conftest import LiveServer, http_login, running_uvicorn
-from tests.observability.capture_server import CaptureServer, running_capture_server
+from tests.observability.capture_server import (
+    CaptureServer,
+    exported_spans,
+    running_capture_server,
+)
 from tests.observability.test_sentry import (
     CREATE_PATIENT,
     DNI,
     FIRST,
     LAST,
     PATIENT_EMAIL,
+    PATIENT_INPUT,
     PHONE,
     _break_patient_inserts,
 )
@@ -32,41 +35,17 @@ URL_KEYS = {"http.url", "http.target", "url.full", "url.path", "url.query"}
 PEER_KEYS = {"http.user_agent", "user_agent.original", "net.peer.ip", "client.address"}
 
 
-def _value(any_value: Any) -> Any:
-    return getattr(any_value, any_value.WhichOneof("value"))
-
-
-def _spans(collector: CaptureServer) -> list[dict[str, Any]]:
-    spans = []
-    for body in list(collector.envelopes):
-        request = ExportTraceServiceRequest.FromString(body)
-        for resource_spans in request.resource_spans:
-            for scope_spans in resource_spans.scope_spans:
-                for span in scope_spans.spans:
-                    spans.append(
-                        {
-                            "name": span.name,
-                            "trace": span.trace_id.hex(),
-                            "attributes": {a.key: _value(a.value) for a in span.attributes},
-                            "events": [
-                                (e.name, {a.key: _value(a.value) for a in e.attributes})
-                                for e in span.events
-                            ],
-                            "status": (span.status.code, span.status.message),
-                        }
-                    )
-    return spans
-
-
 def _trace(collector: CaptureServer, request_id: str) -> list[dict[str, Any]]:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        roots = [s for s in _spans(collector) if s["attributes"].get("request.id") == request_id]
+        roots = [
+            s for s in exported_spans(collector) if s["attributes"].get("request.id") == request_id
+        ]
         if roots:
             time.sleep(0.5)  # the statement spans' batch too
-            return [s for s in _spans(collector) if s["trace"] == roots[0]["trace"]]
+            return [s for s in exported_spans(collector) if s["trace"] == roots[0]["trace"]]
         time.sleep(0.1)
-    raise AssertionError(f"no trace for {request_id}: {_spans(collector)}")
+    raise AssertionError(f"no trace for {request_id}: {exported_spans(collector)}")
 
 
 @contextmanager
@@ -97,12 +76,7 @@ def test_a_database_error_quoting_a_patient_leaves_no_trace_of_them(
 ):
     clinic = committed_clinic(SUBDOMAIN)
     _break_patient_inserts(clinic, django_db_blocker)
-    variables = {
-        "input": {
-            "firstName": FIRST, "lastName": LAST, "documentType": "DNI",
-            "documentNumber": DNI, "phone": PHONE, "email": PATIENT_EMAIL,
-        }
-    }  # fmt: skip
+    variables = {"input": PATIENT_INPUT}
     with _traced(django_db_blocker) as (collector, server):
         token = http_login(server, HOST, f"admin@{SUBDOMAIN}.pe")["token"]
         response = server.post(
