@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
@@ -19,6 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, URLResolver
+from django.utils import timezone
 
 from backend.core import log_context
 from backend.core.tenancy import request_transaction
@@ -73,7 +75,10 @@ def console_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
             return render() if callable(render) else response
 
         chain = SessionMiddleware(AuthenticationMiddleware(MessageMiddleware(innermost)))
-        return cast(HttpResponseBase, chain(request))  # sync: MiddlewareMixin's __call__
+        # Times are shown in the platform's zone (the clinics' default), not UTC: stored UTC,
+        # shown local, like everything the clinics see. Forms read them in it too.
+        with timezone.override(ZoneInfo(settings.DEFAULT_CLINIC_TIMEZONE)):
+            return cast(HttpResponseBase, chain(request))  # sync: MiddlewareMixin's __call__
 
     return public_host_only(functools.wraps(view)(request_transaction(respond)))
 

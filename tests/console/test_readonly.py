@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import models
@@ -153,6 +154,8 @@ def test_the_index_lists_the_console_models(operator):
 def test_the_front_page_shows_the_platform_figures(operator, rows):
     """platformMetrics' figures, from the rollup's public tables, beside the tables."""
     clinics = Clinic.objects.exclude(schema_name="public")
+    yesterday = timezone.localdate(timezone=ZoneInfo("America/Lima")) - dt.timedelta(days=1)
+    clinic_day_rollup(clinic=rows["clinic"], day=yesterday)
 
     page = console_get(operator, "")
 
@@ -165,5 +168,19 @@ def test_the_front_page_shows_the_platform_figures(operator, rows):
     assert figures.mrr == sum(c.plan.monthly_price for c in clinics.filter(status="active"))
     assert b'id="platform-metrics"' in page.content
     assert f"USD {figures.mrr}".encode() in page.content
-    # clinica1 has a rolled-up row (the fixture), so it is among the limits' candidates.
+    # clinica1 has a recent rolled-up row, so it is among the limits' candidates.
     assert "clinica1" in {usage.clinic.subdomain for usage in figures.nearest_limits}
+
+
+def test_times_are_shown_in_the_platform_s_zone_not_utc(operator, rows):
+    """Stored UTC, shown in America/Lima (UTC−5) like everything else people read."""
+    backup = rows["clinicbackup"]
+    ClinicBackup.objects.filter(pk=backup.pk).update(
+        created_at=dt.datetime(2024, 7, 1, 15, 0, tzinfo=dt.UTC)
+    )
+
+    page = console_get(operator, "tenants_core/clinicbackup/")
+
+    assert page.status_code == 200
+    assert b"July 1, 2024, 10 a.m." in page.content
+    assert b"3 p.m." not in page.content
