@@ -77,6 +77,7 @@ def test_the_clinic_page_offers_every_action(operator, own_clinic):
     assert page.status_code == 200
     for action in ("plan", "suspend", "domain", "backup"):
         assert f"/console/{_clinic_page(clinic, action)}".encode() in page.content
+    assert b"historylink" not in page.content  # Django's admin log is never written here
 
 
 def test_suspending_routes_the_clinic_to_clinic_suspended_at_once(operator, own_clinic):
