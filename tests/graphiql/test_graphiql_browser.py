@@ -117,8 +117,8 @@ def test_graphiql_renders_offline_signs_in_and_answers(chromium, uvicorn_server)
             "loading": page.locator("text=Loading…").count(),
         }
 
-    visit = chromium.on_page(visit, screenshot="graphiql-2-answer")
-    seen = visit.result
+    done = chromium.on_page(visit, screenshot="graphiql-2-answer")
+    seen = done.result
 
     # Rendered from this server alone: nothing was asked of any other host.
     assert offline.blocked == []
@@ -135,8 +135,8 @@ def test_graphiql_renders_offline_signs_in_and_answers(chromium, uvicorn_server)
     assert '"errors"' not in seen["answer"]
     # No CSP violation, neither as an event nor in the console.
     assert seen["violations"] == []
-    assert not [m for m in visit.console if "Content Security Policy" in m], visit.console
-    assert not [m for m in visit.console if m.startswith("error")], visit.console
+    assert not [m for m in done.console if "Content Security Policy" in m], done.console
+    assert not [m for m in done.console if m.startswith("error")], done.console
     # The token is kept in the page's memory only: not in any storage, not in a cookie.
     assert token not in seen["storage"]
     assert "Bearer" not in seen["storage"]
@@ -167,8 +167,8 @@ def test_a_wrong_password_shows_the_apis_message(chromium, uvicorn_server, commi
             "violations": _violations(page),
         }
 
-    visit = chromium.on_page(visit, screenshot="graphiql-wrong-password")
-    seen = visit.result
+    done = chromium.on_page(visit, screenshot="graphiql-wrong-password")
+    seen = done.result
 
     assert offline.blocked == []
     assert seen["status"] == "The email or the password is not correct."

@@ -6,11 +6,13 @@ way to any other file, and no page at all when ``GRAPHIQL`` is off (its default 
 from __future__ import annotations
 
 import base64
+import fnmatch
 import hashlib
 import json
 import os
 import subprocess
 import sys
+import tomllib
 
 import pytest
 from django.conf import settings as django_settings
@@ -229,3 +231,18 @@ def test_sri_hashes_are_sha384_in_base64():
     data = b"graphiql"
 
     assert sri_sha384(data) == "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+def test_an_installed_product_ships_the_page_and_its_files():
+    """``pyproject.toml``'s package data for ``graphql_api`` covers the template and every
+    file the page serves (without them an installed product would answer the page with 500)."""
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["graphql_api"]
+    package = ROOT / "graphql_api"
+    needed = [ASSETS_DIR / "manifest.json", package / "templates/graphql_api/graphiql.html"]
+    needed += [ASSETS_DIR / name for name in assets()]
+
+    for path in needed:
+        relative = str(path.relative_to(package))
+        assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns), relative
