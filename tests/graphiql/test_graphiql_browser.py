@@ -12,7 +12,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings as django_settings
 
+from tests.conftest import PLATFORM_ADMIN_EMAIL
 from tests.factories import TEST_PASSWORD
 from tests.graphiql.page import CLINIC_HOST, CLINIC_NAME
 
@@ -71,6 +73,17 @@ def _sign_in(page: Any, email: str, password: str) -> None:
     page.click("#signin-submit")
 
 
+def _wait_signed_in(page: Any) -> None:
+    """Until the panel says so and GraphiQL's Headers tab holds the token (React renders the
+    new headers a moment after the panel changes)."""
+    page.wait_for_selector("#signout:not([hidden])", timeout=TIMEOUT)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.graphiql-editor-tool .CodeMirror')]"
+        ".some(e => e.CodeMirror.getValue().includes('Bearer '))",
+        timeout=TIMEOUT,
+    )
+
+
 def _violations(page: Any) -> list[str]:
     return page.evaluate("window.__cspViolations")
 
@@ -83,10 +96,7 @@ def test_graphiql_renders_offline_signs_in_and_answers(chromium, uvicorn_server)
         offline.attach(page)
         _open_graphiql(page, url)
         _sign_in(page, f"admin@{CLINIC_HOST.split('.')[0]}.pe", TEST_PASSWORD)
-        page.wait_for_function(
-            "() => document.getElementById('signout') && !document.getElementById('signout').hidden",
-            timeout=TIMEOUT,
-        )
+        _wait_signed_in(page)
         headers = page.evaluate(CODEMIRROR_VALUES, ".graphiql-editor-tool .CodeMirror")
         status = page.text_content("#signin-status")
         chromium.keep_screenshot(page, "graphiql-1-signed-in")
@@ -185,11 +195,16 @@ def test_signing_out_revokes_the_token_and_empties_the_headers(chromium, uvicorn
         offline.attach(page)
         _open_graphiql(page, url)
         _sign_in(page, "admin@clinica1.pe", TEST_PASSWORD)
-        page.wait_for_selector("#signout:not([hidden])", timeout=TIMEOUT)
+        _wait_signed_in(page)
         headers = page.evaluate(CODEMIRROR_VALUES, ".graphiql-editor-tool .CodeMirror")
-        with page.expect_response(lambda r: r.request.method == "POST") as logout:
+        with page.expect_response(lambda r: "SignOut" in (r.request.post_data or "")) as logout:
             page.click("#signout")
         page.wait_for_selector("#signin-submit:not([hidden])")
+        page.wait_for_function(
+            "() => ![...document.querySelectorAll('.graphiql-editor-tool .CodeMirror')]"
+            ".some(e => e.CodeMirror.getValue().includes('Bearer '))",
+            timeout=TIMEOUT,
+        )
         return {
             "token": headers.split("Bearer ", 1)[1].split('"', 1)[0],
             "logout": logout.value.json(),
@@ -209,3 +224,37 @@ def test_signing_out_revokes_the_token_and_empties_the_headers(chromium, uvicorn
     assert "Bearer" not in seen["headers_after"]
     assert seen["status"] == "Signed out. The token was revoked."
     assert after.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_a_platform_operator_signs_in_on_the_platforms_domain(chromium, uvicorn_server):
+    url = f"http://{django_settings.BASE_DOMAIN}:{uvicorn_server.port}/graphql"
+    offline = Offline()
+
+    def visit(page: Any) -> dict[str, Any]:
+        offline.attach(page)
+        _open_graphiql(page, url)
+        hint = page.text_content(".signin-hint")
+        _sign_in(page, PLATFORM_ADMIN_EMAIL, TEST_PASSWORD)
+        _wait_signed_in(page)
+        page.click(".graphiql-execute-button")
+        page.wait_for_function(
+            "email => [...document.querySelectorAll('.graphiql-response .CodeMirror')]"
+            ".some(e => e.CodeMirror.getValue().includes(email))",
+            arg=PLATFORM_ADMIN_EMAIL,
+            timeout=TIMEOUT,
+        )
+        return {
+            "hint": hint,
+            "query": page.evaluate(CODEMIRROR_VALUES, ".graphiql-query-editor .CodeMirror"),
+            "storage": page.evaluate(STORAGE),
+            "violations": _violations(page),
+        }
+
+    done = chromium.on_page(visit, screenshot="graphiql-platform")
+    seen = done.result
+
+    assert offline.blocked == []
+    assert "platform operators sign in here" in seen["hint"]
+    assert seen["query"].strip() == "{ me { email } }"
+    assert "Bearer" not in seen["storage"]
+    assert seen["violations"] == []

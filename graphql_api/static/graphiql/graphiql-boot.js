@@ -103,7 +103,7 @@
     signOut.hidden = !token;
     password.value = "";
     render();
-    show(token ? texts.msgSignedIn.replace("%(email)s", who) : texts.msgSignedOut, false);
+    show(token ? texts.msgSignedIn.replace("{email}", who) : texts.msgSignedOut, false);
   }
 
   form.addEventListener("submit", async function (event) {
