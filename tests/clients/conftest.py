@@ -4,6 +4,7 @@ built with Node (``npm ci``, codegen, ``tsc``)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -140,11 +141,16 @@ def npm_run(
 
 @pytest.fixture(scope="module")
 def front_desk_modules() -> BuiltExample:
-    """``npm ci`` from the committed lockfile (npm's cache under .data/)."""
+    """``npm ci`` from the committed lockfile (npm's cache under .data/). A checkout whose
+    node_modules came from this very lockfile keeps it (``npm ci`` takes ~40 s here)."""
     node, npm = node_tool("node"), node_tool("npm")
     started = time.monotonic()
-    cache = settings.DATA_DIR / "npm-cache"
-    npm_run(npm, "ci", "--no-audit", "--no-fund", "--prefer-offline", "--cache", str(cache))
+    lock = hashlib.sha256((FRONT_DESK / "package-lock.json").read_bytes()).hexdigest()
+    stamp = FRONT_DESK / "node_modules" / ".installed-from-lock"
+    if not stamp.exists() or stamp.read_text() != lock:
+        cache = settings.DATA_DIR / "npm-cache"
+        npm_run(npm, "ci", "--no-audit", "--no-fund", "--prefer-offline", "--cache", str(cache))
+        stamp.write_text(lock)
     return BuiltExample(node, npm, {"npm ci": time.monotonic() - started})
 
 

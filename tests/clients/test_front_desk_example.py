@@ -81,6 +81,7 @@ def test_front_desk_example_runs_against_the_server(
     started = time.monotonic()
     result = front_desk.run(env=example_env(kit_world, persisted_server))
     front_desk.timings["example"] = time.monotonic() - started
+    print(result.stdout)
     assert_front_desk_day(result, kit_world)
     assert "full documents against http://kitdesk1" in result.stdout
     assert booked(kit_world, django_db_blocker) == before + 1
