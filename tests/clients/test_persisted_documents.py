@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from backend.core.tenancy import clinic_context
 from backend.patients.models import Patient
 from graphql_api.core import persisted_documents
 from tests.clients.conftest import MANIFEST, KitWorld
-from tests.conftest import LiveServer, error_code, host_for, http_login
+from tests.conftest import ROOT, LiveServer, child_env, error_code, host_for, http_login
 from tests.factories import TEST_PASSWORD
 
 REGISTERED = json.loads(MANIFEST.read_text(encoding="utf-8"))
@@ -244,3 +246,30 @@ def test_persisted_only_without_a_manifest_is_a_configuration_error(settings: An
     settings.GRAPHQL_PERSISTED_ONLY = True
     with pytest.raises(ImproperlyConfigured, match="GRAPHQL_PERSISTED_ONLY"):
         persisted_documents.registry()
+
+
+def test_a_registered_mutation_does_not_run_over_get(
+    persisted_server: LiveServer, kit_world: KitWorld
+) -> None:
+    """A hash makes a mutation no more GET-able than its text (a link must not sign out)."""
+    logout = next(key for key, text in REGISTERED.items() if text.startswith("mutation Logout "))
+    bearer = token(persisted_server, kit_world)
+    response = persisted_server.request(
+        "GET", "/graphql", host(kit_world), params={"documentId": logout},
+        headers={"Authorization": f"Bearer {bearer}", "Accept": "application/json"},
+    )  # fmt: skip
+    assert response.status_code in (400, 405), response.text
+    assert "data" not in response.json()
+    still = post(persisted_server, kit_world, {"documentId": WHO_AM_I}, bearer)
+    assert still.json()["data"]["me"]["email"] == kit_world.reception_email
+
+
+def test_a_server_with_a_bad_manifest_does_not_start(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"sha256:" + "0" * 64: "{ me { email } }"}), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True,
+        env=child_env(GRAPHQL_PERSISTED_DOCUMENTS=str(manifest)), timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "is not the sha256" in result.stderr
