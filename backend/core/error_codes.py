@@ -26,6 +26,9 @@ class CommonError(StrEnum):
     TENANT_DOMAIN_ONLY = "TENANT_DOMAIN_ONLY"  # a clinic field asked on the platform's domain
     INTERNAL_ERROR = "INTERNAL_ERROR"  # a bug of ours: logged in full, masked outside DEBUG
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"  # an outage: 503, try again in a moment
+    # Persisted documents (graphql_api/core/persisted_documents.py), both answered with 400:
+    PERSISTED_DOCUMENT_NOT_FOUND = "PERSISTED_DOCUMENT_NOT_FOUND"  # a documentId not registered
+    PERSISTED_DOCUMENT_REQUIRED = "PERSISTED_DOCUMENT_REQUIRED"  # text sent, persisted-only on
 
 
 class Forbidden(Exception):
