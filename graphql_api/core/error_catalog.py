@@ -1,0 +1,438 @@
+"""Every error code a client can receive, where it comes from, and which operation may answer
+it: read from the code, so that the list in ``docs/clients.md`` cannot drift
+(``manage.py export_error_codes``; ``--check`` in CI).
+
+- **The codes** are the members of the error enums in ``ERROR_ENUMS``; what each one means is
+  its attribute docstring (the string under the member). ``tests/graphql_api/
+  test_error_codes.py`` fails when an ``*Error`` enum is not listed here, when a member has
+  no docstring, or when code raises a code outside these enums.
+- **Where a code comes from** is found in the source: each module that names a member
+  (``SchedulingError.APPOINTMENT_OVERLAP``) can answer it. Modules are grouped by domain
+  (``backend/<domain>``, ``tenants_core`` as ``platform``); the request's way in (middleware,
+  the view, non-GraphQL endpoints) is ``HTTP``.
+- **Per operation**: its permission extensions give ``TENANT_DOMAIN_ONLY``/
+  ``PUBLIC_DOMAIN_ONLY``, ``UNAUTHENTICATED`` and ``FORBIDDEN``; an ``ID`` argument (also
+  inside an input) gives ``INVALID_ID`` and ``NOT_FOUND``; a connection gives
+  ``INVALID_PAGINATION``. Its business codes are those its GraphQL package and the domain
+  package behind it name, with the shared modules they import (``backend/core``,
+  ``backend/files``, ``tenants_core`` limits…), but not other domains' packages.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import inspect
+import textwrap
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from itertools import pairwise
+from pathlib import Path
+
+import strawberry
+from graphql import (
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    get_named_type,
+)
+from strawberry.permission import PermissionExtension
+from strawberry.types.base import StrawberryObjectDefinition
+
+from backend.accounts.errors import AuthError, StaffError
+from backend.assistant.errors import AssistantError
+from backend.billing.errors import BillingError
+from backend.clinic_admin.errors import ClinicAdminError
+from backend.clinical.errors import ClinicalError
+from backend.core.contacts import ContactError
+from backend.core.error_codes import CommonError
+from backend.core.text import TextError
+from backend.core.transactions import TransactionError
+from backend.documents.errors import DocumentError
+from backend.files.errors import FileError
+from backend.metrics.errors import MetricsError
+from backend.notifications.errors import NotificationError
+from backend.notifications.webhooks import WebhookError
+from backend.patients.errors import PatientError
+from backend.reports.errors import ReportError
+from backend.resources.errors import ResourceError
+from backend.scheduling.errors import SchedulingError
+from backend.treatments.errors import TreatmentError
+from graphql_api.core.permissions import (
+    HasPermission,
+    IsAuthenticated,
+    IsPlatformAdmin,
+    PublicDomainOnly,
+    TenantDomainOnly,
+)
+from tenants_core.errors import PlatformError
+
+# Every enum of codes that reaches a client, shared ones first.
+ERROR_ENUMS: tuple[type[StrEnum], ...] = (
+    CommonError,
+    TransactionError,
+    TextError,
+    ContactError,
+    FileError,
+    AuthError,
+    StaffError,
+    PatientError,
+    ResourceError,
+    SchedulingError,
+    ClinicalError,
+    DocumentError,
+    TreatmentError,
+    BillingError,
+    NotificationError,
+    AssistantError,
+    ClinicAdminError,
+    ReportError,
+    MetricsError,
+    PlatformError,
+    WebhookError,
+)
+
+# Any GraphQL operation may answer these, whatever it does: the document or the request
+# refused (nothing ran), a bug or an outage of ours, a lost race (nothing saved), a rule
+# without a code of its own.
+ANY_OPERATION: tuple[str, ...] = (
+    CommonError.BAD_REQUEST,
+    CommonError.GRAPHQL_VALIDATION_FAILED,
+    CommonError.INVALID,
+    CommonError.INTERNAL_ERROR,
+    CommonError.DATABASE_UNAVAILABLE,
+    TransactionError.CONCURRENT_UPDATE,
+)
+
+# The way in, before or around GraphQL: what these modules name is answered at the HTTP level
+# (a JSON body ``{"errors": [{"message", "extensions": {"code"}}]}`` with a 4xx/5xx status).
+HTTP_MODULES: frozenset[str] = frozenset(
+    {
+        "backend.core.middleware",
+        "backend.core.views",
+        "tenants_core.middleware",
+        "graphql_api.core.http_input",
+        "graphql_api.core.views",
+        "backend.files.views",
+        "backend.branding.views",
+        "backend.notifications.webhooks",
+        "backend.observability.middleware",
+    }
+)
+
+# Modules that name codes without raising them (the enums themselves, the classification of
+# every error, the catalog): not a source of any code.
+NOT_SOURCES: frozenset[str] = frozenset(
+    {"graphql_api.core.errors", "graphql_api.core.error_logging", __name__}
+)
+
+# The domain package behind a GraphQL package, where the names differ.
+BACKEND_OF: dict[str, str] = {
+    "platform": "tenants_core",
+    "clinic_settings": "tenants_core",
+    "dashboard": "backend.reports",
+}
+
+# Packages a domain's closure of imports does not enter: other domains are theirs.
+SHARED_PACKAGES = ("backend.core", "backend.files", "tenants_core", "graphql_api.core.uploads")
+ROOTS = ("backend", "tenants_core", "graphql_api")
+
+PERMISSION_CODES = (CommonError.UNAUTHENTICATED, CommonError.FORBIDDEN)
+ID_CODES = (CommonError.INVALID_ID, CommonError.NOT_FOUND)
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    code: str
+    enum: str  # the enum that defines it ("SchedulingError")
+    meaning: str
+
+
+def meanings(enum: type[StrEnum]) -> dict[str, str]:
+    """Each member's attribute docstring (the string literal right under it)."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(enum)))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    found = {}
+    for statement, following in pairwise(body):
+        if (
+            isinstance(statement, ast.Assign)
+            and isinstance(statement.targets[0], ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            found[statement.targets[0].id] = " ".join(following.value.value.split())
+    return found
+
+
+def error_codes() -> list[ErrorCode]:
+    """Every member of every enum, in the order of ``ERROR_ENUMS``."""
+    codes: list[ErrorCode] = []
+    for enum in ERROR_ENUMS:
+        said = meanings(enum)
+        codes.extend(
+            ErrorCode(code=member.value, enum=enum.__name__, meaning=said.get(member.name, ""))
+            for member in enum
+        )
+    return codes
+
+
+# --- the source: which module names which member ----------------------------------------
+
+
+def _file(module: str) -> Path | None:
+    spec = importlib.util.find_spec(module)
+    return Path(spec.origin) if spec and spec.origin and spec.origin.endswith(".py") else None
+
+
+@cache
+def project_modules() -> dict[str, Path]:
+    """Every module of the project's packages (no migrations), by dotted name."""
+    modules = {}
+    for root in ROOTS:
+        base = _file(root)
+        assert base is not None
+        top = base.parent.parent
+        for path in base.parent.rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            parts = path.relative_to(top).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            modules[name] = path
+    return modules
+
+
+@cache
+def _parsed(module: str) -> ast.Module:
+    return ast.parse(project_modules()[module].read_text())
+
+
+def _enum_members() -> dict[str, dict[str, str]]:
+    return {enum.__name__: {m.name: m.value for m in enum} for enum in ERROR_ENUMS}
+
+
+@cache
+def codes_named_in(module: str) -> frozenset[str]:
+    """The codes ``module`` names as ``SomeError.MEMBER``."""
+    members = _enum_members()
+    found = set()
+    for node in ast.walk(_parsed(module)):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.attr in members.get(node.value.id, {})
+        ):
+            found.add(members[node.value.id][node.attr])
+    return frozenset(found)
+
+
+Unit = tuple[str, str | None]  # a module, and one of its functions (None: all of it)
+
+
+def _functions(module: str) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
+    return {
+        node.name: node
+        for node in _parsed(module).body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+
+
+@cache
+def _imported_names(module: str) -> dict[str, Unit]:
+    """What ``module`` imports from the project: each local name, and the unit it names
+    (``from a.b import f``: ``(a.b, f)`` if ``f`` is a function of a.b, else all of a.b or
+    of the module a.b.f)."""
+    known = project_modules()
+    names: dict[str, Unit] = {}
+    for node in ast.walk(_parsed(module)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in known:
+                    names[alias.asname or alias.name] = (alias.name, None)
+        elif isinstance(node, ast.ImportFrom) and node.module in known and node.level == 0:
+            for alias in node.names:
+                local = alias.asname or alias.name
+                submodule = f"{node.module}.{alias.name}"
+                if submodule in known:
+                    names[local] = (submodule, None)
+                elif alias.name in _functions(node.module):
+                    names[local] = (node.module, alias.name)
+                else:
+                    names[local] = (node.module, None)
+    return names
+
+
+@cache
+def _unit_codes_and_deps(unit: Unit) -> tuple[frozenset[str], frozenset[Unit]]:
+    """The codes a unit names, and the units it uses: for a function, the functions of its
+    module it calls and the project names it uses; for a module, all its imports."""
+    module, function = unit
+    imported = _imported_names(module)
+    if function is None:
+        return codes_named_in(module), frozenset(imported.values())
+    node = _functions(module)[function]
+    members = _enum_members()
+    codes: set[str] = set()
+    deps: set[Unit] = set()
+    own = _functions(module)
+    for child in ast.walk(node):
+        if (
+            isinstance(child, ast.Attribute)
+            and isinstance(child.value, ast.Name)
+            and child.attr in members.get(child.value.id, {})
+        ):
+            codes.add(members[child.value.id][child.attr])
+        if isinstance(child, ast.Name):
+            if child.id in own and child.id != function:
+                deps.add((module, child.id))
+            elif child.id in imported:
+                deps.add(imported[child.id])
+    return frozenset(codes), frozenset(deps)
+
+
+def _package(module: str) -> str:
+    """The domain package a module belongs to: ``backend.scheduling``, ``tenants_core``,
+    ``graphql_api.scheduling``."""
+    parts = module.split(".")
+    return parts[0] if parts[0] == "tenants_core" else ".".join(parts[:2])
+
+
+def area(module: str) -> str:
+    """How the list names where a code comes from: ``HTTP``, a domain, or ``GraphQL``."""
+    if module in HTTP_MODULES:
+        return "HTTP"
+    parts = module.split(".")
+    if parts[0] == "tenants_core":
+        return "platform"
+    if parts[0] == "graphql_api":
+        return "GraphQL" if parts[1] == "core" else parts[1]
+    return "shared" if parts[1] in ("core", "files") else parts[1]
+
+
+def code_sources() -> dict[str, set[str]]:
+    """Each code, and the areas whose modules name it."""
+    sources: dict[str, set[str]] = {}
+    for module in project_modules():
+        if module in NOT_SOURCES or module.endswith((".errors", "error_codes")):
+            continue
+        for code in codes_named_in(module):
+            sources.setdefault(code, set()).add(area(module))
+    # What the GraphQL layer answers for any operation, or reads off an operation's arguments.
+    for code in (*ANY_OPERATION, *ID_CODES):
+        sources.setdefault(code, set()).add("GraphQL")
+    return sources
+
+
+def _closure_codes(starts: Iterable[str]) -> set[str]:
+    """The codes ``starts`` name, and those of what they use, transitively, entering no other
+    domain's package."""
+    own = {_package(module) for module in starts}
+    seen: set[Unit] = set()
+    stack: list[Unit] = [(module, None) for module in starts]
+    codes: set[str] = set()
+    while stack:
+        unit = stack.pop()
+        if unit in seen or unit[0] in NOT_SOURCES or unit[0] in HTTP_MODULES:
+            continue
+        seen.add(unit)
+        named, deps = _unit_codes_and_deps(unit)
+        codes |= named
+        stack.extend(
+            dep for dep in deps if _package(dep[0]) in own or dep[0].startswith(SHARED_PACKAGES)
+        )
+    return codes
+
+
+@cache
+def domain_codes(graphql_package: str) -> frozenset[str]:
+    """The codes the operations of ``graphql_api.<graphql_package>`` can answer for a rule of
+    their domain (besides permission, ID and pagination refusals)."""
+    backend = BACKEND_OF.get(graphql_package, f"backend.{graphql_package}")
+    modules = project_modules()
+    if backend not in modules:
+        raise LookupError(f"graphql_api.{graphql_package}: no package {backend} behind it")
+    starts = [
+        name
+        for name in modules
+        if name.startswith((f"graphql_api.{graphql_package}.", f"{backend}."))
+        or name in (f"graphql_api.{graphql_package}", backend)
+    ]
+    return frozenset(_closure_codes(starts))
+
+
+# --- operations -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OperationCodes:
+    operation: str  # "mutation scheduleAppointment"
+    package: str  # its GraphQL package: "scheduling"
+    refusals: tuple[str, ...]  # domain, token, permission
+    input_codes: tuple[str, ...]  # IDs, pagination
+    domain_codes: tuple[str, ...]
+
+
+def _has_id(types: Iterable[GraphQLInputType], seen: set[str]) -> bool:
+    for graphql_type in types:
+        named = get_named_type(graphql_type)
+        if isinstance(named, GraphQLScalarType) and named.name == "ID":
+            return True
+        if isinstance(named, GraphQLInputObjectType) and named.name not in seen:
+            seen.add(named.name)
+            if _has_id((field.type for field in named.fields.values()), seen):
+                return True
+    return False
+
+
+def _refusals(field: object) -> tuple[str, ...]:
+    kinds = {
+        type(permission)
+        for extension in getattr(field, "extensions", ())
+        if isinstance(extension, PermissionExtension)
+        for permission in extension.permissions
+    }
+    codes: list[str] = []
+    if TenantDomainOnly in kinds:
+        codes.append(CommonError.TENANT_DOMAIN_ONLY)
+    if PublicDomainOnly in kinds:
+        codes.append(CommonError.PUBLIC_DOMAIN_ONLY)
+    if kinds & {IsAuthenticated, HasPermission, IsPlatformAdmin}:
+        codes.append(CommonError.UNAUTHENTICATED)
+    if kinds & {HasPermission, IsPlatformAdmin}:
+        codes.append(CommonError.FORBIDDEN)
+    return tuple(codes)
+
+
+def _order(codes: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(codes) - set(ANY_OPERATION)))
+
+
+def operation_codes(schema: strawberry.Schema) -> Iterator[OperationCodes]:
+    """What each root field of ``schema`` can answer besides ``ANY_OPERATION``."""
+    for kind, type_name in (("query", "Query"), ("mutation", "Mutation")):
+        definition = schema.get_type_by_name(type_name)
+        assert isinstance(definition, StrawberryObjectDefinition)
+        graphql_root = schema._schema.get_type(type_name)  # the printed schema's types
+        assert isinstance(graphql_root, GraphQLObjectType)
+        for field in definition.fields:
+            name = schema.config.name_converter.get_graphql_name(field)
+            graphql_field: GraphQLField = graphql_root.fields[name]
+            resolver = field.base_resolver
+            module = resolver.wrapped_func.__module__ if resolver else type(field).__module__
+            package = module.split(".")[1]
+            inputs: list[str] = []
+            if _has_id((argument.type for argument in graphql_field.args.values()), set()):
+                inputs.extend(ID_CODES)
+            if get_named_type(graphql_field.type).name.endswith("Connection"):
+                inputs.append(CommonError.INVALID_PAGINATION)
+            yield OperationCodes(
+                operation=f"{kind} {name}",
+                package=package,
+                refusals=_refusals(field),
+                input_codes=_order(inputs),
+                domain_codes=_order(domain_codes(package)),
+            )
