@@ -37,9 +37,9 @@ class AuthToken:
     """A bearer token. Send it as ``Authorization: Bearer <token>`` to this domain only; the
     token is shown once and stored only as a hash."""
 
-    token: str
-    expires_at: datetime
-    user: StaffUser
+    token: str = strawberry.field(description="The secret to send as the bearer token.")
+    expires_at: datetime = strawberry.field(description="After this, sign in again.")
+    user: StaffUser = strawberry.field(description="Who signed in.")
 
 
 @django_type(models.User)

@@ -18,15 +18,15 @@ from graphql_api.patients.types import Patient
 from graphql_api.resources.types import Professional
 
 # The models' choices are the GraphQL enums: one source for their names and values.
-strawberry.enum(ReceiptType)
+strawberry.enum(ReceiptType, description="BOLETA (to a person) or FACTURA (to a company, by RUC).")
 strawberry.enum(
     ReceiptStatus, description="ISSUED, PARTIALLY_PAID, PAID (by what is allocated) or VOID."
 )
-strawberry.enum(PaymentMethod)
-strawberry.enum(PaymentKind)
+strawberry.enum(PaymentMethod, description="How a payment was made.")
+strawberry.enum(PaymentKind, description="A PAYMENT received, or a REFUND given back.")
 
 
-@strawberry.enum
+@strawberry.enum(description="ISO 4217 currency of an amount.")
 class Currency(Enum):
     PEN = "PEN"
     USD = "USD"
@@ -144,6 +144,8 @@ class Movement:
 
 @graphql_type
 class MethodTotal:
+    """What came in and went out by one payment method, and how many payments."""
+
     method: PaymentMethod
     received: Decimal
     refunded: Decimal

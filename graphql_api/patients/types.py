@@ -20,7 +20,7 @@ from tenants_core.context import current_timezone
 
 # The models' choices are the GraphQL enums: one source for their names and values.
 strawberry.enum(DocumentType, description="Identity document types accepted in Peru.")
-strawberry.enum(Sex)
+strawberry.enum(Sex, description="The patient's sex.")
 
 
 @strawberry.enum(description="How to order patients.")

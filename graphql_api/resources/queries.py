@@ -22,7 +22,9 @@ VIEW = ResourcePermission.VIEW_RESOURCES
 
 @strawberry.type
 class Query:
-    @strawberry_django.field(extensions=clinic_permission(VIEW))
+    @strawberry_django.field(
+        extensions=clinic_permission(VIEW), description="One professional, active or not."
+    )
     def professional(self, info: Info, id: relay.GlobalID) -> Professional:
         return cast(
             Professional, selectors.professional_get(professional_id=decode_id(id, "Professional"))
@@ -36,7 +38,9 @@ class Query:
     def professionals(self, info: Info, active_only: bool = False) -> Iterable[models.Professional]:
         return selectors.professional_list(active_only=active_only)
 
-    @strawberry_django.field(extensions=clinic_permission(VIEW))
+    @strawberry_django.field(
+        extensions=clinic_permission(VIEW), description="One chair, active or not."
+    )
     def chair(self, info: Info, id: relay.GlobalID) -> Chair:
         return cast(Chair, selectors.chair_get(chair_id=decode_id(id, "Chair")))
 

@@ -28,7 +28,9 @@ def _pk(global_id: relay.GlobalID | None, type_name: str, field: str) -> int | N
 
 @strawberry.type
 class Query:
-    @strawberry_django.field(extensions=clinic_permission(VIEW))
+    @strawberry_django.field(
+        extensions=clinic_permission(VIEW), description="One appointment, whatever its status."
+    )
     def appointment(self, info: Info, id: relay.GlobalID) -> Appointment:
         return cast(
             "Appointment",
