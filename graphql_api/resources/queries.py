@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import cast
+from typing import Annotated, cast
 
 import strawberry
 import strawberry_django
@@ -18,6 +18,7 @@ from graphql_api.core.permissions import clinic_permission
 from graphql_api.resources.types import Chair, Professional
 
 VIEW = ResourcePermission.VIEW_RESOURCES
+ACTIVE_ONLY = strawberry.argument(description="Leave the deactivated ones out.")
 
 
 @strawberry.type
@@ -35,7 +36,9 @@ class Query:
         extensions=clinic_permission(VIEW),
         description="Professionals, by name.",
     )
-    def professionals(self, info: Info, active_only: bool = False) -> Iterable[models.Professional]:
+    def professionals(
+        self, info: Info, active_only: Annotated[bool, ACTIVE_ONLY] = False
+    ) -> Iterable[models.Professional]:
         return selectors.professional_list(active_only=active_only)
 
     @strawberry_django.field(
@@ -49,5 +52,7 @@ class Query:
         extensions=clinic_permission(VIEW),
         description="Chairs, by name.",
     )
-    def chairs(self, info: Info, active_only: bool = False) -> Iterable[models.Chair]:
+    def chairs(
+        self, info: Info, active_only: Annotated[bool, ACTIVE_ONLY] = False
+    ) -> Iterable[models.Chair]:
         return selectors.chair_list(active_only=active_only)
