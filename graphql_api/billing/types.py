@@ -26,7 +26,7 @@ strawberry.enum(PaymentMethod, description="How a payment was made.")
 strawberry.enum(PaymentKind, description="A PAYMENT received, or a REFUND given back.")
 
 
-@strawberry.enum(description="ISO 4217 currency of an amount.")
+@strawberry.enum(description="A currency a payment is made in.")
 class Currency(Enum):
     PEN = "PEN"
     USD = "USD"
