@@ -21,7 +21,6 @@ it: read from the code, so that the list in ``docs/clients.md`` cannot drift
 from __future__ import annotations
 
 import ast
-import importlib.util
 import inspect
 import textwrap
 from collections.abc import Iterable, Iterator
@@ -29,7 +28,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from itertools import pairwise
-from pathlib import Path
 
 import strawberry
 from graphql import (
@@ -62,6 +60,13 @@ from backend.reports.errors import ReportError
 from backend.resources.errors import ResourceError
 from backend.scheduling.errors import SchedulingError
 from backend.treatments.errors import TreatmentError
+from graphql_api.core.error_sources import (
+    Unit,
+    attributes_named_in,
+    package,
+    project_modules,
+    unit_attributes_and_uses,
+)
 from graphql_api.core.permissions import (
     HasPermission,
     IsAuthenticated,
@@ -139,7 +144,6 @@ BACKEND_OF: dict[str, str] = {
 
 # Packages a domain's closure of imports does not enter: other domains are theirs.
 SHARED_PACKAGES = ("backend.core", "backend.files", "tenants_core", "graphql_api.core.uploads")
-ROOTS = ("backend", "tenants_core", "graphql_api")
 
 PERMISSION_CODES = (CommonError.UNAUTHENTICATED, CommonError.FORBIDDEN)
 ID_CODES = (CommonError.INVALID_ID, CommonError.NOT_FOUND)
@@ -184,121 +188,23 @@ def error_codes() -> list[ErrorCode]:
 # --- the source: which module names which member ----------------------------------------
 
 
-def _file(module: str) -> Path | None:
-    spec = importlib.util.find_spec(module)
-    return Path(spec.origin) if spec and spec.origin and spec.origin.endswith(".py") else None
-
-
 @cache
-def project_modules() -> dict[str, Path]:
-    """Every module of the project's packages (no migrations), by dotted name."""
-    modules = {}
-    for root in ROOTS:
-        base = _file(root)
-        assert base is not None
-        top = base.parent.parent
-        for path in base.parent.rglob("*.py"):
-            if "migrations" in path.parts:
-                continue
-            parts = path.relative_to(top).with_suffix("").parts
-            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-            modules[name] = path
-    return modules
-
-
-@cache
-def _parsed(module: str) -> ast.Module:
-    return ast.parse(project_modules()[module].read_text())
-
-
-def _enum_members() -> dict[str, dict[str, str]]:
+def _members() -> dict[str, dict[str, str]]:
     return {enum.__name__: {m.name: m.value for m in enum} for enum in ERROR_ENUMS}
 
 
-@cache
+def _codes(attributes: Iterable[tuple[str, str]]) -> frozenset[str]:
+    members = _members()
+    return frozenset(
+        members[name][attribute]
+        for name, attribute in attributes
+        if attribute in members.get(name, {})
+    )
+
+
 def codes_named_in(module: str) -> frozenset[str]:
     """The codes ``module`` names as ``SomeError.MEMBER``."""
-    members = _enum_members()
-    found = set()
-    for node in ast.walk(_parsed(module)):
-        if (
-            isinstance(node, ast.Attribute)
-            and isinstance(node.value, ast.Name)
-            and node.attr in members.get(node.value.id, {})
-        ):
-            found.add(members[node.value.id][node.attr])
-    return frozenset(found)
-
-
-Unit = tuple[str, str | None]  # a module, and one of its functions (None: all of it)
-
-
-def _functions(module: str) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
-    return {
-        node.name: node
-        for node in _parsed(module).body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-    }
-
-
-@cache
-def _imported_names(module: str) -> dict[str, Unit]:
-    """What ``module`` imports from the project: each local name, and the unit it names
-    (``from a.b import f``: ``(a.b, f)`` if ``f`` is a function of a.b, else all of a.b or
-    of the module a.b.f)."""
-    known = project_modules()
-    names: dict[str, Unit] = {}
-    for node in ast.walk(_parsed(module)):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name in known:
-                    names[alias.asname or alias.name] = (alias.name, None)
-        elif isinstance(node, ast.ImportFrom) and node.module in known and node.level == 0:
-            for alias in node.names:
-                local = alias.asname or alias.name
-                submodule = f"{node.module}.{alias.name}"
-                if submodule in known:
-                    names[local] = (submodule, None)
-                elif alias.name in _functions(node.module):
-                    names[local] = (node.module, alias.name)
-                else:
-                    names[local] = (node.module, None)
-    return names
-
-
-@cache
-def _unit_codes_and_deps(unit: Unit) -> tuple[frozenset[str], frozenset[Unit]]:
-    """The codes a unit names, and the units it uses: for a function, the functions of its
-    module it calls and the project names it uses; for a module, all its imports."""
-    module, function = unit
-    imported = _imported_names(module)
-    if function is None:
-        return codes_named_in(module), frozenset(imported.values())
-    node = _functions(module)[function]
-    members = _enum_members()
-    codes: set[str] = set()
-    deps: set[Unit] = set()
-    own = _functions(module)
-    for child in ast.walk(node):
-        if (
-            isinstance(child, ast.Attribute)
-            and isinstance(child.value, ast.Name)
-            and child.attr in members.get(child.value.id, {})
-        ):
-            codes.add(members[child.value.id][child.attr])
-        if isinstance(child, ast.Name):
-            if child.id in own and child.id != function:
-                deps.add((module, child.id))
-            elif child.id in imported:
-                deps.add(imported[child.id])
-    return frozenset(codes), frozenset(deps)
-
-
-def _package(module: str) -> str:
-    """The domain package a module belongs to: ``backend.scheduling``, ``tenants_core``,
-    ``graphql_api.scheduling``."""
-    parts = module.split(".")
-    return parts[0] if parts[0] == "tenants_core" else ".".join(parts[:2])
+    return _codes(attributes_named_in(module))
 
 
 def area(module: str) -> str:
@@ -330,7 +236,7 @@ def code_sources() -> dict[str, set[str]]:
 def _closure_codes(starts: Iterable[str]) -> set[str]:
     """The codes ``starts`` name, and those of what they use, transitively, entering no other
     domain's package."""
-    own = {_package(module) for module in starts}
+    own = {package(module) for module in starts}
     seen: set[Unit] = set()
     stack: list[Unit] = [(module, None) for module in starts]
     codes: set[str] = set()
@@ -339,10 +245,10 @@ def _closure_codes(starts: Iterable[str]) -> set[str]:
         if unit in seen or unit[0] in NOT_SOURCES or unit[0] in HTTP_MODULES:
             continue
         seen.add(unit)
-        named, deps = _unit_codes_and_deps(unit)
-        codes |= named
+        named, uses = unit_attributes_and_uses(unit)
+        codes |= _codes(named)
         stack.extend(
-            dep for dep in deps if _package(dep[0]) in own or dep[0].startswith(SHARED_PACKAGES)
+            use for use in uses if package(use[0]) in own or use[0].startswith(SHARED_PACKAGES)
         )
     return codes
 

@@ -18,6 +18,7 @@ from graphql_api.core.error_catalog import (
     project_modules,
 )
 from graphql_api.core.error_docs import END, START, error_codes_markdown, replace_block
+from graphql_api.core.error_sources import parsed
 from graphql_api.schema import schema
 
 REGISTERED = {enum.__name__: enum for enum in ERROR_ENUMS}
@@ -29,7 +30,7 @@ def _error_enum_classes() -> dict[str, str]:
     """Every ``class *Error(StrEnum)`` of the project, with its module."""
     found = {}
     for module in project_modules():
-        for node in ast.walk(error_catalog._parsed(module)):
+        for node in ast.walk(parsed(module)):
             if (
                 isinstance(node, ast.ClassDef)
                 and node.name.endswith("Error")
@@ -55,7 +56,7 @@ def _raised_codes() -> list[tuple[str, int, ast.expr]]:
     """Every expression passed as an error code at a place that raises or answers one."""
     raised = []
     for module in project_modules():
-        for node in ast.walk(error_catalog._parsed(module)):
+        for node in ast.walk(parsed(module)):
             if isinstance(node, ast.Call):
                 name = node.func.attr if isinstance(node.func, ast.Attribute) else None
                 name = name or getattr(node.func, "id", None)
