@@ -160,3 +160,8 @@ def test_a_new_member_without_a_meaning_is_found():
         BARE = "BARE"
 
     assert error_catalog.meanings(ProbeError) == {"DOCUMENTED": "Said."}
+
+
+def test_docs_clients_md_holds_the_current_list():
+    """The checked-in list is the code's (as ``export_error_codes --check`` in CI)."""
+    call_command("export_error_codes", "--check")
