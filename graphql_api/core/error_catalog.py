@@ -219,17 +219,20 @@ def area(module: str) -> str:
     return "shared" if parts[1] in ("core", "files") else parts[1]
 
 
-def code_sources() -> dict[str, set[str]]:
-    """Each code, and the areas whose modules name it."""
-    sources: dict[str, set[str]] = {}
+def code_sources() -> dict[tuple[str, str], set[str]]:
+    """Each member, as (its enum's name, its code), and the areas whose modules name it."""
+    members = _members()
+    sources: dict[tuple[str, str], set[str]] = {}
     for module in project_modules():
         if module in NOT_SOURCES or module.endswith((".errors", "error_codes")):
             continue
-        for code in codes_named_in(module):
-            sources.setdefault(code, set()).add(area(module))
+        for name, attribute in attributes_named_in(module):
+            if attribute in members.get(name, {}):
+                key = (name, members[name][attribute])
+                sources.setdefault(key, set()).add(area(module))
     # What the GraphQL layer answers for any operation, or reads off an operation's arguments.
     for code in (*ANY_OPERATION, *ID_CODES):
-        sources.setdefault(code, set()).add("GraphQL")
+        sources.setdefault((type(code).__name__, code), set()).add("GraphQL")
     return sources
 
 

@@ -59,7 +59,7 @@ def error_codes_markdown(schema: strawberry.Schema) -> str:
         ]
         lines += [
             f"| `{code.code}` | {_cell(code.meaning)} | "
-            f"{', '.join(sorted(sources.get(code.code, ()))) or '—'} |"
+            f"{', '.join(sorted(sources.get((code.enum, code.code), ()))) or '—'} |"
             for code in by_enum[enum.__name__]
         ]
         lines.append("")
