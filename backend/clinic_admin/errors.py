@@ -4,18 +4,12 @@ from enum import StrEnum
 
 
 class ClinicAdminError(StrEnum):
-    INVALID_NAME = "INVALID_NAME"
-    """The clinic's name is missing or too long."""
     TOO_LONG = "TOO_LONG"
     """A text is longer than its field allows."""
     INVALID_TEXT = "INVALID_TEXT"
     """A text holds control characters."""
     INVALID_UBIGEO = "INVALID_UBIGEO"
     """Not a ubigeo: 6 digits, the first two a department from 01 to 25."""
-    INVALID_PHONE = "INVALID_PHONE"
-    """Not a valid phone number."""
-    INVALID_EMAIL = "INVALID_EMAIL"
-    """Not a valid email address."""
     INVALID_URL = "INVALID_URL"
     """A web address that does not start with http:// or https://."""
     INVALID_CURRENCY = "INVALID_CURRENCY"

@@ -24,5 +24,3 @@ class NotificationError(StrEnum):
     """A 4xx: a bad number, a blocked recipient."""
     PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"
     """5xx or timeout, after the retries."""
-    INVALID_LINK = "INVALID_LINK"
-    """A confirmation link that is forged, expired or used up."""
