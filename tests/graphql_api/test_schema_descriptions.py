@@ -31,6 +31,12 @@ FRONT_DESK_TYPES = (
     "Appointment",
     "ScheduleAppointmentInput",
     "RescheduleAppointmentInput",
+    # Taking a payment at the front desk.
+    "Charge",
+    "Receipt",
+    "ReceiptLine",
+    "Payment",
+    "Balance",
 )
 FRONT_DESK_OPERATIONS = (
     ("Mutation", "login"),
