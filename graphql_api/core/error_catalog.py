@@ -5,7 +5,7 @@ it: read from the code, so that the list in ``docs/clients.md`` cannot drift
 - **The codes** are the members of the error enums in ``ERROR_ENUMS``; what each one means is
   its attribute docstring (the string under the member). ``tests/graphql_api/
   test_error_codes.py`` fails when an ``*Error`` enum is not listed here, when a member has
-  no docstring, or when code raises a code outside these enums.
+  no docstring or is raised nowhere, or when code raises a code outside these enums.
 - **Where a code comes from** is found in the source: each module that names a member
   (``SchedulingError.APPOINTMENT_OVERLAP``) can answer it. Modules are grouped by domain
   (``backend/<domain>``, ``tenants_core`` as ``platform``); the request's way in (middleware,
@@ -14,8 +14,11 @@ it: read from the code, so that the list in ``docs/clients.md`` cannot drift
   ``PUBLIC_DOMAIN_ONLY``, ``UNAUTHENTICATED`` and ``FORBIDDEN``; an ``ID`` argument (also
   inside an input) gives ``INVALID_ID`` and ``NOT_FOUND``; a connection gives
   ``INVALID_PAGINATION``. Its business codes are those its GraphQL package and the domain
-  package behind it name, with the shared modules they import (``backend/core``,
-  ``backend/files``, ``tenants_core`` limits…), but not other domains' packages.
+  package behind it name, with what they use of the shared code (``backend/core``,
+  ``backend/files``, ``tenants_core``: a function imported by name brings the codes of that
+  function and of what it calls; a module imported whole brings all of its codes), but not
+  other domains' packages. An upper bound per domain, not per operation: the operations of
+  one domain share one list (``error_sources`` reads the source).
 """
 
 from __future__ import annotations
