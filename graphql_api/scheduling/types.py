@@ -32,9 +32,9 @@ def local(value: dt.datetime) -> dt.datetime:
 class Appointment(relay.Node):
     """A patient booked with a professional in a chair."""
 
-    patient: Patient
-    professional: Professional
-    chair: Chair
+    patient: Patient = strawberry_django.field(description="Who is seen.")
+    professional: Professional = strawberry_django.field(description="Who treats.")
+    chair: Chair = strawberry_django.field(description="Where.")
 
     @strawberry_django.field(only=["starts_at"], description="Start, with the clinic's offset.")
     def starts_at(self, root: models.Appointment) -> dt.datetime:
@@ -44,19 +44,21 @@ class Appointment(relay.Node):
     def ends_at(self, root: models.Appointment) -> dt.datetime:
         return local(root.ends_at)
 
-    @strawberry_django.field(only=["status"])
+    @strawberry_django.field(only=["status"], description="Where the visit stands.")
     def status(self, root: models.Appointment) -> AppointmentStatus:
         return AppointmentStatus(root.status)
 
-    reason: strawberry.auto
-    notes: strawberry.auto
-    cancellation_reason: strawberry.auto
-    created_at: strawberry.auto
+    reason: strawberry.auto = strawberry_django.field(description="Why the patient comes.")
+    notes: strawberry.auto = strawberry_django.field(description="Front-desk notes; may be empty.")
+    cancellation_reason: strawberry.auto = strawberry_django.field(
+        description="Why it was cancelled; empty unless CANCELLED."
+    )
+    created_at: strawberry.auto = strawberry_django.field(description="When it was booked.")
 
 
 @graphql_type
 class Slot:
     """A free period that can be booked, in the clinic's local time."""
 
-    starts_at: dt.datetime
-    ends_at: dt.datetime
+    starts_at: dt.datetime = strawberry.field(description="Start, with the clinic's offset.")
+    ends_at: dt.datetime = strawberry.field(description="End (exclusive), clinic offset.")

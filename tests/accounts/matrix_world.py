@@ -359,7 +359,7 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         {"id": "{plan}", "proc": "{procedure}"},
     ),
     "cancelTreatmentPlanItem": (
-        "mutation($id: ID!) { cancelTreatmentPlanItem(itemId: $id) { ...Outcome } }",
+        "mutation($id: ID!) { cancelTreatmentPlanItem(id: $id) { ...Outcome } }",
         {"id": "{item}"},
     ),
     "changeTreatmentPlanStatus": (
@@ -367,7 +367,7 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         {"id": "{plan}"},
     ),
     "completeTreatmentPlanItem": (
-        "mutation($id: ID!) { completeTreatmentPlanItem(itemId: $id) { ...Outcome } }",
+        "mutation($id: ID!) { completeTreatmentPlanItem(id: $id) { ...Outcome } }",
         {"id": "{item}"},
     ),
     "me": ("{ me { email role } }", {}),

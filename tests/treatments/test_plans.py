@@ -75,7 +75,7 @@ STATUS = """
 mutation($id: ID!, $status: PlanStatus!) { changeTreatmentPlanStatus(id: $id, status: $status) { __typename ... on TreatmentPlan { status } ... on OperationInfo { messages { code } } } }
 """
 COMPLETE = """
-mutation($id: ID!) { completeTreatmentPlanItem(itemId: $id) { __typename ... on TreatmentPlanItem { status } ... on OperationInfo { messages { code } } } }
+mutation($id: ID!) { completeTreatmentPlanItem(id: $id) { __typename ... on TreatmentPlanItem { status } ... on OperationInfo { messages { code } } } }
 """
 
 
@@ -342,7 +342,7 @@ def test_cancelling_an_item_takes_its_planned_finding_off_the_chart(client, worl
     payload = run(
         client,
         world["token"],
-        "mutation($id: ID!) { cancelTreatmentPlanItem(itemId: $id) { ... on TreatmentPlanItem { status } } }",
+        "mutation($id: ID!) { cancelTreatmentPlanItem(id: $id) { ... on TreatmentPlanItem { status } } }",
         id=item["id"],
     )
     assert payload == {"status": "CANCELLED"}
@@ -412,7 +412,7 @@ def test_completing_with_a_bad_date_is_refused(client, world):
     item = add(client, world, plan)
     run(client, world["token"], STATUS, id=plan["id"], status="PRESENTED")
     run(client, world["token"], STATUS, id=plan["id"], status="ACCEPTED")
-    query = "mutation($id: ID!, $at: DateTime) { completeTreatmentPlanItem(itemId: $id, input: {performedAt: $at}) { __typename ... on OperationInfo { messages { code field } } } }"
+    query = "mutation($id: ID!, $at: DateTime) { completeTreatmentPlanItem(id: $id, input: {performedAt: $at}) { __typename ... on OperationInfo { messages { code field } } } }"
     payload = run(client, world["token"], query, id=item["id"], at=lima(MONDAY, 10).isoformat())
     assert payload["messages"] == [{"code": "INVALID_DATE", "field": "performedAt"}]
     with tenant_context(world["clinic"]):
@@ -442,7 +442,7 @@ def test_a_procedure_update_with_a_null_category_keeps_its_category(
 
 COMPLETE_WITH = """
 mutation($id: ID!, $input: CompleteItemInput) {
-  completeTreatmentPlanItem(itemId: $id, input: $input) {
+  completeTreatmentPlanItem(id: $id, input: $input) {
     __typename ... on TreatmentPlanItem { status } ... on OperationInfo { messages { code field } }
   }
 }
