@@ -27,6 +27,7 @@ from backend.accounts.roles import role_has_permission
 from backend.core.responses import json_error
 from backend.scheduling import selectors
 from backend.scheduling.permissions import SchedulingPermission
+from graphql_api.core.ids import id_namespace, scoped_node_id
 from tenants_core.context import current_timezone
 
 # The GraphQL side of the comparison: the day agenda with patient, professional and chair.
@@ -127,11 +128,11 @@ def agenda_django(request: HttpRequest) -> HttpResponse:
         total = selectors.appointment_list(actor=token.user, since=since, until=until).count()
     else:
         total = 0
-    zone = current_timezone()
+    zone, namespace = current_timezone(), id_namespace()
     edges = [
         {
             "node": {
-                "id": to_base64("Appointment", appointment.pk),
+                "id": to_base64("Appointment", scoped_node_id(str(appointment.pk), namespace)),
                 "startsAt": appointment.starts_at.astimezone(zone).isoformat(),
                 "status": appointment.status,
                 "patient": {

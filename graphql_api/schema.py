@@ -33,6 +33,7 @@ from graphql_api.core.document_cache import ValidDocumentCache
 from graphql_api.core.document_limits import DocumentLimits
 from graphql_api.core.errors import CodedErrorsSchema
 from graphql_api.core.fast_fields import install_fast_fields
+from graphql_api.core.ids import install_clinic_ids
 from graphql_api.core.observability import OperationLabel, PrivateOpenTelemetry
 from graphql_api.core.validation import DocumentValidation
 from graphql_api.dashboard.queries import Query as DashboardQuery
@@ -138,5 +139,7 @@ schema = CodedErrorsSchema(
 )
 
 
-# Once, on the built schema (the SDL does not change); see core/fast_fields.
+# Once, on the built schema (the SDL does not change), in this order: every ID answers with its
+# clinic in it (core/ids), then the cheaper resolvers (core/fast_fields).
+clinic_id_fields = install_clinic_ids(schema)
 fast_fields = install_fast_fields(schema)
