@@ -145,16 +145,16 @@ def seed_health_data(clinic: Any, caller: Any, make_staff: Any) -> HealthWorld:
             ),
         )  # fmt: skip
         clinical_ids = [  # each once, in a stable order
-            global_id("PatientDocument", radiograph.pk),
-            global_id("MedicalHistory", first.pk), global_id("MedicalHistory", second.pk),
-            global_id("ClinicalNote", note.pk), global_id("ClinicalNote", draft.pk),
-            global_id("NoteAddendum", addendum.pk), global_id("Finding", existing.pk),
-            global_id("Finding", planned.pk),
-            *(global_id("TreatmentPlanItem", pk) for pk in TreatmentPlanItem.objects.filter(
+            global_id("PatientDocument", radiograph.pk, clinic),
+            global_id("MedicalHistory", first.pk, clinic), global_id("MedicalHistory", second.pk, clinic),
+            global_id("ClinicalNote", note.pk, clinic), global_id("ClinicalNote", draft.pk, clinic),
+            global_id("NoteAddendum", addendum.pk, clinic), global_id("Finding", existing.pk, clinic),
+            global_id("Finding", planned.pk, clinic),
+            *(global_id("TreatmentPlanItem", pk, clinic) for pk in TreatmentPlanItem.objects.filter(
                 plan__patient=patient).values_list("pk", flat=True)),
-            *(global_id("ClinicalNote", pk) for pk in ClinicalNote.objects.filter(
+            *(global_id("ClinicalNote", pk, clinic) for pk in ClinicalNote.objects.filter(
                 patient=patient).values_list("pk", flat=True)),
-            *(global_id("Finding", pk) for pk in Finding.objects.filter(
+            *(global_id("Finding", pk, clinic) for pk in Finding.objects.filter(
                 patient=patient, resolved_at__isnull=True).values_list("pk", flat=True)),
         ]  # fmt: skip
         clinical_ids = list(dict.fromkeys(clinical_ids))
@@ -162,8 +162,8 @@ def seed_health_data(clinic: Any, caller: Any, make_staff: Any) -> HealthWorld:
     # health data in a mutation payload.
     ids = {
         **ids,
-        "sentinel_note": global_id("ClinicalNote", note.pk),
-        "finding": global_id("Finding", planned.pk),
+        "sentinel_note": global_id("ClinicalNote", note.pk, clinic),
+        "finding": global_id("Finding", planned.pk, clinic),
     }
     words = []
     for language in ("en", "es"):

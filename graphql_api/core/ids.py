@@ -18,9 +18,10 @@ run once on the built schema; the fast node ``id`` of ``fast_fields`` mints the 
 adds the key of the clinic whose schema the connection is on (the clinic the Host header chose:
 the rows came from there). Resolvers keep returning ``GlobalID(<type>, str(pk))``.
 
-**Decoding** is ``decode_id``: an ID minted by another clinic, an ID without the clinic part (the
-old shape), a clinic part that is not a key, or another type all answer ``NOT_FOUND`` with the
-same message as an unknown pk: nothing tells the caller that the row exists elsewhere. A value
+**Decoding** is ``decode_id``: an ID minted by another clinic, or without the clinic part (the
+old shape), names no row here and is answered exactly as an unknown row of this clinic
+(``NOT_FOUND``, the same message): nothing tells the caller whether the row exists elsewhere.
+Another type, or a node id that is not ``[<clinic>.]<pk>``, is ``NOT_FOUND`` as before. A value
 that is not base64 of ``<Type>:<id>`` at all stays ``INVALID_ID`` (strawberry refuses it before
 any resolver runs). Cursors are not IDs and keep their shape.
 """
@@ -51,6 +52,7 @@ Resolver = Callable[..., Any]
 
 SEPARATOR = "."
 _MAX_PK_DIGITS = 18  # a bigint's 19th digit may overflow: no such row, refused before the query
+NO_ROW = "0"  # no table numbers a row 0: every lookup of it finds nothing
 
 
 def id_namespace() -> str | None:
@@ -78,22 +80,22 @@ def _not_found(field: str) -> ValidationError:
 
 
 def decode_id(global_id: relay.GlobalID, type_name: str, *, field: str = "id") -> str:
-    """The primary key inside ``global_id``; ``NOT_FOUND`` when it names another type, another
-    clinic, or has no clinic part (see the module's docstring for the shape).
+    """The primary key inside ``global_id`` (see the module's docstring for the shape).
 
-    An ID of this clinic whose row does not exist decodes fine: the selector that loads it
-    answers ``NOT_FOUND`` as well, so every case looks the same to the caller.
+    Another type, or a node id that is not ``<clinic>.<pk>`` at all: ``NOT_FOUND`` here. An ID
+    of another clinic, or of the old shape without a clinic, names no row of this clinic: it
+    decodes to ``NO_ROW``, which the selector that loads it answers exactly as it answers an
+    unknown row of this clinic (``NOT_FOUND``, the same message and field). Nothing tells the
+    caller whether the row exists in the other clinic.
     """
     if global_id.type_name != type_name:
         raise _not_found(field)
     namespace = id_namespace()
-    node_id = global_id.node_id
-    if namespace is not None:
-        clinic, separator, node_id = node_id.partition(SEPARATOR)
-        if not separator or clinic != namespace:
-            raise _not_found(field)
+    clinic, separator, node_id = global_id.node_id.rpartition(SEPARATOR)
     if not (node_id.isascii() and node_id.isdigit()) or len(node_id) > _MAX_PK_DIGITS:
         raise _not_found(field)
+    if (clinic if separator else None) != namespace:
+        return NO_ROW
     return node_id
 
 
