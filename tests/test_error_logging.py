@@ -20,7 +20,7 @@ REFUSALS = [
     # (query, role sending it or None for no token, code, path)
     ("{ me { email } }", None, "UNAUTHENTICATED", "me"),
     ("{ auditEvents(first: 1) { totalCount } }", Role.RECEPTIONIST, "FORBIDDEN", "auditEvents"),
-    (f'{{ patient(id: "{global_id("Patient", 999999)}") {{ id }} }}', Role.ADMIN, "NOT_FOUND", "patient"),
+    (f'{{ patient(id: "{global_id("Patient", 999999, None)}") {{ id }} }}', Role.ADMIN, "NOT_FOUND", "patient"),  # no clinic part: as an unknown row
     ("{ patients(first: 100000) { totalCount } }", Role.ADMIN, "INVALID_PAGINATION", "patients"),
     ('{ patient(id: "no-es-un-id") { id } }', Role.ADMIN, "INVALID_ID", "patient"),
     ("{ nope }", Role.ADMIN, "GRAPHQL_VALIDATION_FAILED", None),

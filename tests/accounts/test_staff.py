@@ -224,14 +224,10 @@ def test_deactivating_twice_is_refused(client, clinic1, admin_token, make_staff)
 
 
 @pytest.mark.parametrize(
-    "bad_id",
-    [
-        global_id("StaffUser", 999999),
-        global_id("AuditEvent", 1),
-        global_id("StaffUser", "abc"),
-    ],
+    ("type_name", "pk"), [("StaffUser", 999999), ("AuditEvent", 1), ("StaffUser", "abc")]
 )
-def test_unknown_or_foreign_ids_get_not_found(client, clinic1, admin_token, bad_id):
+def test_unknown_or_foreign_ids_get_not_found(client, clinic1, admin_token, type_name, pk):
+    bad_id = global_id(type_name, pk)
     _, body = graphql(
         client, DEACTIVATE, host="clinica1.localhost", token=admin_token, variables={"id": bad_id}
     )

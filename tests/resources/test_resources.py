@@ -103,14 +103,19 @@ def test_a_professional_is_created_with_hours_and_a_dentist_user(
             [("workingHours", "INVALID_WORKING_HOURS")],
         ),
         (
-            {"userId": global_id("StaffUser", 1)},
+            {"userId": lambda: global_id("StaffUser", 1)},
             [("userId", "INVALID_USER")],
         ),  # the admin, not a dentist
-        ({"userId": global_id("Chair", 1)}, [("userId", "NOT_FOUND")]),
-        ({"userId": global_id("StaffUser", 424242)}, [("userId", "NOT_FOUND")]),  # no such user
+        ({"userId": lambda: global_id("Chair", 1)}, [("userId", "NOT_FOUND")]),
+        (
+            {"userId": lambda: global_id("StaffUser", 424242)},
+            [("userId", "NOT_FOUND")],
+        ),  # no such user
     ],
 )
 def test_bad_professional_input_gets_its_code(client, clinic1, token, fields, expected):
+    # IDs are built here, where the database is open (an ID carries its clinic's key).
+    fields = {name: value() if callable(value) else value for name, value in fields.items()}
     payload = run(
         client, token, CREATE, input={"fullName": "Dr. X", "licenseNumber": "777", **fields}
     )
