@@ -48,7 +48,7 @@ def test_40_parallel_receipts_get_40_consecutive_numbers(django_db_blocker, comm
         def issue(charge):
             response = server.post(
                 "caja-paralela.localhost",
-                {"query": ISSUE, "variables": {"p": global_id("Patient", patient.pk), "c": global_id("Charge", charge.pk)}},
+                {"query": ISSUE, "variables": {"p": global_id("Patient", patient.pk, clinic), "c": global_id("Charge", charge.pk, clinic)}},
                 headers={"Authorization": f"Bearer {token}"}, timeout=60,
             )  # fmt: skip
             assert response.status_code == 200, response.text

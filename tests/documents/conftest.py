@@ -82,7 +82,9 @@ def _site(subdomain: str, plan: str, patient: dict[str, str], *, apart: bool = F
         distinct_ids(clinic)
     with clinic_context(clinic):
         row = Patient.objects.create(document_type="DNI", **patient)
-        site = Site(clinic, f"{subdomain}.{settings.BASE_DOMAIN}", global_id("Patient", row.pk))
+        site = Site(
+            clinic, f"{subdomain}.{settings.BASE_DOMAIN}", global_id("Patient", row.pk, clinic)
+        )
         site.users["ADMIN"] = User.objects.get(email=f"admin@{subdomain}.pe")
         for role in (Role.DENTIST, Role.ASSISTANT, Role.RECEPTIONIST):
             site.users[role] = User.objects.create_user(

@@ -84,9 +84,9 @@ def _clinic_ready(committed_clinic: Any, django_db_blocker: Any) -> dict[str, An
             quiet_end=quiet_end.time().replace(second=0, microsecond=0),
         )
     return {
-        "patientId": global_id("Patient", patient.pk),
-        "professionalId": global_id("Professional", professional.pk),
-        "chairId": global_id("Chair", chair.pk),
+        "patientId": global_id("Patient", patient.pk, clinic),
+        "professionalId": global_id("Professional", professional.pk, clinic),
+        "chairId": global_id("Chair", chair.pk, clinic),
     }
 
 

@@ -74,7 +74,10 @@ def test_parallel_resends_and_rules_give_one_success_each_and_coded_refusals(
         with running_uvicorn(django_db_blocker, workers=2) as server:
             token = http_login(server, HOST, "recepcion@paralelo.pe")["token"]
             resends = parallel(
-                server, token, RESEND, [{"id": global_id("Notification", notification.pk)}] * 8
+                server,
+                token,
+                RESEND,
+                [{"id": global_id("Notification", notification.pk, clinic)}] * 8,
             )
             rules = parallel(server, token, CREATE_RULE, [{}] * 8)
 

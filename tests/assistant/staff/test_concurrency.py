@@ -41,7 +41,7 @@ def test_parallel_closes_and_replies_close_once_and_no_reply_follows_the_close(
             email="recepcion@paralelo.pe", password=TEST_PASSWORD, role=Role.RECEPTIONIST
         )
         conversation = Conversation.objects.create(channel="WEB", status="HANDED_OFF")
-    gid = global_id("AssistantConversation", conversation.pk)
+    gid = global_id("AssistantConversation", conversation.pk, clinic)
     with running_uvicorn(django_db_blocker, workers=2) as server:
         token = http_login(server, HOST, "recepcion@paralelo.pe")["token"]
         calls = [(CLOSE, {"id": gid})] * 6 + [
