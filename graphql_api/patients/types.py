@@ -16,7 +16,6 @@ from backend.patients.selectors import reads_health_data
 from graphql_api.accounts.types import StaffMember
 from graphql_api.core.context import Info
 from graphql_api.core.docstrings import django_type, graphql_type
-from tenants_core.context import current_timezone
 
 # The models' choices are the GraphQL enums: one source for their names and values.
 strawberry.enum(DocumentType, description="Identity document types accepted in Peru.")
@@ -68,7 +67,7 @@ class Patient(relay.Node):
         return FrontDeskAlert(
             text=root.front_desk_alert,
             written_by=cast(StaffMember, written_by),
-            written_at=written_at.astimezone(current_timezone()),
+            written_at=written_at,
         )
 
     @strawberry_django.field(

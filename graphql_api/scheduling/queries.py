@@ -17,7 +17,7 @@ from graphql_api.core.context import Info
 from graphql_api.core.ids import decode_id
 from graphql_api.core.pagination import ListConnection
 from graphql_api.core.permissions import clinic_permission
-from graphql_api.scheduling.types import Appointment, AppointmentStatus, Slot, local
+from graphql_api.scheduling.types import Appointment, AppointmentStatus, Slot
 
 VIEW = SchedulingPermission.VIEW_AGENDA
 
@@ -106,4 +106,4 @@ class Query:
             duration_minutes=duration_minutes,
             chair_id=_pk(chair_id, "Chair", "chair_id"),
         )
-        return [Slot(starts_at=local(start), ends_at=local(end)) for start, end in slots]
+        return [Slot(starts_at=start, ends_at=end) for start, end in slots]

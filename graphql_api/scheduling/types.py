@@ -13,7 +13,6 @@ from backend.scheduling.models import AppointmentStatus
 from graphql_api.core.docstrings import django_type, graphql_type
 from graphql_api.patients.types import Patient
 from graphql_api.resources.types import Chair, Professional
-from tenants_core.context import current_timezone
 
 # The model's choices are the GraphQL enum: one source for its name and values.
 strawberry.enum(
@@ -21,11 +20,6 @@ strawberry.enum(
     description="SCHEDULED → CONFIRMED → CHECKED_IN → IN_PROGRESS → COMPLETED, "
     "or CANCELLED / NO_SHOW.",
 )
-
-
-def local(value: dt.datetime) -> dt.datetime:
-    """Stored in UTC, shown with the clinic's offset."""
-    return value.astimezone(current_timezone())
 
 
 @django_type(models.Appointment)
@@ -36,13 +30,9 @@ class Appointment(relay.Node):
     professional: Professional = strawberry_django.field(description="Who treats.")
     chair: Chair = strawberry_django.field(description="Where.")
 
-    @strawberry_django.field(only=["starts_at"], description="Start, with the clinic's offset.")
-    def starts_at(self, root: models.Appointment) -> dt.datetime:
-        return local(root.starts_at)
+    starts_at: dt.datetime = strawberry_django.field(description="Start, with the clinic's offset.")
 
-    @strawberry_django.field(only=["ends_at"], description="End (exclusive), clinic offset.")
-    def ends_at(self, root: models.Appointment) -> dt.datetime:
-        return local(root.ends_at)
+    ends_at: dt.datetime = strawberry_django.field(description="End (exclusive), clinic offset.")
 
     @strawberry_django.field(only=["status"], description="Where the visit stands.")
     def status(self, root: models.Appointment) -> AppointmentStatus:
