@@ -23,12 +23,19 @@ export type Role =
 
 /** A booking. */
 export type ScheduleAppointmentInput = {
+  /** A Chair's ID. */
   chairId: string | number;
+  /** End (exclusive), with its UTC offset. */
   endsAt: string;
+  /** Front-desk notes. */
   notes?: string;
+  /** A Patient's ID. */
   patientId: string | number;
+  /** A Professional's ID. */
   professionalId: string | number;
+  /** Why the patient comes. */
   reason?: string;
+  /** Start, with its UTC offset. */
   startsAt: string;
 };
 
@@ -60,7 +67,7 @@ export type SearchPatientsQueryVariables = Exact<{
 }>;
 
 
-export type SearchPatientsQuery = { patients: { totalCount: number | null, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, fullName: string, documentNumber: string } }> } };
+export type SearchPatientsQuery = { patients: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ cursor: string, node: { id: string, fullName: string, documentNumber: string } }> } };
 
 export type ResourcesQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -93,7 +100,7 @@ export type AgendaQueryVariables = Exact<{
 }>;
 
 
-export type AgendaQuery = { appointments: { totalCount: number | null, edges: Array<{ node: { id: string, startsAt: string, endsAt: string, status: AppointmentStatus, patient: { fullName: string }, professional: { fullName: string }, chair: { name: string } } }> } };
+export type AgendaQuery = { appointments: { totalCount: number, edges: Array<{ node: { id: string, startsAt: string, endsAt: string, status: AppointmentStatus, patient: { fullName: string }, professional: { fullName: string }, chair: { name: string } } }> } };
 
 
 export const LoginDocument = {"__meta__":{"hash":"sha256:d8a141cb99a837195eab298315f290f93d07ec7f2bbd41972756d975e4452957"},"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"Login"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"email"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"password"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"login"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"email"},"value":{"kind":"Variable","name":{"kind":"Name","value":"email"}}},{"kind":"Argument","name":{"kind":"Name","value":"password"},"value":{"kind":"Variable","name":{"kind":"Name","value":"password"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"AuthToken"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"token"}},{"kind":"Field","name":{"kind":"Name","value":"expiresAt"}},{"kind":"Field","name":{"kind":"Name","value":"user"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"role"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"OperationInfo"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"messages"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"code"}},{"kind":"Field","name":{"kind":"Name","value":"field"}},{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]}}]} as unknown as DocumentNode<LoginMutation, LoginMutationVariables>;
