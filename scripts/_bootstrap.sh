@@ -39,7 +39,7 @@ if [[ -n "$VENV_VERSION" ]] && python_supported "$VENV_VERSION" \
   # Kept: rebuilding a working virtualenv is slow and surprising. Say how to move on.
   newest=""
   for version in "${SUPPORTED_PYTHONS[@]}"; do
-    [[ "$version" == "$VENV_VERSION" ]] && break
+    [[ -n "$PYTHON" || "$version" == "$VENV_VERSION" ]] && break
     if python_find "$version" >/dev/null; then newest="$version"; break; fi
   done
   echo "Python $VENV_VERSION: the existing $VENV is kept${newest:+ (Python $newest is here too: PYTHON=python$newest rebuilds $VENV with it)}."
