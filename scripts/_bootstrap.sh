@@ -37,12 +37,15 @@ fi
 if [[ -n "$VENV_VERSION" ]] && python_supported "$VENV_VERSION" \
   && [[ -z "$PYTHON" || "$PYTHON_VERSION" == "$VENV_VERSION" ]]; then
   # Kept: rebuilding a working virtualenv is slow and surprising. Say how to move on.
-  newest=""
+  newer=""
   for version in "${SUPPORTED_PYTHONS[@]}"; do
     [[ -n "$PYTHON" || "$version" == "$VENV_VERSION" ]] && break
-    if python_find "$version" >/dev/null; then newest="$version"; break; fi
+    if found="$(python_find "$version")"; then
+      newer=" (Python $version is here too: PYTHON=$found rebuilds $VENV with it)"
+      break
+    fi
   done
-  echo "Python $VENV_VERSION: the existing $VENV is kept${newest:+ (Python $newest is here too: PYTHON=python$newest rebuilds $VENV with it)}."
+  echo "Python $VENV_VERSION: the existing $VENV is kept$newer."
 else
   if [[ -z "$PYTHON" ]]; then
     for version in "${SUPPORTED_PYTHONS[@]}"; do

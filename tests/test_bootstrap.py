@@ -146,7 +146,8 @@ def test_the_newest_supported_python_is_picked_then_kept_until_python_asks_other
     assert kept.returncode == 0, kept.stderr
     assert f"Python {CURRENT}: the existing .venv is kept" in kept.stdout
     if newer:
-        assert f"PYTHON=python{other} rebuilds .venv with it" in kept.stdout
+        found = checkout / "bin" / f"python{other}"
+        assert f"(Python {other} is here too: PYTHON={found} rebuilds .venv with it)" in kept.stdout
     assert "Installing" not in kept.stdout
 
     # PYTHON asks for another version: the .venv is rebuilt with it.
