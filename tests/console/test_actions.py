@@ -288,6 +288,19 @@ def test_creating_a_clinic_with_bad_input_shows_every_error_and_creates_nothing(
     assert AuditEvent.objects.filter(action="clinic.create").count() == created
 
 
+def test_creating_a_clinic_says_which_check_digit_a_ruc_needs(operator):
+    bad = {**NEW_CLINIC, "legal_id": "20111222333"}
+
+    response = console_post(operator, "tenants_core/clinic/add/", bad)
+
+    assert response.status_code == 200
+    assert form_codes(response) == {"RUC_INVALID_CHECK_DIGIT"}
+    (error,) = response.context["form"].errors["legal_id"]
+    assert "should be 0 (20111222330)" in error
+    assert "20111222330" in response.content.decode()
+    assert not Clinic.objects.filter(subdomain="nuevaconsola").exists()
+
+
 def test_refusals_are_translated(operator, own_clinic):
     clinic = own_clinic()
 
