@@ -50,7 +50,8 @@ def test_a_clinician_writes_the_front_desk_alert_and_every_role_reads_it(
         "id": global_id("StaffMember", dentist.pk), "fullName": dentist.full_name
     }  # fmt: skip
     written_at = dt.datetime.fromisoformat(alert["writtenAt"])
-    assert before <= written_at <= timezone.now()
+    # On the wire to the second, cut (the DateTime rule): not before this second began.
+    assert before.replace(microsecond=0) <= written_at <= timezone.now()
     assert alert["writtenAt"].endswith("-05:00")  # the clinic's offset (Lima)
     row = stored(clinic1, patient)
     assert (row["front_desk_alert"], row["front_desk_alert_by"]) == (text, dentist.pk)
