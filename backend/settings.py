@@ -341,6 +341,12 @@ GRAPHQL_MAX_TOKENS = int(os.environ.get("GRAPHQL_MAX_TOKENS") or 1000)
 GRAPHQL_MAX_QUERY_LENGTH = int(os.environ.get("GRAPHQL_MAX_QUERY_LENGTH") or 32_768)
 # Largest page a connection returns (`first`/`last`).
 GRAPHQL_MAX_PAGE_SIZE = int(os.environ.get("GRAPHQL_MAX_PAGE_SIZE") or 100)
+# Persisted (trusted) documents, off by default (graphql_api/core/persisted_documents.py): the
+# path of a manifest {"<sha256 hex>": "<document text>"} (what codegen's client preset writes
+# with persistedDocuments), so a client may send {"documentId": "sha256:<hex>"} instead of the
+# text; with GRAPHQL_PERSISTED_ONLY, any request that is not a registered document is refused.
+GRAPHQL_PERSISTED_DOCUMENTS = os.environ.get("GRAPHQL_PERSISTED_DOCUMENTS") or ""
+GRAPHQL_PERSISTED_ONLY = env_bool("GRAPHQL_PERSISTED_ONLY", False)
 
 # Platform operator created by scripts/dev (required there when DEBUG is off).
 PLATFORM_ADMIN_EMAIL = os.environ.get("PLATFORM_ADMIN_EMAIL") or (

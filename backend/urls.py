@@ -11,11 +11,14 @@ from backend.files import views as file_views
 from backend.notifications import views as notification_views
 from backend.notifications import webhooks
 from graphql_api.core.views import graphql_view
+from graphql_api.graphiql import graphiql_asset
 from graphql_api.schema import schema
 
 urlpatterns = [
     # Each request's SQL runs in one transaction, which carries the clinic's schema.
     path("graphql", request_transaction(graphql_view(schema)), name="graphql"),
+    # GraphiQL's own files (when settings.GRAPHIQL), self-hosted: on every domain, no database.
+    path("graphiql/<str:digest>/<str:name>", graphiql_asset, name="graphiql-asset"),
     path("healthz", request_transaction(views.healthz), name="healthz"),
     # The patient's confirm/cancel page (links in messages): HTML, on the clinic's own domain.
     path("c/<str:token>", request_transaction(notification_views.link_page), name="link_page"),

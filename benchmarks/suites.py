@@ -22,6 +22,7 @@ from benchmarks.database import ROOT
 from benchmarks.server import Request, Server, child_env, load
 from benchmarks.stats import median, ms, p95, ratio
 from benchmarks.views import AGENDA_QUERY
+from graphql_api.core.ids import scoped_node_id
 from tenants_core.models import Clinic
 
 TENANT_TABLES = (
@@ -193,7 +194,7 @@ def statements(clinic: Clinic, token: str) -> dict[str, Any]:
         patient = Patient.objects.order_by("pk").first()
     connection.set_schema_to_public()
     assert patient is not None
-    patient_id = to_base64("Patient", patient.pk)
+    patient_id = to_base64("Patient", scoped_node_id(str(patient.pk), str(clinic.pk)))
     operations: dict[str, tuple[str, dict[str, Any]]] = {
         "agenda (day, 100 rows)": (AGENDA_QUERY, agenda_variables()),
         "patient search": (PATIENT_SEARCH, {"search": "pér"}),

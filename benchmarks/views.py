@@ -27,6 +27,8 @@ from backend.accounts.roles import role_has_permission
 from backend.core.responses import json_error
 from backend.scheduling import selectors
 from backend.scheduling.permissions import SchedulingPermission
+from graphql_api.core.datetimes import serialize_datetime
+from graphql_api.core.ids import id_namespace, scoped_node_id
 from tenants_core.context import current_timezone
 
 # The GraphQL side of the comparison: the day agenda with patient, professional and chair.
@@ -127,12 +129,12 @@ def agenda_django(request: HttpRequest) -> HttpResponse:
         total = selectors.appointment_list(actor=token.user, since=since, until=until).count()
     else:
         total = 0
-    zone = current_timezone()
+    namespace = id_namespace()
     edges = [
         {
             "node": {
-                "id": to_base64("Appointment", appointment.pk),
-                "startsAt": appointment.starts_at.astimezone(zone).isoformat(),
+                "id": to_base64("Appointment", scoped_node_id(str(appointment.pk), namespace)),
+                "startsAt": serialize_datetime(appointment.starts_at),
                 "status": appointment.status,
                 "patient": {
                     "fullName": appointment.patient.full_name,
@@ -147,7 +149,8 @@ def agenda_django(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"data": {"appointments": {"totalCount": total, "edges": edges}}})
 
 
-# Python's isoformat(): seconds always, microseconds only when there are some, ±HH:MM.
+# The API's DateTime (graphql_api/core/datetimes.py): to the second, ±HH:MM; its global IDs
+# (graphql_api/core/ids.py): base64 of "Appointment:<clinic key>.<pk>".
 _AGENDA_SQL = """
 WITH matching AS (
     SELECT id, starts_at, status, patient_id, professional_id, chair_id
@@ -159,10 +162,8 @@ SELECT json_build_object('data', json_build_object('appointments', json_build_ob
     'totalCount', (SELECT count(*) FROM matching),
     'edges', coalesce((
         SELECT json_agg(json_build_object('node', json_build_object(
-            'id', encode(convert_to('Appointment:' || p.id, 'UTF8'), 'base64'),
+            'id', encode(convert_to('Appointment:' || %(clinic)s || '.' || p.id, 'UTF8'), 'base64'),
             'startsAt', to_char(t.local, 'YYYY-MM-DD"T"HH24:MI:SS')
-                || CASE WHEN date_part('microseconds', t.local)::int %% 1000000 <> 0
-                        THEN to_char(t.local, '.US') ELSE '' END
                 || CASE WHEN t.offset_s < 0 THEN '-' ELSE '+' END
                 || to_char(make_interval(secs => abs(t.offset_s)), 'HH24:MI'),
             'status', p.status,
@@ -198,7 +199,13 @@ def agenda_sql(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
         cursor.execute(
             _AGENDA_SQL,
-            {"since": since, "until": until, "first": first, "zone": current_timezone().key},
+            {
+                "since": since,
+                "until": until,
+                "first": first,
+                "zone": current_timezone().key,
+                "clinic": id_namespace(),
+            },
         )
         body = cursor.fetchone()[0]
     return HttpResponse(body, content_type="application/json")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from strawberry.extensions import (
     DisableIntrospection,
@@ -29,10 +31,12 @@ from graphql_api.clinic_settings.queries import Query as ClinicSettingsQuery
 from graphql_api.clinical.mutations import Mutation as ClinicalMutation
 from graphql_api.clinical.queries import Query as ClinicalQuery
 from graphql_api.core.big_int import SCALAR_MAP
+from graphql_api.core.datetimes import DATETIME_SCALAR
 from graphql_api.core.document_cache import ValidDocumentCache
 from graphql_api.core.document_limits import DocumentLimits
 from graphql_api.core.errors import CodedErrorsSchema
 from graphql_api.core.fast_fields import install_fast_fields
+from graphql_api.core.ids import install_clinic_ids
 from graphql_api.core.observability import OperationLabel, PrivateOpenTelemetry
 from graphql_api.core.validation import DocumentValidation
 from graphql_api.dashboard.queries import Query as DashboardQuery
@@ -131,12 +135,16 @@ schema = CodedErrorsSchema(
         DjangoOptimizerExtension,
     ],
     # `first` and `last` of every connection are at most this (else INVALID_PAGINATION).
-    # BigInt: byte and row counts past Int's 32 bits (core/big_int.py).
+    # BigInt: byte and row counts past Int's 32 bits (core/big_int.py). DateTime: one wire
+    # rule for every field, the clinic's zone to the second (core/datetimes.py).
     config=StrawberryConfig(
-        relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE, scalar_map=SCALAR_MAP
+        relay_max_results=settings.GRAPHQL_MAX_PAGE_SIZE,
+        scalar_map={**SCALAR_MAP, dt.datetime: DATETIME_SCALAR},
     ),
 )
 
 
-# Once, on the built schema (the SDL does not change); see core/fast_fields.
+# Once, on the built schema (the SDL does not change), in this order: every ID answers with its
+# clinic in it (core/ids), then the cheaper resolvers (core/fast_fields).
+clinic_id_fields = install_clinic_ids(schema)
 fast_fields = install_fast_fields(schema)

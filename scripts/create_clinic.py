@@ -3,7 +3,8 @@
 
 The same as ``manage.py create_clinic``; run it with the project's virtualenv
 (``.venv/bin/python scripts/create_clinic.py ...``) after ``scripts/dev`` or ``scripts/test``
-has created it.
+has created it. The plan may be given by its Spanish name, as the original system's
+``crear_clinica.py`` took it: ``basico``, ``profesional``, ``empresarial``.
 """
 
 import os

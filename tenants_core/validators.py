@@ -83,9 +83,16 @@ def validate_ruc(value: str) -> str:
         raise ValidationError(
             _("A RUC starts with 10, 15, 17 or 20."), code=PlatformError.RUC_INVALID_PREFIX
         )
-    if int(value[-1]) != ruc_check_digit(value[:10]):
+    expected = ruc_check_digit(value[:10])
+    if int(value[-1]) != expected:
+        # A mistyped last digit is the commonest error: say which digit the first ten need.
         raise ValidationError(
-            _("The RUC check digit is not valid."), code=PlatformError.RUC_INVALID_CHECK_DIGIT
+            _(
+                "The RUC check digit is not valid: after %(first_ten)s the check digit "
+                "should be %(digit)d (%(ruc)s)."
+            )
+            % {"first_ten": value[:10], "digit": expected, "ruc": f"{value[:10]}{expected}"},
+            code=PlatformError.RUC_INVALID_CHECK_DIGIT,
         )
     return value
 

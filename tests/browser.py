@@ -106,6 +106,16 @@ class Chromium:
         its path listed at the end of the run."""
         return self._in_thread(self._visit, visit, screenshot)
 
+    @staticmethod
+    def keep_screenshot(page: Any, name: str) -> Path:
+        """The page as it is now, kept as ``test-artifacts/<name>.png`` and listed at the end
+        of the run: for a step in the middle of a visit (``screenshot=`` keeps the end)."""
+        path = ARTIFACTS / f"{name}.png"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(path), full_page=True)
+        _screenshots.append(path)
+        return path
+
     def _visit(self, visit: Callable[[Any], T], screenshot: str | None) -> Visit[T]:
         context = self._browser.new_context()
         console: list[str] = []
@@ -116,10 +126,8 @@ class Chromium:
             try:
                 return Visit(visit(page), console, path)
             finally:
-                if path:
-                    ARTIFACTS.mkdir(exist_ok=True)
-                    page.screenshot(path=str(path), full_page=True)
-                    _screenshots.append(path)
+                if screenshot:
+                    self.keep_screenshot(page, screenshot)
         finally:
             context.close()
 

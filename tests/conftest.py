@@ -275,6 +275,15 @@ def operation_codes(payload: dict[str, Any]) -> list[str]:
     return [message["code"] for message in payload.get("messages", [])]
 
 
+def refusal_codes(body: dict[str, Any], field: str) -> list[str]:
+    """The codes that refused ``field``: its OperationInfo messages' codes, or else the first
+    top-level error's."""
+    data = (body.get("data") or {}).get(field)
+    if isinstance(data, dict) and "messages" in data:
+        return operation_codes(data)
+    return [code] if (code := error_code(body)) else []
+
+
 def host_for(subdomain: str | None) -> str:
     return f"{subdomain}.{settings.BASE_DOMAIN}" if subdomain else settings.BASE_DOMAIN
 

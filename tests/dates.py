@@ -90,3 +90,9 @@ def offset_text(offset: dt.timedelta) -> str:
     minutes = int(offset.total_seconds()) // 60
     sign = "-" if minutes < 0 else "+"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def on_the_wire(instant: dt.datetime, tz: dt.tzinfo = LIMA) -> str:
+    """How the API writes ``instant`` for a clinic in ``tz`` (or the platform, in Lima): its
+    zone's offset, to the second (graphql_api/core/datetimes.py)."""
+    return instant.astimezone(tz).replace(microsecond=0).isoformat()

@@ -7,11 +7,11 @@ import logging
 
 import pytest
 from django.test import Client
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
 from backend.patients import selectors as patient_selectors
 from tests.graphql_api.broken_schema import TOO_BIG_FOR_INT, URL
+from tests.ids import global_id
 
 HOST = "clinica1.localhost"
 GRAPHQL_LOGGERS = ("graphql_api.errors", "strawberry.execution")
@@ -20,7 +20,7 @@ REFUSALS = [
     # (query, role sending it or None for no token, code, path)
     ("{ me { email } }", None, "UNAUTHENTICATED", "me"),
     ("{ auditEvents(first: 1) { totalCount } }", Role.RECEPTIONIST, "FORBIDDEN", "auditEvents"),
-    (f'{{ patient(id: "{to_base64("Patient", 999999)}") {{ id }} }}', Role.ADMIN, "NOT_FOUND", "patient"),
+    (f'{{ patient(id: "{global_id("Patient", 999999, None)}") {{ id }} }}', Role.ADMIN, "NOT_FOUND", "patient"),  # no clinic part: as an unknown row
     ("{ patients(first: 100000) { totalCount } }", Role.ADMIN, "INVALID_PAGINATION", "patients"),
     ('{ patient(id: "no-es-un-id") { id } }', Role.ADMIN, "INVALID_ID", "patient"),
     ("{ nope }", Role.ADMIN, "GRAPHQL_VALIDATION_FAILED", None),

@@ -2,8 +2,9 @@
 another clinic, or one that names nothing), as every other argument that takes an ID does:
 never an empty list that hides the mistake, never the other clinic's rows.
 
-IDs are per schema: another clinic's row may share its number with a row here, and then
-the ID simply names the row here. The IDs below name rows of clinica2 only."""
+Every ID carries the clinic that minted it (graphql_api/core/ids.py), so clinica2's IDs are
+refused here even where its rows share their numbers with rows here; the IDs below are
+clinica2's, for rows whose numbers clinica1 does not use either."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django_tenants.utils import tenant_context
-from strawberry.relay import from_base64
 
 from backend.accounts.models import Role
 from backend.audit.services import audit_record
 from tests.accounts.test_role_matrix import build_world
 from tests.conftest import error_code, graphql
+from tests.ids import pk_of
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,7 @@ def worlds(clinic1, clinic2, make_staff, token_for):
     admin = make_staff(clinic1, Role.ADMIN)
     here = build_world(clinic1, admin, make_staff)
     with tenant_context(clinic1):
-        staff = get_user_model().objects.get(pk=from_base64(here["staff"])[1])
+        staff = get_user_model().objects.get(pk=pk_of(here["staff"]))
         for action in ("patient.view", "patient.update"):
             audit_record(actor=staff, action=action, entity=staff)
         audit_record(actor=admin, action="patient.view", entity=staff)  # by someone else

@@ -301,9 +301,8 @@ def test_platform_clinics_refuse_a_bad_page(client, platform_token):
 
 
 def test_a_patients_notes_and_documents_refuse_a_bad_page(client, clinic1, admin_token):
-    from strawberry.relay import to_base64
-
     from backend.patients.models import Patient
+    from tests.ids import global_id
 
     with clinic_context(clinic1):
         patient = Patient.objects.create(
@@ -311,7 +310,7 @@ def test_a_patients_notes_and_documents_refuse_a_bad_page(client, clinic1, admin
         )
     for field in ("clinicalNotes", "patientDocuments"):
         for page in ("first: 101", 'after: "zzz"'):
-            patient_id = to_base64("Patient", patient.pk)
+            patient_id = global_id("Patient", patient.pk)
             query = f'{{ {field}(patientId: "{patient_id}", {page}) {{ totalCount }} }}'
             _, body = graphql(client, query, host="clinica1.localhost", token=admin_token)
             assert error_code(body) == "INVALID_PAGINATION", (field, body)

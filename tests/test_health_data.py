@@ -27,7 +27,6 @@ import pytest
 from django.utils import translation
 from django.utils.translation import gettext
 from django_tenants.utils import tenant_context
-from strawberry.relay import from_base64, to_base64
 
 from backend.accounts.models import Role
 from backend.accounts.roles import role_has_permission
@@ -43,6 +42,7 @@ from graphql_api.schema import schema
 from tests.accounts.matrix_world import UPLOADS
 from tests.accounts.test_role_matrix import CALLS, build_world
 from tests.files.multipart import upload_graphql
+from tests.ids import global_id, pk_of
 from tests.schema_walker import (
     GRAPHQL,
     Leaf,
@@ -98,7 +98,7 @@ def seed_health_data(clinic: Any, caller: Any, make_staff: Any) -> HealthWorld:
         "planned-finding", "allergies", "medical-alerts", "radiograph",
     )}  # fmt: skip
     with tenant_context(clinic):
-        patient = Patient.objects.get(pk=from_base64(ids["patient"])[1])
+        patient = Patient.objects.get(pk=pk_of(ids["patient"]))
         first = clinical.medical_history_record(
             actor=dentist, patient=patient, data={
                 "conditions": list(CONDITIONS), "medications": sentinels["medications"],
@@ -145,16 +145,16 @@ def seed_health_data(clinic: Any, caller: Any, make_staff: Any) -> HealthWorld:
             ),
         )  # fmt: skip
         clinical_ids = [  # each once, in a stable order
-            to_base64("PatientDocument", radiograph.pk),
-            to_base64("MedicalHistory", first.pk), to_base64("MedicalHistory", second.pk),
-            to_base64("ClinicalNote", note.pk), to_base64("ClinicalNote", draft.pk),
-            to_base64("NoteAddendum", addendum.pk), to_base64("Finding", existing.pk),
-            to_base64("Finding", planned.pk),
-            *(to_base64("TreatmentPlanItem", pk) for pk in TreatmentPlanItem.objects.filter(
+            global_id("PatientDocument", radiograph.pk, clinic),
+            global_id("MedicalHistory", first.pk, clinic), global_id("MedicalHistory", second.pk, clinic),
+            global_id("ClinicalNote", note.pk, clinic), global_id("ClinicalNote", draft.pk, clinic),
+            global_id("NoteAddendum", addendum.pk, clinic), global_id("Finding", existing.pk, clinic),
+            global_id("Finding", planned.pk, clinic),
+            *(global_id("TreatmentPlanItem", pk, clinic) for pk in TreatmentPlanItem.objects.filter(
                 plan__patient=patient).values_list("pk", flat=True)),
-            *(to_base64("ClinicalNote", pk) for pk in ClinicalNote.objects.filter(
+            *(global_id("ClinicalNote", pk, clinic) for pk in ClinicalNote.objects.filter(
                 patient=patient).values_list("pk", flat=True)),
-            *(to_base64("Finding", pk) for pk in Finding.objects.filter(
+            *(global_id("Finding", pk, clinic) for pk in Finding.objects.filter(
                 patient=patient, resolved_at__isnull=True).values_list("pk", flat=True)),
         ]  # fmt: skip
         clinical_ids = list(dict.fromkeys(clinical_ids))
@@ -162,8 +162,8 @@ def seed_health_data(clinic: Any, caller: Any, make_staff: Any) -> HealthWorld:
     # health data in a mutation payload.
     ids = {
         **ids,
-        "sentinel_note": to_base64("ClinicalNote", note.pk),
-        "finding": to_base64("Finding", planned.pk),
+        "sentinel_note": global_id("ClinicalNote", note.pk, clinic),
+        "finding": global_id("Finding", planned.pk, clinic),
     }
     words = []
     for language in ("en", "es"):

@@ -27,7 +27,6 @@ from typing import Any
 import httpx
 import pytest
 from django.db import connection
-from strawberry.relay import to_base64
 
 from backend.accounts.models import User
 from backend.billing.models import Charge, Receipt
@@ -38,6 +37,7 @@ from backend.scheduling.models import Appointment
 from tenants_core.models import Clinic
 from tests.conftest import http_login, production_like_env, running_uvicorn
 from tests.dates import MONDAY
+from tests.ids import global_id
 from tests.scheduling.conftest import lima
 
 pytestmark = pytest.mark.slow
@@ -61,8 +61,8 @@ mutation($p: ID!, $c: ID!) { issueReceipt(input: {patientId: $p, chargeIds: [$c]
 """
 
 
-def gid(obj: Any) -> str:
-    return to_base64(type(obj).__name__, obj.pk)
+def gid(obj: Any, clinic: Clinic) -> str:
+    return global_id(type(obj).__name__, obj.pk, clinic)
 
 
 def test_the_races_hold_round_after_round(django_db_blocker, committed_clinic):
@@ -107,7 +107,7 @@ def test_the_races_hold_round_after_round(django_db_blocker, committed_clinic):
                     charges = _prepare_round(clinic, patient, admin_id)
                 requests = [
                     ("booking", BOOK, {"input": {
-                        "patientId": gid(patient), "professionalId": gid(p), "chairId": gid(c),
+                        "patientId": gid(patient, clinic), "professionalId": gid(p, clinic), "chairId": gid(c, clinic),
                         "startsAt": lima(day, 10).isoformat(), "endsAt": lima(day, 10, 30).isoformat(),
                     }})
                     for p, c in itertools.product(professionals, chairs)
@@ -118,7 +118,7 @@ def test_the_races_hold_round_after_round(django_db_blocker, committed_clinic):
                     }})
                     for _ in range(PATIENTS)
                 ] + [
-                    ("receipt", ISSUE, {"p": gid(patient), "c": gid(charge)}) for charge in charges
+                    ("receipt", ISSUE, {"p": gid(patient, clinic), "c": gid(charge, clinic)}) for charge in charges
                 ]  # fmt: skip
                 answers = list(pool.map(lambda r: (r[0], *send(r[1], r[2])), requests))
                 with django_db_blocker.unblock():

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet, Sum
 from django.utils.translation import gettext as _
 
@@ -29,6 +28,7 @@ from backend.billing.models import (
 )
 from backend.billing.payments import patient_credit
 from backend.billing.services import sum_of
+from backend.core.dates import local_day_range
 from backend.core.lookups import get_or_not_found
 from backend.patients.models import Patient
 from tenants_core.context import current_timezone
@@ -143,28 +143,9 @@ class CashReport:
 def cash_report(*, date_from: dt.date, date_to: dt.date, tz: ZoneInfo | None = None) -> CashReport:
     """From ``date_from`` 00:00 to the end of ``date_to``, local time: the clinic's, unless
     ``tz`` says otherwise."""
-    if not (dt.date(2000, 1, 1) <= date_from <= dt.date(2100, 12, 31)) or not (
-        dt.date(2000, 1, 1) <= date_to <= dt.date(2100, 12, 31)
-    ):
-        raise ValidationError(
-            {
-                "from": ValidationError(
-                    _("Dates between 2000 and 2100."), code=BillingError.INVALID_DATE_RANGE
-                )
-            }
-        )
-    if date_to < date_from or (date_to - date_from).days > 366:
-        raise ValidationError(
-            {
-                "to": ValidationError(
-                    _("A range of up to one year, ending after it starts."),
-                    code=BillingError.INVALID_DATE_RANGE,
-                )
-            }
-        )
-    tz = tz or current_timezone()
-    start = dt.datetime.combine(date_from, dt.time(0), tzinfo=tz)
-    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    start, end = local_day_range(
+        date_from, date_to, tz or current_timezone(), code=BillingError.INVALID_DATE_RANGE
+    )
     report = CashReport(start=start, end=end)
     moves = (
         Payment.objects.filter(paid_at__gte=start, paid_at__lt=end)

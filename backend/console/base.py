@@ -1,5 +1,7 @@
-"""What every list of the console shares: a query string the list cannot read is a redirect
-to the plain list (Django's ``?e=1``), never a 500."""
+"""What every page of the console shares: a query string a list cannot read is a redirect
+to the plain list (Django's ``?e=1``), never a 500; and no "History" page, because the
+console's actions are recorded in the platform's audit trail, never in Django's admin log
+(which would stay empty)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 
 
 class ConsoleChangeList(ChangeList):
@@ -32,6 +34,13 @@ class ConsoleChangeList(ChangeList):
 
 class ConsoleAdmin(admin.ModelAdmin):
     """The base of every ModelAdmin of the console."""
+
+    change_form_template = "console/change_form.html"
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        raise Http404
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return ConsoleChangeList

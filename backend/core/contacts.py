@@ -15,7 +15,9 @@ DEFAULT_PHONE_REGION = "PE"  # a number written without +51 is Peruvian
 
 class ContactError(StrEnum):
     INVALID_PHONE = "INVALID_PHONE"
+    """Not a valid phone number (Peruvian without +51, or any E.164 number)."""
     INVALID_EMAIL = "INVALID_EMAIL"
+    """Not a valid email address."""
 
 
 def normalize_phone(value: str | None, *, region: str = DEFAULT_PHONE_REGION) -> str:

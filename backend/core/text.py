@@ -12,7 +12,9 @@ from django.utils.translation import gettext as _
 
 class TextError(StrEnum):
     INVALID_TEXT = "INVALID_TEXT"
+    """The text holds control or invisible characters (or a line break in a one-line field)."""
     TOO_LONG = "TOO_LONG"
+    """The text is longer than its field allows; the message says the limit."""
 
 
 # Zero-width joiners stay (some scripts and emoji need them); every other format character

@@ -51,6 +51,8 @@ BASE_PAUSE_SECONDS = 0.025
 
 class TransactionError(StrEnum):
     CONCURRENT_UPDATE = "CONCURRENT_UPDATE"
+    """The write lost a race with another request and nothing was saved: send it again (HTTP 409
+    outside GraphQL)."""
 
 
 def sqlstate(error: BaseException) -> str | None:

@@ -7,7 +7,12 @@ from enum import StrEnum
 
 class DocumentError(StrEnum):
     INVALID_KIND = "INVALID_KIND"
+    """An unknown kind of document."""
     ARCHIVED = "DOCUMENT_ARCHIVED"
+    """The document is already archived."""
     NOT_ARCHIVED = "DOCUMENT_NOT_ARCHIVED"
+    """The document is not archived."""
     INVALID_DATE = "INVALID_DATE"
+    """A date in the future."""
     TOO_LONG = "TOO_LONG"
+    """A text is longer than its field allows."""

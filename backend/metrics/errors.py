@@ -4,4 +4,5 @@ from enum import StrEnum
 
 
 class MetricsError(StrEnum):
-    INVALID_DATE_RANGE = "INVALID_DATE_RANGE"  # to < from, or more than 366 days
+    INVALID_DATE_RANGE = "INVALID_DATE_RANGE"
+    """To < from, or more than 366 days."""

@@ -48,6 +48,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from psycopg2 import sql
 
+from backend.core.dates import local_day_bounds
 from backend.core.db_backend.connection import tenant_connection
 from backend.metrics.models import ClinicDayMetrics, MetricsRollupRun
 from tenants_core.models import Clinic
@@ -89,9 +90,7 @@ RECOMPUTED = (
 
 def day_bounds(day: dt.date, zone_name: str) -> tuple[dt.datetime, dt.datetime]:
     """The local day's ``[start, end)`` as aware UTC datetimes."""
-    zone = ZoneInfo(zone_name or settings.DEFAULT_CLINIC_TIMEZONE)
-    start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    start, end = local_day_bounds(day, day, ZoneInfo(zone_name or settings.DEFAULT_CLINIC_TIMEZONE))
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 

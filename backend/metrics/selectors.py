@@ -10,54 +10,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Q, Sum
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from backend.audit.models import AuditEvent
+from backend.core.dates import date_range_check, local_day_range
 from backend.metrics.errors import MetricsError
 from backend.metrics.models import ClinicDayMetrics
 from tenants_core.models import Clinic, ClinicStatus
 from tenants_core.selectors import clinic_get
 
-MAX_RANGE_DAYS = 366
-EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 INACTIVE_DAYS = 30
 NEAREST_LIMITS = 10
 INACTIVE_LISTED = 100
 MRR_CURRENCY = "USD"
-
-
-def date_range_check(*, date_from: dt.date, date_to: dt.date) -> None:
-    """Refuse dates outside 2000–2100, ``to < from`` and a range over ``MAX_RANGE_DAYS`` days
-    (both ends counted)."""
-    if not all(EARLIEST <= value <= LATEST for value in (date_from, date_to)):
-        raise ValidationError(
-            {
-                "from": ValidationError(
-                    _("Dates between 2000 and 2100."), code=MetricsError.INVALID_DATE_RANGE
-                )
-            }
-        )
-    if date_to < date_from:
-        raise ValidationError(
-            {
-                "to": ValidationError(
-                    _("“to” is before “from”."), code=MetricsError.INVALID_DATE_RANGE
-                )
-            }
-        )
-    if (date_to - date_from).days + 1 > MAX_RANGE_DAYS:
-        raise ValidationError(
-            {
-                "to": ValidationError(
-                    _("At most %(days)d days at a time.") % {"days": MAX_RANGE_DAYS},
-                    code=MetricsError.INVALID_DATE_RANGE,
-                )
-            }
-        )
 
 
 def _days(date_from: dt.date, date_to: dt.date) -> list[dt.date]:
@@ -74,7 +41,7 @@ class DayEntry:
 
 def clinic_metrics(*, subdomain: str, date_from: dt.date, date_to: dt.date) -> list[DayEntry]:
     """The clinic's daily series, one entry per day of the range (two statements)."""
-    date_range_check(date_from=date_from, date_to=date_to)
+    date_range_check(date_from, date_to, code=MetricsError.INVALID_DATE_RANGE)
     clinic = clinic_get(subdomain=subdomain)
     rows = {
         row.day: row
@@ -137,14 +104,6 @@ class PlatformMetricsData:
     inactive_count: int
 
 
-def _bounds(date_from: dt.date, date_to: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """The platform's days are in DEFAULT_CLINIC_TIMEZONE (America/Lima)."""
-    zone = ZoneInfo(settings.DEFAULT_CLINIC_TIMEZONE)
-    start = dt.datetime.combine(date_from, dt.time(0), tzinfo=zone)
-    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
-    return start, end
-
-
 # Each clinic's latest row, among the last LATEST_WINDOW_DAYS days only: the hourly job keeps
 # every clinic's rows current, and the page must not read the table's whole history.
 LATEST_WINDOW_DAYS = 40
@@ -194,8 +153,12 @@ SELECT c.id, a.last_activity_at, count(*) OVER () AS total
 
 def platform_metrics(*, date_from: dt.date, date_to: dt.date) -> PlatformMetricsData:
     """The platform's figures (a fixed number of statements, whatever the range)."""
-    date_range_check(date_from=date_from, date_to=date_to)
-    start, end = _bounds(date_from, date_to)
+    start, end = local_day_range(
+        date_from,
+        date_to,
+        ZoneInfo(settings.DEFAULT_CLINIC_TIMEZONE),  # the platform's days
+        code=MetricsError.INVALID_DATE_RANGE,
+    )
     now = timezone.now()
     clinics = Clinic.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
     # 1: every clinic now, with its plan (a few thousand rows at most; the lists need them).

@@ -89,8 +89,10 @@ UNREADABLE = (
 
 
 class WebhookError(StrEnum):
-    INVALID_SIGNATURE = "INVALID_SIGNATURE"  # unsigned, wrongly signed, or no secret set
-    RETRY_LATER = "RETRY_LATER"  # an event's work failed; the provider retries the call
+    INVALID_SIGNATURE = "INVALID_SIGNATURE"
+    """Unsigned, wrongly signed, or no secret set."""
+    RETRY_LATER = "RETRY_LATER"
+    """An event's work failed; the provider retries the call."""
 
 
 @dataclass

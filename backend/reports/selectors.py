@@ -5,8 +5,9 @@ day and for a year, for ten appointments and for a million (ten in all). The def
 which the tests reconcile with the scheduling and billing selectors:
 
 - **Range**: the clinic's local days ``date_from`` to ``date_to``, both included, at most
-  ``MAX_DAYS``: ``[start, end)`` from ``date_from`` 00:00 to the day after ``date_to``
-  00:00, local time (an appointment at 23:30 in Lima is that day's, not the next UTC day's).
+  366 (``backend.core.dates``): ``[start, end)`` from ``date_from`` 00:00 to the day after
+  ``date_to`` 00:00, local time (an appointment at 23:30 in Lima is that day's, not the
+  next UTC day's).
 - **Appointments**: those that *start* in the range, by status (every status, zeros
   included). The no-show rate of a professional is ``no_show ÷ (completed + no_show)``,
   None when both are 0.
@@ -53,14 +54,13 @@ from django.db.models import (
     Sum,
 )
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.accounts.roles import role_has_permission
 from backend.billing.models import PEN, Charge, Payment, PaymentKind, PaymentMethod
 from backend.clinic_admin.selectors import opening_calendar
+from backend.core.dates import local_day_range
 from backend.core.error_codes import Forbidden
-from backend.core.errors import field_error
 from backend.patients.models import Patient
 from backend.reports.errors import ReportError
 from backend.reports.figures import (
@@ -81,31 +81,6 @@ from backend.scheduling.models import Appointment, AppointmentStatus
 from backend.treatments.models import PerformedProcedure
 from tenants_core.context import current_timezone
 
-MAX_DAYS = 366
-YEARS = (2000, 2100)
-
-
-def local_range(
-    date_from: dt.date, date_to: dt.date, tz: ZoneInfo
-) -> tuple[dt.datetime, dt.datetime]:
-    """``[date_from 00:00, date_to + 1 00:00)`` in ``tz``, after checking the range:
-    ``INVALID_DATE_RANGE`` for a date outside ``YEARS``, ``to`` before ``from`` or more than
-    ``MAX_DAYS`` days."""
-    for name, day in (("from", date_from), ("to", date_to)):
-        if not YEARS[0] <= day.year <= YEARS[1]:
-            raise field_error(
-                name, _("Dates between 2000 and 2100."), ReportError.INVALID_DATE_RANGE
-            )
-    if date_to < date_from or (date_to - date_from).days + 1 > MAX_DAYS:
-        raise field_error(
-            "to",
-            _("A range of up to one year, ending after it starts."),
-            ReportError.INVALID_DATE_RANGE,
-        )
-    start = dt.datetime.combine(date_from, dt.time(0), tzinfo=tz)
-    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
-    return start, end
-
 
 def clinic_dashboard(*, actor: User, date_from: dt.date, date_to: dt.date) -> Dashboard:
     """The clinic's dashboard for its local days ``date_from`` to ``date_to`` (inclusive);
@@ -114,7 +89,7 @@ def clinic_dashboard(*, actor: User, date_from: dt.date, date_to: dt.date) -> Da
     if not role_has_permission(actor.role, ReportPermission.VIEW_DASHBOARD):
         raise Forbidden
     tz = current_timezone()
-    start, end = local_range(date_from, date_to, tz)
+    start, end = local_day_range(date_from, date_to, tz, code=ReportError.INVALID_DATE_RANGE)
     by_status, attendance = _appointments(start, end)
     return Dashboard(
         date_from=date_from,

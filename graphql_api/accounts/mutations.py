@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Annotated, cast
 
 import strawberry
 import strawberry_django
@@ -30,7 +30,12 @@ class Mutation:
         description="Sign in on this domain: a clinic's staff on its subdomain, platform "
         "operators on the platform's domain.",
     )
-    def login(self, info: Info, email: str, password: str) -> AuthToken:
+    def login(
+        self,
+        info: Info,
+        email: Annotated[str, strawberry.argument(description="The user's email, any case.")],
+        password: Annotated[str, strawberry.argument(description="The user's password.")],
+    ) -> AuthToken:
         issued = auth.auth_login(email=email, password=password)
         return AuthToken(
             token=issued.raw,

@@ -20,10 +20,12 @@ strawberry.enum(Role, description="A staff member's role in the clinic.")
 class StaffUser(relay.Node):
     """A person who signs in: clinic staff, or a platform operator on the platform's domain."""
 
-    email: strawberry.auto
-    full_name: strawberry.auto
-    is_active: strawberry.auto
-    date_joined: strawberry.auto
+    email: strawberry.auto = strawberry_django.field(description="The sign-in email, lower case.")
+    full_name: strawberry.auto = strawberry_django.field(description="As colleagues see it.")
+    is_active: strawberry.auto = strawberry_django.field(
+        description="False once deactivated: it cannot sign in."
+    )
+    date_joined: strawberry.auto = strawberry_django.field(description="When it was created.")
 
     @strawberry_django.field(
         only=["role"], description="The clinic role; null for platform operators."
@@ -37,9 +39,9 @@ class AuthToken:
     """A bearer token. Send it as ``Authorization: Bearer <token>`` to this domain only; the
     token is shown once and stored only as a hash."""
 
-    token: str
-    expires_at: datetime
-    user: StaffUser
+    token: str = strawberry.field(description="The secret to send as the bearer token.")
+    expires_at: datetime = strawberry.field(description="After this, sign in again.")
+    user: StaffUser = strawberry.field(description="Who signed in.")
 
 
 @django_type(models.User)

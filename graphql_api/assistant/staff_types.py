@@ -22,7 +22,6 @@ from graphql_api.accounts.types import StaffMember
 from graphql_api.assistant.types import AssistantIntent
 from graphql_api.core.docstrings import django_type
 from graphql_api.patients.types import Patient
-from graphql_api.scheduling.types import local
 
 # The models' choices are the GraphQL enums: one source for their names and values.
 strawberry.enum(
@@ -48,10 +47,6 @@ strawberry.enum(
 )
 
 
-def _local(value: dt.datetime | None) -> dt.datetime | None:
-    return local(value) if value is not None else None
-
-
 @django_type(models.ConversationMessage)
 class AssistantConversationMessage(relay.Node):
     """One message of a conversation with the assistant."""
@@ -74,9 +69,7 @@ class AssistantConversationMessage(relay.Node):
         description="Who wrote a STAFF message; null otherwise."
     )
 
-    @strawberry_django.field(only=["created_at"], description="When, with the clinic's offset.")
-    def created_at(self, root: models.ConversationMessage) -> dt.datetime:
-        return local(root.created_at)
+    created_at: dt.datetime = strawberry_django.field(description="When, with the clinic's offset.")
 
 
 @django_type(models.Conversation)
@@ -101,37 +94,27 @@ class AssistantConversation(relay.Node):
         "the assistant registered in it; null for an anonymous visitor."
     )
 
-    @strawberry_django.field(
-        only=["verified_at"], description="When the patient proved who they are; null if not."
+    verified_at: dt.datetime | None = strawberry_django.field(
+        description="When the patient proved who they are; null if not."
     )
-    def verified_at(self, root: models.Conversation) -> dt.datetime | None:
-        return _local(root.verified_at)
 
     @strawberry_django.field(only=["handoff_reason"])
     def handoff_reason(self, root: models.Conversation) -> HandoffReason | None:
         return HandoffReason(root.handoff_reason) if root.handoff_reason else None
 
-    @strawberry_django.field(only=["handed_off_at"])
-    def handed_off_at(self, root: models.Conversation) -> dt.datetime | None:
-        return _local(root.handed_off_at)
+    handed_off_at: dt.datetime | None
 
     assigned_to: StaffMember | None = strawberry_django.field(
         description="The staff member who took it over."
     )
 
-    @strawberry_django.field(only=["closed_at"])
-    def closed_at(self, root: models.Conversation) -> dt.datetime | None:
-        return _local(root.closed_at)
+    closed_at: dt.datetime | None
 
     closed_by: StaffMember | None
 
-    @strawberry_django.field(only=["created_at"])
-    def created_at(self, root: models.Conversation) -> dt.datetime:
-        return local(root.created_at)
+    created_at: dt.datetime
 
-    @strawberry_django.field(only=["last_message_at"])
-    def last_message_at(self, root: models.Conversation) -> dt.datetime:
-        return local(root.last_message_at)
+    last_message_at: dt.datetime
 
     messages: list[AssistantConversationMessage] = strawberry_django.field(
         description="Every message, oldest first."

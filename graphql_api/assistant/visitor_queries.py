@@ -14,7 +14,6 @@ from graphql_api.assistant.staff_types import ConversationStatus, MessageAuthor
 from graphql_api.core.context import Info
 from graphql_api.core.docstrings import graphql_type
 from graphql_api.core.permissions import tenant_only
-from graphql_api.scheduling.types import local
 
 
 @graphql_type
@@ -53,7 +52,7 @@ class Query:
                 AssistantTranscriptMessage(
                     author=MessageAuthor(line.author),
                     text=line.text,
-                    created_at=local(line.created_at),
+                    created_at=line.created_at,
                 )
                 for line in transcript.lines
             ],

@@ -31,7 +31,7 @@ class IssueReceiptInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="Part of a payment applied to one receipt.")
 class AllocationInput:
     receipt_id: relay.GlobalID
     amount: Decimal

@@ -69,7 +69,9 @@ class Query:
     def uninvoiced_charges(self, info: Info, patient_id: relay.GlobalID) -> list[Charge]:
         return cast(list[Charge], selectors.uninvoiced_charges(patient_id=_patient(patient_id).pk))
 
-    @strawberry_django.field(extensions=clinic_permission(VIEW))
+    @strawberry_django.field(
+        extensions=clinic_permission(VIEW), description="One receipt, issued or void."
+    )
     def receipt(self, info: Info, id: relay.GlobalID) -> Receipt:
         return cast(
             "Receipt",

@@ -18,9 +18,9 @@ from graphql_api.scheduling.types import Appointment
 # The models' choices are the GraphQL enums: one source for their names and values.
 strawberry.enum(Condition, description="Systemic conditions.")
 strawberry.enum(FindingCondition, description="What a finding on a tooth is.")
-strawberry.enum(Material)
+strawberry.enum(Material, description="The material of a restoration or prosthesis.")
 strawberry.enum(FindingState, description="EXISTING in the mouth, or PLANNED by a treatment.")
-strawberry.enum(NoteStatus)
+strawberry.enum(NoteStatus, description="DRAFT (editable by its author) or SIGNED (final).")
 
 
 @django_type(models.MedicalHistory)

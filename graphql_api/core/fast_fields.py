@@ -12,7 +12,7 @@ A resolver method of such a field that takes only the row (``self``/``root``, no
 returns a scalar or an enum is called directly, as strawberry-django's sync path would (outside
 an event loop only). The node ``id`` of a django type gets the same treatment when it uses
 strawberry-django's default id (the pk) and strawberry's default type name:
-``GlobalID(<type>, str(pk))``.
+``GlobalID(<type>, <clinic>.<pk>)``, minted as ``ids.install_clinic_ids`` mints every other ID.
 
 Run once, on the built schema (``install_fast_fields``); the SDL does not change.
 
@@ -55,6 +55,8 @@ from strawberry.types.fields.resolver import StrawberryResolver
 from strawberry.utils.inspect import in_async_context
 from strawberry_django.fields.field import StrawberryDjangoField
 from strawberry_django.relay.utils import resolve_model_id
+
+from graphql_api.core.ids import id_namespace, scoped_node_id
 
 Resolver = Callable[..., Any]
 
@@ -241,7 +243,7 @@ def _node_id(model: type[models.Model], original: Resolver) -> Resolver:
             except KeyError:
                 pass
             else:
-                return GlobalID(type_name=info.parent_type.name, node_id=str(pk))
+                return GlobalID(info.parent_type.name, scoped_node_id(str(pk), id_namespace()))
         return original(source, info, **kwargs)
 
     return resolve

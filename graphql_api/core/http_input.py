@@ -17,6 +17,9 @@ The entry points are the only ones the view has:
   IndexError or TypeError (500s) on a bad map: every file fills exactly one existing ``null``
   in ``variables``, no variable gets two files, no file is left over.
 
+Any of them may name a persisted document (``documentId``, or the ``persistedQuery``
+extension) instead of sending its text: ``persisted_documents`` says which are registered.
+
 Anything else (``application/graphql``, a url-encoded form, no content type) is a 400, as
 strawberry answered it, and so is a JSON list (a batch: batching is off). Every JSON text goes
 through ``safe_input.decode_json``, every plain string through ``safe_input.check_text``; the
@@ -29,6 +32,7 @@ import re
 from typing import Any
 
 from cross_web import HTTPException, SyncHTTPRequestAdapter
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFilesSent
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
@@ -36,6 +40,7 @@ from strawberry.http import GraphQLRequestData
 
 from backend.core.error_codes import CommonError
 from backend.files.errors import FileError
+from graphql_api.core import persisted_documents
 from graphql_api.core.safe_input import UnsafeInput, check_text, decode_json
 
 
@@ -61,7 +66,7 @@ def _query_params(params: dict[str, Any]) -> dict[str, Any]:
         check_text(*params.values())
     except UnsafeInput as refusal:
         raise BadRequest(str(refusal)) from None
-    data = {key: params.get(key) or None for key in ("query", "operationName")}
+    data = {key: params.get(key) or None for key in ("query", "operationName", "documentId")}
     for key in ("variables", "extensions"):
         text = params.get(key)
         data[key] = _json(text) if text else None
@@ -215,6 +220,48 @@ def request_data(request: SyncHTTPRequestAdapter) -> GraphQLRequestData:
         raise BadRequest(_("The request's operationName must be a string."))
     if not isinstance(extensions, dict | None):
         raise BadRequest(_("The request's extensions must be a JSON object."))
+    query = _document(query, data.get("documentId"), extensions)
     return GraphQLRequestData(
         query=query, variables=variables, operation_name=operation_name, extensions=extensions
     )
+
+
+def _document(query: str | None, document_id: Any, extensions: dict[str, Any] | None) -> str | None:
+    """The text to run: ``query``, or the persisted document the request names."""
+    hash_hex = persisted_documents.document_hash(document_id, extensions)
+    documents = persisted_documents.registry()
+    if hash_hex is None:
+        if settings.GRAPHQL_PERSISTED_ONLY:
+            raise BadRequest(
+                _(
+                    "This server runs registered documents only: send the document's "
+                    "“documentId” instead of its text."
+                ),
+                code=CommonError.PERSISTED_DOCUMENT_REQUIRED,
+            )
+        return query
+    if not hash_hex:
+        raise BadRequest(
+            _("A documentId is “sha256:” followed by the document's SHA-256 in hexadecimal.")
+        )
+    registered = documents.get(hash_hex) if documents is not None else None
+    if query is not None and query != registered:
+        # Text and hash together (an APQ client's retry): the hash must be the text's, and a
+        # text is run only where texts are allowed.
+        if settings.GRAPHQL_PERSISTED_ONLY:
+            raise BadRequest(
+                _(
+                    "This server runs registered documents only: send the document's "
+                    "“documentId” instead of its text."
+                ),
+                code=CommonError.PERSISTED_DOCUMENT_REQUIRED,
+            )
+        if persisted_documents.sha256_hex(query) != hash_hex:
+            raise BadRequest(_("The documentId is not the SHA-256 of the query sent with it."))
+        return query
+    if registered is None:
+        raise BadRequest(
+            _("No registered document has this documentId."),
+            code=CommonError.PERSISTED_DOCUMENT_NOT_FOUND,
+        )
+    return registered

@@ -17,6 +17,15 @@ from backend.core.error_codes import CommonError
 
 @strawberry.type(name="Connection", description="A connection to a list of items.")
 class ListConnection(DjangoListConnection[relay.NodeType]):
+    @strawberry.field(description="Total quantity of existing nodes.")
+    def total_count(self) -> int:
+        """strawberry-django's count, non-null: every list of the schema resolves to a
+        QuerySet or a list, which it always counts (its None is for other iterables)."""
+        count = DjangoListConnection.total_count(self)
+        if count is None:
+            raise TypeError(f"{type(self.nodes).__name__} cannot be counted")
+        return int(count)
+
     @classmethod
     def resolve_connection(
         cls,

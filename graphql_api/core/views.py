@@ -19,11 +19,22 @@ from strawberry.django.views import GraphQLView, HTTPException
 
 from backend.core.error_codes import CommonError
 from backend.core.responses import json_error
+from backend.core.views import not_found
 from graphql_api.core.context import Context
 from graphql_api.core.strawberry_internals import SafeRequestParsing
+from graphql_api.graphiql import graphiql_page
 
 
 class ClinicGraphQLView(SafeRequestParsing, GraphQLView[Context, None]):
+    def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
+        """Our self-hosted GraphiQL page (``graphql_api.graphiql``), not strawberry's template,
+        which loads its files from a public CDN and keeps pasted headers in localStorage.
+        ``settings.GRAPHIQL`` is read per request, so a test can turn it off; off, the page
+        is the JSON 404 of any unknown path."""
+        if not settings.GRAPHIQL:
+            return not_found(request)
+        return graphiql_page(request)
+
     def get_context(self, request: HttpRequest, response: HttpResponse) -> Context:
         return Context(request=request, response=response)
 
@@ -43,7 +54,7 @@ def graphql_view(schema: strawberry.Schema) -> Callable[..., HttpResponseBase]:
     return csrf_exempt(
         ClinicGraphQLView.as_view(
             schema=schema,
-            graphql_ide="graphiql" if settings.GRAPHIQL else None,
+            graphql_ide="graphiql",  # rendered by render_graphql_ide when settings.GRAPHIQL
             allow_queries_via_get=True,
             # File uploads (GraphQL multipart request spec), read by http_input. No CSRF
             # token is needed: an upload needs a bearer token, which no cross-site form sends.

@@ -14,7 +14,7 @@ from backend.notifications.rendering import PLACEHOLDERS, placeholders_allowed
 from graphql_api.accounts.types import StaffMember
 from graphql_api.core.docstrings import django_type, graphql_type
 from graphql_api.patients.types import Patient
-from graphql_api.scheduling.types import Appointment, local
+from graphql_api.scheduling.types import Appointment
 from graphql_api.treatments.types import Procedure
 
 # The models' choices are the GraphQL enums: one source for their names and values.
@@ -30,10 +30,6 @@ strawberry.enum(
     description="SCHEDULED → SENDING → SENT → DELIVERED → READ; or HELD (plan quota), FAILED, "
     "CANCELLED, SKIPPED (opted out, no contact).",
 )
-
-
-def _local(value: dt.datetime | None) -> dt.datetime | None:
-    return local(value) if value is not None else None
 
 
 @django_type(models.NotificationRule)
@@ -94,9 +90,7 @@ class MessageTemplate:
         "are its parameters, in order."
     )
 
-    @strawberry_django.field(only=["updated_at"])
-    def updated_at(self, root: models.MessageTemplate) -> dt.datetime:
-        return local(root.updated_at)
+    updated_at: dt.datetime
 
     @strawberry_django.field(
         only=["kind"], description="The placeholders this kind of message may use."
@@ -161,21 +155,13 @@ class Notification(relay.Node):
     failure_reason: str
     attempts: int
 
-    @strawberry_django.field(only=["send_at"], description="When it goes out, clinic offset.")
-    def send_at(self, root: models.Notification) -> dt.datetime:
-        return local(root.send_at)
+    send_at: dt.datetime = strawberry_django.field(description="When it goes out, clinic offset.")
 
-    @strawberry_django.field(only=["sent_at"])
-    def sent_at(self, root: models.Notification) -> dt.datetime | None:
-        return _local(root.sent_at)
+    sent_at: dt.datetime | None
 
-    @strawberry_django.field(only=["delivered_at"])
-    def delivered_at(self, root: models.Notification) -> dt.datetime | None:
-        return _local(root.delivered_at)
+    delivered_at: dt.datetime | None
 
-    @strawberry_django.field(only=["read_at"])
-    def read_at(self, root: models.Notification) -> dt.datetime | None:
-        return _local(root.read_at)
+    read_at: dt.datetime | None
 
 
 @django_type(models.InboxMessage)
@@ -191,13 +177,9 @@ class InboxMessage(relay.Node):
     in_reply_to: Notification | None
     body: str
 
-    @strawberry_django.field(only=["received_at"])
-    def received_at(self, root: models.InboxMessage) -> dt.datetime:
-        return local(root.received_at)
+    received_at: dt.datetime
 
-    @strawberry_django.field(only=["handled_at"])
-    def handled_at(self, root: models.InboxMessage) -> dt.datetime | None:
-        return _local(root.handled_at)
+    handled_at: dt.datetime | None
 
     handled_by: StaffMember | None
 
@@ -224,6 +206,6 @@ def contact_preference(preference: models.ContactPreference) -> ContactPreferenc
         sms=preference.sms,
         email=preference.email,
         opted_out=preference.opted_out_at is not None,
-        opted_out_at=_local(preference.opted_out_at),
+        opted_out_at=preference.opted_out_at,
         opt_out_source=preference.opt_out_source,
     )

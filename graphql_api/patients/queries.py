@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import cast
+from typing import Annotated, cast
 
 import strawberry
 import strawberry_django
@@ -37,9 +37,15 @@ class Query:
     def patients(
         self,
         info: Info,
-        search: str | None = None,
-        include_archived: bool = False,
-        order_by: PatientOrder = PatientOrder.LAST_NAME,
+        search: Annotated[
+            str | None, strawberry.argument(description="Words of the names or the document.")
+        ] = None,
+        include_archived: Annotated[
+            bool, strawberry.argument(description="Archived patients too (default: not).")
+        ] = False,
+        order_by: Annotated[
+            PatientOrder, strawberry.argument(description="Default: by last name.")
+        ] = PatientOrder.LAST_NAME,
     ) -> Iterable[PatientModel]:
         return selectors.patient_list(
             search=search, include_archived=include_archived, order_by=order_by.value

@@ -16,11 +16,10 @@ from backend.patients.selectors import reads_health_data
 from graphql_api.accounts.types import StaffMember
 from graphql_api.core.context import Info
 from graphql_api.core.docstrings import django_type, graphql_type
-from tenants_core.context import current_timezone
 
 # The models' choices are the GraphQL enums: one source for their names and values.
 strawberry.enum(DocumentType, description="Identity document types accepted in Peru.")
-strawberry.enum(Sex)
+strawberry.enum(Sex, description="The patient's sex.")
 
 
 @strawberry.enum(description="How to order patients.")
@@ -68,7 +67,7 @@ class Patient(relay.Node):
         return FrontDeskAlert(
             text=root.front_desk_alert,
             written_by=cast(StaffMember, written_by),
-            written_at=written_at.astimezone(current_timezone()),
+            written_at=written_at,
         )
 
     @strawberry_django.field(
@@ -86,30 +85,40 @@ class Patient(relay.Node):
     def medical_alerts(self, root: models.Patient, info: Info) -> str | None:
         return root.medical_alerts if reads_health_data(actor=info.context.user) else None
 
-    first_name: strawberry.auto
-    last_name: strawberry.auto
+    first_name: strawberry.auto = strawberry_django.field(description="Given names.")
+    last_name: strawberry.auto = strawberry_django.field(description="Surnames.")
 
-    @strawberry_django.field(only=["first_name", "last_name"])
+    @strawberry_django.field(
+        only=["first_name", "last_name"], description="Given names, then surnames."
+    )
     def full_name(self, root: models.Patient) -> str:
         return root.full_name
 
-    @strawberry_django.field(only=["document_type"])
+    @strawberry_django.field(only=["document_type"], description="The identity document's type.")
     def document_type(self, root: models.Patient) -> DocumentType:
         return DocumentType(root.document_type)
 
-    document_number: strawberry.auto
-    birth_date: dt.date | None
+    document_number: strawberry.auto = strawberry_django.field(
+        description="Unique per document type in the clinic."
+    )
+    birth_date: dt.date | None = strawberry_django.field(description="Null when unknown.")
 
-    @strawberry_django.field(only=["sex"])
+    @strawberry_django.field(only=["sex"], description="Null when not recorded.")
     def sex(self, root: models.Patient) -> Sex | None:
         return Sex(root.sex) if root.sex else None
 
     phone: str = strawberry_django.field(description="E.164, e.g. +51987654321; empty if unknown.")
-    email: strawberry.auto
-    address: strawberry.auto
-    emergency_contact_name: strawberry.auto
-    emergency_contact_phone: strawberry.auto
-    notes: strawberry.auto
-    is_archived: strawberry.auto
-    created_at: strawberry.auto
-    updated_at: strawberry.auto
+    email: strawberry.auto = strawberry_django.field(description="Lower case; empty if unknown.")
+    address: strawberry.auto = strawberry_django.field(description="May be empty.")
+    emergency_contact_name: strawberry.auto = strawberry_django.field(
+        description="Whom to call in an emergency; may be empty."
+    )
+    emergency_contact_phone: strawberry.auto = strawberry_django.field(
+        description="E.164; empty if unknown."
+    )
+    notes: strawberry.auto = strawberry_django.field(description="Administrative notes.")
+    is_archived: strawberry.auto = strawberry_django.field(
+        description="Archived patients are kept but cannot be booked."
+    )
+    created_at: strawberry.auto = strawberry_django.field(description="When it was registered.")
+    updated_at: strawberry.auto = strawberry_django.field(description="Its last change.")

@@ -17,7 +17,7 @@ class WorkingHoursInput:
     end_time: dt.time
 
 
-@strawberry.input
+@strawberry.input(description="A new professional (a dentist the agenda books).")
 class CreateProfessionalInput:
     full_name: str
     license_number: str
@@ -39,7 +39,7 @@ class UpdateProfessionalInput:
     working_hours: list[WorkingHoursInput] | None = strawberry.UNSET
 
 
-@strawberry.input
+@strawberry.input(description="A period when a professional takes no appointments.")
 class TimeOffInput:
     professional_id: relay.GlobalID
     starts_at: dt.datetime

@@ -14,7 +14,7 @@ from graphql_api.accounts.types import StaffMember
 from graphql_api.core.docstrings import django_type
 
 
-@strawberry.enum
+@strawberry.enum(description="A day of the week, MONDAY first.")
 class Weekday(Enum):
     MONDAY = 0
     TUESDAY = 1
@@ -50,21 +50,27 @@ class TimeOff(relay.Node):
 class Professional(relay.Node):
     """Who treats: a dentist or specialist with a weekly schedule."""
 
-    full_name: strawberry.auto
+    full_name: strawberry.auto = strawberry_django.field(description="Name shown on the agenda.")
     license_number: str = strawberry_django.field(description="COP license number.")
-    specialty: strawberry.auto
+    specialty: strawberry.auto = strawberry_django.field(description="Free text; may be empty.")
     color: str = strawberry_django.field(description="Calendar colour, #RRGGBB.")
-    is_active: strawberry.auto
+    is_active: strawberry.auto = strawberry_django.field(
+        description="False once deactivated: it takes no new appointments."
+    )
     user: StaffMember | None = strawberry_django.field(
         description="The linked DENTIST user, if any."
     )
-    working_hours: list[WorkingHoursRange]
-    time_off: list[TimeOff]
+    working_hours: list[WorkingHoursRange] = strawberry_django.field(
+        description="The weekly hours when it can be booked."
+    )
+    time_off: list[TimeOff] = strawberry_django.field(description="Periods it cannot be booked.")
 
 
 @django_type(models.Chair)
 class Chair(relay.Node):
     """A dental chair (operatory, “sillón”)."""
 
-    name: strawberry.auto
-    is_active: strawberry.auto
+    name: strawberry.auto = strawberry_django.field(description="Unique in the clinic.")
+    is_active: strawberry.auto = strawberry_django.field(
+        description="False once deactivated: it takes no new appointments."
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Annotated, cast
 
 import strawberry
 import strawberry_django
@@ -94,7 +94,13 @@ class Mutation:
         "own appointments. Cancelling needs a reason.",
     )
     def change_appointment_status(
-        self, info: Info, id: relay.GlobalID, status: AppointmentStatus, reason: str = ""
+        self,
+        info: Info,
+        id: relay.GlobalID,
+        status: Annotated[AppointmentStatus, strawberry.argument(description="The new status.")],
+        reason: Annotated[
+            str, strawberry.argument(description="Why; required to cancel, else optional.")
+        ] = "",
     ) -> Appointment:
         return cast(
             "Appointment",
@@ -111,7 +117,12 @@ class Mutation:
         extensions=clinic_permission(MANAGE),
         description="Cancel an appointment; its slot is free again at once.",
     )
-    def cancel_appointment(self, info: Info, id: relay.GlobalID, reason: str) -> Appointment:
+    def cancel_appointment(
+        self,
+        info: Info,
+        id: relay.GlobalID,
+        reason: Annotated[str, strawberry.argument(description="Why it is cancelled.")],
+    ) -> Appointment:
         return cast(
             "Appointment",
             services.appointment_cancel(

@@ -17,7 +17,7 @@ from graphql_api.core.context import Info
 from graphql_api.core.ids import decode_id
 from graphql_api.core.pagination import ListConnection
 from graphql_api.core.permissions import clinic_permission
-from graphql_api.scheduling.types import Appointment, AppointmentStatus, Slot, local
+from graphql_api.scheduling.types import Appointment, AppointmentStatus, Slot
 
 VIEW = SchedulingPermission.VIEW_AGENDA
 
@@ -28,7 +28,9 @@ def _pk(global_id: relay.GlobalID | None, type_name: str, field: str) -> int | N
 
 @strawberry.type
 class Query:
-    @strawberry_django.field(extensions=clinic_permission(VIEW))
+    @strawberry_django.field(
+        extensions=clinic_permission(VIEW), description="One appointment, whatever its status."
+    )
     def appointment(self, info: Info, id: relay.GlobalID) -> Appointment:
         return cast(
             "Appointment",
@@ -45,12 +47,26 @@ class Query:
     def appointments(
         self,
         info: Info,
-        from_: Annotated[dt.datetime | None, strawberry.argument(name="from")] = None,
-        to: dt.datetime | None = None,
-        professional_id: relay.GlobalID | None = None,
-        chair_id: relay.GlobalID | None = None,
-        patient_id: relay.GlobalID | None = None,
-        status: list[AppointmentStatus] | None = None,
+        from_: Annotated[
+            dt.datetime | None,
+            strawberry.argument(name="from", description="Start of the range, with its offset."),
+        ] = None,
+        to: Annotated[
+            dt.datetime | None, strawberry.argument(description="End (exclusive), with its offset.")
+        ] = None,
+        professional_id: Annotated[
+            relay.GlobalID | None, strawberry.argument(description="Only this professional's.")
+        ] = None,
+        chair_id: Annotated[
+            relay.GlobalID | None, strawberry.argument(description="Only this chair's.")
+        ] = None,
+        patient_id: Annotated[
+            relay.GlobalID | None, strawberry.argument(description="Only this patient's.")
+        ] = None,
+        status: Annotated[
+            list[AppointmentStatus] | None,
+            strawberry.argument(description="Only these statuses (default: all)."),
+        ] = None,
     ) -> Iterable[AppointmentModel]:
         return selectors.appointment_list(
             actor=info.context.require_user(),
@@ -72,10 +88,16 @@ class Query:
     def availability(
         self,
         info: Info,
-        professional_id: relay.GlobalID,
-        date: dt.date,
-        duration_minutes: int | None = None,
-        chair_id: relay.GlobalID | None = None,
+        professional_id: Annotated[
+            relay.GlobalID, strawberry.argument(description="Whose agenda.")
+        ],
+        date: Annotated[dt.date, strawberry.argument(description="A day, in the clinic's zone.")],
+        duration_minutes: Annotated[
+            int | None, strawberry.argument(description="Minutes (default: the clinic's).")
+        ] = None,
+        chair_id: Annotated[
+            relay.GlobalID | None, strawberry.argument(description="Also free in this chair.")
+        ] = None,
     ) -> list[Slot]:
         slots = selectors.free_slot_list(
             actor=info.context.require_user(),
@@ -84,4 +106,4 @@ class Query:
             duration_minutes=duration_minutes,
             chair_id=_pk(chair_id, "Chair", "chair_id"),
         )
-        return [Slot(starts_at=local(start), ends_at=local(end)) for start, end in slots]
+        return [Slot(starts_at=start, ends_at=end) for start, end in slots]

@@ -13,7 +13,6 @@ from backend.scheduling.models import AppointmentStatus
 from graphql_api.core.docstrings import django_type, graphql_type
 from graphql_api.patients.types import Patient
 from graphql_api.resources.types import Chair, Professional
-from tenants_core.context import current_timezone
 
 # The model's choices are the GraphQL enum: one source for its name and values.
 strawberry.enum(
@@ -23,40 +22,33 @@ strawberry.enum(
 )
 
 
-def local(value: dt.datetime) -> dt.datetime:
-    """Stored in UTC, shown with the clinic's offset."""
-    return value.astimezone(current_timezone())
-
-
 @django_type(models.Appointment)
 class Appointment(relay.Node):
     """A patient booked with a professional in a chair."""
 
-    patient: Patient
-    professional: Professional
-    chair: Chair
+    patient: Patient = strawberry_django.field(description="Who is seen.")
+    professional: Professional = strawberry_django.field(description="Who treats.")
+    chair: Chair = strawberry_django.field(description="Where.")
 
-    @strawberry_django.field(only=["starts_at"], description="Start, with the clinic's offset.")
-    def starts_at(self, root: models.Appointment) -> dt.datetime:
-        return local(root.starts_at)
+    starts_at: dt.datetime = strawberry_django.field(description="Start, with the clinic's offset.")
 
-    @strawberry_django.field(only=["ends_at"], description="End (exclusive), clinic offset.")
-    def ends_at(self, root: models.Appointment) -> dt.datetime:
-        return local(root.ends_at)
+    ends_at: dt.datetime = strawberry_django.field(description="End (exclusive), clinic offset.")
 
-    @strawberry_django.field(only=["status"])
+    @strawberry_django.field(only=["status"], description="Where the visit stands.")
     def status(self, root: models.Appointment) -> AppointmentStatus:
         return AppointmentStatus(root.status)
 
-    reason: strawberry.auto
-    notes: strawberry.auto
-    cancellation_reason: strawberry.auto
-    created_at: strawberry.auto
+    reason: strawberry.auto = strawberry_django.field(description="Why the patient comes.")
+    notes: strawberry.auto = strawberry_django.field(description="Front-desk notes; may be empty.")
+    cancellation_reason: strawberry.auto = strawberry_django.field(
+        description="Why it was cancelled; empty unless CANCELLED."
+    )
+    created_at: strawberry.auto = strawberry_django.field(description="When it was booked.")
 
 
 @graphql_type
 class Slot:
     """A free period that can be booked, in the clinic's local time."""
 
-    starts_at: dt.datetime
-    ends_at: dt.datetime
+    starts_at: dt.datetime = strawberry.field(description="Start, with the clinic's offset.")
+    ends_at: dt.datetime = strawberry.field(description="End (exclusive), clinic offset.")

@@ -12,7 +12,7 @@ from graphql_api.clinical.types import FindingCondition, Material
 from graphql_api.treatments.types import Category
 
 
-@strawberry.input
+@strawberry.input(description="A procedure of the clinic's catalog.")
 class ProcedureInput:
     code: str
     name: str
@@ -32,7 +32,7 @@ class UpdateProcedureInput:
     default_duration_minutes: int | None = strawberry.UNSET
 
 
-@strawberry.input
+@strawberry.input(description="A new treatment plan of a patient, by a dentist.")
 class TreatmentPlanInput:
     patient_id: relay.GlobalID
     dentist_id: relay.GlobalID
@@ -52,7 +52,9 @@ class PlanItemInput:
     sequence: int = 1
 
 
-@strawberry.input
+@strawberry.input(
+    description="How a plan item was done: at which appointment, when (default: now)."
+)
 class CompleteItemInput:
     appointment_id: relay.GlobalID | None = None
     performed_at: dt.datetime | None = None

@@ -50,7 +50,7 @@ def _plan(info: Info, global_id: relay.GlobalID, field: str = "id"):
 def _item(info: Info, global_id: relay.GlobalID):
     return selectors.item_get(
         actor=info.context.require_user(),
-        item_id=decode_id(global_id, "TreatmentPlanItem", field="item_id"),
+        item_id=decode_id(global_id, "TreatmentPlanItem"),
     )
 
 
@@ -120,10 +120,10 @@ class Mutation:
         )
 
     @_mutation(PLANS, "Cancel a planned item.")
-    def cancel_treatment_plan_item(self, info: Info, item_id: relay.GlobalID) -> TreatmentPlanItem:
+    def cancel_treatment_plan_item(self, info: Info, id: relay.GlobalID) -> TreatmentPlanItem:
         return cast(
             "TreatmentPlanItem",
-            services.plan_item_cancel(actor=info.context.require_user(), item=_item(info, item_id)),
+            services.plan_item_cancel(actor=info.context.require_user(), item=_item(info, id)),
         )
 
     @_mutation(PLANS, "Present, accept, reject or reopen a plan.")
@@ -142,10 +142,10 @@ class Mutation:
 
     @_mutation(PLANS, "Mark an item done: records the performed procedure and updates the chart.")
     def complete_treatment_plan_item(
-        self, info: Info, item_id: relay.GlobalID, input: CompleteItemInput | None = None
+        self, info: Info, id: relay.GlobalID, input: CompleteItemInput | None = None
     ) -> TreatmentPlanItem:
         actor = info.context.require_user()
-        item = _item(info, item_id)
+        item = _item(info, id)
         appointment = None
         if input and input.appointment_id:
             appointment = scheduling_selectors.appointment_get(

@@ -33,7 +33,9 @@ class Query:
     ) -> Iterable[models.Procedure]:
         return selectors.procedure_list(active_only=active_only, search=search)
 
-    @strawberry_django.field(extensions=clinic_permission(SUMMARY))
+    @strawberry_django.field(
+        extensions=clinic_permission(SUMMARY), description="One treatment plan, with its items."
+    )
     def treatment_plan(self, info: Info, id: relay.GlobalID) -> TreatmentPlan:
         return cast(
             "TreatmentPlan",

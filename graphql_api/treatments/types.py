@@ -19,12 +19,12 @@ from graphql_api.patients.types import Patient
 from graphql_api.resources.types import Professional
 
 # The models' choices are the GraphQL enums: one source for their names and values.
-strawberry.enum(Category)
+strawberry.enum(Category, description="The kind of a catalog procedure.")
 strawberry.enum(
     PlanStatus,
     description="DRAFT → PRESENTED → ACCEPTED | REJECTED, then IN_PROGRESS → COMPLETED.",
 )
-strawberry.enum(ItemStatus)
+strawberry.enum(ItemStatus, description="Where a plan item stands: planned, done or cancelled.")
 
 
 @django_type(models.Procedure)

@@ -19,7 +19,6 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.accounts.models import AuthToken, Role, User
 from backend.assistant.models import AssistantSettings, Conversation, ConversationMessage
@@ -57,6 +56,7 @@ from backend.treatments.models import (
 )
 from tenants_core.models import Clinic, ClinicBackup, Domain, MessagingSender
 from tests.branding.images import png as logo_png
+from tests.ids import global_id
 
 # A 64×32 PNG: the logo the matrix uploads, and the one effects.py arranges before a removal.
 MATRIX_LOGO = ("logo.png", logo_png(64, 32), "image/png")
@@ -359,7 +359,7 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         {"id": "{plan}", "proc": "{procedure}"},
     ),
     "cancelTreatmentPlanItem": (
-        "mutation($id: ID!) { cancelTreatmentPlanItem(itemId: $id) { ...Outcome } }",
+        "mutation($id: ID!) { cancelTreatmentPlanItem(id: $id) { ...Outcome } }",
         {"id": "{item}"},
     ),
     "changeTreatmentPlanStatus": (
@@ -367,7 +367,7 @@ CALLS: dict[str, tuple[str, dict[str, Any]]] = {
         {"id": "{plan}"},
     ),
     "completeTreatmentPlanItem": (
-        "mutation($id: ID!) { completeTreatmentPlanItem(itemId: $id) { ...Outcome } }",
+        "mutation($id: ID!) { completeTreatmentPlanItem(id: $id) { ...Outcome } }",
         {"id": "{item}"},
     ),
     "me": ("{ me { email role } }", {}),
@@ -642,7 +642,7 @@ def world_dates(tz: ZoneInfo) -> dict[str, str]:
 
 # IDs that name nothing: enough for calls that must be refused before any lookup.
 WORLD_ELSEWHERE = {
-    **{name: to_base64(type_name, 424242) for name, type_name in TYPE_NAMES.items()},
+    **{name: global_id(type_name, 424242, None) for name, type_name in TYPE_NAMES.items()},
     **world_dates(ZoneInfo(settings.DEFAULT_CLINIC_TIMEZONE)),
     "backup": "5f0c2a8e-0000-4000-8000-000000000000",
     "assistant_public_id": "7b1d9c4e-0000-4000-8000-000000000000",
@@ -799,7 +799,7 @@ def build_world(clinic: Clinic, caller: User, make_staff: Any) -> dict[str, str]
         assistant_conversation=assistant_conversation,
     )  # fmt: skip
     return (
-        {name: to_base64(TYPE_NAMES[name], obj.pk) for name, obj in objects.items()}
+        {name: global_id(TYPE_NAMES[name], obj.pk, clinic) for name, obj in objects.items()}
         | dates
         | {"assistant_public_id": str(assistant_conversation.public_id)}
     )

@@ -50,7 +50,7 @@ from tests.accounts.matrix_world import (
     platform_snapshot,
     snapshot,
 )
-from tests.conftest import error_code
+from tests.conftest import refusal_codes
 from tests.spec.permissions import ACCESS, CLINIC, PLATFORM, ROLES, Access
 from tests.spec.run import Run
 
@@ -154,12 +154,7 @@ def test_another_clinics_ids_are_not_found(client, clinic1, clinic2, make_staff,
     world2 = build_world(clinic2, make_staff(clinic2, Role.ADMIN), make_staff)
     before = snapshot(clinic1), snapshot(clinic2)
     body = request(client, access, CLINIC_HOST, token, world2)
-    data = (body.get("data") or {}).get(access.field)
-    if isinstance(data, dict) and "messages" in data:
-        codes = [message["code"] for message in data["messages"]]
-    else:
-        codes = [error_code(body)]
-    assert "NOT_FOUND" in codes, body
+    assert "NOT_FOUND" in refusal_codes(body, access.field), body
     assert (snapshot(clinic1), snapshot(clinic2)) == before
 
 

@@ -3,10 +3,10 @@ and the staff connection."""
 
 import pytest
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.accounts.models import AuthToken, Role, User
 from tests.conftest import error_code, graphql, operation_codes
+from tests.ids import global_id
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +55,7 @@ NEW = {
 
 
 def gid(user: User) -> str:
-    return to_base64("StaffUser", user.pk)
+    return global_id("StaffUser", user.pk)
 
 
 def create(client, token, **overrides):
@@ -224,14 +224,10 @@ def test_deactivating_twice_is_refused(client, clinic1, admin_token, make_staff)
 
 
 @pytest.mark.parametrize(
-    "bad_id",
-    [
-        to_base64("StaffUser", 999999),
-        to_base64("AuditEvent", 1),
-        to_base64("StaffUser", "abc"),
-    ],
+    ("type_name", "pk"), [("StaffUser", 999999), ("AuditEvent", 1), ("StaffUser", "abc")]
 )
-def test_unknown_or_foreign_ids_get_not_found(client, clinic1, admin_token, bad_id):
+def test_unknown_or_foreign_ids_get_not_found(client, clinic1, admin_token, type_name, pk):
+    bad_id = global_id(type_name, pk)
     _, body = graphql(
         client, DEACTIVATE, host="clinica1.localhost", token=admin_token, variables={"id": bad_id}
     )

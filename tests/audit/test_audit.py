@@ -6,12 +6,12 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.accounts import services
 from backend.accounts.models import Role, User
 from backend.audit.models import AuditEvent
 from tests.conftest import graphql
+from tests.ids import global_id
 
 pytestmark = pytest.mark.django_db
 
@@ -179,7 +179,7 @@ def test_audit_events_query_filters(client, clinic1, clinic1_admin, admin_token,
         return [e["node"]["action"] for e in body["data"]["auditEvents"]["edges"]]
 
     assert actions(entityType="thing") == ["b.new", "a.old"]
-    assert actions(entityType="thing", actor=to_base64("StaffUser", other.pk)) == ["b.new"]
+    assert actions(entityType="thing", actor=global_id("StaffUser", other.pk)) == ["b.new"]
     assert actions(entityType="thing", **{"from": (now - timedelta(days=1)).isoformat()}) == [
         "b.new"
     ]

@@ -8,7 +8,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.billing import payments, selectors, services
 from backend.billing.models import BillingSettings, Charge, Payment, Receipt
@@ -17,6 +16,7 @@ from backend.resources.models import Professional
 from backend.treatments.models import PerformedProcedure, Procedure
 from tests.conftest import graphql
 from tests.dates import monday_ahead
+from tests.ids import global_id
 
 LAST_MONDAY = monday_ahead(-1)  # a past day for the cash report, in Lima
 
@@ -47,7 +47,7 @@ def test_a_receptionist_turns_a_visit_into_a_receipt_takes_two_payments_and_sees
             patient=patient, procedure=resin, professional=professional, performed_by=receptionist,
             tooth=16, price=Decimal("120.00"),
         )  # fmt: skip
-    p = to_base64("Patient", patient.pk)
+    p = global_id("Patient", patient.pk)
     charged = run(
         client,
         token,
@@ -329,7 +329,7 @@ def test_an_allocation_larger_than_the_receipt_owes_is_refused_and_nothing_writt
 def test_bad_payment_input_over_http_is_coded(client, clinic1, patient, receptionist, token_for):
     token = token_for(clinic1, receptionist)
     query = "mutation($p: ID!, $a: Decimal!) { recordPayment(input: {patientId: $p, amount: $a, method: CASH}) { __typename ... on OperationInfo { messages { code field } } } }"
-    payload = run(client, token, query, p=to_base64("Patient", patient.pk), a="-3")
+    payload = run(client, token, query, p=global_id("Patient", patient.pk), a="-3")
     assert payload == {
         "__typename": "OperationInfo",
         "messages": [{"code": "INVALID_AMOUNT", "field": "amount"}],
@@ -339,7 +339,7 @@ def test_bad_payment_input_over_http_is_coded(client, clinic1, patient, receptio
         query.replace("CASH", "BITCOIN"),
         host="clinica1.localhost",
         token=token,
-        variables={"p": to_base64("Patient", patient.pk), "a": "3"},
+        variables={"p": global_id("Patient", patient.pk), "a": "3"},
     )
     assert body["errors"]
     assert body.get("data") is None
@@ -473,7 +473,7 @@ def test_statement_and_receipts_cost_the_same_statements(
                 total="1.00",
                 issued_by=receptionist,
             )
-    p = to_base64("Patient", patient.pk)
+    p = global_id("Patient", patient.pk)
     # cold routing: host 1 (before the transaction), the transaction's schema 1, token 1,
     # patient check 1, charges 1, payments 1
     with django_assert_num_queries(6):
@@ -498,7 +498,7 @@ def test_dentists_read_billing_but_do_not_write_and_assistants_see_nothing(
 ):
     from backend.accounts.models import Role
 
-    p = to_base64("Patient", patient.pk)
+    p = global_id("Patient", patient.pk)
     dentist = token_for(clinic1, make_staff(clinic1, Role.DENTIST))
     assistant = token_for(clinic1, make_staff(clinic1, Role.ASSISTANT))
     assert run(
@@ -576,9 +576,9 @@ def test_a_receipt_for_nothing_is_paid_at_once(clinic1, patient, receptionist):
 def test_too_many_charges_at_once_is_refused_not_cut_short(
     client, clinic1, patient, receptionist, token_for
 ):
-    ids = [to_base64("Charge", i) for i in range(1, 202)]
+    ids = [global_id("Charge", i) for i in range(1, 202)]
     query = "mutation($p: ID!, $c: [ID!]!) { issueReceipt(input: {patientId: $p, chargeIds: $c, receiptType: BOLETA}) { ... on OperationInfo { messages { code field } } } }"
     payload = run(
-        client, token_for(clinic1, receptionist), query, p=to_base64("Patient", patient.pk), c=ids
+        client, token_for(clinic1, receptionist), query, p=global_id("Patient", patient.pk), c=ids
     )
     assert payload == {"messages": [{"code": "TOO_MANY", "field": "chargeIds"}]}

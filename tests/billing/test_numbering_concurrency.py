@@ -4,13 +4,13 @@
 import concurrent.futures
 
 import pytest
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role, User
 from backend.billing.models import Charge, Receipt
 from backend.core.tenancy import clinic_context
 from backend.patients.models import Patient
 from tests.conftest import TEST_PASSWORD, http_login, running_uvicorn
+from tests.ids import global_id
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +48,7 @@ def test_40_parallel_receipts_get_40_consecutive_numbers(django_db_blocker, comm
         def issue(charge):
             response = server.post(
                 "caja-paralela.localhost",
-                {"query": ISSUE, "variables": {"p": to_base64("Patient", patient.pk), "c": to_base64("Charge", charge.pk)}},
+                {"query": ISSUE, "variables": {"p": global_id("Patient", patient.pk, clinic), "c": global_id("Charge", charge.pk, clinic)}},
                 headers={"Authorization": f"Bearer {token}"}, timeout=60,
             )  # fmt: skip
             assert response.status_code == 200, response.text

@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.billing import payments, services
 from backend.billing.models import Payment, PaymentAllocation, Receipt
 from tests.conftest import graphql
+from tests.ids import global_id
 
 pytestmark = pytest.mark.django_db
 
@@ -109,12 +109,12 @@ def test_every_receipt_operation_in_every_state_does_what_the_spec_table_says(
     before = _snapshot(clinic1, receipt)
     assert before[0] == state  # the setup reached the state it names
     token = token_for(clinic1, admin)
-    receipt_id = to_base64("Receipt", receipt.pk)
+    receipt_id = global_id("Receipt", receipt.pk)
     if operation == "void":
         _, body = graphql(client, VOID, host=HOST, token=token, variables={"r": receipt_id})
     else:
         amount = operation.split()[1]
-        variables = {"p": to_base64("Patient", patient.pk), "amount": amount, "r": receipt_id}
+        variables = {"p": global_id("Patient", patient.pk), "amount": amount, "r": receipt_id}
         _, body = graphql(client, PAY, host=HOST, token=token, variables=variables)
     payload = next(iter(body["data"].values()))
     status, number, void_reason, payment_count, allocations = after = _snapshot(clinic1, receipt)

@@ -6,6 +6,7 @@ upload is refused with its code and leaves nothing in the database or in storage
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,6 +44,10 @@ def clinic_site(uvicorn_server, committed_clinic) -> Iterator[Any]:
     made: list[Site] = []
 
     def make(subdomain: str) -> Site:
+        # A name of its own each time: the server's routing cache may still hold the clinic
+        # that the previous test dropped under the same name (up to TENANT_CACHE_CHECK_SECONDS
+        # in another process), and would route this test to a clinic that no longer exists.
+        subdomain = f"{subdomain}-{uuid.uuid4().hex[:8]}"
         made.append(signed_in_site(uvicorn_server, committed_clinic(subdomain)))
         objects_removed(made[-1].clinic)
         return made[-1]

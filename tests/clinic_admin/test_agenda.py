@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from django.db import transaction
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role, User
 from backend.clinic_admin import services
@@ -20,6 +19,7 @@ from tests.clinic_admin.conftest import ask
 from tests.conftest import operation_codes
 from tests.dates import MONDAY, lima
 from tests.factories import ChairFactory, PatientFactory, ProfessionalFactory, weekly
+from tests.ids import global_id
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,7 @@ def world(clinic1, make_staff, token_for, clinic1_admin) -> World:
 
 
 def slots(client, world, day, minutes: int | None = 60) -> list[tuple[str, str]]:
-    body = ask(client, AVAILABILITY, world.token, p=to_base64("Professional",
+    body = ask(client, AVAILABILITY, world.token, p=global_id("Professional",
                world.professional.pk), date=day.isoformat(), minutes=minutes)  # fmt: skip
     return [(s["startsAt"][11:16], s["endsAt"][11:16]) for s in body["data"]["availability"]]
 
@@ -83,9 +83,9 @@ def slots(client, world, day, minutes: int | None = 60) -> list[tuple[str, str]]
 def booking(world, start, end) -> dict[str, Any]:
     return {
         "input": {
-            "patientId": to_base64("Patient", world.patient.pk),
-            "professionalId": to_base64("Professional", world.professional.pk),
-            "chairId": to_base64("Chair", world.chair.pk),
+            "patientId": global_id("Patient", world.patient.pk),
+            "professionalId": global_id("Professional", world.professional.pk),
+            "chairId": global_id("Chair", world.chair.pk),
             "startsAt": start.isoformat(),
             "endsAt": end.isoformat(),
         }

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.audit.models import AuditEvent
 from backend.clinic_admin.models import ClinicClosure, ClinicProfile, OpeningShift
@@ -18,6 +17,7 @@ from tenants_core.models import Clinic
 from tests.clinic_admin.conftest import HOST2, PUBLIC, ask
 from tests.conftest import error_code, operation_codes
 from tests.dates import MONDAY, clinic_today
+from tests.ids import global_id
 
 pytestmark = pytest.mark.django_db
 
@@ -297,12 +297,13 @@ def test_removing_an_unknown_or_another_clinics_closure_is_not_found(
             starts_on=dt.date(2031, 1, 1), ends_on=dt.date(2031, 1, 1), reason="Suyo"
         )
     before, before2 = state(clinic1), state(clinic2)
-    for global_id in (
-        to_base64("ClinicClosure", theirs.pk),
-        to_base64("ClinicClosure", 999_999),
-        to_base64("Patient", 1),
+    for closure_id in (
+        global_id("ClinicClosure", theirs.pk, clinic2),  # as clinic2 answers it
+        global_id("ClinicClosure", theirs.pk),  # its pk with clinic1's key
+        global_id("ClinicClosure", 999_999),
+        global_id("Patient", 1),
     ):
-        result = ask(client, REMOVE_CLOSURE, tokens["ADMIN"], id=global_id)
+        result = ask(client, REMOVE_CLOSURE, tokens["ADMIN"], id=closure_id)
         assert operation_codes(result["data"]["removeClinicClosure"]) == ["NOT_FOUND"]
     assert error_code(ask(client, REMOVE_CLOSURE, tokens["ADMIN"], id="not-an-id")) == (
         "INVALID_ID"
@@ -340,7 +341,7 @@ def _calls(clinic1) -> list[tuple[str, str, dict[str, Any]]]:
         ("setOpeningHours", SET_HOURS, {"input": {"shifts": SPLIT_WEEK}}),
         ("addClinicClosure", ADD_CLOSURE,
          {"input": {"startsOn": "2031-02-01", "endsOn": "2031-02-01"}}),
-        ("removeClinicClosure", REMOVE_CLOSURE, {"id": to_base64("ClinicClosure", closure.pk)}),
+        ("removeClinicClosure", REMOVE_CLOSURE, {"id": global_id("ClinicClosure", closure.pk)}),
     ]  # fmt: skip
 
 

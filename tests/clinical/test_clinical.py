@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
 from backend.audit.models import AuditEvent
@@ -17,6 +16,7 @@ from backend.clinical.teeth import validate_surfaces, validate_tooth
 from backend.patients.models import Patient
 from tenants_core.models import Clinic
 from tests.conftest import error_code, graphql
+from tests.ids import global_id
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +91,7 @@ mutation($input: FindingInput!) {
 
 
 def record(client, token, patient, **fields):
-    variables = {"input": {"patientId": to_base64("Patient", patient.pk), **fields}}
+    variables = {"input": {"patientId": global_id("Patient", patient.pk), **fields}}
     _, body = graphql(client, RECORD, host="clinica1.localhost", token=token, variables=variables)
     assert "errors" not in body, body
     return body["data"]["recordFinding"]
@@ -148,7 +148,7 @@ query($p: ID!, $at: DateTime) {
 
 
 def chart(client, token, patient, at=None):
-    variables = {"p": to_base64("Patient", patient.pk), "at": at.isoformat() if at else None}
+    variables = {"p": global_id("Patient", patient.pk), "at": at.isoformat() if at else None}
     _, body = graphql(
         client, ODONTOGRAM, host="clinica1.localhost", token=token, variables=variables
     )
@@ -251,7 +251,7 @@ def test_a_signed_note_is_immutable_and_corrected_by_addenda(
         client,
         dentist_token,
         NOTE,
-        input={"patientId": to_base64("Patient", patient.pk), "subjective": "Dolor en 16"},
+        input={"patientId": global_id("Patient", patient.pk), "subjective": "Dolor en 16"},
     )
     assert note["status"] == "DRAFT"
     assert run(client, dentist_token, UPDATE, id=note["id"], plan="Resina 16 O") == {
@@ -297,7 +297,7 @@ def test_only_the_author_or_an_admin_signs(
         client,
         dentist_token,
         NOTE,
-        input={"patientId": to_base64("Patient", patient.pk), "subjective": "x"},
+        input={"patientId": global_id("Patient", patient.pk), "subjective": "x"},
     )
     other_dentist = token_for(clinic1, make_staff(clinic1, Role.DENTIST))
     assert run(client, other_dentist, SIGN, id=note["id"])["messages"] == [
@@ -324,7 +324,7 @@ def test_only_the_author_or_an_admin_adds_an_addendum(
     with tenant_context(clinic1):
         note = services.note_create(actor=dentist, patient=patient, data={"subjective": "Dolor"})
         services.note_sign(actor=dentist, note=note)
-    note_id = to_base64("ClinicalNote", note.pk)
+    note_id = global_id("ClinicalNote", note.pk)
     other_dentist = make_staff(clinic1, Role.DENTIST)
     refused = run(
         client, token_for(clinic1, other_dentist), ADDENDUM, id=note_id, text="Otra opinión"
@@ -365,7 +365,7 @@ def test_an_assistant_reads_notes_but_cannot_sign_or_write(
         client,
         dentist_token,
         NOTE,
-        input={"patientId": to_base64("Patient", patient.pk), "subjective": "x"},
+        input={"patientId": global_id("Patient", patient.pk), "subjective": "x"},
     )
     assistant = token_for(clinic1, make_staff(clinic1, Role.ASSISTANT))
     _, body = graphql(
@@ -389,18 +389,18 @@ def test_a_receptionist_cannot_read_notes_or_anamnesis(
         client,
         dentist_token,
         NOTE,
-        input={"patientId": to_base64("Patient", patient.pk), "subjective": "x"},
+        input={"patientId": global_id("Patient", patient.pk), "subjective": "x"},
     )
     receptionist = token_for(clinic1, make_staff(clinic1, Role.RECEPTIONIST))
     for query, variables in [
         ("query($id: ID!) { clinicalNote(id: $id) { subjective } }", {"id": note["id"]}),
         (
             "query($p: ID!) { clinicalNotes(patientId: $p) { totalCount } }",
-            {"p": to_base64("Patient", patient.pk)},
+            {"p": global_id("Patient", patient.pk)},
         ),
         (
             "query($p: ID!) { medicalHistory(patientId: $p) { version } }",
-            {"p": to_base64("Patient", patient.pk)},
+            {"p": global_id("Patient", patient.pk)},
         ),
     ]:
         _, body = graphql(
@@ -416,7 +416,7 @@ def test_notes_can_be_restricted_to_their_authors(
         client,
         dentist_token,
         NOTE,
-        input={"patientId": to_base64("Patient", patient.pk), "subjective": "x"},
+        input={"patientId": global_id("Patient", patient.pk), "subjective": "x"},
     )
     other = token_for(clinic1, make_staff(clinic1, Role.DENTIST))
     admin = token_for(clinic1, make_staff(clinic1, Role.ADMIN))
@@ -445,14 +445,14 @@ def test_every_read_of_a_note_is_audited(client, clinic1, patient, dentist, dent
             client,
             dentist_token,
             NOTE,
-            input={"patientId": to_base64("Patient", patient.pk), "subjective": text},
+            input={"patientId": global_id("Patient", patient.pk), "subjective": text},
         )
     _, body = graphql(
         client,
         "query($p: ID!) { clinicalNotes(patientId: $p) { edges { node { id } } } }",
         host="clinica1.localhost",
         token=dentist_token,
-        variables={"p": to_base64("Patient", patient.pk)},
+        variables={"p": global_id("Patient", patient.pk)},
     )
     assert len(body["data"]["clinicalNotes"]["edges"]) == 2
     with tenant_context(clinic1):
@@ -501,7 +501,7 @@ def test_the_anamnesis_is_versioned_and_feeds_the_patients_clinical_alerts(
       recordMedicalHistory(patientId: $p, input: $input) { __typename ... on MedicalHistory { version conditions } ... on OperationInfo { messages { code field } } }
     }
     """
-    p = to_base64("Patient", patient.pk)
+    p = global_id("Patient", patient.pk)
     first = run(
         client,
         dentist_token,

@@ -14,12 +14,12 @@ nothing.
 
 import pytest
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
 from backend.audit.models import AuditEvent
 from backend.clinical.models import ClinicalNote, Finding, NoteAddendum
 from tests.conftest import graphql
+from tests.ids import global_id
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +79,7 @@ def test_every_note_operation_in_every_state_does_what_the_spec_table_says(
     before = _note_state(clinic1, note.pk)
     query = NOTE_OPERATIONS[operation] + OUTCOME
     _, body = graphql(
-        client, query, host=HOST, token=token, variables={"id": to_base64("ClinicalNote", note.pk)}
+        client, query, host=HOST, token=token, variables={"id": global_id("ClinicalNote", note.pk)}
     )
     payload = next(iter(body["data"].values()))
     status, plan, signed_at, addenda, trail = after = _note_state(clinic1, note.pk)
@@ -148,7 +148,7 @@ def test_every_finding_change_in_every_state_does_what_the_spec_table_says(
             )
         trail_before = AuditEvent.objects.filter(action__startswith="odontogram.").count()
     before = _chart(clinic1, patient)
-    finding_id = to_base64("Finding", finding.pk)
+    finding_id = global_id("Finding", finding.pk)
     if operation == "remove":
         _, body = graphql(client, REMOVE, host=HOST, token=token, variables={"id": finding_id})
     else:

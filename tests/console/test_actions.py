@@ -77,6 +77,7 @@ def test_the_clinic_page_offers_every_action(operator, own_clinic):
     assert page.status_code == 200
     for action in ("plan", "suspend", "domain", "backup"):
         assert f"/console/{_clinic_page(clinic, action)}".encode() in page.content
+    assert b"historylink" not in page.content  # Django's admin log is never written here
 
 
 def test_suspending_routes_the_clinic_to_clinic_suspended_at_once(operator, own_clinic):
@@ -285,6 +286,19 @@ def test_creating_a_clinic_with_bad_input_shows_every_error_and_creates_nothing(
     assert {"subdomain", "legal_id", "admin_password"} <= set(errors)
     assert Clinic.objects.count() == clinics
     assert AuditEvent.objects.filter(action="clinic.create").count() == created
+
+
+def test_creating_a_clinic_says_which_check_digit_a_ruc_needs(operator):
+    bad = {**NEW_CLINIC, "legal_id": "20111222333"}
+
+    response = console_post(operator, "tenants_core/clinic/add/", bad)
+
+    assert response.status_code == 200
+    assert form_codes(response) == {"RUC_INVALID_CHECK_DIGIT"}
+    (error,) = response.context["form"].errors["legal_id"]
+    assert "should be 0 (20111222330)" in error
+    assert "20111222330" in response.content.decode()
+    assert not Clinic.objects.filter(subdomain="nuevaconsola").exists()
 
 
 def test_refusals_are_translated(operator, own_clinic):

@@ -11,7 +11,6 @@ from typing import Any
 
 from django.db import connection, connections
 from django.test import Client
-from strawberry.relay import to_base64
 
 from backend.accounts.models import User
 from backend.core import transactions
@@ -20,6 +19,7 @@ from backend.patients.models import Patient
 from backend.resources.models import Chair, Professional
 from tenants_core.models import Clinic
 from tests.dates import MONDAY
+from tests.ids import global_id
 from tests.scheduling.conftest import lima
 
 SUBDOMAIN = "bloqueos"
@@ -58,16 +58,16 @@ def in_thread(fn: Callable[[], Any]) -> concurrent.futures.Future[Any]:
     return future
 
 
-def gid(obj: Any) -> str:
-    return to_base64(type(obj).__name__, obj.pk)
+def gid(obj: Any, clinic: Clinic) -> str:
+    return global_id(type(obj).__name__, obj.pk, clinic)
 
 
 def booking(data: Data, professional: Professional, chair: Chair, hour: int = 10) -> dict:
     return {
         "input": {
-            "patientId": gid(data.patient),
-            "professionalId": gid(professional),
-            "chairId": gid(chair),
+            "patientId": gid(data.patient, data.clinic),
+            "professionalId": gid(professional, data.clinic),
+            "chairId": gid(chair, data.clinic),
             "startsAt": lima(DAY, hour).isoformat(),
             "endsAt": lima(DAY, hour, 30).isoformat(),
         }

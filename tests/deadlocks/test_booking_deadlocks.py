@@ -170,11 +170,11 @@ def test_a_reschedule_waits_for_a_concurrent_booking_before_updating(db_open, da
         "id: $id, input: $input) { __typename ... on OperationInfo { messages { code } } } }"
     )
     variables = {
-        "id": gid(moved),
+        "id": gid(moved, data.clinic),
         "input": {
             "startsAt": lima(DAY, 10).isoformat(),
             "endsAt": lima(DAY, 10, 30).isoformat(),
-            "professionalId": gid(p1),
+            "professionalId": gid(p1, data.clinic),
         },
     }
     api = in_thread(lambda: post(data, reschedule, variables))

@@ -63,11 +63,11 @@ RACING_SERVICES: dict[str, tuple[str, str, Callable[[Data], dict], str, Callable
     ),
     "issueReceipt": (  # under the series lock
         ISSUE_RECEIPT, "billing_receipt",
-        lambda d: {"p": gid(d.patient), "c": gid(_charge(d))}, "Receipt",
+        lambda d: {"p": gid(d.patient, d.clinic), "c": gid(_charge(d), d.clinic)}, "Receipt",
         lambda: Receipt.objects.count(),
     ),
     "recordPayment": (
-        RECORD_PAYMENT, "billing_payment", lambda d: {"p": gid(d.patient)}, "Payment",
+        RECORD_PAYMENT, "billing_payment", lambda d: {"p": gid(d.patient, d.clinic)}, "Payment",
         lambda: Payment.objects.count(),
     ),
 }  # fmt: skip

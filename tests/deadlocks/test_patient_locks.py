@@ -135,7 +135,7 @@ def test_a_write_on_the_patient_that_loses_a_race_runs_again(
         audited = AuditEvent.objects.count()
     try:
         with conflicts_on_insert(data, table, times=1) as tried:
-            status, body = post(data, query, {"id": gid(data.patient)})
+            status, body = post(data, query, {"id": gid(data.patient, data.clinic)})
             attempts = tried()
 
         assert status == 200, body

@@ -16,7 +16,6 @@ import httpx
 import pytest
 from django.conf import settings
 from django.db import connection
-from strawberry.relay import to_base64
 
 from backend.accounts.auth import _token_issue
 from backend.accounts.models import Role, User
@@ -28,6 +27,7 @@ from tenants_core.models import Clinic
 from tenants_core.services import clinic_provision
 from tests.accounts.matrix_world import distinct_ids
 from tests.conftest import TEST_PASSWORD, LiveServer
+from tests.ids import global_id
 
 UPLOAD = """
 mutation($input: UploadPatientDocumentInput!) {
@@ -82,7 +82,9 @@ def _site(subdomain: str, plan: str, patient: dict[str, str], *, apart: bool = F
         distinct_ids(clinic)
     with clinic_context(clinic):
         row = Patient.objects.create(document_type="DNI", **patient)
-        site = Site(clinic, f"{subdomain}.{settings.BASE_DOMAIN}", to_base64("Patient", row.pk))
+        site = Site(
+            clinic, f"{subdomain}.{settings.BASE_DOMAIN}", global_id("Patient", row.pk, clinic)
+        )
         site.users["ADMIN"] = User.objects.get(email=f"admin@{subdomain}.pe")
         for role in (Role.DENTIST, Role.ASSISTANT, Role.RECEPTIONIST):
             site.users[role] = User.objects.create_user(

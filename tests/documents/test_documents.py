@@ -12,7 +12,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
 from backend.audit.models import AuditEvent
@@ -20,6 +19,7 @@ from backend.documents.models import DocumentKind, PatientDocument
 from backend.files.models import FilePurpose, StoredFile
 from tests.conftest import error_code, graphql, operation_codes
 from tests.factories import PatientFactory
+from tests.ids import global_id
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ UNARCHIVE = """mutation($id: ID!) { unarchivePatientDocument(id: $id) {
 
 
 def gid(obj: Any) -> str:
-    return to_base64(type(obj).__name__, obj.pk)
+    return global_id(type(obj).__name__, obj.pk)
 
 
 _counter = iter(range(1, 1_000_000))

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from django.utils import timezone
 from PIL import Image
-from strawberry.relay import from_base64
 
 from backend.accounts.auth import _token_issue
 from backend.accounts.models import AuthToken
@@ -30,6 +29,7 @@ from tests.documents.conftest import (
     upload,
 )
 from tests.files.images import bomb_png
+from tests.ids import pk_of
 
 pytestmark = pytest.mark.slow
 
@@ -213,9 +213,7 @@ def test_the_receptionist_files_an_id_document_but_never_sees_a_radiograph(
     # download checks the role again (and so for a user deactivated since).
     receptionist = site.users["RECEPTIONIST"]
     with django_db_blocker.unblock(), clinic_context(site.clinic):
-        document = PatientDocument.objects.select_related("original").get(
-            pk=from_base64(xray["id"])[1]
-        )
+        document = PatientDocument.objects.select_related("original").get(pk=pk_of(xray["id"]))
         url = download_url(
             document.original, user_id=receptionist.pk, token_id=live_token(receptionist)
         )
@@ -284,7 +282,7 @@ def test_an_expired_link_is_refused_with_its_own_code_and_reads_nothing(
     past = time.time() - settings.FILE_URL_SECONDS - 5
     with django_db_blocker.unblock(), clinic_context(site.clinic):
         stored = StoredFile.objects.get(
-            pk=PatientDocument.objects.get(pk=from_base64(document["id"])[1]).original_id
+            pk=PatientDocument.objects.get(pk=pk_of(document["id"])).original_id
         )
         with mock.patch("django.core.signing.time.time", return_value=past):
             dentist = site.users["DENTIST"]

@@ -419,12 +419,12 @@ def _absent_like(global_id: str) -> str:
     fresh UUID for the IDs that are UUIDs (a web conversation's secret)."""
     import uuid
 
-    from strawberry.relay import GlobalID, to_base64
+    from tests.ids import sibling_id
 
     try:
         uuid.UUID(global_id)
     except ValueError:
-        return to_base64(GlobalID.from_id(global_id).type_name, ABSENT_PK)
+        return sibling_id(global_id, ABSENT_PK)
     return str(uuid.uuid4())
 
 

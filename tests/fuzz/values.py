@@ -36,10 +36,10 @@ from graphql import (
 )
 from graphql.pyutils import Undefined
 from hypothesis import strategies as st
-from strawberry.relay import to_base64
 
 from tests.fuzz.spec import KEY_TYPES, id_type
 from tests.fuzz.world import ABSENT_PK, World
+from tests.ids import global_id
 
 # Strings that must reach the resolver, whatever it does with them.
 RTL = ["\u202eevil\u202c", "\u200fمرحبا\u200f", "abc\u202edcba", "\u2067x\u2069", "\u061c"]
@@ -438,12 +438,12 @@ def draw_hazard(data: Any, generated: Generated, own: World, other: World | None
             assert other is not None
             value = data.draw(st.sampled_from(other.ids[leaf.node_type]), label="other ID")
         elif kind == "absent":
-            value = to_base64(leaf.node_type, ABSENT_PK)
+            value = global_id(leaf.node_type, ABSENT_PK, own.clinic)
         elif kind == "wrong type":
             wrong = data.draw(
                 st.sampled_from(sorted({*own.ids} - {leaf.node_type} | {"Nope"})), label="type"
             )
-            value = to_base64(wrong, own.pks[leaf.node_type][0])
+            value = global_id(wrong, own.pks[leaf.node_type][0], own.clinic)
         else:
             value = data.draw(st.sampled_from(["", "not base64!", "UGF0aWVudA", "🦷"]), "bad ID")
         return Hazard(kind, leaf.path, value, _set(generated.variables, leaf.path, value))

@@ -1,9 +1,9 @@
 """The rows the fuzzer's IDs name: one small clinic world in clinica1 (the clinic under test)
 and one in clinica2 (another clinic), built per test and rolled back with it.
 
-IDs are per schema, so another clinic's row could share its number with a row here and then
-its ID would simply name the row here: the two worlds could not be told apart. clinica2's
-rows therefore get primary keys from ``OTHER_PK_BASE`` up, which clinica1 never reaches (the
+Every ID carries its clinic (graphql_api/core/ids.py), so clinica2's IDs name nothing here
+even where its rows share their numbers with rows here; so that an answer of clinica1 can
+still be told apart from clinica2's by its rows alone, clinica2's rows get primary keys from ``OTHER_PK_BASE`` up, which clinica1 never reaches (the
 fixture checks it), and their text carries ``OTHER_SENTINEL``, which must never appear in an
 answer of clinica1.
 """
@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django_tenants.utils import schema_context, tenant_context
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
 from backend.assistant.models import Conversation, ConversationMessage
@@ -33,6 +32,7 @@ from backend.resources.models import Chair, Professional, TimeOff, WorkingHours
 from backend.scheduling.models import Appointment
 from backend.treatments.models import Procedure, TreatmentPlan, TreatmentPlanItem
 from tenants_core.models import Clinic, ClinicBackup
+from tests.ids import global_id
 
 OTHER_PK_BASE = 9_000_000
 OTHER_SENTINEL = "Otraclinica"
@@ -52,7 +52,7 @@ class World:
     def add(self, type_name: str, *rows: object) -> None:
         for row in rows:
             pk = row.pk  # type: ignore[attr-defined]
-            self.ids.setdefault(type_name, []).append(to_base64(type_name, pk))
+            self.ids.setdefault(type_name, []).append(global_id(type_name, pk, self.clinic))
             self.pks.setdefault(type_name, []).append(pk)
 
 

@@ -23,9 +23,7 @@ from tenants_core import routing
 from tenants_core.models import Clinic, ClinicStatus
 from tenants_core.services import clinic_provision
 from tests.conftest import PLATFORM_ADMIN_EMAIL, TEST_PASSWORD
-from tests.locks.support import host_of
-
-SUBDOMAIN = "cerrojos"
+from tests.locks.support import SUBDOMAIN, host_of
 
 
 @dataclass

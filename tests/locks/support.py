@@ -26,9 +26,9 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 from psycopg2 import sql
-from strawberry.relay import to_base64
 
 from tests.deadlocks.support import in_thread
+from tests.ids import global_id
 
 # The gate's advisory lock (two int4 keys, so it cannot collide with the one-key advisory
 # locks of the code): "issue 22, item 4".
@@ -38,9 +38,13 @@ WAIT_SECONDS = 10  # below the statement timeout, far above what any step here t
 Answer = tuple[int, dict[str, Any]]
 
 
+SUBDOMAIN = "cerrojos"  # the package's clinic (conftest.py)
+
+
 def gid(obj: Any, type_name: str | None = None) -> str:
-    """The GraphQL ID of a row (its GraphQL type is named after the model unless given)."""
-    return to_base64(type_name or type(obj).__name__, obj.pk)
+    """The GraphQL ID of a row of the package's clinic (its GraphQL type is named after the
+    model unless given)."""
+    return global_id(type_name or type(obj).__name__, obj.pk, SUBDOMAIN)
 
 
 def host_of(subdomain: str | None) -> str:

@@ -28,8 +28,8 @@ PLAN_STATUS = f"""mutation($id: ID!, $status: PlanStatus!) {{
   changeTreatmentPlanStatus(id: $id, status: $status) {{ {OUTCOME} }} }}"""
 ADD_ITEM = f"""mutation($id: ID!, $procedure: ID!) {{
   addTreatmentPlanItem(planId: $id, input: {{procedureId: $procedure}}) {{ {OUTCOME} }} }}"""
-COMPLETE = f"mutation($id: ID!) {{ completeTreatmentPlanItem(itemId: $id) {{ {OUTCOME} }} }}"
-CANCEL = f"mutation($id: ID!) {{ cancelTreatmentPlanItem(itemId: $id) {{ {OUTCOME} }} }}"
+COMPLETE = f"mutation($id: ID!) {{ completeTreatmentPlanItem(id: $id) {{ {OUTCOME} }} }}"
+CANCEL = f"mutation($id: ID!) {{ cancelTreatmentPlanItem(id: $id) {{ {OUTCOME} }} }}"
 UPDATE_PROCEDURE = f"""mutation($id: ID!, $input: UpdateProcedureInput!) {{
   updateProcedure(id: $id, input: $input) {{ {OUTCOME} }} }}"""
 DEACTIVATE_PROCEDURE = f"mutation($id: ID!) {{ deactivateProcedure(id: $id) {{ {OUTCOME} }} }}"

@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 import pytest
 from django.db import connection
 from django.utils import timezone
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role, User
 from backend.core.tenancy import clinic_context
@@ -29,6 +28,7 @@ from backend.resources.models import Chair, Professional, WorkingHours
 from tenants_core.schema_names import schema_name_for
 from tests.conftest import ROOT, TEST_PASSWORD, child_env, http_login, running_uvicorn
 from tests.dates import LIMA, clinic_today, lima
+from tests.ids import global_id
 
 pytestmark = pytest.mark.slow
 
@@ -84,9 +84,9 @@ def _clinic_ready(committed_clinic: Any, django_db_blocker: Any) -> dict[str, An
             quiet_end=quiet_end.time().replace(second=0, microsecond=0),
         )
     return {
-        "patientId": to_base64("Patient", patient.pk),
-        "professionalId": to_base64("Professional", professional.pk),
-        "chairId": to_base64("Chair", chair.pk),
+        "patientId": global_id("Patient", patient.pk, clinic),
+        "professionalId": global_id("Professional", professional.pk, clinic),
+        "chairId": global_id("Chair", chair.pk, clinic),
     }
 
 

@@ -13,7 +13,6 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 from procrastinate.contrib.django.models import ProcrastinateJob
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
 from backend.audit.models import AuditEvent
@@ -32,6 +31,7 @@ from backend.treatments.models import Procedure
 from tests.accounts.matrix_world import distinct_ids
 from tests.conftest import error_code, graphql, operation_codes
 from tests.factories import ChairFactory, PatientFactory, ProfessionalFactory
+from tests.ids import global_id
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ PUBLIC = "localhost"
 
 
 def gid(obj: Any) -> str:
-    return to_base64(type(obj).__name__, obj.pk)
+    return global_id(type(obj).__name__, obj.pk)
 
 
 def _appointment(patient, *, days: float = 5) -> Appointment:

@@ -8,7 +8,6 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role, User
 from backend.core.tenancy import clinic_context
@@ -17,6 +16,7 @@ from backend.patients.models import Patient
 from backend.resources.models import Chair, Professional
 from backend.scheduling.models import Appointment
 from tests.conftest import TEST_PASSWORD, http_login, running_uvicorn
+from tests.ids import global_id
 
 pytestmark = pytest.mark.slow
 
@@ -74,7 +74,10 @@ def test_parallel_resends_and_rules_give_one_success_each_and_coded_refusals(
         with running_uvicorn(django_db_blocker, workers=2) as server:
             token = http_login(server, HOST, "recepcion@paralelo.pe")["token"]
             resends = parallel(
-                server, token, RESEND, [{"id": to_base64("Notification", notification.pk)}] * 8
+                server,
+                token,
+                RESEND,
+                [{"id": global_id("Notification", notification.pk, clinic)}] * 8,
             )
             rules = parallel(server, token, CREATE_RULE, [{}] * 8)
 

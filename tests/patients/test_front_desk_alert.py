@@ -8,12 +8,12 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
 from backend.patients.models import Patient
 from backend.patients.services import patient_front_desk_alert_set
 from tests.conftest import error_code, graphql
+from tests.ids import global_id
 from tests.patients.health_support import HOST, READ, events, stored
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,7 @@ mutation($p: ID!, $text: String!) {
 
 
 def set_alert(client, token, patient, text, host=HOST):
-    variables = {"p": to_base64("Patient", patient.pk), "text": text}
+    variables = {"p": global_id("Patient", patient.pk), "text": text}
     return graphql(client, SET_ALERT, host=host, token=token, variables=variables)
 
 
@@ -47,10 +47,11 @@ def test_a_clinician_writes_the_front_desk_alert_and_every_role_reads_it(
     alert = payload["frontDeskAlert"]
     assert alert["text"] == text
     assert alert["writtenBy"] == {
-        "id": to_base64("StaffMember", dentist.pk), "fullName": dentist.full_name
+        "id": global_id("StaffMember", dentist.pk), "fullName": dentist.full_name
     }  # fmt: skip
     written_at = dt.datetime.fromisoformat(alert["writtenAt"])
-    assert before <= written_at <= timezone.now()
+    # On the wire to the second, cut (the DateTime rule): not before this second began.
+    assert before.replace(microsecond=0) <= written_at <= timezone.now()
     assert alert["writtenAt"].endswith("-05:00")  # the clinic's offset (Lima)
     row = stored(clinic1, patient)
     assert (row["front_desk_alert"], row["front_desk_alert_by"]) == (text, dentist.pk)
@@ -58,7 +59,7 @@ def test_a_clinician_writes_the_front_desk_alert_and_every_role_reads_it(
     for role in Role:
         _, token = staff(role)
         _, body = graphql(
-            client, READ, host=HOST, token=token, variables={"id": to_base64("Patient", patient.pk)}
+            client, READ, host=HOST, token=token, variables={"id": global_id("Patient", patient.pk)}
         )
         assert body["data"]["patient"]["frontDeskAlert"] == alert, role
         assert body["data"]["patient"]["hasAlerts"] is True
@@ -136,7 +137,7 @@ def test_another_clinics_patient_is_not_found(client, clinic1, clinic2, patient,
             "__typename": "OperationInfo",
             "messages": [{"code": "NOT_FOUND", "field": None}],  # as every row lookup answers
         }
-    wrong_type = {"p": to_base64("Appointment", patient.pk), "text": "x"}
+    wrong_type = {"p": global_id("Appointment", patient.pk), "text": "x"}
     _, body = graphql(client, SET_ALERT, host=HOST, token=token, variables=wrong_type)
     assert body["data"]["setPatientFrontDeskAlert"]["messages"] == [
         {"code": "NOT_FOUND", "field": "patientId"}
@@ -187,7 +188,7 @@ def test_a_nul_never_reaches_the_database(client, clinic1, patient, staff):
     # Written as a GraphQL escape in the document, the request is refused as a whole too.
     literal = SET_ALERT.replace("$text: String!", "").replace("text: $text", 'text: "a\\u{0}b"')
     status, body = graphql(
-        client, literal, host=HOST, token=token, variables={"p": to_base64("Patient", patient.pk)}
+        client, literal, host=HOST, token=token, variables={"p": global_id("Patient", patient.pk)}
     )
     assert (status, error_code(body)) == (400, "BAD_REQUEST")
     assert stored(clinic1, patient)["front_desk_alert"] == ""

@@ -8,11 +8,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
 from backend.patients.models import Patient
 from tests.conftest import graphql
+from tests.ids import global_id
 from tests.patients.health_support import HOST, READ, events, stored
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,7 @@ def test_allergies_and_medical_alerts_are_read_with_clinical_view_only(
     _, token = staff(role)
     _, body = graphql(
         client, READ, host=HOST, token=token,
-        variables={"id": to_base64("Patient", patient_with_alerts.pk)},
+        variables={"id": global_id("Patient", patient_with_alerts.pk)},
     )  # fmt: skip
     assert "errors" not in body, body
     expected = (
@@ -128,7 +128,7 @@ def test_a_receptionist_cannot_overwrite_or_clear_health_data(
 ):
     before = stored(clinic1, patient_with_alerts)
     _, token = staff(Role.RECEPTIONIST)
-    variables = {"id": to_base64("Patient", patient_with_alerts.pk), "input": fields}
+    variables = {"id": global_id("Patient", patient_with_alerts.pk), "input": fields}
     _, body = graphql(client, UPDATE, host=HOST, token=token, variables=variables)
     payload = body["data"]["updatePatient"]
     assert payload["__typename"] == "OperationInfo"
@@ -144,7 +144,7 @@ def test_a_receptionist_still_updates_the_rest_and_gets_null_health_data_back(
 ):
     _, token = staff(Role.RECEPTIONIST)
     variables = {
-        "id": to_base64("Patient", patient_with_alerts.pk),
+        "id": global_id("Patient", patient_with_alerts.pk),
         "input": {"phone": "987654321"},
     }
     _, body = graphql(client, UPDATE, host=HOST, token=token, variables=variables)
@@ -159,7 +159,7 @@ def test_a_receptionist_still_updates_the_rest_and_gets_null_health_data_back(
 def test_clinicians_write_health_data(client, clinic1, patient_with_alerts, staff, role):
     _, token = staff(role)
     variables = {
-        "id": to_base64("Patient", patient_with_alerts.pk),
+        "id": global_id("Patient", patient_with_alerts.pk),
         "input": {"allergies": "Látex", "medicalAlerts": ""},
     }
     _, body = graphql(client, UPDATE, host=HOST, token=token, variables=variables)
@@ -198,7 +198,7 @@ def test_a_receptionists_empty_health_field_changes_nothing_where_nothing_is_sto
 ):
     _, token = staff(Role.RECEPTIONIST)
     variables = {
-        "id": to_base64("Patient", patient.pk),
+        "id": global_id("Patient", patient.pk),
         "input": {"phone": "987654321", "allergies": empty, "medicalAlerts": empty},
     }
     _, body = graphql(client, UPDATE, host=HOST, token=token, variables=variables)
@@ -226,7 +226,7 @@ def test_a_receptionists_empty_health_field_that_would_clear_one_is_refused(
     before = stored(clinic1, patient)
     _, token = staff(Role.RECEPTIONIST)
     variables = {
-        "id": to_base64("Patient", patient.pk),
+        "id": global_id("Patient", patient.pk),
         "input": {"phone": "987654321", "allergies": empty, "medicalAlerts": empty},
     }
     _, body = graphql(client, UPDATE, host=HOST, token=token, variables=variables)

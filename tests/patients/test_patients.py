@@ -5,12 +5,12 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
 from backend.audit.models import AuditEvent
 from backend.patients.models import Patient
 from tests.conftest import graphql
+from tests.ids import global_id
 
 pytestmark = pytest.mark.django_db
 
@@ -247,7 +247,7 @@ def test_archived_patients_are_hidden_unless_asked(client, clinic1, token):
         ARCHIVE,
         host="clinica1.localhost",
         token=token,
-        variables={"id": to_base64("Patient", archived.pk)},
+        variables={"id": global_id("Patient", archived.pk)},
     )
     assert body["data"]["archivePatient"] == {"__typename": "Patient", "isArchived": True}
     assert search(client, token, "luis") == ["Luis Activo"]
@@ -260,7 +260,7 @@ def test_archived_patients_are_hidden_unless_asked(client, clinic1, token):
         ARCHIVE,
         host="clinica1.localhost",
         token=token,
-        variables={"id": to_base64("Patient", archived.pk)},
+        variables={"id": global_id("Patient", archived.pk)},
     )
     assert body["data"]["archivePatient"]["messages"][0]["code"] == "ALREADY_ARCHIVED"
 
@@ -288,7 +288,7 @@ def test_ordering_and_pages(client, clinic1, token):
 def test_update_changes_only_the_given_fields(client, clinic1, dentist_token):
     [patient] = make_patients(clinic1, [("José", "Pérez")])
     variables = {
-        "id": to_base64("Patient", patient.pk),
+        "id": global_id("Patient", patient.pk),
         "input": {"phone": "987654321", "allergies": "Látex"},
     }
     _, body = graphql(
@@ -309,13 +309,13 @@ def test_update_changes_only_the_given_fields(client, clinic1, dentist_token):
 def test_update_with_a_bad_value_changes_nothing(client, clinic1, token):
     [patient, other] = make_patients(clinic1, [("José", "Pérez"), ("Ana", "Díaz")])
     variables = {
-        "id": to_base64("Patient", patient.pk),
+        "id": global_id("Patient", patient.pk),
         "input": {"phone": "12", "firstName": "Nuevo"},
     }
     _, body = graphql(client, UPDATE, host="clinica1.localhost", token=token, variables=variables)
     assert codes(body["data"]["updatePatient"]) == [("phone", "INVALID_PHONE")]
     variables = {
-        "id": to_base64("Patient", patient.pk),
+        "id": global_id("Patient", patient.pk),
         "input": {"documentNumber": other.document_number},
     }
     _, body = graphql(client, UPDATE, host="clinica1.localhost", token=token, variables=variables)
@@ -389,7 +389,7 @@ def test_patient_by_id_and_not_found(client, clinic1, token):
         query,
         host="clinica1.localhost",
         token=token,
-        variables={"id": to_base64("Patient", patient.pk)},
+        variables={"id": global_id("Patient", patient.pk)},
     )
     assert body == {"data": {"patient": {"fullName": "José Pérez"}}}
     _, body = graphql(
@@ -397,7 +397,7 @@ def test_patient_by_id_and_not_found(client, clinic1, token):
         query,
         host="clinica1.localhost",
         token=token,
-        variables={"id": to_base64("Patient", 999999)},
+        variables={"id": global_id("Patient", 999999)},
     )
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 

@@ -120,6 +120,15 @@ def test_create_clinic_reports_each_bad_field(client, platform_token):
     assert not Clinic.objects.filter(name="Sonrisas Felices").exists()
 
 
+def test_create_clinic_says_which_check_digit_a_ruc_needs(client, platform_token):
+    payload = run(client, platform_token, CREATE, input={**GOOD, "legalId": "20111222333"})
+    assert payload["__typename"] == "OperationInfo"
+    (message,) = payload["messages"]
+    assert (message["field"], message["code"]) == ("legalId", "RUC_INVALID_CHECK_DIGIT")
+    assert "should be 0 (20111222330)" in message["message"]
+    assert not Clinic.objects.filter(name="Sonrisas Felices").exists()
+
+
 def test_plan_change_up_and_down(client, platform_token):
     assert run(client, platform_token, CHANGE_PLAN, subdomain="clinica2", plan="ENTERPRISE") == {
         "__typename": "ManagedClinic",

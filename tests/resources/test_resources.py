@@ -4,12 +4,12 @@ import datetime as dt
 
 import pytest
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
 from backend.resources.models import Chair, Professional, TimeOff
 from tests.conftest import graphql
 from tests.dates import MONDAY, lima
+from tests.ids import global_id
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +69,7 @@ def test_a_professional_is_created_with_hours_and_a_dentist_user(
     payload = run(
         client, token, CREATE,
         input={"fullName": "Dra. Soto", "licenseNumber": "12345", "color": "#ff0000",
-               "userId": to_base64("StaffUser", dentist.pk), "workingHours": HOURS},
+               "userId": global_id("StaffUser", dentist.pk), "workingHours": HOURS},
     )  # fmt: skip
     assert payload["__typename"] == "Professional"
     assert payload["color"] == "#FF0000"
@@ -103,14 +103,19 @@ def test_a_professional_is_created_with_hours_and_a_dentist_user(
             [("workingHours", "INVALID_WORKING_HOURS")],
         ),
         (
-            {"userId": to_base64("StaffUser", 1)},
+            {"userId": lambda: global_id("StaffUser", 1)},
             [("userId", "INVALID_USER")],
         ),  # the admin, not a dentist
-        ({"userId": to_base64("Chair", 1)}, [("userId", "NOT_FOUND")]),
-        ({"userId": to_base64("StaffUser", 424242)}, [("userId", "NOT_FOUND")]),  # no such user
+        ({"userId": lambda: global_id("Chair", 1)}, [("userId", "NOT_FOUND")]),
+        (
+            {"userId": lambda: global_id("StaffUser", 424242)},
+            [("userId", "NOT_FOUND")],
+        ),  # no such user
     ],
 )
 def test_bad_professional_input_gets_its_code(client, clinic1, token, fields, expected):
+    # IDs are built here, where the database is open (an ID carries its clinic's key).
+    fields = {name: value() if callable(value) else value for name, value in fields.items()}
     payload = run(
         client, token, CREATE, input={"fullName": "Dr. X", "licenseNumber": "777", **fields}
     )
@@ -125,7 +130,7 @@ def test_license_and_user_link_are_unique(client, clinic1, token, make_staff):
         client,
         token,
         CREATE,
-        input={"fullName": "A", "licenseNumber": "1", "userId": to_base64("StaffUser", dentist.pk)},
+        input={"fullName": "A", "licenseNumber": "1", "userId": global_id("StaffUser", dentist.pk)},
     )
     assert codes(run(client, token, CREATE, input={"fullName": "B", "licenseNumber": "1"})) == [
         ("licenseNumber", "LICENSE_TAKEN")
@@ -134,7 +139,7 @@ def test_license_and_user_link_are_unique(client, clinic1, token, make_staff):
         client,
         token,
         CREATE,
-        input={"fullName": "C", "licenseNumber": "2", "userId": to_base64("StaffUser", dentist.pk)},
+        input={"fullName": "C", "licenseNumber": "2", "userId": global_id("StaffUser", dentist.pk)},
     )
     assert codes(payload) == [("userId", "USER_ALREADY_LINKED")]
 

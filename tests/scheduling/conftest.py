@@ -3,13 +3,13 @@ from dataclasses import dataclass
 
 import pytest
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
 from backend.patients.models import Patient
 from backend.resources.models import Chair, Professional
 from tests.dates import LIMA, MONDAY, lima  # noqa: F401 - a Monday weeks ahead, in Lima
 from tests.factories import ChairFactory, PatientFactory, ProfessionalFactory, weekly
+from tests.ids import global_id
 
 
 def iso(value: dt.datetime) -> str:
@@ -27,7 +27,7 @@ class Agenda:
     token: str  # a receptionist's
 
     def ids(self, **objects):
-        return {name: to_base64(type(obj).__name__, obj.pk) for name, obj in objects.items()}
+        return {name: global_id(type(obj).__name__, obj.pk) for name, obj in objects.items()}
 
 
 @pytest.fixture
@@ -69,9 +69,9 @@ mutation($input: ScheduleAppointmentInput!) {
 
 def booking(agenda, start, end, *, professional=None, chair=None, patient=None, **extra):
     return {
-        "patientId": to_base64("Patient", (patient or agenda.patient).pk),
-        "professionalId": to_base64("Professional", (professional or agenda.professional).pk),
-        "chairId": to_base64("Chair", (chair or agenda.chair).pk),
+        "patientId": global_id("Patient", (patient or agenda.patient).pk),
+        "professionalId": global_id("Professional", (professional or agenda.professional).pk),
+        "chairId": global_id("Chair", (chair or agenda.chair).pk),
         "startsAt": iso(start),
         "endsAt": iso(end),
         **extra,

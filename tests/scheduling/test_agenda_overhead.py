@@ -5,7 +5,6 @@ import datetime as dt
 
 import pytest
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
 from backend.patients.models import Patient
@@ -14,6 +13,7 @@ from graphql_api.core import document_cache
 from graphql_api.core.fast_fields import original_resolvers
 from graphql_api.schema import fast_fields
 from tests.conftest import graphql
+from tests.ids import global_id
 from tests.scheduling.conftest import MONDAY, lima
 
 pytestmark = pytest.mark.django_db
@@ -96,8 +96,8 @@ def test_the_agenda_is_identical_with_strawberrys_own_resolvers(client, clinic1,
     assert first["startsAt"].endswith("-05:00")
     with tenant_context(clinic1):
         booked = Appointment.objects.order_by("starts_at")[0]
-    assert first["id"] == to_base64("Appointment", booked.pk)
-    assert first["patient"]["id"] == to_base64("Patient", booked.patient_id)
+    assert first["id"] == global_id("Appointment", booked.pk)
+    assert first["patient"]["id"] == global_id("Patient", booked.patient_id)
 
 
 def test_other_lists_are_identical_with_strawberrys_own_resolvers(client, clinic1, agenda):

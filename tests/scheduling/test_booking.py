@@ -5,12 +5,12 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, transaction
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.audit.models import AuditEvent
 from backend.resources.models import TimeOff
 from backend.scheduling.models import Appointment
 from tests.conftest import graphql
+from tests.ids import global_id
 from tests.scheduling.conftest import MONDAY, SCHEDULE, booking, lima
 
 pytestmark = pytest.mark.django_db
@@ -200,7 +200,7 @@ def test_archived_or_inactive_parties_cannot_be_booked(client, clinic1, agenda, 
 
 def test_ids_of_the_wrong_type_are_not_found(client, agenda):
     variables = {"input": booking(agenda, lima(MONDAY, 10), lima(MONDAY, 11))}
-    variables["input"]["patientId"] = to_base64("Chair", agenda.chair.pk)
+    variables["input"]["patientId"] = global_id("Chair", agenda.chair.pk)
     _, body = graphql(
         client, SCHEDULE, host="clinica1.localhost", token=agenda.token, variables=variables
     )

@@ -4,7 +4,6 @@ import concurrent.futures
 import datetime as dt
 
 import pytest
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role, User
 from backend.core.tenancy import clinic_context
@@ -12,6 +11,7 @@ from backend.patients.models import Patient
 from backend.resources.models import Chair, Professional, WorkingHours
 from backend.scheduling.models import Appointment
 from tests.conftest import TEST_PASSWORD, http_login, running_uvicorn
+from tests.ids import global_id
 from tests.scheduling.conftest import MONDAY, SCHEDULE, lima
 
 pytestmark = pytest.mark.slow
@@ -63,9 +63,9 @@ def test_30_parallel_bookings_of_one_slot_give_exactly_one_appointment(
     variables = [
         {
             "input": {
-                "patientId": to_base64("Patient", patients[i % 3].pk),
-                "professionalId": to_base64("Professional", professional.pk),
-                "chairId": to_base64("Chair", chairs[i % 3].pk),
+                "patientId": global_id("Patient", patients[i % 3].pk, clinic),
+                "professionalId": global_id("Professional", professional.pk, clinic),
+                "chairId": global_id("Chair", chairs[i % 3].pk, clinic),
                 "startsAt": lima(MONDAY, 10).isoformat(),
                 "endsAt": lima(MONDAY, 10, 30).isoformat(),
             }

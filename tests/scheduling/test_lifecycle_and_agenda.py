@@ -4,7 +4,6 @@ import datetime as dt
 
 import pytest
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.audit.models import AuditEvent
 from backend.resources.models import WorkingHours
@@ -12,6 +11,7 @@ from backend.scheduling.models import Appointment, AppointmentStatus
 from tenants_core.models import Clinic
 from tests.conftest import graphql
 from tests.dates import SANTIAGO, local, next_offset_change, offset_text
+from tests.ids import global_id
 from tests.scheduling.conftest import MONDAY, lima
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +58,7 @@ def make(clinic, agenda, start, end, status=AppointmentStatus.SCHEDULED, **kwarg
 
 
 def gid(appointment):
-    return to_base64("Appointment", appointment.pk)
+    return global_id("Appointment", appointment.pk)
 
 
 # The appointment lifecycle as the README states it, written here by hand: never read from
@@ -293,7 +293,7 @@ def test_the_agenda_filters_by_day_professional_and_status(client, clinic1, agen
         return body["data"]["appointments"]["totalCount"]
 
     assert count() == 3
-    assert count(professionalId=to_base64("Professional", agenda.professional.pk)) == 2
+    assert count(professionalId=global_id("Professional", agenda.professional.pk)) == 2
     assert count(status=["SCHEDULED"]) == 2
     assert count(status=["CANCELLED"]) == 1
 
@@ -329,12 +329,12 @@ def test_the_day_agenda_costs_the_same_statements_for_10_and_500(
 
 def slots(client, agenda, day, minutes, chair=None):
     variables = {
-        "p": to_base64("Professional", agenda.professional.pk),
+        "p": global_id("Professional", agenda.professional.pk),
         "date": day.isoformat(),
         "minutes": minutes,
     }
     if chair:
-        variables["chair"] = to_base64("Chair", chair.pk)
+        variables["chair"] = global_id("Chair", chair.pk)
     _, body = graphql(
         client, AVAILABILITY, host="clinica1.localhost", token=agenda.token, variables=variables
     )
@@ -374,7 +374,7 @@ def test_availability_is_never_in_the_past(client, agenda):
 @pytest.mark.parametrize("minutes", [0, 4, 481, -30])
 def test_availability_refuses_a_silly_duration(client, agenda, minutes):
     variables = {
-        "p": to_base64("Professional", agenda.professional.pk),
+        "p": global_id("Professional", agenda.professional.pk),
         "date": MONDAY.isoformat(),
         "minutes": minutes,
     }
@@ -385,7 +385,7 @@ def test_availability_refuses_a_silly_duration(client, agenda, minutes):
 
 
 def test_availability_of_another_clinics_professional_is_not_found(client, agenda):
-    variables = {"p": to_base64("Professional", 999999), "date": MONDAY.isoformat(), "minutes": 30}
+    variables = {"p": global_id("Professional", 999999), "date": MONDAY.isoformat(), "minutes": 30}
     _, body = graphql(
         client, AVAILABILITY, host="clinica1.localhost", token=agenda.token, variables=variables
     )
@@ -416,7 +416,7 @@ def test_availability_across_a_dst_change(client, clinic1, agenda):
 
     def raw(day, minutes):
         variables = {
-            "p": to_base64("Professional", agenda.professional.pk),
+            "p": global_id("Professional", agenda.professional.pk),
             "date": day.isoformat(),
             "minutes": minutes,
         }

@@ -21,6 +21,7 @@ from backend.clinical.models import MedicalHistory
 from backend.patients.models import Patient
 from tenants_core import backups
 from tenants_core.models import Clinic
+from tests.dates import on_the_wire
 from tests.spec.run import Run, money, registry
 
 ANSWERS, answer = registry()
@@ -307,7 +308,7 @@ def _(run: Run) -> None:
         {
             "day": "2024-07-01",
             "patients": run.extra["row"].patients,
-            "computedAt": run.extra["row"].computed_at.isoformat(),
+            "computedAt": on_the_wire(run.extra["row"].computed_at),
         },
         {"day": "2024-07-02", "patients": None, "computedAt": None},
     ]

@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from strawberry.relay import from_base64
-
 from backend.accounts.models import User
 from tenants_core.models import Clinic
+from tests.ids import pk_of
 
 
 @dataclass
@@ -23,7 +22,7 @@ class Run:
     extra: dict[str, Any] = field(default_factory=dict)  # what ``arrange`` left for ``check``
 
     def pk(self, name: str) -> int:
-        return int(from_base64(self.ids[name])[1])
+        return int(pk_of(self.ids[name]))
 
     def get(self, model: Any, name: str) -> Any:
         """The world's object ``name``, as it is now in the database."""

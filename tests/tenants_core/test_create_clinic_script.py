@@ -69,3 +69,30 @@ def test_create_clinic_script_rejects_an_unknown_plan(django_db_blocker):
     result = _run(django_db_blocker, "plan-mala", "X", "20600000005", "x@clinic.pe", "platinum")
     assert result.returncode != 0
     assert "platinum" in result.stderr
+
+
+def test_the_original_systems_example_works_once_its_ruc_is_corrected(django_db_blocker):
+    """``python crear_clinica.py clinica3 "DentPlus" 20111222333 admin@clinica3.com basico``:
+    the Spanish plan name is accepted; the RUC is refused, told the check digit it needs."""
+    typed = ["clinica3", "DentPlus", "20111222333", "admin@clinica3.com", "basico"]
+    refused = _run(django_db_blocker, *typed)
+    assert refused.returncode != 0
+    assert "basico" not in refused.stderr  # no "invalid choice: 'basico'"
+    assert "invalid choice" not in refused.stderr
+    assert "[RUC_INVALID_CHECK_DIGIT]" in refused.stderr
+    assert "should be 0 (20111222330)" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    typed[2] = "20111222330"
+    created = _run(django_db_blocker, *typed)
+    assert created.returncode == 0, created.stderr
+    assert "Created DentPlus" in created.stdout
+    assert "plan:    basic" in created.stdout
+    with django_db_blocker.unblock():
+        clinic = Clinic.objects.get(subdomain="clinica3")
+        try:
+            assert (clinic.plan.code, clinic.legal_id) == ("basic", "20111222330")
+            with clinic_context(clinic):
+                assert get_user_model().objects.get().email == "admin@clinica3.com"
+        finally:
+            clinic.delete(force_drop=True)

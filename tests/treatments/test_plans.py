@@ -5,7 +5,6 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
 from backend.audit.models import AuditEvent
@@ -23,6 +22,7 @@ from backend.treatments.models import (
 from backend.treatments.money import percent_of
 from tests.conftest import error_code, graphql
 from tests.dates import MONDAY, lima
+from tests.ids import global_id
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,7 @@ STATUS = """
 mutation($id: ID!, $status: PlanStatus!) { changeTreatmentPlanStatus(id: $id, status: $status) { __typename ... on TreatmentPlan { status } ... on OperationInfo { messages { code } } } }
 """
 COMPLETE = """
-mutation($id: ID!) { completeTreatmentPlanItem(itemId: $id) { __typename ... on TreatmentPlanItem { status } ... on OperationInfo { messages { code } } } }
+mutation($id: ID!) { completeTreatmentPlanItem(id: $id) { __typename ... on TreatmentPlanItem { status } ... on OperationInfo { messages { code } } } }
 """
 
 
@@ -84,8 +84,8 @@ def new_plan(client, w):
         client,
         w["token"],
         CREATE_PLAN,
-        p=to_base64("Patient", w["patient"].pk),
-        d=to_base64("Professional", w["professional"].pk),
+        p=global_id("Patient", w["patient"].pk),
+        d=global_id("Professional", w["professional"].pk),
     )
 
 
@@ -96,7 +96,7 @@ def add(client, w, plan, **fields):
         ADD_ITEM,
         plan=plan["id"],
         input={
-            "procedureId": to_base64("Procedure", w["resin"].pk),
+            "procedureId": global_id("Procedure", w["resin"].pk),
             "tooth": 16,
             "surfaces": ["O"],
             **fields,
@@ -128,7 +128,7 @@ def test_totals_with_amount_and_percentage_discounts(client, world):
         world["token"],
         ADD_ITEM,
         plan=plan["id"],
-        input={"procedureId": to_base64("Procedure", world["cleaning"].pk)},
+        input={"procedureId": global_id("Procedure", world["cleaning"].pk)},
     )
     assert (cleaning["price"], cleaning["discount"], cleaning["tooth"]) == ("80.00", "0.00", None)
     data = run(client, world["token"], PLAN, id=plan["id"])
@@ -342,7 +342,7 @@ def test_cancelling_an_item_takes_its_planned_finding_off_the_chart(client, worl
     payload = run(
         client,
         world["token"],
-        "mutation($id: ID!) { cancelTreatmentPlanItem(itemId: $id) { ... on TreatmentPlanItem { status } } }",
+        "mutation($id: ID!) { cancelTreatmentPlanItem(id: $id) { ... on TreatmentPlanItem { status } } }",
         id=item["id"],
     )
     assert payload == {"status": "CANCELLED"}
@@ -402,7 +402,7 @@ def test_rejecting_a_plan_takes_its_planned_findings_off_the_chart(client, world
 def test_item_surfaces_and_sequence_are_validated(client, world, fields, expected):
     plan = new_plan(client, world)
     if fields.get("procedureId") == "cleaning":
-        fields = {**fields, "procedureId": to_base64("Procedure", world["cleaning"].pk)}
+        fields = {**fields, "procedureId": global_id("Procedure", world["cleaning"].pk)}
     payload = add(client, world, plan, **fields)
     assert [(m["field"], m["code"]) for m in payload["messages"]] == expected
 
@@ -412,7 +412,7 @@ def test_completing_with_a_bad_date_is_refused(client, world):
     item = add(client, world, plan)
     run(client, world["token"], STATUS, id=plan["id"], status="PRESENTED")
     run(client, world["token"], STATUS, id=plan["id"], status="ACCEPTED")
-    query = "mutation($id: ID!, $at: DateTime) { completeTreatmentPlanItem(itemId: $id, input: {performedAt: $at}) { __typename ... on OperationInfo { messages { code field } } } }"
+    query = "mutation($id: ID!, $at: DateTime) { completeTreatmentPlanItem(id: $id, input: {performedAt: $at}) { __typename ... on OperationInfo { messages { code field } } } }"
     payload = run(client, world["token"], query, id=item["id"], at=lima(MONDAY, 10).isoformat())
     assert payload["messages"] == [{"code": "INVALID_DATE", "field": "performedAt"}]
     with tenant_context(world["clinic"]):
@@ -431,7 +431,7 @@ def test_a_procedure_update_with_a_null_category_keeps_its_category(
         token_for(world["clinic"], admin),
         'mutation($id: ID!) { updateProcedure(id: $id, input: {name: "Resina compuesta",'
         " category: null}) { __typename ... on Procedure { name category } } }",
-        id=to_base64("Procedure", world["resin"].pk),
+        id=global_id("Procedure", world["resin"].pk),
     )
     assert result == {
         "__typename": "Procedure",
@@ -442,7 +442,7 @@ def test_a_procedure_update_with_a_null_category_keeps_its_category(
 
 COMPLETE_WITH = """
 mutation($id: ID!, $input: CompleteItemInput) {
-  completeTreatmentPlanItem(itemId: $id, input: $input) {
+  completeTreatmentPlanItem(id: $id, input: $input) {
     __typename ... on TreatmentPlanItem { status } ... on OperationInfo { messages { code field } }
   }
 }
@@ -475,7 +475,7 @@ def test_completing_with_another_patients_appointment_is_refused(client, world):
         )  # fmt: skip
     payload = run(
         client, world["token"], COMPLETE_WITH, id=item["id"],
-        input={"appointmentId": to_base64("Appointment", visit.pk)},
+        input={"appointmentId": global_id("Appointment", visit.pk)},
     )  # fmt: skip
     assert payload["messages"] == [{"code": "WRONG_PATIENT", "field": "appointmentId"}]
     with tenant_context(world["clinic"]):

@@ -1,7 +1,12 @@
-"""``manage.py create_clinic <subdomain> <name> <ruc> <email> [plan]``"""
+"""``manage.py create_clinic <subdomain> <name> <ruc> <email> [plan]``
+
+The plan by its code or by the original system's Spanish name (``basico``, ``profesional``,
+``empresarial``): ``create_clinic clinica3 "DentPlus" 20111222330 admin@clinica3.com basico``.
+"""
 
 from __future__ import annotations
 
+import argparse
 import secrets
 import time
 from typing import Any
@@ -11,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tenants_core.models import PlanCode
+from tenants_core.plan_names import plan_code_from_name, plan_names_help
 from tenants_core.services import clinic_provision
 
 
@@ -25,6 +31,16 @@ def format_validation_error(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def plan_argument(value: str) -> str:
+    """argparse's type for the plan: a code or its Spanish name (``basico``), as the code."""
+    code = plan_code_from_name(value)
+    if code is None:
+        raise argparse.ArgumentTypeError(
+            f"invalid plan: {value!r} (choose from {plan_names_help()})"
+        )
+    return code.value
+
+
 class Command(BaseCommand):
     help = (
         "Create a clinic: its schema, its domain <subdomain>.<BASE_DOMAIN> and its first admin "
@@ -36,7 +52,13 @@ class Command(BaseCommand):
         parser.add_argument("name")
         parser.add_argument("ruc", help="The clinic's RUC (11 digits).")
         parser.add_argument("email", help="The clinic's email; also its first admin's login.")
-        parser.add_argument("plan", nargs="?", default=PlanCode.BASIC, choices=PlanCode.values)
+        parser.add_argument(
+            "plan",
+            nargs="?",
+            default=PlanCode.BASIC.value,
+            type=plan_argument,
+            help=f"The plan, by its code or Spanish name: {plan_names_help()}. Default: basic.",
+        )
         parser.add_argument("--admin-email", default=None)
         parser.add_argument("--admin-password", default=None)
         parser.add_argument("--timezone", default=settings.DEFAULT_CLINIC_TIMEZONE)

@@ -10,7 +10,6 @@ from typing import Any
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 from procrastinate.contrib.django.models import ProcrastinateJob
-from strawberry.relay import to_base64
 
 from backend.assistant.models import (
     AssistantSettings,
@@ -20,6 +19,7 @@ from backend.assistant.models import (
 )
 from backend.audit.models import AuditEvent
 from tests.conftest import graphql
+from tests.ids import global_id
 
 HOST = "clinica1.localhost"
 HOST2 = "clinica2.localhost"
@@ -27,7 +27,7 @@ PUBLIC = "localhost"
 
 
 def gid(obj: Any) -> str:
-    return to_base64("AssistantConversation", obj.pk)
+    return global_id("AssistantConversation", obj.pk)
 
 
 def conversation(

@@ -8,13 +8,13 @@ import concurrent.futures
 
 import pytest
 from django.db import connection
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role, User
 from backend.assistant.models import Conversation, ConversationMessage
 from backend.audit.models import AuditEvent
 from backend.core.tenancy import clinic_context
 from tests.conftest import TEST_PASSWORD, http_login, running_uvicorn
+from tests.ids import global_id
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def test_parallel_closes_and_replies_close_once_and_no_reply_follows_the_close(
             email="recepcion@paralelo.pe", password=TEST_PASSWORD, role=Role.RECEPTIONIST
         )
         conversation = Conversation.objects.create(channel="WEB", status="HANDED_OFF")
-    gid = to_base64("AssistantConversation", conversation.pk)
+    gid = global_id("AssistantConversation", conversation.pk, clinic)
     with running_uvicorn(django_db_blocker, workers=2) as server:
         token = http_login(server, HOST, "recepcion@paralelo.pe")["token"]
         calls = [(CLOSE, {"id": gid})] * 6 + [

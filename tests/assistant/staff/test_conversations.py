@@ -220,9 +220,9 @@ def test_another_clinics_conversation_is_not_found_and_its_list_is_not_ours(
     # An ID of another type names nothing either.
     with tenant_context(clinic1):
         patient = PatientFactory()
-    from strawberry.relay import to_base64
+    from tests.ids import global_id
 
-    assert error_code(ask(client, ONE, tokens["ADMIN"], id=to_base64("Patient", patient.pk))) == (
+    assert error_code(ask(client, ONE, tokens["ADMIN"], id=global_id("Patient", patient.pk))) == (
         "NOT_FOUND"
     )
     assert error_code(ask(client, ONE, tokens["ADMIN"], id="not-an-id")) in (

@@ -11,7 +11,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_tenants.utils import tenant_context
-from strawberry.relay import to_base64
 
 from backend.accounts.models import Role
 from backend.assistant import staff
@@ -20,6 +19,7 @@ from backend.audit.models import AuditEvent
 from tests.assistant.staff.support import HOST2, PUBLIC, ask, conversation, gid, state
 from tests.conftest import error_code, operation_codes
 from tests.factories import PatientFactory
+from tests.ids import global_id
 
 pytestmark = pytest.mark.django_db
 
@@ -221,8 +221,8 @@ def test_another_clinics_conversation_or_another_type_is_not_found_and_unchanged
     for document in (REPLY, TAKE, RELEASE, CLOSE):
         for id_ in (
             gid(theirs),
-            to_base64("Patient", patient.pk),
-            to_base64("AssistantConversation", "x"),
+            global_id("Patient", patient.pk),
+            global_id("AssistantConversation", "x"),
         ):
             body = ask(client, document, tokens["ADMIN"], id=id_, text="Hola")
             [payload] = body["data"].values()
