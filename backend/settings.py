@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import sysconfig
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -361,7 +362,16 @@ RESTORE_LOCK_TIMEOUT_MS = int(os.environ.get("RESTORE_LOCK_TIMEOUT_MS") or 30_00
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The checkout's locale/, or, in an installed wheel (the image), the copy that pyproject's
+# data-files put in <prefix>/share/dental-saas/locale.
+LOCALE_PATHS = [
+    path
+    for path in (
+        BASE_DIR / "locale",
+        Path(sysconfig.get_path("data")) / "share" / "dental-saas" / "locale",
+    )
+    if path.is_dir()
+][:1]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"  # stored time is UTC; each clinic shows its own IANA zone
