@@ -371,6 +371,9 @@ if DATABASE_BACKUP_CRON != "off":
             "DATABASE_BACKUP_CRON must be a cron expression (UTC), such as '30 3 * * *', or 'off'."
         )
 DATABASE_BACKUP_KEEP = int(os.environ.get("DATABASE_BACKUP_KEEP") or 7)
+# The database pg_dump reads, when not DATABASE_URL's: PostgreSQL itself when DATABASE_URL goes
+# through a pooler in transaction mode (pg_dump keeps session settings), or a read-only role.
+DATABASE_BACKUP_URL = os.environ.get("DATABASE_BACKUP_URL") or ""
 if DATABASE_BACKUP_KEEP < 1:
     raise ImproperlyConfigured("DATABASE_BACKUP_KEEP must be at least 1.")
 

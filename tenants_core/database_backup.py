@@ -39,7 +39,9 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import dj_database_url
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils.timezone import now as timezone_now
@@ -48,6 +50,7 @@ from django.utils.translation import gettext as _
 from backend.core.tenancy import public_context
 from tenants_core import backup_crypto
 from tenants_core.backup_archive import DigestingSink, backup_keys
+from tenants_core.backups import backup_dir
 from tenants_core.database_offsite import (
     OffsiteError,
     OffsiteTarget,
@@ -78,8 +81,8 @@ class DatabaseBackupError(Exception):
 
 
 def database_backup_dir() -> Path:
-    path = Path(settings.BACKUP_DIR) / SUBDIRECTORY
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = backup_dir() / SUBDIRECTORY  # BACKUP_DIR, created owner-only
+    path.mkdir(exist_ok=True, mode=0o700)
     return path
 
 
@@ -243,7 +246,7 @@ def _dump_sealed(sink: DigestingSink, key: backup_crypto.BackupKey) -> None:
     anything fails, the last chunk is never sealed: what reached ``sink`` does not open."""
     path = pg_dump_path()
     command = [path, "--format=custom", "--no-password"]
-    env = libpq_environment(connection.settings_dict)
+    env = libpq_environment(_dumped_database())
     with tempfile.TemporaryFile() as stderr:
         try:
             process = subprocess.Popen(
@@ -279,6 +282,14 @@ def _dump_sealed(sink: DigestingSink, key: backup_crypto.BackupKey) -> None:
                 % {"status": returncode, "complaint": complaint or "-"}
             )
         sealed.close()
+
+
+def _dumped_database() -> dict[str, Any]:
+    """``DATABASE_BACKUP_URL`` when set (PostgreSQL itself, past a pooler), else the database
+    the platform uses."""
+    if settings.DATABASE_BACKUP_URL:
+        return dict(dj_database_url.parse(settings.DATABASE_BACKUP_URL))
+    return dict(connection.settings_dict)
 
 
 def _fsync_directory(directory: Path) -> None:

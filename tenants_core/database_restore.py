@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import dj_database_url
 from django.utils.translation import gettext as _
@@ -274,7 +274,7 @@ def _partial(why: str, config: dict[str, Any]) -> DatabaseBackupError:
     )
 
 
-def _feed(reader: backup_crypto.OpeningReader, sink: BinaryIO) -> None:
+def _feed(reader: backup_crypto.OpeningReader, sink: IO[bytes]) -> None:
     """Every authenticated chunk to pg_restore. pg_restore may stop reading once it has what
     it needs; the rest of the file is still read, so that a damaged end is still noticed."""
     try:

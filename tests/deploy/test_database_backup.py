@@ -470,6 +470,25 @@ def test_a_missing_pg_dump_fails_clearly_with_the_exit_code(
     assert [p.name for p in (tmp_path / "b" / "database").iterdir()] == [".lock"]
 
 
+def test_a_failing_pg_dump_is_reported_in_its_own_words_and_leaves_no_file(
+    unblocked: None, backups_here: tuple[Path, str], settings: Any
+) -> None:
+    """DATABASE_BACKUP_URL is the database pg_dump reads (PostgreSQL itself, past a pooler):
+    here one that does not exist."""
+    directory, _bucket = backups_here
+    settings.DATABASE_BACKUP_URL = database_url_for(connection.settings_dict, "no_such_database")
+
+    with pytest.raises(CommandError) as failure:
+        call_command("backup_database")
+
+    assert "No database backup was made: pg_dump failed (exit status 1)" in str(failure.value)
+    assert 'database "no_such_database" does not exist' in str(failure.value)
+    failed = DatabaseBackup.objects.get()
+    assert (failed.status, failed.file_name, failed.size_bytes) == ("failed", "", None)
+    assert 'database "no_such_database" does not exist' in failed.error
+    assert [p.name for p in directory.iterdir()] == [".lock"]
+
+
 def test_pg_dump_is_the_bundled_one_at_least_as_new_as_the_server() -> None:
     """A pg_dump older than the server refuses to dump it."""
     version = subprocess.run(
