@@ -359,6 +359,51 @@ DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD") or "demo1234!"
 BACKUP_DIR = Path(os.environ.get("BACKUP_DIR") or DATA_DIR / "backups").resolve()
 # A restore over a clinic waits this long for its requests in flight, then gives up.
 RESTORE_LOCK_TIMEOUT_MS = int(os.environ.get("RESTORE_LOCK_TIMEOUT_MS") or 30_000)
+# Whole-database backups (tenants_core/database_backup.py): `manage.py backup_database`, and
+# the `platform.database_backup` job on DATABASE_BACKUP_CRON (UTC; "off": no periodic job).
+# Sealed pg_dump files under BACKUP_DIR/database/; the newest DATABASE_BACKUP_KEEP are kept,
+# on the machine and, separately, in the bucket.
+DATABASE_BACKUP_CRON = (os.environ.get("DATABASE_BACKUP_CRON") or "30 3 * * *").strip()
+if DATABASE_BACKUP_CRON != "off":
+    from croniter import croniter  # procrastinate's own cron parser
+
+    if not croniter.is_valid(DATABASE_BACKUP_CRON):
+        raise ImproperlyConfigured(
+            "DATABASE_BACKUP_CRON must be a cron expression (UTC), such as '30 3 * * *', or 'off'."
+        )
+DATABASE_BACKUP_KEEP = int(os.environ.get("DATABASE_BACKUP_KEEP") or 7)
+# The database pg_dump reads, when not DATABASE_URL's: PostgreSQL itself when DATABASE_URL goes
+# through a pooler in transaction mode (pg_dump keeps session settings), or a read-only role.
+DATABASE_BACKUP_URL = os.environ.get("DATABASE_BACKUP_URL") or ""
+if DATABASE_BACKUP_KEEP < 1:
+    raise ImproperlyConfigured("DATABASE_BACKUP_KEEP must be at least 1.")
+
+
+def database_backup_s3(environ: Any) -> dict[str, Any] | None:
+    """Where whole-database backups are copied off the machine: ``DATABASE_BACKUP_S3_BUCKET``
+    (unset: nowhere) under ``DATABASE_BACKUP_S3_PREFIX``. The endpoint, region and credentials
+    are the ``S3_*`` ones of file storage unless ``DATABASE_BACKUP_S3_*`` overrides them (a
+    bucket at another provider, or credentials that can reach only the backups)."""
+    bucket = (environ.get("DATABASE_BACKUP_S3_BUCKET") or "").strip()
+    if not bucket:
+        return None
+
+    def pick(name: str) -> str | None:
+        return environ.get(f"DATABASE_BACKUP_S3_{name}") or environ.get(f"S3_{name}") or None
+
+    prefix = environ.get("DATABASE_BACKUP_S3_PREFIX")
+    prefix = "database/" if prefix is None else prefix.strip().strip("/")
+    return {
+        "bucket": bucket,
+        "prefix": f"{prefix}/" if prefix and not prefix.endswith("/") else prefix,
+        "endpoint_url": pick("ENDPOINT_URL"),
+        "region_name": pick("REGION"),
+        "access_key": pick("ACCESS_KEY_ID"),
+        "secret_key": pick("SECRET_ACCESS_KEY"),
+    }
+
+
+DATABASE_BACKUP_S3 = database_backup_s3(os.environ)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.conf import settings
@@ -235,8 +235,10 @@ def _clone_script(fingerprint: str) -> str:
     return script
 
 
-def _pg_dump(schema_name: str) -> str:
-    settings_dict = _connection().settings_dict
+def libpq_environment(settings_dict: dict[str, Any]) -> dict[str, str]:
+    """The environment of a PostgreSQL client program (``pg_dump``, ``pg_restore``) that
+    connects where ``settings_dict`` (Django's ``DATABASES`` entry) says: the password travels
+    in the environment, never on a command line that ``ps`` shows."""
     env = dict(os.environ)
     libpq = {
         "PGHOST": settings_dict.get("HOST"),
@@ -247,6 +249,11 @@ def _pg_dump(schema_name: str) -> str:
         "PGSSLMODE": (settings_dict.get("OPTIONS") or {}).get("sslmode"),
     }
     env.update({name: str(value) for name, value in libpq.items() if value})
+    return env
+
+
+def _pg_dump(schema_name: str) -> str:
+    env = libpq_environment(_connection().settings_dict)
     command = [
         pg_dump_path(),
         f"--schema={schema_name}",
