@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from backend.core.db_backend.driver import pin_psycopg2
 from backend.core.server_command import trusted_proxies_parse
 from backend.db import database_settings
-from backend.observability.access import networks_parse as metrics_networks_parse
+from backend.observability.access import networks_parse
 from tenants_core.backup_crypto import generate_key, parse_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -160,7 +160,13 @@ if METRICS_TOKEN and not DEBUG and len(METRICS_TOKEN) < METRICS_TOKEN_MIN_LENGTH
         f"METRICS_TOKEN must have at least {METRICS_TOKEN_MIN_LENGTH} characters; generate one"
         ' with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
     )
-METRICS_ALLOWED_IPS = metrics_networks_parse(os.environ.get("METRICS_ALLOWED_IPS") or "")
+METRICS_ALLOWED_IPS = networks_parse(os.environ.get("METRICS_ALLOWED_IPS") or "")
+# The proxy's on-demand TLS question (tenants_core/tls_ask.py, GET /internal/tls-ask): the
+# networks that may ask it, comma-separated; empty, any address (its answer, served or not,
+# is what a request with that Host learns anyway). Behind Caddy, its network.
+TLS_ASK_ALLOWED_IPS = networks_parse(
+    os.environ.get("TLS_ASK_ALLOWED_IPS") or "", setting="TLS_ASK_ALLOWED_IPS"
+)
 # Distinct GraphQL operation names a process labels metrics with; later ones are "other".
 METRICS_MAX_OPERATIONS = int(os.environ.get("METRICS_MAX_OPERATIONS") or 200)
 # OpenTelemetry tracing: off unless an OTLP/HTTP endpoint is given (the SDK reads the other
@@ -267,6 +273,9 @@ MIDDLEWARE = [
     # read each refusal's code. Preflights are answered here, whatever the host.
     "corsheaders.middleware.CorsMiddleware",
     "backend.core.middleware.RequestSizeLimitMiddleware",
+    # The proxy's on-demand TLS question: any Host (the proxy asks at the app's address),
+    # answered from public rows before any clinic is routed.
+    "tenants_core.tls_ask.TlsAskMiddleware",
     "tenants_core.middleware.ClinicTenantMiddleware",
     "backend.audit.context.AuditContextMiddleware",
     "backend.accounts.middleware.BearerTokenMiddleware",
