@@ -140,8 +140,13 @@ def _backup_encryption_keys() -> str:
 
 BACKUP_ENCRYPTION_KEYS = _backup_encryption_keys()
 
-# Clinics live at <subdomain>.<BASE_DOMAIN>; the platform itself answers on BASE_DOMAIN.
-ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}", *env_list("EXTRA_ALLOWED_HOSTS", [])]
+# Clinics live at <subdomain>.<BASE_DOMAIN> and at the custom domains operators add
+# (addClinicDomain); the platform itself answers on BASE_DOMAIN. Which hosts are served is
+# the Domain table's to say, not a list fixed at start: ClinicTenantMiddleware answers
+# UNKNOWN_HOST to any other host before a view runs (the middleware before it never builds a
+# URL from the host: request ids, /metrics, the TLS ask, CORS), so a custom domain works as
+# soon as it is added, with no restart. Django still refuses a malformed Host header.
+ALLOWED_HOSTS = ["*"]
 
 # Reverse proxies whose X-Forwarded-For uvicorn believes (backend/core/server_command.py):
 # behind them, the client's IP is what login throttling and the audit trail see. Default none:
