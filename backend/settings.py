@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from backend.core.db_backend.driver import pin_psycopg2
 from backend.core.server_command import trusted_proxies_parse
-from backend.db import database_settings
+from backend.db import EmbeddedDatabaseRefused, database_settings
 from backend.observability.access import networks_parse as metrics_networks_parse
 from tenants_core.backup_crypto import generate_key, parse_keys
 
@@ -299,7 +299,17 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or None
 DATABASE_EMBEDDED = DATABASE_URL is None
-DATABASES = {"default": database_settings(DATABASE_URL, DATA_DIR)}
+# Without DATABASE_URL: the embedded PostgreSQL in DATA_DIR (backend/db.py), which outside DEBUG
+# only an explicit EMBEDDED_POSTGRES=1 allows (a production-like run on a developer's machine).
+EMBEDDED_POSTGRES = env_bool("EMBEDDED_POSTGRES", False)
+try:
+    DATABASES = {
+        "default": database_settings(
+            DATABASE_URL, DATA_DIR, embedded_allowed=DEBUG or EMBEDDED_POSTGRES
+        )
+    }
+except EmbeddedDatabaseRefused as error:
+    raise ImproperlyConfigured(str(error)) from None
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
     f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
 )
