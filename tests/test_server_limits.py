@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -148,9 +149,10 @@ def _server_connections() -> int:
 @pytest.mark.slow
 def test_over_the_limit_a_request_gets_server_busy_and_the_server_recovers(django_db_blocker):
     schema = _clinic_schema(django_db_blocker)
-    env = {"WEB_CONCURRENCY_LIMIT": "2"}
+    env = {"WEB_CONCURRENCY_LIMIT": "2", "LOG_FORMAT": "json"}
     with (
-        running_uvicorn(django_db_blocker, env=env) as server,
+        tempfile.TemporaryFile() as log,
+        running_uvicorn(django_db_blocker, env=env, output=log) as server,
         concurrent.futures.ThreadPoolExecutor(2) as clients,
     ):
         with _schema_locked(schema) as waiting:
@@ -164,6 +166,8 @@ def test_over_the_limit_a_request_gets_server_busy_and_the_server_recovers(djang
             connections_meanwhile = _server_connections()
         answers = [future.result() for future in slow]
         recovered = server.request("GET", "/healthz", CLINIC_HOST)
+        log.seek(0)
+        records = [json.loads(line) for line in log.read().splitlines()]
 
     assert busy.status_code == 503
     assert busy.headers["content-type"] == "application/json"
@@ -180,6 +184,10 @@ def test_over_the_limit_a_request_gets_server_busy_and_the_server_recovers(djang
     assert connections_meanwhile == 2
     assert [answer.status_code for answer in answers] == [200, 200]
     assert recovered.status_code == 200
+    # One warning per refusal (load shedding is the limit working, not an error); no 500.
+    refusals = [r for r in records if r["message"].startswith("Server busy")]
+    assert [r["level"] for r in refusals] == ["WARNING", "WARNING"]
+    assert not [r for r in records if r["level"] == "ERROR"]
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+from django.utils.log import log_response
 from django.utils.translation import gettext as _
 
 from backend.core import log_context
@@ -112,6 +113,15 @@ class ServerBusyMiddleware:
                 503, CommonError.SERVER_BUSY, _("The server is busy. Try again in a moment.")
             )
             response["Retry-After"] = str(SERVER_BUSY_RETRY_AFTER)
+            # Shedding load is the limit working, not a bug: a warning (Django would log this
+            # 503 as an error, once per refused request).
+            log_response(
+                "Server busy (WEB_CONCURRENCY_LIMIT): %s",
+                request.path,
+                response=response,
+                request=request,
+                level="warning",
+            )
             return response
         return self.get_response(request)
 
