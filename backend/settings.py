@@ -15,8 +15,9 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from backend.core.db_backend.driver import pin_psycopg2
-from backend.core.server_command import trusted_proxies_parse
-from backend.db import database_settings
+from backend.core.log_context import LOG_FORMATS, logging_config_from
+from backend.core.server_command import ServerLimits, trusted_proxies_parse
+from backend.db import EmbeddedDatabaseRefused, database_settings
 from backend.observability.access import networks_parse
 from tenants_core.backup_crypto import generate_key, parse_keys
 
@@ -156,6 +157,19 @@ try:
 except ValueError as error:
     raise ImproperlyConfigured(f"TRUSTED_PROXIES: {error}") from None
 
+# How much one uvicorn worker takes on and how it stops (backend/core/server_command.py):
+# WEB_CONCURRENCY_LIMIT requests in flight (each holds a database connection; the next one gets
+# 503 SERVER_BUSY), WEB_GRACEFUL_SHUTDOWN_SECONDS, WEB_KEEP_ALIVE_SECONDS, WEB_BACKLOG.
+try:
+    SERVER_LIMITS = ServerLimits.from_environment(os.environ)
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from None
+WEB_CONCURRENCY_LIMIT = SERVER_LIMITS.requests
+# Connections of PostgreSQL's max_connections that `manage.py serve` leaves to everything else
+# (job workers, migrations, backups, operators, superuser_reserved_connections): it warns at
+# start when its workers × WEB_CONCURRENCY_LIMIT would eat into them (docs/scaling.md).
+DB_CONNECTIONS_RESERVED = int(os.environ.get("DB_CONNECTIONS_RESERVED") or 20)
+
 # Observability (backend/observability). /metrics is off unless a token or networks are given.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or ""
 METRICS_TOKEN_MIN_LENGTH = 32
@@ -277,6 +291,9 @@ MIDDLEWARE = [
     # database down) and around Django's error handlers: a browser front end must be able to
     # read each refusal's code. Preflights are answered here, whatever the host.
     "corsheaders.middleware.CorsMiddleware",
+    # Over WEB_CONCURRENCY_LIMIT (counted by RequestConcurrencyLimit around Django): 503
+    # SERVER_BUSY, before anything opens a database connection.
+    "backend.core.middleware.ServerBusyMiddleware",
     "backend.core.middleware.RequestSizeLimitMiddleware",
     # The proxy's on-demand TLS question: any Host (the proxy asks at the app's address),
     # answered from public rows before any clinic is routed.
@@ -314,7 +331,17 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or None
 DATABASE_EMBEDDED = DATABASE_URL is None
-DATABASES = {"default": database_settings(DATABASE_URL, DATA_DIR)}
+# Without DATABASE_URL: the embedded PostgreSQL in DATA_DIR (backend/db.py), which outside DEBUG
+# only an explicit EMBEDDED_POSTGRES=1 allows (a production-like run on a developer's machine).
+EMBEDDED_POSTGRES = env_bool("EMBEDDED_POSTGRES", False)
+try:
+    DATABASES = {
+        "default": database_settings(
+            DATABASE_URL, DATA_DIR, embedded_allowed=DEBUG or EMBEDDED_POSTGRES
+        )
+    }
+except EmbeddedDatabaseRefused as error:
+    raise ImproperlyConfigured(str(error)) from None
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
     f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
 )
@@ -588,42 +615,12 @@ SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get("SECURE_HSTS_SECONDS") 
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_REFERRER_POLICY = "same-origin"
 
-# Every line carries the request id and the clinic (backend/core/log_context.py); "json" writes
-# one JSON object per line.
+# Every line carries the time, level, logger, request id and clinic (backend/core/log_context.py);
+# "json" writes one JSON object per line. uvicorn gets the same configuration (server_command).
 LOG_FORMAT = os.environ.get("LOG_FORMAT") or "text"
-if LOG_FORMAT not in {"text", "json"}:
+if LOG_FORMAT not in LOG_FORMATS:
     raise ImproperlyConfigured("LOG_FORMAT must be 'text' or 'json'.")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request": {"()": "backend.core.log_context.RequestContextFilter"}},
-    "formatters": {
-        "text": {"()": "backend.core.log_context.TextFormatter"},
-        "json": {"()": "backend.core.log_context.JsonFormatter"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "filters": ["request"],
-            "formatter": LOG_FORMAT,
-        }
-    },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "embedded_postgres": {"level": "WARNING"},
-        # Its per-job lines (started, succeeded) are INFO; registrations at import are noise.
-        "procrastinate": {"level": os.environ.get("JOB_LOG_LEVEL") or "INFO"},
-        "procrastinate.periodic": {"level": "WARNING"},
-        "procrastinate.blueprints": {"level": "WARNING"},
-        "django.db.backends": {"level": "INFO"},
-        # Django's default console handler (DEBUG only) wrote its lines a second time, without
-        # the request's fields; no ADMINS, so its mail_admins handler sent nothing.
-        "django": {"handlers": [], "propagate": True},
-        # uvicorn's own lines (startup, the access log) in the same format, once Django loads.
-        "uvicorn": {"handlers": ["console"], "propagate": False},
-        "uvicorn.access": {"handlers": ["console"], "propagate": False},
-    },
-}
+LOGGING = logging_config_from(os.environ)
 
 STRAWBERRY_DJANGO = {
     "FIELD_DESCRIPTION_FROM_HELP_TEXT": True,
