@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from backend.core.server_command import ServerLimits
 from tests.test_packaging import _lock_entries
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,3 +200,24 @@ def test_data_that_must_survive_a_redeploy_is_on_volumes(local: dict[str, Any]):
     for name in ("SECRET_KEY", "BACKUP_ENCRYPTION_KEYS"):
         assert ":?" in secrets[name], f"{name} must be required, never defaulted"
     assert secrets["DEBUG"] == "0"
+
+
+def test_requests_and_jobs_in_flight_get_their_time_before_docker_kills_them(
+    production: dict[str, Any],
+):
+    """Docker sends SIGKILL stop_grace_period after SIGTERM: it must outlast the app's own
+    graceful shutdown, and Caddy's."""
+    defaults = ServerLimits()  # compose leaves the WEB_* variables at their defaults
+
+    def seconds(value: str) -> int:
+        assert value.endswith("s"), value
+        return int(value[:-1])
+
+    services = production["services"]
+    assert seconds(services["app"]["stop_grace_period"]) > defaults.graceful_shutdown_seconds
+    caddyfile = (ROOT / "Caddyfile").read_text()
+    (grace,) = re.findall(r"^\s*grace_period (\d+)s$", caddyfile, re.MULTILINE)
+    assert seconds(services["caddy"]["stop_grace_period"]) > int(grace)
+    # Caddy drops idle connections to the app before uvicorn does (WEB_KEEP_ALIVE_SECONDS).
+    (keepalive,) = re.findall(r"^\s*keepalive (\d+)s$", caddyfile, re.MULTILINE)
+    assert int(keepalive) < defaults.keep_alive_seconds
