@@ -173,9 +173,9 @@ def user_password_change(*, actor: User, user: User, password: str, channel: str
 @atomic_service
 def platform_operator_create(*, email: str, full_name: str, password: str) -> User:
     """A platform operator: a superuser of the public schema, who signs in on the platform's
-    domain (``BASE_DOMAIN``) and uses the operators' mutations and the console. Creates the
-    platform's own tenant and domain first when they are missing (a new deployment has
-    neither). Made from the command line (``manage.py create_operator``), so the trail records
+    domain (``BASE_DOMAIN``) and uses the operators' mutations and the console. Registers
+    the current ``BASE_DOMAIN`` for the platform when it is missing (the first migration
+    registered the one set then). Made from the command line (``manage.py create_operator``), so the trail records
     no actor."""
     from django_tenants.utils import schema_context
 

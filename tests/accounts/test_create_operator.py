@@ -68,10 +68,10 @@ def test_the_operator_signs_in_on_the_platform_domain_and_uses_the_operators_api
 
 
 @pytest.mark.django_db(transaction=False)
-def test_a_new_deployment_gets_its_platform_domain(client: Any):
-    """Nothing else creates the platform's own tenant and domain in production (scripts/dev's
-    demo seeding does in development): without them the platform's domain answers
-    UNKNOWN_HOST, the operators' API and the health check included."""
+def test_the_platform_answers_on_the_current_base_domain(client: Any):
+    """The first migration registers the platform's domain as BASE_DOMAIN was then; a
+    deployment that set (or changed) BASE_DOMAIN afterwards would answer UNKNOWN_HOST on it,
+    the operators' API and the health check included. Creating an operator registers it."""
     Domain.objects.filter(domain=settings.BASE_DOMAIN).delete()
     routing.invalidate()
     status, body = graphql(client, PLATFORM_CLINICS, host=settings.BASE_DOMAIN)

@@ -19,7 +19,7 @@ from tenants_core.management.commands.create_clinic import format_validation_err
 class Command(BaseCommand):
     help = (
         "Create a platform operator (signs in on BASE_DOMAIN: the operators' GraphQL mutations "
-        "and the console). Creates the platform's own domain when it is missing. The password "
+        "and the console). Registers BASE_DOMAIN for the platform if it is missing. The password "
         "is generated and printed once."
     )
 
