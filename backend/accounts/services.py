@@ -175,8 +175,8 @@ def platform_operator_create(*, email: str, full_name: str, password: str) -> Us
     """A platform operator: a superuser of the public schema, who signs in on the platform's
     domain (``BASE_DOMAIN``) and uses the operators' mutations and the console. Registers
     the current ``BASE_DOMAIN`` for the platform when it is missing (the first migration
-    registered the one set then). Made from the command line (``manage.py create_operator``), so the trail records
-    no actor."""
+    registered the one set then). Made from the command line (``manage.py create_operator``),
+    so the trail records no actor."""
     from django_tenants.utils import schema_context
 
     from tenants_core.services import public_tenant_ensure
