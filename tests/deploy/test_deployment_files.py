@@ -221,3 +221,19 @@ def test_requests_and_jobs_in_flight_get_their_time_before_docker_kills_them(
     # Caddy drops idle connections to the app before uvicorn does (WEB_KEEP_ALIVE_SECONDS).
     (keepalive,) = re.findall(r"^\s*keepalive (\d+)s$", caddyfile, re.MULTILINE)
     assert int(keepalive) < defaults.keep_alive_seconds
+
+
+def test_the_worker_runs_the_apps_image_and_settings(local: dict[str, Any]):
+    """docs/jobs.md: a worker is the app's image with the app's environment, started once the
+    database is healthy and the migration has run (the queue's tables are migrated too)."""
+    services = local["services"]
+    app, worker = services["app"], services["worker"]
+    assert worker["command"] == ["python", "manage.py", "worker"]
+    assert worker["build"] == app["build"] == "."
+    assert worker["environment"] == app["environment"]
+    assert worker["volumes"] == app["volumes"]  # backups and files, where the app has them
+    assert worker["depends_on"] == {
+        "db": {"condition": "service_healthy"},
+        "migrate": {"condition": "service_completed_successfully"},
+    }
+    assert worker["restart"] == "unless-stopped"
