@@ -49,7 +49,7 @@ from django.utils.translation import gettext as _
 
 from backend.core.tenancy import public_context
 from tenants_core import backup_crypto
-from tenants_core.backup_archive import DigestingSink, backup_keys
+from tenants_core.backup_archive import DigestingSink, backup_keys, fsync_directory
 from tenants_core.backups import backup_dir
 from tenants_core.database_offsite import (
     OffsiteError,
@@ -179,7 +179,7 @@ def database_backup_create() -> DatabaseBackup:
             file.flush()
             os.fsync(file.fileno())
         os.replace(partial_path, final_path)
-        _fsync_directory(directory)
+        fsync_directory(directory)
     except (DatabaseBackupError, OSError, DatabaseError) as error:
         partial_path.unlink(missing_ok=True)
         message = str(error) if isinstance(error, DatabaseBackupError) else _failure(error)
@@ -290,14 +290,6 @@ def _dumped_database() -> dict[str, Any]:
     if settings.DATABASE_BACKUP_URL:
         return dict(dj_database_url.parse(settings.DATABASE_BACKUP_URL))
     return dict(connection.settings_dict)
-
-
-def _fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def backup_path(backup: DatabaseBackup) -> Path:
