@@ -1,8 +1,9 @@
 """ASGI entry point, served by uvicorn as ``backend/core/server_command.py`` launches it
 (``manage.py serve``, ``manage.py dev``, the tests' and the benchmark's uvicorn). The GraphQL
 view is sync: Django runs it in a thread that keeps the tenant schema set by the middleware
-(see CONVENTIONS, tenancy rules). Django is wrapped in ``RequestBodyLimit``, which stops
-reading a body once it passes ``MAX_REQUEST_BYTES``."""
+(see CONVENTIONS, tenancy rules). Django is wrapped in ``RequestConcurrencyLimit``, which
+lets at most ``WEB_CONCURRENCY_LIMIT`` requests in at once (each holds a database connection),
+and in ``RequestBodyLimit``, which stops reading a body once it passes ``MAX_REQUEST_BYTES``."""
 
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ def _load() -> ASGIApp:
     from django.db import connections
     from django.utils.translation import gettext as _
 
-    from backend.core.middleware import RequestBodyLimit
+    from backend.core.middleware import RequestBodyLimit, RequestConcurrencyLimit
 
     handler = get_asgi_application()
     _launched_with_trusted_proxies_only()
@@ -82,7 +83,7 @@ def _load() -> ASGIApp:
     # connection belongs to this loading thread only.
     connections["default"].ensure_connection()
     connections.close_all()
-    return RequestBodyLimit(handler)
+    return RequestConcurrencyLimit(RequestBodyLimit(handler), limit=settings.WEB_CONCURRENCY_LIMIT)
 
 
 def _in_event_loop() -> bool:

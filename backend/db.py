@@ -5,6 +5,11 @@ contrib extensions). It lives in ``DATA_DIR/postgres`` and listens only on a Uni
 process that loads the settings (the server, management commands, tests, uvicorn workers) takes
 a handle on the same server; the package counts the handles on disk and stops the server when
 the last process exits, so they can all share it at the same time.
+
+It is for development and tests. Outside DEBUG the settings refuse it unless
+``EMBEDDED_POSTGRES=1`` asks for it: a production container that lost its ``DATABASE_URL``
+would otherwise start an empty database inside itself, serve from it, and lose what it wrote
+with the container.
 """
 
 from __future__ import annotations
@@ -24,12 +29,29 @@ EMBEDDED_DATABASE_NAME = "dental"
 EMBEDDED_USER = "postgres"
 
 
-def database_settings(database_url: str | None, data_dir: Path) -> dict[str, Any]:
-    """Return Django's ``DATABASES['default']`` for the URL, or for the embedded server."""
+EMBEDDED_REFUSED = (
+    "DATABASE_URL is required when DEBUG is off (postgres://user:password@host:5432/name). "
+    "Without it the app would start an embedded PostgreSQL inside this process's DATA_DIR, "
+    "which is for development and tests; set EMBEDDED_POSTGRES=1 to run on it anyway."
+)
+
+
+class EmbeddedDatabaseRefused(Exception):
+    """No ``DATABASE_URL``, and the embedded server was not allowed (see the module docstring).
+    The settings turn it into ``ImproperlyConfigured``; this module stays free of Django."""
+
+
+def database_settings(
+    database_url: str | None, data_dir: Path, *, embedded_allowed: bool
+) -> dict[str, Any]:
+    """Return Django's ``DATABASES['default']`` for the URL, or for the embedded server when
+    ``embedded_allowed`` (else raise ``EmbeddedDatabaseRefused``, before starting anything)."""
     if database_url:
         config: dict[str, Any] = dict(dj_database_url.parse(database_url))
         config["ENGINE"] = ENGINE
         return config
+    if not embedded_allowed:
+        raise EmbeddedDatabaseRefused(EMBEDDED_REFUSED)
     return embedded_database_settings(data_dir)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import sysconfig
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -14,9 +15,10 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from backend.core.db_backend.driver import pin_psycopg2
-from backend.core.server_command import trusted_proxies_parse
-from backend.db import database_settings
-from backend.observability.access import networks_parse as metrics_networks_parse
+from backend.core.log_context import LOG_FORMATS, logging_config_from
+from backend.core.server_command import ServerLimits, trusted_proxies_parse
+from backend.db import EmbeddedDatabaseRefused, database_settings
+from backend.observability.access import networks_parse
 from tenants_core.backup_crypto import generate_key, parse_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -139,8 +141,13 @@ def _backup_encryption_keys() -> str:
 
 BACKUP_ENCRYPTION_KEYS = _backup_encryption_keys()
 
-# Clinics live at <subdomain>.<BASE_DOMAIN>; the platform itself answers on BASE_DOMAIN.
-ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}", *env_list("EXTRA_ALLOWED_HOSTS", [])]
+# Clinics live at <subdomain>.<BASE_DOMAIN> and at the custom domains operators add
+# (addClinicDomain); the platform itself answers on BASE_DOMAIN. Which hosts are served is
+# the Domain table's to say, not a list fixed at start: ClinicTenantMiddleware answers
+# UNKNOWN_HOST to any other host before a view runs (the middleware before it never builds a
+# URL from the host: request ids, /metrics, the TLS ask, CORS), so a custom domain works as
+# soon as it is added, with no restart. Django still refuses a malformed Host header.
+ALLOWED_HOSTS = ["*"]
 
 # Reverse proxies whose X-Forwarded-For uvicorn believes (backend/core/server_command.py):
 # behind them, the client's IP is what login throttling and the audit trail see. Default none:
@@ -149,6 +156,19 @@ try:
     TRUSTED_PROXIES = trusted_proxies_parse(os.environ.get("TRUSTED_PROXIES") or "")
 except ValueError as error:
     raise ImproperlyConfigured(f"TRUSTED_PROXIES: {error}") from None
+
+# How much one uvicorn worker takes on and how it stops (backend/core/server_command.py):
+# WEB_CONCURRENCY_LIMIT requests in flight (each holds a database connection; the next one gets
+# 503 SERVER_BUSY), WEB_GRACEFUL_SHUTDOWN_SECONDS, WEB_KEEP_ALIVE_SECONDS, WEB_BACKLOG.
+try:
+    SERVER_LIMITS = ServerLimits.from_environment(os.environ)
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from None
+WEB_CONCURRENCY_LIMIT = SERVER_LIMITS.requests
+# Connections of PostgreSQL's max_connections that `manage.py serve` leaves to everything else
+# (job workers, migrations, backups, operators, superuser_reserved_connections): it warns at
+# start when its workers × WEB_CONCURRENCY_LIMIT would eat into them (docs/scaling.md).
+DB_CONNECTIONS_RESERVED = int(os.environ.get("DB_CONNECTIONS_RESERVED") or 20)
 
 # Observability (backend/observability). /metrics is off unless a token or networks are given.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or ""
@@ -159,7 +179,13 @@ if METRICS_TOKEN and not DEBUG and len(METRICS_TOKEN) < METRICS_TOKEN_MIN_LENGTH
         f"METRICS_TOKEN must have at least {METRICS_TOKEN_MIN_LENGTH} characters; generate one"
         ' with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
     )
-METRICS_ALLOWED_IPS = metrics_networks_parse(os.environ.get("METRICS_ALLOWED_IPS") or "")
+METRICS_ALLOWED_IPS = networks_parse(os.environ.get("METRICS_ALLOWED_IPS") or "")
+# The proxy's on-demand TLS question (tenants_core/tls_ask.py, GET /internal/tls-ask): the
+# networks that may ask it, comma-separated; empty, any address (its answer, served or not,
+# is what a request with that Host learns anyway). Behind Caddy, its network.
+TLS_ASK_ALLOWED_IPS = networks_parse(
+    os.environ.get("TLS_ASK_ALLOWED_IPS") or "", setting="TLS_ASK_ALLOWED_IPS"
+)
 # Distinct GraphQL operation names a process labels metrics with; later ones are "other".
 METRICS_MAX_OPERATIONS = int(os.environ.get("METRICS_MAX_OPERATIONS") or 200)
 # OpenTelemetry tracing: off unless an OTLP/HTTP endpoint is given (the SDK reads the other
@@ -265,7 +291,13 @@ MIDDLEWARE = [
     # database down) and around Django's error handlers: a browser front end must be able to
     # read each refusal's code. Preflights are answered here, whatever the host.
     "corsheaders.middleware.CorsMiddleware",
+    # Over WEB_CONCURRENCY_LIMIT (counted by RequestConcurrencyLimit around Django): 503
+    # SERVER_BUSY, before anything opens a database connection.
+    "backend.core.middleware.ServerBusyMiddleware",
     "backend.core.middleware.RequestSizeLimitMiddleware",
+    # The proxy's on-demand TLS question: any Host (the proxy asks at the app's address),
+    # answered from public rows before any clinic is routed.
+    "tenants_core.tls_ask.TlsAskMiddleware",
     "tenants_core.middleware.ClinicTenantMiddleware",
     "backend.audit.context.AuditContextMiddleware",
     "backend.accounts.middleware.BearerTokenMiddleware",
@@ -299,7 +331,17 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or None
 DATABASE_EMBEDDED = DATABASE_URL is None
-DATABASES = {"default": database_settings(DATABASE_URL, DATA_DIR)}
+# Without DATABASE_URL: the embedded PostgreSQL in DATA_DIR (backend/db.py), which outside DEBUG
+# only an explicit EMBEDDED_POSTGRES=1 allows (a production-like run on a developer's machine).
+EMBEDDED_POSTGRES = env_bool("EMBEDDED_POSTGRES", False)
+try:
+    DATABASES = {
+        "default": database_settings(
+            DATABASE_URL, DATA_DIR, embedded_allowed=DEBUG or EMBEDDED_POSTGRES
+        )
+    }
+except EmbeddedDatabaseRefused as error:
+    raise ImproperlyConfigured(str(error)) from None
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
     f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
 )
@@ -358,10 +400,64 @@ DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD") or "demo1234!"
 BACKUP_DIR = Path(os.environ.get("BACKUP_DIR") or DATA_DIR / "backups").resolve()
 # A restore over a clinic waits this long for its requests in flight, then gives up.
 RESTORE_LOCK_TIMEOUT_MS = int(os.environ.get("RESTORE_LOCK_TIMEOUT_MS") or 30_000)
+# Whole-database backups (tenants_core/database_backup.py): `manage.py backup_database`, and
+# the `platform.database_backup` job on DATABASE_BACKUP_CRON (UTC; "off": no periodic job).
+# Sealed pg_dump files under BACKUP_DIR/database/; the newest DATABASE_BACKUP_KEEP are kept,
+# on the machine and, separately, in the bucket.
+DATABASE_BACKUP_CRON = (os.environ.get("DATABASE_BACKUP_CRON") or "30 3 * * *").strip()
+if DATABASE_BACKUP_CRON != "off":
+    from croniter import croniter  # procrastinate's own cron parser
+
+    if not croniter.is_valid(DATABASE_BACKUP_CRON):
+        raise ImproperlyConfigured(
+            "DATABASE_BACKUP_CRON must be a cron expression (UTC), such as '30 3 * * *', or 'off'."
+        )
+DATABASE_BACKUP_KEEP = int(os.environ.get("DATABASE_BACKUP_KEEP") or 7)
+# The database pg_dump reads, when not DATABASE_URL's: PostgreSQL itself when DATABASE_URL goes
+# through a pooler in transaction mode (pg_dump keeps session settings), or a read-only role.
+DATABASE_BACKUP_URL = os.environ.get("DATABASE_BACKUP_URL") or ""
+if DATABASE_BACKUP_KEEP < 1:
+    raise ImproperlyConfigured("DATABASE_BACKUP_KEEP must be at least 1.")
+
+
+def database_backup_s3(environ: Any) -> dict[str, Any] | None:
+    """Where whole-database backups are copied off the machine: ``DATABASE_BACKUP_S3_BUCKET``
+    (unset: nowhere) under ``DATABASE_BACKUP_S3_PREFIX``. The endpoint, region and credentials
+    are the ``S3_*`` ones of file storage unless ``DATABASE_BACKUP_S3_*`` overrides them (a
+    bucket at another provider, or credentials that can reach only the backups)."""
+    bucket = (environ.get("DATABASE_BACKUP_S3_BUCKET") or "").strip()
+    if not bucket:
+        return None
+
+    def pick(name: str) -> str | None:
+        return environ.get(f"DATABASE_BACKUP_S3_{name}") or environ.get(f"S3_{name}") or None
+
+    prefix = environ.get("DATABASE_BACKUP_S3_PREFIX")
+    prefix = "database/" if prefix is None else prefix.strip().strip("/")
+    return {
+        "bucket": bucket,
+        "prefix": f"{prefix}/" if prefix and not prefix.endswith("/") else prefix,
+        "endpoint_url": pick("ENDPOINT_URL"),
+        "region_name": pick("REGION"),
+        "access_key": pick("ACCESS_KEY_ID"),
+        "secret_key": pick("SECRET_ACCESS_KEY"),
+    }
+
+
+DATABASE_BACKUP_S3 = database_backup_s3(os.environ)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The checkout's locale/, or, in an installed wheel (the image), the copy that pyproject's
+# data-files put in <prefix>/share/dental-saas/locale.
+LOCALE_PATHS = [
+    path
+    for path in (
+        BASE_DIR / "locale",
+        Path(sysconfig.get_path("data")) / "share" / "dental-saas" / "locale",
+    )
+    if path.is_dir()
+][:1]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"  # stored time is UTC; each clinic shows its own IANA zone
@@ -519,42 +615,12 @@ SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get("SECURE_HSTS_SECONDS") 
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_REFERRER_POLICY = "same-origin"
 
-# Every line carries the request id and the clinic (backend/core/log_context.py); "json" writes
-# one JSON object per line.
+# Every line carries the time, level, logger, request id and clinic (backend/core/log_context.py);
+# "json" writes one JSON object per line. uvicorn gets the same configuration (server_command).
 LOG_FORMAT = os.environ.get("LOG_FORMAT") or "text"
-if LOG_FORMAT not in {"text", "json"}:
+if LOG_FORMAT not in LOG_FORMATS:
     raise ImproperlyConfigured("LOG_FORMAT must be 'text' or 'json'.")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request": {"()": "backend.core.log_context.RequestContextFilter"}},
-    "formatters": {
-        "text": {"()": "backend.core.log_context.TextFormatter"},
-        "json": {"()": "backend.core.log_context.JsonFormatter"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "filters": ["request"],
-            "formatter": LOG_FORMAT,
-        }
-    },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "embedded_postgres": {"level": "WARNING"},
-        # Its per-job lines (started, succeeded) are INFO; registrations at import are noise.
-        "procrastinate": {"level": os.environ.get("JOB_LOG_LEVEL") or "INFO"},
-        "procrastinate.periodic": {"level": "WARNING"},
-        "procrastinate.blueprints": {"level": "WARNING"},
-        "django.db.backends": {"level": "INFO"},
-        # Django's default console handler (DEBUG only) wrote its lines a second time, without
-        # the request's fields; no ADMINS, so its mail_admins handler sent nothing.
-        "django": {"handlers": [], "propagate": True},
-        # uvicorn's own lines (startup, the access log) in the same format, once Django loads.
-        "uvicorn": {"handlers": ["console"], "propagate": False},
-        "uvicorn.access": {"handlers": ["console"], "propagate": False},
-    },
-}
+LOGGING = logging_config_from(os.environ)
 
 STRAWBERRY_DJANGO = {
     "FIELD_DESCRIPTION_FROM_HELP_TEXT": True,

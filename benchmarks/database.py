@@ -27,8 +27,10 @@ class Server:
     def __init__(self) -> None:
         self.embedded = not os.environ.get("DATABASE_URL")
         data_dir = Path(os.environ.get("DATA_DIR") or ROOT / ".data").resolve()
+        # A developer's tool: the embedded server whatever DEBUG says (its children get a
+        # DATABASE_URL to it, so their settings never start one of their own).
         self.config: dict[str, Any] = database_settings(
-            os.environ.get("DATABASE_URL") or None, data_dir
+            os.environ.get("DATABASE_URL") or None, data_dir, embedded_allowed=True
         )
         self.base_name = str(self.config["NAME"])
 

@@ -34,6 +34,7 @@ import hmac
 import io
 import json
 import logging
+import os
 import tarfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -131,6 +132,15 @@ def _newer() -> ValidationError:
         PlatformError.BACKUP_INCOMPATIBLE,
         _("The backup file comes from a newer version of the platform."),
     )
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable before a record points at the new name."""
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def sha256_file(path: Path) -> str:

@@ -31,6 +31,7 @@ from tenants_core.backup_archive import (
     backup_open,
     corrupted,
     foreign,
+    fsync_directory,
     sealed_manifest,
     sha256_file,
     write_archive,
@@ -90,7 +91,7 @@ def backup_reseal(*, backup: ClinicBackup, actor: Any = None) -> ResealOutcome:
             os.fsync(file.fileno())
         os.replace(partial_name, new_path)
         partial, renamed = None, True
-        _fsync_directory(directory)
+        fsync_directory(directory)
         outcome = _record_reseal(backup, key.key_id, new_path, sink, actor)
     except BaseException:
         if partial is not None:
@@ -157,15 +158,6 @@ def _record_reseal(
             },
         )
     return ResealOutcome(current, before["key_id"], resealed=True)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable before the record points at the new name."""
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 @dataclass

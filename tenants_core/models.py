@@ -246,3 +246,52 @@ class ClinicBackup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subdomain} {self.created_at:%Y-%m-%d %H:%M} ({self.id})"
+
+
+class DatabaseBackupStatus(models.TextChoices):
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"  # no file: the error says why
+
+
+class OffsiteStatus(models.TextChoices):
+    NOT_CONFIGURED = "not_configured", "Not configured"  # no DATABASE_BACKUP_S3_BUCKET
+    PENDING = "pending", "Pending"
+    COPIED = "copied", "Copied"  # uploaded, and the bucket's copy checked against the file
+    FAILED = "failed", "Failed"  # the next run tries again, while the file is kept
+    DELETED = "deleted", "Deleted"  # removed from the bucket by retention
+
+
+class DatabaseBackup(models.Model):
+    """One dump of the whole database (the platform's tables, every clinic's schema, the
+    template, the job queue), sealed under ``BACKUP_ENCRYPTION_KEYS``.
+
+    The record is what operators and retention read (the console lists it; a failed dump or
+    copy off the machine shows here); restoring needs only the file, which names its key. It
+    is written once the dump has ended, so a dump never holds its own record."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    status = models.CharField(max_length=16, choices=DatabaseBackupStatus.choices)
+    file_name = models.CharField(max_length=255, blank=True, help_text="Relative to BACKUP_DIR.")
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    key_id = models.CharField(max_length=64, blank=True)
+    server_version = models.CharField(max_length=32, blank=True)
+    error = models.TextField(blank=True)
+    local_deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When retention deleted the file on this machine."
+    )
+    offsite_status = models.CharField(
+        max_length=16, choices=OffsiteStatus.choices, default=OffsiteStatus.NOT_CONFIGURED
+    )
+    offsite_url = models.CharField(max_length=1024, blank=True, help_text="s3://bucket/key")
+    offsite_error = models.TextField(blank=True)
+    offsite_copied_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["-created_at"], name="database_backup_created")]
+
+    def __str__(self) -> str:
+        return f"database {self.created_at:%Y-%m-%d %H:%M} ({self.status}, {self.offsite_status})"

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.conf import settings
@@ -36,6 +36,8 @@ from django.core.management import call_command
 from django.db import connections, transaction
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import get_tenant_database_alias, get_tenant_model
+
+from tenants_core import migration_lock
 
 if TYPE_CHECKING:
     from tenants_core.models import Clinic
@@ -175,7 +177,10 @@ def template_refresh(*, force: bool = False, verbosity: int = 0) -> bool:
 
     One transaction, under an advisory lock: other processes clone the previous template (or
     migrate) until it commits, never a half-built one, and a concurrent caller returns at once
-    instead of building it twice. Returns whether it rebuilt the template."""
+    instead of building it twice. It also returns at once while a migration run in another
+    process holds the migration lock: that run rebuilds the template itself when it ends, with
+    its own code, which may be newer than this process's. Returns whether it rebuilt the
+    template."""
     fingerprint = code_fingerprint()
     connection = _connection()
     connection.set_schema_to_public()
@@ -183,6 +188,8 @@ def template_refresh(*, force: bool = False, verbosity: int = 0) -> bool:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_TEMPLATE_LOCK_KEY])
             if not cursor.fetchone()[0]:
+                return False
+            if not migration_lock.try_share(cursor):
                 return False
             if not force and template_fingerprint() == fingerprint:
                 return False
@@ -235,8 +242,10 @@ def _clone_script(fingerprint: str) -> str:
     return script
 
 
-def _pg_dump(schema_name: str) -> str:
-    settings_dict = _connection().settings_dict
+def libpq_environment(settings_dict: dict[str, Any]) -> dict[str, str]:
+    """The environment of a PostgreSQL client program (``pg_dump``, ``pg_restore``) that
+    connects where ``settings_dict`` (Django's ``DATABASES`` entry) says: the password travels
+    in the environment, never on a command line that ``ps`` shows."""
     env = dict(os.environ)
     libpq = {
         "PGHOST": settings_dict.get("HOST"),
@@ -247,6 +256,11 @@ def _pg_dump(schema_name: str) -> str:
         "PGSSLMODE": (settings_dict.get("OPTIONS") or {}).get("sslmode"),
     }
     env.update({name: str(value) for name, value in libpq.items() if value})
+    return env
+
+
+def _pg_dump(schema_name: str) -> str:
+    env = libpq_environment(_connection().settings_dict)
     command = [
         pg_dump_path(),
         f"--schema={schema_name}",

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from backend.core.error_codes import CommonError
 from tenants_core.limits import usage_by_schema
-from tenants_core.models import Clinic, Plan
+from tenants_core.models import Clinic, ClinicStatus, Domain, Plan
 
 
 def plan_list() -> QuerySet[Plan]:
@@ -57,3 +57,16 @@ def clinics_with_usage(clinics: list[Clinic]) -> list[Clinic]:
     for clinic in clinics:
         clinic.usage_counts = usage[clinic.schema_name]
     return clinics
+
+
+def tls_certificate_allowed(*, hostname: str) -> bool:
+    """Whether the proxy may obtain a certificate for ``hostname`` (normalised: lowercase, no
+    trailing dot): the platform's own ``BASE_DOMAIN``, or a domain registered to a clinic that
+    is active (a suspended clinic's names get none: its requests are refused anyway, and a
+    certificate would only cost the platform's rate limits). A clinic exists only once its
+    provisioning committed, schema included, so no row here is half-made.
+
+    No query for the platform's domain; else one, on the unique index of the domain name."""
+    if hostname == settings.BASE_DOMAIN:
+        return True
+    return Domain.objects.filter(domain=hostname, tenant__status=ClinicStatus.ACTIVE).exists()

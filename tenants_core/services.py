@@ -15,7 +15,6 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, ProgrammingError, transaction
-from django.http.request import validate_host
 from django.utils.timezone import now as timezone_now
 from django.utils.translation import gettext as _
 from django_tenants.models import TenantMixin
@@ -378,6 +377,25 @@ def clinic_reactivate(*, actor: Any, clinic: Clinic) -> Clinic:
 _HOSTNAME_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
+# Special-use names (RFC 6761, 2606, 6762, 8375; ICANN's .internal): no certificate
+# authority signs them and no public DNS resolves them, so a clinic could never be reached
+# there. Names under the platform's own BASE_DOMAIN are always allowed (development's is
+# localhost).
+_RESERVED_SUFFIXES = (
+    "localhost", "local", "internal", "test", "invalid", "example", "onion", "arpa",
+    "example.com", "example.net", "example.org",
+)  # fmt: skip
+
+
+def _domain_reserved(domain: str) -> bool:
+    base = settings.BASE_DOMAIN
+    if domain == base or domain.endswith(f".{base}"):
+        return False
+    if all(label.isdigit() for label in domain.split(".")):
+        return True  # an IPv4 address
+    return any(domain == suffix or domain.endswith(f".{suffix}") for suffix in _RESERVED_SUFFIXES)
+
+
 def _validate_domain(domain: str) -> str:
     domain = (domain or "").strip().lower().rstrip(".")
     labels = domain.split(".")
@@ -394,13 +412,13 @@ def _validate_domain(domain: str) -> str:
                 )
             }
         )
-    if not validate_host(domain, settings.ALLOWED_HOSTS):
+    if _domain_reserved(domain):
         raise ValidationError(
             {
                 "domain": ValidationError(
                     _(
-                        "This server does not accept “%(value)s”: "
-                        "add it to EXTRA_ALLOWED_HOSTS first."
+                        "“%(value)s” cannot be a clinic's address: it is an IP address or a "
+                        "name reserved for tests and private networks."
                     )
                     % {"value": domain},
                     code=PlatformError.DOMAIN_NOT_ALLOWED,

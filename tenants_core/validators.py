@@ -1,4 +1,5 @@
-"""Validators for clinic sign-up data: subdomains and Peruvian RUC tax ids."""
+"""Validators for clinic sign-up data (subdomains, Peruvian RUC tax ids, time zones) and for the
+host names that the proxy asks certificates for."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ RESERVED_SUBDOMAINS = frozenset(
 )  # fmt: skip
 # Prefixes that clash with IDN labels (xn--) or PostgreSQL's own schemas (pg_).
 RESERVED_PREFIXES = ("xn--", "pg-")
+
+# A host name: at most 253 characters (without the root's trailing dot), in labels of 1 to 63
+# lowercase letters, digits and inner hyphens (IDNs in their xn-- form, as TLS clients send them).
+HOSTNAME_MAX_LENGTH = 253
+_HOSTNAME_LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 RUC_LENGTH = 11
 RUC_PREFIXES = ("10", "15", "17", "20")
@@ -60,6 +66,22 @@ def validate_subdomain(value: str) -> str:
             code=PlatformError.SUBDOMAIN_RESERVED,
         )
     return value
+
+
+def hostname_normalise(value: str) -> str | None:
+    """``value`` as a host name in its one stored form (lowercase, no trailing dot), or None
+    when it is not one. Nothing else is changed: surrounding spaces, a port or a path make it
+    no host name."""
+    if not value.isascii():  # before lower(): "\u212a" (Kelvin) would become an ASCII "k"
+        return None
+    name = value.lower()
+    if name.endswith("."):
+        name = name[:-1]
+    if not name or len(name) > HOSTNAME_MAX_LENGTH:
+        return None
+    if not all(_HOSTNAME_LABEL_RE.fullmatch(label) for label in name.split(".")):
+        return None
+    return name
 
 
 def ruc_check_digit(first_ten: str) -> int:

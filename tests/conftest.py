@@ -27,7 +27,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, tenant_
 
 from backend.accounts.auth import _token_issue
 from backend.accounts.models import Role, User
-from backend.core.server_command import UvicornLaunch, trusted_proxies_parse
+from backend.core.server_command import ServerLimits, UvicornLaunch, trusted_proxies_parse
 from backend.db import database_url_for
 from devtools.processes import free_port, production_secrets, serving
 from tenants_core import routing
@@ -375,7 +375,8 @@ def running_uvicorn(
     log_level: str = "warning",
 ) -> Iterator[LiveServer]:
     """uvicorn serving the test database (or ``env``'s ``DATABASE_URL``) on a free loopback
-    port, trusting the proxies in ``env``'s ``TRUSTED_PROXIES`` (default: none). Its stdout and
+    port, trusting the proxies in ``env``'s ``TRUSTED_PROXIES`` (default: none), with the
+    limits of ``env``'s ``WEB_*`` variables (default: production's). Its stdout and
     stderr go to ``output`` when given (its log, for the tests that read it), uvicorn's own
     lines from ``log_level`` up."""
     extra = env or {}
@@ -387,6 +388,7 @@ def running_uvicorn(
         port=port,
         workers=workers,
         log_level=log_level,
+        limits=ServerLimits.from_environment(env),  # the child's WEB_* variables
     )
     process = subprocess.Popen(launch.command(), cwd=ROOT, env=env, stdout=output, stderr=output)
     server = LiveServer(port)

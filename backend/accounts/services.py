@@ -168,3 +168,36 @@ def user_password_change(*, actor: User, user: User, password: str, channel: str
         changes={"channel": channel, "tokens_revoked": revoked},
     )
     return user
+
+
+@atomic_service
+def platform_operator_create(*, email: str, full_name: str, password: str) -> User:
+    """A platform operator: a superuser of the public schema, who signs in on the platform's
+    domain (``BASE_DOMAIN``) and uses the operators' mutations and the console. Registers
+    the current ``BASE_DOMAIN`` for the platform when it is missing (the first migration
+    registered the one set then). Made from the command line (``manage.py create_operator``),
+    so the trail records no actor."""
+    from django_tenants.utils import schema_context
+
+    from tenants_core.services import public_tenant_ensure
+
+    email, full_name = _validated(email=email, full_name=full_name, password=password)
+    public_tenant_ensure()
+    with schema_context("public"):
+        if User.objects.filter(email__iexact=email).exists():
+            raise _email_taken()
+        try:
+            with transaction.atomic():
+                user = User.objects.create_superuser(
+                    email=email, password=password, full_name=full_name
+                )
+        except IntegrityError:
+            raise _email_taken() from None
+        audit_record(
+            actor=None,
+            actor_email="manage.py create_operator",
+            action="platform.operator_create",
+            entity=user,
+            changes={"email": email, "full_name": full_name},
+        )
+    return user

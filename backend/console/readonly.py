@@ -11,7 +11,7 @@ from django.http import HttpRequest
 
 from backend.audit.models import AuditEvent
 from backend.console.base import ConsoleAdmin
-from tenants_core.models import ClinicBackup, Domain, MessagingSender, Plan
+from tenants_core.models import ClinicBackup, DatabaseBackup, Domain, MessagingSender, Plan
 
 
 class ReadOnlyAdmin(ConsoleAdmin):
@@ -61,6 +61,23 @@ class ClinicBackupAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
+class DatabaseBackupAdmin(ReadOnlyAdmin):
+    """Whole-database backups (``manage.py backup_database`` and its daily job): a failed dump
+    or a failed copy off the machine shows here, with its error."""
+
+    list_display = (
+        "created_at",
+        "status",
+        "size_bytes",
+        "key_id",
+        "offsite_status",
+        "offsite_url",
+        "local_deleted_at",
+    )
+    list_filter = ("status", "offsite_status")
+    date_hierarchy = "created_at"
+
+
 class MessagingSenderAdmin(ReadOnlyAdmin):
     list_display = ("clinic", "channel", "external_id", "display_number", "created_at")
     list_select_related = ("clinic",)
@@ -81,5 +98,6 @@ def register(site: admin.AdminSite) -> None:
     site.register(Domain, DomainAdmin)
     site.register(Plan, PlanAdmin)
     site.register(ClinicBackup, ClinicBackupAdmin)
+    site.register(DatabaseBackup, DatabaseBackupAdmin)
     site.register(MessagingSender, MessagingSenderAdmin)
     site.register(AuditEvent, PlatformAuditAdmin)

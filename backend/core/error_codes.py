@@ -43,6 +43,9 @@ class CommonError(StrEnum):
     """A bug of ours: logged in full; quote `extensions.requestId` to support."""
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     """The database is down or unreachable: HTTP 503, try again in a moment."""
+    SERVER_BUSY = "SERVER_BUSY"
+    """Every request this server process may run at once is running: HTTP 503 with
+    `Retry-After` (seconds); nothing ran, so any request may be sent again after it."""
     PERSISTED_DOCUMENT_NOT_FOUND = "PERSISTED_DOCUMENT_NOT_FOUND"
     """A `documentId` that no registered persisted document has (HTTP 400; nothing ran)."""
     PERSISTED_DOCUMENT_REQUIRED = "PERSISTED_DOCUMENT_REQUIRED"

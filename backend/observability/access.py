@@ -30,8 +30,9 @@ class Access(Enum):
     ADDRESS_REFUSED = "address_refused"
 
 
-def networks_parse(value: str) -> tuple[Network, ...]:
-    """``METRICS_ALLOWED_IPS``: comma-separated addresses or CIDR networks."""
+def networks_parse(value: str, *, setting: str = "METRICS_ALLOWED_IPS") -> tuple[Network, ...]:
+    """``METRICS_ALLOWED_IPS`` (or another ``setting`` of the same form, such as
+    ``TLS_ASK_ALLOWED_IPS``): comma-separated addresses or CIDR networks."""
     parsed: list[Network] = []
     for item in (part.strip() for part in value.split(",")):
         if not item:
@@ -40,7 +41,7 @@ def networks_parse(value: str) -> tuple[Network, ...]:
             parsed.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
             raise ImproperlyConfigured(
-                f"METRICS_ALLOWED_IPS: {item!r} is not an IP address or network."
+                f"{setting}: {item!r} is not an IP address or network."
             ) from None
     return tuple(parsed)
 
@@ -50,7 +51,8 @@ def _bearer(request: HttpRequest) -> str:
     return raw.strip() if scheme.lower() == "bearer" else ""
 
 
-def _address_allowed(request: HttpRequest, allowed: Sequence[Network]) -> bool:
+def address_allowed(request: HttpRequest, allowed: Sequence[Network]) -> bool:
+    """Whether the client's address (``REMOTE_ADDR``, see above) is in one of ``allowed``."""
     try:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR") or "")
     except ValueError:
@@ -65,7 +67,7 @@ def check(request: HttpRequest) -> Access:
     allowed: Sequence[Network] = settings.METRICS_ALLOWED_IPS
     if not token and not allowed:
         return Access.OFF
-    if allowed and not _address_allowed(request, allowed):
+    if allowed and not address_allowed(request, allowed):
         return Access.ADDRESS_REFUSED
     if token and not hmac.compare_digest(_bearer(request).encode(), token.encode()):
         return Access.NO_TOKEN

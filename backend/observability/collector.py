@@ -1,5 +1,6 @@
 """Gauges read from PostgreSQL at scrape time, in one statement: the job queue (procrastinate's
-table, written by the workers, which are other processes) and the database's connections.
+table, written by the workers, which are other processes), the database's connections, and
+when the last whole-database backup was made and copied off the machine (the worker's job).
 
 Public tables and server views only: the scrape never selects a clinic's schema.
 """
@@ -17,7 +18,8 @@ logger = logging.getLogger(__name__)
 
 # Jobs by queue and status (todo and doing: the queue's depth; succeeded, failed, cancelled,
 # aborted: the outcomes of the jobs the table still holds), this database's connections by
-# state, and the server's connection limit. The kind tells the rows apart.
+# state, the server's connection limit, and the newest whole-database backup made and copied
+# (epoch seconds, 0 for none). The kind tells the rows apart.
 SNAPSHOT_SQL = """
 SELECT 'job', queue_name, status::text, count(*) FROM public.procrastinate_jobs
  GROUP BY queue_name, status
@@ -27,6 +29,14 @@ SELECT 'connection', coalesce(state, 'unknown'), '', count(*) FROM pg_stat_activ
  GROUP BY state
 UNION ALL
 SELECT 'max_connections', '', '', current_setting('max_connections')::bigint
+UNION ALL
+SELECT 'database_backup', 'made', '',
+       coalesce(floor(extract(epoch FROM max(finished_at))), 0)::bigint
+  FROM public.tenants_core_databasebackup WHERE status = 'done'
+UNION ALL
+SELECT 'database_backup', 'copied', '',
+       coalesce(floor(extract(epoch FROM max(offsite_copied_at))), 0)::bigint
+  FROM public.tenants_core_databasebackup
 """
 # Always exposed per queue seen, so that an alert on depth sees 0 rather than no series.
 DEPTH_STATUSES = ("todo", "doing")
@@ -66,6 +76,12 @@ class DatabaseCollector(Collector):
             labels=["state"],
         )
         limit = GaugeMetricFamily("dental_db_max_connections", "The server's max_connections.")
+        backups = GaugeMetricFamily(
+            "dental_database_backup_last_timestamp_seconds",
+            "When the newest whole-database backup was made (what=made) and the newest one was "
+            "copied off the machine and checked (what=copied); 0: never. Alert on its age.",
+            labels=["what"],
+        )
         counts: dict[tuple[str, str], int] = {}
         for kind, first, second, count in rows:
             if kind == "job":
@@ -74,6 +90,8 @@ class DatabaseCollector(Collector):
                     counts.setdefault((first, status), 0)
             elif kind == "connection":
                 connections.add_metric([first], count)
+            elif kind == "database_backup":
+                backups.add_metric([first], count)
             else:
                 limit.add_metric([], count)
         for (queue, status), count in sorted(counts.items()):
@@ -81,3 +99,4 @@ class DatabaseCollector(Collector):
         yield jobs
         yield connections
         yield limit
+        yield backups

@@ -16,7 +16,14 @@ from backend.audit.models import AuditEvent
 from backend.metrics.models import ClinicDayMetrics, MetricsRollupRun
 from backend.metrics.rollup import clinic_day_rollup
 from backend.metrics.selectors import LATEST_WINDOW_DAYS, NEAREST_LIMITS
-from tenants_core.models import Clinic, ClinicBackup, Domain, MessagingSender, Plan
+from tenants_core.models import (
+    Clinic,
+    ClinicBackup,
+    DatabaseBackup,
+    Domain,
+    MessagingSender,
+    Plan,
+)
 from tests.console.conftest import console_get, console_post
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +48,16 @@ def rows(clinic1: Clinic) -> dict[str, models.Model]:
             rows=1,
             migrations_fingerprint="f",
         ),
+        "databasebackup": DatabaseBackup.objects.create(
+            id=uuid.uuid4(),
+            status="done",
+            file_name="database/x.pgdump.enc",
+            size_bytes=10,
+            sha256="0" * 64,
+            key_id="k1",
+            offsite_status="failed",
+            offsite_error="NoSuchBucket",
+        ),
         "messagingsender": MessagingSender.objects.create(
             clinic=clinic1, channel="SMS", external_id="+51987650000"
         ),
@@ -57,6 +74,7 @@ MODELS = {
     "domain": "tenants_core",
     "plan": "tenants_core",
     "clinicbackup": "tenants_core",
+    "databasebackup": "tenants_core",
     "messagingsender": "tenants_core",
     "auditevent": "audit",
     "clinicdaymetrics": "metrics",
@@ -147,6 +165,7 @@ def test_the_index_lists_the_console_models(operator):
         "Domain",
         "Plan",
         "ClinicBackup",
+        "DatabaseBackup",
         "MessagingSender",
         "AuditEvent",
         "ClinicDayMetrics",

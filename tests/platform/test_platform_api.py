@@ -226,6 +226,9 @@ def test_add_clinic_domain_routes_the_new_host(client, platform_token):
         ("bad_domain.localhost", "INVALID_DOMAIN"),
         ("-x.localhost", "INVALID_DOMAIN"),
         ("clinic.example.com", "DOMAIN_NOT_ALLOWED"),
+        ("10.0.0.7", "DOMAIN_NOT_ALLOWED"),
+        ("citas.clinica.local", "DOMAIN_NOT_ALLOWED"),
+        ("intranet.internal", "DOMAIN_NOT_ALLOWED"),
     ],
 )
 def test_add_clinic_domain_rejects_bad_domains(client, platform_token, domain, code):
@@ -298,3 +301,15 @@ def test_platform_actions_are_audited_in_the_public_schema(client, platform_toke
     assert [e.action for e in events][-2:] == ["clinic.change_plan", "clinic.suspend"]
     assert events[-2].changes == {"plan": {"from": "basic", "to": "enterprise"}}
     assert events[-1].actor_id == platform_admin.pk
+
+
+def test_a_custom_domain_is_served_as_soon_as_it_is_added(client, platform_token):
+    """No host list to edit and no restart: the Domain table says which hosts are served."""
+    _, body = graphql(client, "{ currentClinic { name } }", host="citas.dentalsmile.pe")
+    assert error_code(body) == "UNKNOWN_HOST"
+    payload = run(
+        client, platform_token, ADD_DOMAIN, subdomain="clinica2", domain="Citas.DentalSmile.pe."
+    )
+    assert "citas.dentalsmile.pe" in payload["domains"]
+    _, body = graphql(client, "{ currentClinic { name } }", host="citas.dentalsmile.pe")
+    assert body["data"]["currentClinic"]["name"] == "Dental Smile"

@@ -13,24 +13,40 @@ clinic; afterwards the clinics they touched are marked for a full check on the n
 Each schema migrates in one transaction, which carries the schema's search_path (see
 ``backend.core.db_backend``): a pooler in transaction mode cannot move half of a schema's
 migrations elsewhere, and a failed migration leaves the schema as it was.
+
+A run holds the migration lock (``tenants_core.migration_lock``) from start to end, so that
+replicas started together migrate once: the others wait (saying for whom), at most
+``--lock-timeout`` seconds, then find nothing left to do. Two kinds of run take no lock:
+- ``--plan`` and ``--check`` write nothing. Waiting behind a deployment's migration would make
+  a "are migrations pending?" probe hang for minutes, and its answer would be stale by the
+  time it is read anyway.
+- A run inside the caller's transaction (a clinic provisioned by migration rather than from the
+  template, the template's rebuild, a test): what it migrates stays invisible to other
+  processes until that transaction commits, so no other run can apply the same migrations to
+  it; and waiting, on another connection, for a lock while the caller's transaction holds
+  others is a wait that PostgreSQL's deadlock detector cannot see.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 from django.core.management.base import CommandError
 from django.db import connections, transaction
+from django.utils.translation import gettext as _
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 from django_tenants.migration_executors import base as executors
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_exists
 
 from backend.core.db_backend.connection import tenant_connection
 from tenants_core import schema_template
+from tenants_core.migration_lock import DEFAULT_TIMEOUT_SECONDS, Holder, migration_lock
 
 # Options that make a run partial or not a real migration: the fingerprint cannot vouch for it.
 _SPECIAL_OPTIONS = ("fake", "fake_initial", "prune", "run_syncdb", "plan", "check_unapplied")
@@ -63,15 +79,62 @@ class Command(MigrateSchemasCommand):
             help="Clinics migrated at the same time, each in its own process "
             "(default: the CPUs available, at most 4).",
         )
+        parser.add_argument(
+            "--lock-timeout",
+            type=float,
+            default=DEFAULT_TIMEOUT_SECONDS,
+            metavar="SECONDS",
+            help="How long to wait while another migration run holds the migration lock "
+            f"before giving up, changing nothing (default: {DEFAULT_TIMEOUT_SECONDS:.0f}).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         special = bool(options.get("app_label")) or any(options.get(o) for o in _SPECIAL_OPTIONS)
         if special:
-            self._handle_special(*args, **options)
+            with self._migration_lock(options):
+                self._handle_special(*args, **options)
             return
         if not options.get("skip_checks"):
             self.check(databases=[options["database"]])
         options["skip_checks"] = True
+        with self._migration_lock(options):
+            self._handle_all(*args, **options)
+
+    @contextlib.contextmanager
+    def _migration_lock(self, options: dict[str, Any]) -> Iterator[None]:
+        """The migration lock for the run, except for the runs that take none (see the module
+        docstring)."""
+        database = options["database"]
+        if any(options.get(o) for o in _READ_ONLY_OPTIONS) or (
+            connections[database].in_atomic_block
+        ):
+            yield
+            return
+        waiting_since: list[float] = []
+
+        def say_waiting(holders: list[Holder]) -> None:
+            waiting_since.append(time.monotonic())
+            self.stderr.write(
+                _(
+                    "Waiting for the migration lock held by %(holders)s: another migration "
+                    "run is under way. This one goes on when it ends (giving up after "
+                    "%(seconds).0f s: --lock-timeout)."
+                )
+                % {
+                    "holders": ", ".join(str(holder) for holder in holders)
+                    or _("a run that has just ended"),
+                    "seconds": options["lock_timeout"],
+                }
+            )
+            self.stderr.flush()
+
+        with migration_lock(database, timeout=options["lock_timeout"], on_wait=say_waiting):
+            if waiting_since and int(options["verbosity"]) >= 1:
+                waited = time.monotonic() - waiting_since[0]
+                self.stdout.write(f"took the migration lock after {waited:.1f} s")
+            yield
+
+    def _handle_all(self, *args: Any, **options: Any) -> None:
         # SyncCommon.handle: reads --shared/--tenant/--schema into sync_public, sync_tenant...
         super(MigrateSchemasCommand, self).handle(*args, **options)
         public = get_public_schema_name()

@@ -94,7 +94,12 @@ class Command(BaseCommand):
         with contextlib.ExitStack() as stack:
             if not no_worker:
                 stack.enter_context(_worker_beside())
-            UvicornLaunch(trusted_proxies=settings.TRUSTED_PROXIES, host=host, port=port).serve()
+            UvicornLaunch(
+                trusted_proxies=settings.TRUSTED_PROXIES,
+                host=host,
+                port=port,
+                limits=settings.SERVER_LIMITS,
+            ).serve()
 
 
 @contextlib.contextmanager
