@@ -108,25 +108,40 @@ def wheel_problems(wheel: Path, tracked: list[str]) -> tuple[list[str], dict[str
     return problems, counts
 
 
+def _clean_environment() -> dict[str, str]:
+    """This process's environment without what points Python at the checkout or at another
+    environment: scripts/_bootstrap.sh exports PYTHONPATH=<checkout>, where pip would find the
+    editable install's metadata, call the wheel "already satisfied" and install nothing."""
+    drop = ("PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE", "VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE")
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name not in drop and not name.startswith("PIP_")
+    }
+
+
 def installed_problems(wheel: Path, into: Path) -> list[str]:
     """Install the wheel in a throwaway virtualenv and run the product from it."""
     venv = into / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    clean = _clean_environment()
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=clean)
     python = venv / "bin" / "python"
     subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
-        check=True,
-    )
+        check=True, env=clean, cwd=into,
+    )  # fmt: skip
     # The dependencies are this virtualenv's: its site-packages, after the throwaway one's
     # (a .pth line adds a path; it runs none of that folder's own .pth files, so this
     # virtualenv's editable install of the checkout stays out).
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        check=True, capture_output=True, text=True,
+        check=True, capture_output=True, text=True, env=clean,
     ).stdout.strip()  # fmt: skip
+    if not Path(site, "backend", "settings.py").is_file():
+        return [f"pip installed no backend package into {site}"]
     ours = subprocess.run(
         [sys.executable, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        check=True, capture_output=True, text=True,
+        check=True, capture_output=True, text=True, env=clean,
     ).stdout.strip()  # fmt: skip
     Path(site, "_borrowed_dependencies.pth").write_text(ours + "\n")
     environment = {
