@@ -35,7 +35,12 @@ from tenants_core.models import (
     PlanCode,
 )
 from tenants_core.schema_names import clinic_claim_refusal, clinic_domain_for, schema_name_for
-from tenants_core.validators import validate_ruc, validate_subdomain, validate_timezone
+from tenants_core.validators import (
+    hostname_normalise,
+    validate_ruc,
+    validate_subdomain,
+    validate_timezone,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -374,9 +379,6 @@ def clinic_reactivate(*, actor: Any, clinic: Clinic) -> Clinic:
     return clinic
 
 
-_HOSTNAME_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-
-
 # Special-use names (RFC 6761, 2606, 6762, 8375; ICANN's .internal): no certificate
 # authority signs them and no public DNS resolves them, so a clinic could never be reached
 # there. Names under the platform's own BASE_DOMAIN are always allowed (development's is
@@ -397,21 +399,19 @@ def _domain_reserved(domain: str) -> bool:
 
 
 def _validate_domain(domain: str) -> str:
-    domain = (domain or "").strip().lower().rstrip(".")
-    labels = domain.split(".")
-    if (
-        len(domain) > 253
-        or len(labels) < 2
-        or not all(_HOSTNAME_LABEL.match(label) for label in labels)
-    ):
+    # The one host-name rule (the TLS ask reads names with it too), and at least two labels.
+    given = (domain or "").strip()
+    normalised = hostname_normalise(given)
+    if normalised is None or "." not in normalised:
         raise ValidationError(
             {
                 "domain": ValidationError(
-                    _("“%(value)s” is not a valid host name.") % {"value": domain},
+                    _("“%(value)s” is not a valid host name.") % {"value": given.lower()},
                     code=PlatformError.INVALID_DOMAIN,
                 )
             }
         )
+    domain = normalised
     if _domain_reserved(domain):
         raise ValidationError(
             {
