@@ -389,6 +389,11 @@ GRAPHQL_MAX_PAGE_SIZE = int(os.environ.get("GRAPHQL_MAX_PAGE_SIZE") or 100)
 # text; with GRAPHQL_PERSISTED_ONLY, any request that is not a registered document is refused.
 GRAPHQL_PERSISTED_DOCUMENTS = os.environ.get("GRAPHQL_PERSISTED_DOCUMENTS") or ""
 GRAPHQL_PERSISTED_ONLY = env_bool("GRAPHQL_PERSISTED_ONLY", False)
+# Compiled reads (graphql_api/core/compiled): covered queries answered by one SQL statement that
+# builds the JSON in PostgreSQL; off, every query runs through graphql-core. The plan cache
+# keeps at most GRAPHQL_COMPILED_PLANS documents (least recently used go first).
+GRAPHQL_COMPILED_READS = env_bool("GRAPHQL_COMPILED_READS", True)
+GRAPHQL_COMPILED_PLANS = int(os.environ.get("GRAPHQL_COMPILED_PLANS") or 256)
 
 # Platform operator created by scripts/dev (required there when DEBUG is off).
 PLATFORM_ADMIN_EMAIL = os.environ.get("PLATFORM_ADMIN_EMAIL") or (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 
 from django.conf import settings
 from strawberry.extensions import (
@@ -31,6 +32,7 @@ from graphql_api.clinic_settings.queries import Query as ClinicSettingsQuery
 from graphql_api.clinical.mutations import Mutation as ClinicalMutation
 from graphql_api.clinical.queries import Query as ClinicalQuery
 from graphql_api.core.big_int import SCALAR_MAP
+from graphql_api.core.compiled.extension import CompiledReads
 from graphql_api.core.datetimes import DATETIME_SCALAR
 from graphql_api.core.document_cache import ValidDocumentCache
 from graphql_api.core.document_limits import DocumentLimits
@@ -55,6 +57,10 @@ from graphql_api.scheduling.mutations import Mutation as SchedulingMutation
 from graphql_api.scheduling.queries import Query as SchedulingQuery
 from graphql_api.treatments.mutations import Mutation as TreatmentsMutation
 from graphql_api.treatments.queries import Query as TreatmentsQuery
+
+# What the compiled reads cover, declared next to each domain's types (graphql_api/core/compiled).
+for _domain in ("accounts", "patients", "resources", "scheduling"):
+    importlib.import_module(f"graphql_api.{_domain}.compiled")
 
 Query = merge_types(
     "Query",
@@ -132,6 +138,8 @@ schema = CodedErrorsSchema(
         DocumentLimits,
         lambda: ParserCache(maxsize=256),
         DocumentValidation,
+        # Covered queries: one SQL statement builds the answer; the rest runs below.
+        CompiledReads,
         DjangoOptimizerExtension,
     ],
     # `first` and `last` of every connection are at most this (else INVALID_PAGINATION).

@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -43,6 +43,19 @@ GRAPHQL_ERRORS = Counter(
     "dental_graphql_errors",
     "Errors in GraphQL answers, by operation, plan and code (INTERNAL_ERROR: a masked bug).",
     ["operation", "plan", "code"],
+    registry=REGISTRY,
+)
+COMPILED_READS = Counter(
+    "dental_graphql_compiled_reads",
+    "GraphQL queries answered by one compiled statement, or declined to the normal execution.",
+    ["outcome"],
+    registry=REGISTRY,
+)
+COMPILED_PLANS = Gauge(
+    "dental_graphql_compiled_plans",
+    "Entries of the compiled-read plan cache (bounded by GRAPHQL_COMPILED_PLANS), by kind.",
+    ["kind"],
+    multiprocess_mode="livesum",
     registry=REGISTRY,
 )
 

@@ -65,11 +65,21 @@ def appointment_list(
     return appointments.order_by("starts_at", "id")
 
 
+def appointment_rows(*, actor: User, appointment_id: int | str) -> QuerySet[Appointment]:
+    """The appointment ``appointment_get`` answers, as a queryset (empty for ``NOT_FOUND``):
+    of what ``actor`` may see, all of them. Compiled reads select from it."""
+    return Appointment.objects.filter(pk=int(appointment_id))
+
+
 def appointment_get(*, actor: User, appointment_id: int | str) -> Appointment:
     """One appointment ``actor`` may see (any), with its professional; ``NOT_FOUND``
     otherwise."""
     try:
-        return Appointment.objects.select_related("professional").get(pk=int(appointment_id))
+        return (
+            appointment_rows(actor=actor, appointment_id=appointment_id)
+            .select_related("professional")
+            .get()
+        )
     except (Appointment.DoesNotExist, ValueError, TypeError):
         raise ValidationError(_("No such appointment."), code=CommonError.NOT_FOUND) from None
 
