@@ -106,8 +106,17 @@ class Many:
     name: str
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A field with a permission of its own (``TreatmentPlan.items``: clinical): the field's
+    own ``PermissionExtension`` runs for the request, with the same permission classes; a
+    refusal declines the whole plan, so the normal execution gives its error for the field."""
+
+    inner: Declaration
+
+
 Leaf = NodeId | Column | DateTime | EnumName | Concat | AnyNotBlank | ArrayColumn
-Declaration = Leaf | Gated | Forward | Many
+Declaration = Leaf | Gated | Forward | Many | Checked
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from graphql import (
     get_nullable_type,
     is_leaf_type,
 )
+from strawberry.permission import PermissionExtension
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
@@ -38,6 +39,7 @@ from graphql_api.core.compiled import coverage, sql
 from graphql_api.core.compiled.coverage import (
     AnyNotBlank,
     ArrayColumn,
+    Checked,
     Column,
     Concat,
     DateTime,
@@ -140,6 +142,8 @@ class ObjectPlan:
     coverage: TypeCoverage
     entries: list[tuple[str, Any]]  # (response key, "__typename" | Declaration + sub-plan)
     gates: dict[str, Gate] = field(default_factory=dict)
+    # Fields whose own permission extension must allow the request (``Checked``).
+    checks: list[StrawberryField] = field(default_factory=list)
     # The text over alias ``t1``, once per combination of the gates' answers.
     texts: dict[tuple[tuple[str, bool], ...], str] = field(default_factory=dict)
 
@@ -277,6 +281,10 @@ class Planner:
             )
             if declaration is None:
                 raise Decline(f"{graphql_type.name}.{item.name} is not covered")
+            if isinstance(declaration, Checked):
+                assert strawberry_field is not None
+                plan.checks.append(strawberry_field)
+                declaration = declaration.inner
             if isinstance(declaration, Gated):
                 plan.gates[declaration.name] = declaration.allowed
             child = None
@@ -285,6 +293,7 @@ class Planner:
                 assert isinstance(target, GraphQLObjectType)
                 child = self.object_plan(target, sub_selections(item), fragments, depth + 1)
                 plan.gates |= child.gates
+                plan.checks += child.checks
             plan.entries.append((item.key, (declaration, child)))
         return plan
 
@@ -302,6 +311,7 @@ class Planner:
         fields = python_fields(self.schema, query_type)
         roots: list[RootPlan | str] = []
         gates: dict[str, Gate] = {}
+        checks: list[StrawberryField] = []
         for item in collect(query_type, [operation.selection_set], fragments):
             if item.name == "__typename":
                 roots.append(item.key)
@@ -324,6 +334,7 @@ class Planner:
                 shape = self.object_plan(node_type, sub_selections(item), fragments, 1)
             if root.custom is None:
                 gates |= shape.gates
+            checks += getattr(shape, "checks", [])
             roots.append(
                 RootPlan(
                     item,
@@ -334,7 +345,7 @@ class Planner:
                     non_null=isinstance(graphql_field.type, GraphQLNonNull),
                 )
             )
-        return Plan(operation, roots, dict(sorted(gates.items())))
+        return Plan(operation, roots, dict(sorted(gates.items())), checks)
 
     def connection_plan(
         self, connection_type: Any, item: Selected, fragments: dict[str, FragmentDefinitionNode]
@@ -380,6 +391,7 @@ class Planner:
                 node = self.object_plan(node_type, sub_selections(part), fragments, 1)
                 plan.entries.append((part.key, node))
                 plan.gates |= node.gates
+                plan.checks += node.checks
             else:
                 raise Decline(f"{edge_type.name}.{part.name} is not covered")
         return plan
@@ -393,6 +405,7 @@ class EdgePlan:
     type_name: str
     entries: list[tuple[str, Any]]  # (key, "__typename" | "cursor" | ObjectPlan)
     gates: dict[str, Gate] = field(default_factory=dict)
+    checks: list[StrawberryField] = field(default_factory=list)
 
 
 @dataclass
@@ -400,6 +413,7 @@ class ConnectionPlan:
     type_name: str
     entries: list[tuple[str, str, Any]]  # (key, part, sub-plan)
     gates: dict[str, Gate] = field(default_factory=dict)
+    checks: list[StrawberryField] = field(default_factory=list)
 
 
 @dataclass
@@ -417,6 +431,7 @@ class Plan:
     operation: OperationDefinitionNode
     roots: list[RootPlan | str]  # a str: a ``__typename`` key
     gates: dict[str, Gate]  # the user-dependent rules, by name
+    checks: list[StrawberryField]  # fields whose own permissions must allow the request
 
     def text_size(self) -> int:
         """Characters of SQL text kept by this plan's objects."""
@@ -475,8 +490,16 @@ def check_coverage(schema: Any) -> None:
             if strawberry_field is None:
                 raise ValueError(f"{origin.__name__}.{name} does not exist")
             graphql_field = graphql_type.fields[converter.get_graphql_name(strawberry_field)]
-            if graphql_field.args or strawberry_field.extensions:
-                raise ValueError(f"{origin.__name__}.{name} has arguments or extensions")
+            if graphql_field.args:
+                raise ValueError(f"{origin.__name__}.{name} has arguments")
+            if isinstance(declaration, Checked):
+                if not strawberry_field.extensions or not all(
+                    isinstance(e, PermissionExtension) for e in strawberry_field.extensions
+                ):
+                    raise ValueError(f"{origin.__name__}.{name}: Checked needs its permissions")
+                declaration = declaration.inner
+            elif strawberry_field.extensions:
+                raise ValueError(f"{origin.__name__}.{name} has extensions: declare it Checked")
             _check_declaration(origin, name, declaration, graphql_field.type, by_origin, covered)
     for name in coverage.covered_roots():
         query_fields = {f.python_name for f in schema.query.__strawberry_definition__.fields}

@@ -88,6 +88,8 @@ def _run(schema: Any, plan: Plan, context: Any, variables: dict[str, Any] | None
     if isinstance(values, list):
         raise Decline("variables")
     user = context.user
+    for checked in plan.checks:
+        _permitted(checked, info, {})
     answers = tuple(bool(allowed(user)) for allowed in plan.gates.values())
     gates = dict(zip(plan.gates, answers, strict=True))
     statement = Statement()
@@ -132,7 +134,14 @@ def _arguments(root: RootPlan, info: PlanInfo, values: Any) -> dict[str, Any]:
         )
     except Exception as error:
         raise Decline(f"arguments: {error!r}") from None
-    for extension in root.field.extensions:
+    _permitted(root.field, info, kwargs)
+    return kwargs
+
+
+def _permitted(field: Any, info: PlanInfo, kwargs: dict[str, Any]) -> None:
+    """The field's permission classes, as its ``PermissionExtension`` runs them: a refusal
+    declines (the normal execution gives it)."""
+    for extension in field.extensions:
         if isinstance(extension, PermissionExtension):
             for permission in extension.permissions:
                 try:
@@ -143,7 +152,6 @@ def _arguments(root: RootPlan, info: PlanInfo, values: Any) -> dict[str, Any]:
                     raise Decline("a permission refused")
         elif not isinstance(extension, StrawberryDjangoConnectionExtension):
             raise Decline(f"an extension: {type(extension).__name__}")
-    return kwargs
 
 
 def _root(
