@@ -206,6 +206,7 @@ class ObjectPlan:
                 f"WHERE {sql.column(inner, relation.field.column)} = "
                 f"{sql.column(alias, relation.field.target_field.column)}), '[]'::json)"
             )
+        assert not isinstance(declaration, Checked)  # object_plan unwrapped it
         return leaf_sql(declaration, self.graphql_type.name, alias, meta)
 
 
