@@ -65,6 +65,13 @@ def build_world(clinic1: Any, clinic2: Any, token_for: Any) -> World:
             ends_at=lima(MONDAY + dt.timedelta(days=21), 8),
             reason="Congreso",
         )
+        # Before 1908 Lima kept its mean solar time: an offset with seconds (-05:08:12).
+        TimeOff.objects.create(
+            professional=other,
+            starts_at=dt.datetime(1905, 3, 1, 12, 0, 7, tzinfo=dt.UTC),
+            ends_at=dt.datetime(1905, 3, 2, 12, 0, 7, tzinfo=dt.UTC),
+            reason="Histórico",
+        )
         chairs = [ChairFactory(name=f"Sillón {n}") for n in (1, 2, 3)]
         patients = []
         for index, (first, last, allergies, alerts, desk) in enumerate(PEOPLE * 2):

@@ -1,0 +1,78 @@
+"""A compiled request costs one data statement, plus the token lookup, whatever the number of
+rows; the plan cache is bounded and reports its size."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import tenant_context
+
+from backend.accounts.models import Role
+from backend.scheduling.models import Appointment
+from graphql_api.core.compiled import plans
+from tests.dates import MONDAY, lima
+from tests.factories import ChairFactory, PatientFactory, ProfessionalFactory
+from tests.graphql_api.compiled.harness import answer
+
+pytestmark = pytest.mark.django_db
+
+AGENDA = """query($first: Int) { appointments(first: $first) { totalCount
+  pageInfo { hasNextPage endCursor }
+  edges { cursor node { id startsAt status patient { fullName hasAlerts allergies }
+    professional { fullName workingHours { weekday } user { fullName } } chair { name } } } } }"""
+PATIENTS = """query($first: Int) { patients(first: $first, search: "pér") { totalCount
+  edges { node { id fullName documentNumber hasAlerts } } } }"""
+
+
+def _rows(clinic, count):
+    with tenant_context(clinic):
+        professional = ProfessionalFactory()
+        chair = ChairFactory()
+        for index in range(count):
+            start = lima(MONDAY, 8) + dt.timedelta(minutes=30 * index)
+            Appointment.objects.create(
+                patient=PatientFactory(last_name="Pérez"),
+                professional=professional,
+                chair=chair,
+                starts_at=start,
+                ends_at=start + dt.timedelta(minutes=30),
+            )
+
+
+def _statements(world, query, first):
+    answer(world.host, query, {"first": first}, world.tokens[Role.ADMIN])  # routing warmed
+    with CaptureQueriesContext(connection) as captured:
+        result = answer(world.host, query, {"first": first}, world.tokens[Role.ADMIN])
+    assert result.compiled, result.body[:500]
+    return [query["sql"] for query in captured.captured_queries]
+
+
+@pytest.mark.parametrize("query", [AGENDA, PATIENTS], ids=["agenda", "patients"])
+def test_one_data_statement_for_10_and_for_100_rows(world, query):
+    _rows(world.clinic, 10)
+    ten = _statements(world, query, 10)
+    _rows(world.clinic, 90)
+    hundred = _statements(world, query, 100)
+    assert len(ten) == len(hundred), hundred
+    # The transaction's schema (its first statement, backend/core/db_backend), the token, and
+    # the answer.
+    schema, token, data = hundred
+    assert schema.startswith("SELECT set_config('search_path'"), schema
+    assert 'FROM "accounts_authtoken"' in token, token
+    assert data.startswith("SELECT json_build_object("), data
+
+
+def test_the_plan_cache_is_bounded_and_reports_its_size(world, settings):
+    settings.GRAPHQL_COMPILED_PLANS = 3
+    for first in range(5):
+        query = f"{{ patients(first: {first}) {{ edges {{ node {{ id }} }} }} }}"
+        assert answer(world.host, query, {}, world.tokens[Role.ADMIN]).compiled
+    answer(world.host, "{ currentClinic { name } }", {}, world.tokens[Role.ADMIN])
+    stats = plans.stats()
+    assert stats["entries"] == 3
+    assert stats["max_entries"] == 3
+    assert stats["declined"] == 1  # currentClinic is not covered: its refusal is kept too
+    assert stats["sql_chars"] > 0
