@@ -13,9 +13,10 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection
 from django.test import Client, override_settings
-from django_tenants.utils import schema_context, tenant_context
+from django_tenants.utils import schema_context
 from strawberry.relay import to_base64
 
+from backend.core.tenancy import clinic_context
 from backend.patients.models import Patient
 from benchmarks import dataset
 from benchmarks.database import ROOT
@@ -82,7 +83,7 @@ def patient_chart_requests(token: str, server: Server, patient_id: str) -> dict[
 def chart_patient_id(clinic: Clinic) -> str:
     """The global ID of the first patient with a treatment plan (the demo charts seeded by
     ``dataset.bench_clinic_build``: anamnesis, findings, a plan with items)."""
-    with tenant_context(clinic):
+    with clinic_context(clinic):
         patient = Patient.objects.filter(treatment_plans__isnull=False).order_by("pk").first()
     if patient is None:
         raise RuntimeError("the data set has no patient with a treatment plan")
