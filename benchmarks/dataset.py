@@ -19,6 +19,7 @@ from django.db import transaction
 from django_tenants.utils import tenant_context
 
 from backend.accounts.models import Role
+from backend.core.tenancy import clinic_context
 from backend.patients.models import Patient
 from backend.resources.models import Chair, Professional, WorkingHours
 from backend.scheduling.models import Appointment, AppointmentStatus
@@ -161,7 +162,7 @@ def bench_clinic_build(shape: Shape) -> Clinic:
 
     clinic = clinic_create(BENCH_SUBDOMAIN, plan=PlanCode.ENTERPRISE)
     agenda_seed(clinic, shape=shape)
-    with tenant_context(clinic):
+    with clinic_context(clinic):
         users = get_user_model().objects
         users.create_user(
             email=RECEPTIONIST_EMAIL,
@@ -172,9 +173,8 @@ def bench_clinic_build(shape: Shape) -> Clinic:
         dentist = users.create_user(
             email=DENTIST_EMAIL, password=PASSWORD, role=Role.DENTIST, full_name="Dentista Bench"
         )
-        Professional.objects.filter(pk=Professional.objects.order_by("pk").first().pk).update(
-            user=dentist
-        )
+        first_professional = Professional.objects.order_by("pk").values("pk")[:1]
+        Professional.objects.filter(pk__in=first_professional).update(user=dentist)
     clinic_clinical_demo_seed(clinic, patients_with_records=3)
     return clinic
 

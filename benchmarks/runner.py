@@ -62,8 +62,8 @@ def run(server: Server, options: Any, *, log: Log) -> dict[str, Any]:
     bench_url = server.url(BENCH_DATABASE)
 
     sections: list[tuple[str, str, Callable[[], Any]]] = [
-        ("agenda", "(a) agenda: GraphQL vs hand-written Django view vs json_agg",
-         lambda: _agenda(bench_url, host, options)),
+        ("agenda", "(a) agenda, patient search, patient chart: GraphQL vs hand-written Django "
+         "views (and the agenda vs json_agg)", lambda: _agenda(bench_url, clinic, options)),
         ("statements", "(b) statements per request (a dentist: the chart needs clinical access)",
          lambda: _statements(clinic, host)),
         ("provisioning", "(c) provisioning, in a database of its own",
@@ -93,12 +93,16 @@ def _summary(figures: Any) -> str:
     return text if len(text) < 400 else text[:400] + "…"
 
 
-def _agenda(bench_url: str, host: str, options: Any) -> dict[str, Any]:
-    with uvicorn(bench_url, host) as http:
-        token = http.login(dataset.RECEPTIONIST_EMAIL, dataset.PASSWORD)
+def _agenda(bench_url: str, clinic: Clinic, options: Any) -> dict[str, Any]:
+    """The front desk reads the agenda and searches patients; a dentist reads the chart (the
+    front desk may not)."""
+    chart_patient = suites.chart_patient_id(clinic)
+    with uvicorn(bench_url, f"{clinic.subdomain}.{settings.BASE_DOMAIN}") as http:
         return suites.agenda_throughput(
             http,
-            token,
+            http.login(dataset.RECEPTIONIST_EMAIL, dataset.PASSWORD),
+            clinician_token=http.login(dataset.DENTIST_EMAIL, dataset.PASSWORD),
+            chart_patient=chart_patient,
             rounds=options.rounds,
             per_round=options.per_round,
             concurrency=options.concurrency,

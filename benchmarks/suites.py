@@ -13,18 +13,23 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection
 from django.test import Client, override_settings
-from django_tenants.utils import schema_context, tenant_context
+from django_tenants.utils import schema_context
 from strawberry.relay import to_base64
 
+from backend.core.tenancy import clinic_context
 from backend.patients.models import Patient
 from benchmarks import dataset
 from benchmarks.database import ROOT
 from benchmarks.server import Request, Server, child_env, load
+from benchmarks.side_by_side import Comparison, side_by_side
 from benchmarks.stats import median, ms, p95, ratio
 from benchmarks.views import AGENDA_QUERY
+from benchmarks.views_patients import PATIENT_CHART, PATIENT_SEARCH
 from graphql_api.core.ids import scoped_node_id
 from tenants_core.models import Clinic
 
+# The measured search: "Pérez" is in about a quarter of the data set's 400 patients' surnames.
+SEARCH_TERM = "pér"
 TENANT_TABLES = (
     "tenants_core_domain",
     "tenants_core_clinic",
@@ -51,88 +56,81 @@ def agenda_requests(token: str, server: Server) -> dict[str, Request]:
     }
 
 
-def same_content(server: Server, requests: dict[str, Request]) -> int:
-    """Every endpoint answers the same JSON; returns the number of appointments."""
-    import httpx
+def patient_search_requests(token: str, server: Server) -> dict[str, Request]:
+    """The same patient search (a page of 20) two ways."""
+    headers = {**server.headers, "Authorization": f"Bearer {token}"}
+    variables = {"search": SEARCH_TERM, "first": 20}
+    return {
+        "graphql": Request(
+            "POST", "/graphql", headers, json={"query": PATIENT_SEARCH, "variables": variables}
+        ),
+        "django": Request("GET", "/bench/patients/django", headers, params=variables),
+    }
 
-    bodies = {}
-    for name, request in requests.items():
-        response = httpx.request(
-            request.method,
-            f"{server.url}{request.path}",
-            headers=request.headers,
-            params=request.params,
-            json=request.json,
-            timeout=30,
-        )
-        if response.status_code != 200:
-            raise RuntimeError(f"{name}: {response.status_code} {response.text[:500]}")
-        bodies[name] = response.json()
-    reference = bodies["graphql"]
-    if "errors" in reference:
-        raise RuntimeError(f"graphql: {reference['errors']}")
-    for name, body in bodies.items():
-        if body != reference:
-            raise AssertionError(f"{name} does not answer what GraphQL answers")
-    return len(reference["data"]["appointments"]["edges"])
+
+def patient_chart_requests(token: str, server: Server, patient_id: str) -> dict[str, Request]:
+    """The same patient chart two ways (``token``: a role that reads clinical records)."""
+    headers = {**server.headers, "Authorization": f"Bearer {token}"}
+    variables = {"id": patient_id}
+    return {
+        "graphql": Request(
+            "POST", "/graphql", headers, json={"query": PATIENT_CHART, "variables": variables}
+        ),
+        "django": Request("GET", "/bench/chart/django", headers, params=variables),
+    }
+
+
+def chart_patient_id(clinic: Clinic) -> str:
+    """The global ID of the first patient with a treatment plan (the demo charts seeded by
+    ``dataset.bench_clinic_build``: anamnesis, findings, a plan with items)."""
+    with clinic_context(clinic):
+        patient = Patient.objects.filter(treatment_plans__isnull=False).order_by("pk").first()
+    if patient is None:
+        raise RuntimeError("the data set has no patient with a treatment plan")
+    return to_base64("Patient", scoped_node_id(str(patient.pk), str(clinic.pk)))
 
 
 def agenda_throughput(
-    server: Server, token: str, *, rounds: int, per_round: int, concurrency: int
+    server: Server,
+    token: str,
+    *,
+    clinician_token: str,
+    chart_patient: str,
+    rounds: int,
+    per_round: int,
+    concurrency: int,
 ) -> dict[str, Any]:
-    """(a) Rounds of ``per_round`` requests per endpoint, the endpoints' order rotating each
-    round, so that all three see the same machine at the same time."""
-    requests = agenda_requests(token, server)
-    rows = same_content(server, requests)
-    for request in requests.values():  # warm: imports, routing cache, plans
-        load(server, request, count=max(20, per_round // 5), concurrency=concurrency)
-    runs: dict[str, list[Any]] = {name: [] for name in requests}
-    names = list(requests)
-    for index in range(rounds):
-        for name in names[index % 3 :] + names[: index % 3]:
-            runs[name].append(
-                load(server, requests[name], count=per_round, concurrency=concurrency)
-            )
-    result: dict[str, Any] = {
-        "rows": rows,
+    """(a) The agenda (``token``: the front desk's) against the Django view and the json_agg
+    floor; in the same rounds, the patient search (the front desk's) and the patient chart
+    (``clinician_token``'s, of ``chart_patient``) against their Django views, with half the
+    requests per round. The agenda's figures at the top, as before; the others under
+    ``patient_search`` and ``patient_chart``."""
+    reads_per_round = max(10, per_round // 2)
+    comparisons = {
+        "agenda": Comparison(agenda_requests(token, server), ("appointments", "edges"), per_round),
+        "patient_search": Comparison(
+            patient_search_requests(token, server), ("patients", "edges"), reads_per_round
+        ),
+        "patient_chart": Comparison(
+            patient_chart_requests(clinician_token, server, chart_patient),
+            ("odontogram", "teeth"),
+            reads_per_round,
+        ),
+    }
+    measured = side_by_side(server, comparisons, rounds=rounds, concurrency=concurrency)
+    agenda = measured.pop("agenda")
+    measured["patient_search"]["search"] = SEARCH_TERM
+    return {
+        "rows": agenda.pop("rows"),
         "concurrency": concurrency,
         "rounds": rounds,
-        "requests_per_round": per_round,
-        "endpoints": {},
+        **agenda,
+        **measured,
     }
-    for name, name_runs in runs.items():
-        latencies = [latency for run in name_runs for latency in run.latencies]
-        result["endpoints"][name] = {
-            "rps_median": round(median([run.throughput for run in name_runs]), 1),
-            "rps_p95": round(p95([run.throughput for run in name_runs]), 1),
-            "latency_p50_ms": ms(median(latencies)),
-            "latency_p95_ms": ms(p95(latencies)),
-        }
-    for reference in ("django", "json_agg"):
-        per_round_ratios = [
-            ours.throughput / theirs.throughput
-            for ours, theirs in zip(runs["graphql"], runs[reference], strict=True)
-        ]
-        result[f"graphql_vs_{reference}"] = {
-            "throughput_ratio_median": round(median(per_round_ratios), 2),
-            "throughput_ratio_p95": round(p95(per_round_ratios), 2),
-        }
-    return result
 
 
 # --- (b) statements per request ------------------------------------------------------------
 
-PATIENT_SEARCH = """
-query($search: String!) { patients(search: $search, first: 20) {
-  totalCount edges { node { id fullName documentNumber hasAlerts } } } }
-"""
-PATIENT_CHART = """
-query($id: ID!) {
-  patient(id: $id) { id fullName allergies medicalAlerts hasAlerts }
-  medicalHistory(patientId: $id) { version conditions }
-  odontogram(patientId: $id) { teeth { tooth findings { condition state surfaces } } }
-}
-"""
 ME = "{ me { email fullName role } }"
 
 
@@ -190,14 +188,10 @@ def statements(clinic: Clinic, token: str) -> dict[str, Any]:
     on the connection the previous request left (what a persistent or pooled connection
     sees), and on a new connection (``CONN_MAX_AGE=0``, as under uvicorn today)."""
     host = f"{clinic.subdomain}.{settings.BASE_DOMAIN}"
-    with tenant_context(clinic):
-        patient = Patient.objects.order_by("pk").first()
-    connection.set_schema_to_public()
-    assert patient is not None
-    patient_id = to_base64("Patient", scoped_node_id(str(patient.pk), str(clinic.pk)))
+    patient_id = chart_patient_id(clinic)
     operations: dict[str, tuple[str, dict[str, Any]]] = {
         "agenda (day, 100 rows)": (AGENDA_QUERY, agenda_variables()),
-        "patient search": (PATIENT_SEARCH, {"search": "pér"}),
+        "patient search": (PATIENT_SEARCH, {"search": SEARCH_TERM, "first": 20}),
         "patient chart": (PATIENT_CHART, {"id": patient_id}),
         "me": (ME, {}),
     }

@@ -5,18 +5,22 @@ benchmark's own URLconf, ``benchmarks/urls.py``, never by the product's):
 - ``/bench/agenda/sql``: one SQL statement that builds the JSON text with ``json_agg``.
 
 Both answer exactly what the GraphQL query ``AGENDA_QUERY`` answers, for the same
-``from``/``to``/``first``. They check what the GraphQL field checks, in the same order: a
-clinic's domain, a live token of that clinic, a role that may see the agenda.
+``from``/``to``/``first`` (the Django view byte for byte). They check what the GraphQL field
+checks, in the same order: a clinic's domain, a live token of that clinic, a role that may see
+the agenda. The patient search's and chart's references are in ``views_patients.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from enum import StrEnum
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Window
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -44,8 +48,16 @@ query Agenda($from: DateTime!, $to: DateTime!, $first: Int!) {
 """
 
 
-def _refusal(request: HttpRequest) -> HttpResponse | None:
-    """What ``clinic_permission(SchedulingPermission.VIEW_AGENDA)`` refuses, as HTTP."""
+def json_body(body: dict[str, Any]) -> HttpResponse:
+    """``body`` encoded as the GraphQL view encodes its answers (strawberry's ``encode_json``:
+    compact separators, ASCII escapes): the same bytes for the same data."""
+    return HttpResponse(json.dumps(body, separators=(",", ":")), content_type="application/json")
+
+
+def refusal(request: HttpRequest, *permissions: StrEnum) -> HttpResponse | None:
+    """What ``clinic_permission(...)`` refuses, as HTTP, for a view that answers several
+    GraphQL fields at once: the role must hold every field's permission (a field it lacks
+    would be a ``FORBIDDEN`` error in the GraphQL answer)."""
     if request.tenant.is_public:  # type: ignore[attr-defined]
         return json_error(
             404, "TENANT_DOMAIN_ONLY", _("This field is only available on a clinic's domain.")
@@ -57,31 +69,39 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
             "UNAUTHENTICATED",
             _("Sign in first: send a valid token as “Authorization: Bearer <token>”."),
         )
-    if not role_has_permission(token.user.role, SchedulingPermission.VIEW_AGENDA):
+    if not all(role_has_permission(token.user.role, p) for p in permissions):
         return json_error(403, "FORBIDDEN", _("Your role does not allow this."))
     return None
+
+
+def page_size(request: HttpRequest) -> int | None:
+    """The ``first`` argument, up to the page limit of every GraphQL list; None when it is
+    not a number in that range."""
+    try:
+        first = int(request.GET.get("first", settings.GRAPHQL_MAX_PAGE_SIZE))
+    except ValueError:
+        return None
+    return first if 0 <= first <= settings.GRAPHQL_MAX_PAGE_SIZE else None
 
 
 def _checked(request: HttpRequest) -> HttpResponse | tuple[dt.datetime, dt.datetime, int]:
     """The refusal the GraphQL agenda would give, or its arguments (``from``, ``to``,
     ``first``: the same page limit as every GraphQL list)."""
-    refusal = _refusal(request)
-    if refusal is not None:
-        return refusal
-    limit = settings.GRAPHQL_MAX_PAGE_SIZE
+    refused = refusal(request, SchedulingPermission.VIEW_AGENDA)
+    if refused is not None:
+        return refused
     try:
         since = parse_datetime(request.GET.get("from", ""))
         until = parse_datetime(request.GET.get("to", ""))
-        first = int(request.GET.get("first", limit))
     except ValueError:
         since = until = None
-        first = -1
+    first = page_size(request)
     if (
         since is None
         or until is None
         or since.tzinfo is None
         or until.tzinfo is None
-        or not 0 <= first <= limit
+        or first is None
     ):
         return json_error(
             400,
@@ -90,7 +110,7 @@ def _checked(request: HttpRequest) -> HttpResponse | tuple[dt.datetime, dt.datet
                 "Send “from” and “to” as ISO 8601 date-times with an offset, and “first” up "
                 "to %(max)d."
             )
-            % {"max": limit},
+            % {"max": settings.GRAPHQL_MAX_PAGE_SIZE},
         )
     return since, until, first
 
@@ -146,7 +166,7 @@ def agenda_django(request: HttpRequest) -> HttpResponse:
         }
         for appointment in page
     ]
-    return JsonResponse({"data": {"appointments": {"totalCount": total, "edges": edges}}})
+    return json_body({"data": {"appointments": {"totalCount": total, "edges": edges}}})
 
 
 # The API's DateTime (graphql_api/core/datetimes.py): to the second, ±HH:MM; its global IDs
