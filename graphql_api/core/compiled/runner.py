@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError, connection, models
-from django.db.models import F, OrderBy, Window
+from django.db.models import Count, F, OrderBy, Window
 from django.db.models.functions import RowNumber
 from graphql import GraphQLSchema
 from graphql.execution.values import get_argument_values, get_variable_values
@@ -225,7 +225,13 @@ def _queryset(call: Callable[[], Any]) -> models.QuerySet[Any]:
     if not isinstance(result, models.QuerySet):
         raise Decline("the resolver did not return a queryset")
     query = result.query
-    if query.is_sliced or query.distinct or query.combinator or query.group_by is not None:
+    if (
+        query.is_sliced
+        or query.distinct
+        or query.combinator
+        or query.group_by is not None
+        or query.select_for_update
+    ):
         raise Decline("a queryset the plan cannot page")
     return result
 
@@ -269,14 +275,21 @@ def _connection(
         raise Decline("INVALID_PAGINATION") from None
     start, end = window.start, window.end
     model = queryset.model
-    numbered = queryset.annotate(
-        _compiled_pk=F("pk"), _compiled_rn=Window(RowNumber(), order_by=_ordering(queryset))
-    ).values("_compiled_pk", "_compiled_rn")[start : end + 1]
-    page_sql, page_params = _compiled(numbered)
+    counted = any(kind == "totalCount" for _key, kind, _child in plan.entries)
+    # One compilation of the scoped queryset serves the page and the total: each row's index
+    # in the whole ordered list and, when asked, the list's length (both before the LIMIT).
+    numbers: dict[str, Any] = {
+        "_compiled_pk": F("pk"),
+        "_compiled_rn": Window(RowNumber(), order_by=_ordering(queryset)),
+    }
+    if counted:
+        numbers["_compiled_total"] = Window(Count("pk"))
+    base_sql, base_params = _compiled(queryset.annotate(**numbers).values(*numbers))
     statement.add(
-        f"(WITH p AS ({page_sql}), e AS (SELECT * FROM p WHERE p._compiled_rn <= {int(end)}) "
+        f"(WITH p AS ({base_sql} LIMIT {int(end) + 1 - int(start)} OFFSET {int(start)}), "
+        f"e AS (SELECT * FROM p WHERE p._compiled_rn <= {int(end)}) "
         "SELECT json_build_object(",
-        page_params,
+        base_params,
     )
     table = sql.identifier(model._meta.db_table)
     pk = sql.column("t1", model._meta.pk.column)
@@ -285,8 +298,12 @@ def _connection(
         if kind == "__typename":
             statement.add(sql.literal(plan.type_name))
         elif kind == "totalCount":
-            count_sql, count_params = _compiled(queryset.order_by().values("pk"))
-            statement.add(f"(SELECT count(*) FROM ({count_sql}) c)", count_params)
+            # An empty page (past the end) has no row to carry the total: count then.
+            statement.add(
+                "coalesce((SELECT p._compiled_total FROM p LIMIT 1), "
+                f"(SELECT count(*) FROM ({base_sql}) c))",
+                base_params,
+            )
         elif kind == "edges":
             statement.add(
                 f"coalesce((SELECT json_agg({_edge(child, gates)} ORDER BY e._compiled_rn) "
