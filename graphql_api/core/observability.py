@@ -7,6 +7,8 @@ from collections.abc import Generator, Iterator
 from typing import Any
 
 from graphql import FieldNode, GraphQLResolveInfo, OperationDefinitionNode
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.tracing import OpenTelemetryExtensionSync
@@ -79,7 +81,13 @@ class PrivateOpenTelemetry(OpenTelemetryExtensionSync):
         span = self._tracer.start_span("GraphQL Operation", kind=SpanKind.INTERNAL)
         span.set_attribute("component", "graphql")
         self._span_holder[LifecycleStep.OPERATION] = span
-        yield
+        # Current while the operation runs: spans started without strawberry's help (a
+        # compiled read's, graphql_api/core/compiled) are its children.
+        attached = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            yield
+        finally:
+            otel_context.detach(attached)
         # The label OperationLabel left (``invalid`` for a document that never ran): never
         # computed here from an unexecuted document, which would admit its name to the cap.
         request = _request(self)

@@ -113,6 +113,8 @@ def _run(schema: Any, plan: Plan, context: Any, variables: dict[str, Any] | None
         row = cursor.fetchone()
     if not row[1]:
         raise Decline("a required row is missing (NOT_FOUND)")
+    if sql.INVALID_JSON in row[0]:
+        raise Decline("a stored value the field would refuse")
     data = json.loads(row[0])
     for root in plan.roots:
         if isinstance(root, RootPlan) and root.non_null and data[root.selected.key] is None:

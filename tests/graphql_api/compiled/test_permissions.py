@@ -98,3 +98,20 @@ def test_another_clinics_rows_never_appear(world):
     answer = equivalent(world.host, query, {}, world.tokens[Role.ADMIN])
     assert answer.compiled
     assert b"Otra" not in answer.body
+
+
+def test_a_stored_value_the_field_refuses_declines_to_the_normal_error(world):
+    """An enum value outside the enum (no constraint forbids it on ``sex``): the normal
+    execution reports the field's error with its path; the compiled statement marks it and
+    declines, so the client gets exactly that."""
+    from django_tenants.utils import tenant_context
+
+    from backend.patients.models import Patient
+
+    with tenant_context(world.clinic):
+        Patient.objects.filter(first_name="Luis").update(sex="Z")
+    query = "{ patients(first: 50) { edges { node { id fullName sex } } } }"
+    answer = equivalent(world.host, query, {}, world.tokens[Role.ADMIN])
+    assert not answer.compiled
+    body = json.loads(answer.body)
+    assert body["errors"][0]["path"][-1] == "sex"
