@@ -278,20 +278,12 @@ def _connection(
     start, end = window.start, window.end
     model = queryset.model
     counted = any(kind == "totalCount" for _key, kind, _child in plan.entries)
-    # One compilation of the scoped queryset serves the page and the total: each row's index
-    # in the whole ordered list and, when asked, the list's length (both before the LIMIT).
-    numbers: dict[str, Any] = {
-        "_compiled_pk": F("pk"),
-        "_compiled_rn": Window(RowNumber(), order_by=_ordering(queryset)),
-    }
-    if counted:
-        numbers["_compiled_total"] = Window(Count("pk"))
-    base_sql, base_params = _compiled(queryset.annotate(**numbers).values(*numbers))
+    page_sql, count_sql, params = _numbered(queryset, counted)
     statement.add(
-        f"(WITH p AS ({base_sql} LIMIT {int(end) + 1 - int(start)} OFFSET {int(start)}), "
+        f"(WITH p AS ({page_sql} LIMIT {int(end) + 1 - int(start)} OFFSET {int(start)}), "
         f"e AS (SELECT * FROM p WHERE p._compiled_rn <= {int(end)}) "
         "SELECT json_build_object(",
-        base_params,
+        params,
     )
     table = sql.identifier(model._meta.db_table)
     pk = sql.column("t1", model._meta.pk.column)
@@ -302,9 +294,7 @@ def _connection(
         elif kind == "totalCount":
             # An empty page (past the end) has no row to carry the total: count then.
             statement.add(
-                "coalesce((SELECT p._compiled_total FROM p LIMIT 1), "
-                f"(SELECT count(*) FROM ({base_sql}) c))",
-                base_params,
+                f"coalesce((SELECT p._compiled_total FROM p LIMIT 1), ({count_sql}))", params
             )
         elif kind == "edges":
             statement.add(
@@ -315,6 +305,54 @@ def _connection(
             type_name, keys = child
             statement.add(_page_info(type_name, keys, start, end))
     statement.add("))")
+
+
+def _numbered(
+    queryset: models.QuerySet[Any], counted: bool
+) -> tuple[str, str, tuple[Any, ...]]:
+    """The scoped queryset compiled once, as (the rows' keys with their index in the whole
+    ordered list, and the list's length when ``counted``; the count of the rows), sharing the
+    parameters. Both before any LIMIT: the caller pages.
+
+    Django compiles ``values_list("pk")`` (its WHERE, its ORDER BY) and the numbering goes
+    around its text: ``row_number() OVER (ORDER BY <the same>)``. A text of another shape (an
+    ORDER BY with parameters or parentheses of a subquery) is numbered by Django instead.
+    """
+    model = queryset.model
+    pk = f"{sql.identifier(model._meta.db_table)}.{sql.identifier(model._meta.pk.column)}"
+    keys_sql, params = _compiled(queryset.values_list(model._meta.pk.attname))
+    head, separator, order = keys_sql.rpartition(" ORDER BY ")
+    prefix = f"SELECT {pk} AS {sql.identifier(model._meta.pk.attname)} FROM "
+    # Django writes a selected column's position (``1 ASC``: the key) where the ORDER BY
+    # names it; the window needs the column itself.
+    terms = [term.split(" ", 1) for term in order.split(", ")]
+    order = ", ".join(
+        f"{pk} {rest[0]}" if first == "1" and len(rest) == 1 else " ".join([first, *rest])
+        for first, *rest in terms
+    )
+    if (
+        separator
+        and head.startswith(prefix)
+        and "%s" not in order
+        and "(" not in order
+        and " LIMIT " not in order
+        and not any(term.split(" ", 1)[0].isdigit() for term in order.split(", "))
+    ):
+        source = head[len(prefix) :]
+        total = ", count(*) OVER () AS _compiled_total" if counted else ""
+        page = (
+            f"SELECT {pk} AS _compiled_pk, row_number() OVER (ORDER BY {order}) AS _compiled_rn"
+            f"{total} FROM {source} ORDER BY {order}"
+        )
+        return page, f"SELECT count(*) FROM {source}", params
+    numbers: dict[str, Any] = {
+        "_compiled_pk": F("pk"),
+        "_compiled_rn": Window(RowNumber(), order_by=_ordering(queryset)),
+    }
+    if counted:
+        numbers["_compiled_total"] = Window(Count("pk"))
+    page_sql, params = _compiled(queryset.annotate(**numbers).values(*numbers))
+    return page_sql, f"SELECT count(*) FROM ({page_sql}) c", params
 
 
 def _edge(plan: EdgePlan, gates: dict[str, bool]) -> str:

@@ -76,3 +76,24 @@ def test_the_plan_cache_is_bounded_and_reports_its_size(world, settings):
     assert stats["max_entries"] == 3
     assert stats["declined"] == 1  # currentClinic is not covered: its refusal is kept too
     assert stats["sql_chars"] > 0
+
+
+@pytest.mark.parametrize("query", [AGENDA, PATIENTS], ids=["agenda", "patients"])
+def test_the_list_is_numbered_around_djangos_own_text(world, query):
+    """Django compiles the scoped queryset once, and the numbering wraps its text (the
+    fallback, Django's own window expressions, compiles a second time)."""
+    from graphql_api.core.compiled import runner
+
+    calls = []
+    original = runner._compiled
+
+    def counting(queryset):
+        calls.append(queryset)
+        return original(queryset)
+
+    runner._compiled = counting
+    try:
+        assert answer(world.host, query, {"first": 5}, world.tokens[Role.ADMIN]).compiled
+    finally:
+        runner._compiled = original
+    assert len(calls) == 1
