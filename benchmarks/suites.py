@@ -44,7 +44,8 @@ def agenda_variables(first: int = 100) -> dict[str, Any]:
 
 
 def agenda_requests(token: str, server: Server) -> dict[str, Request]:
-    """The same day agenda three ways."""
+    """The same day agenda four ways: GraphQL, the hand-written view, the json_agg floor, and
+    GraphQL with compiled reads off (graphql-core's normal execution)."""
     headers = {**server.headers, "Authorization": f"Bearer {token}"}
     variables = agenda_variables()
     return {
@@ -53,11 +54,18 @@ def agenda_requests(token: str, server: Server) -> dict[str, Request]:
         ),
         "django": Request("GET", "/bench/agenda/django", headers, params=variables),
         "json_agg": Request("GET", "/bench/agenda/sql", headers, params=variables),
+        "normal": Request(
+            "POST",
+            "/bench/graphql/normal",
+            headers,
+            json={"query": AGENDA_QUERY, "variables": variables},
+        ),
     }
 
 
 def patient_search_requests(token: str, server: Server) -> dict[str, Request]:
-    """The same patient search (a page of 20) two ways."""
+    """The same patient search (a page of 20): GraphQL, the hand-written view, and GraphQL
+    with compiled reads off."""
     headers = {**server.headers, "Authorization": f"Bearer {token}"}
     variables = {"search": SEARCH_TERM, "first": 20}
     return {
@@ -65,11 +73,18 @@ def patient_search_requests(token: str, server: Server) -> dict[str, Request]:
             "POST", "/graphql", headers, json={"query": PATIENT_SEARCH, "variables": variables}
         ),
         "django": Request("GET", "/bench/patients/django", headers, params=variables),
+        "normal": Request(
+            "POST",
+            "/bench/graphql/normal",
+            headers,
+            json={"query": PATIENT_SEARCH, "variables": variables},
+        ),
     }
 
 
 def patient_chart_requests(token: str, server: Server, patient_id: str) -> dict[str, Request]:
-    """The same patient chart two ways (``token``: a role that reads clinical records)."""
+    """The same patient chart: GraphQL, the hand-written view, and GraphQL with compiled reads
+    off (``token``: a role that reads clinical records)."""
     headers = {**server.headers, "Authorization": f"Bearer {token}"}
     variables = {"id": patient_id}
     return {
@@ -77,6 +92,12 @@ def patient_chart_requests(token: str, server: Server, patient_id: str) -> dict[
             "POST", "/graphql", headers, json={"query": PATIENT_CHART, "variables": variables}
         ),
         "django": Request("GET", "/bench/chart/django", headers, params=variables),
+        "normal": Request(
+            "POST",
+            "/bench/graphql/normal",
+            headers,
+            json={"query": PATIENT_CHART, "variables": variables},
+        ),
     }
 
 

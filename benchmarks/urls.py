@@ -10,6 +10,12 @@ from backend.core.tenancy import request_transaction
 from benchmarks import views, views_patients
 
 urlpatterns = [
+    # The same GraphQL endpoint, compiled reads off: graphql-core executes every request.
+    path(
+        "bench/graphql/normal",
+        request_transaction(views.graphql_normal),
+        name="bench-graphql-normal",
+    ),
     path(
         "bench/agenda/django",
         request_transaction(views.agenda_django),

@@ -37,8 +37,11 @@ def _span(plan: Plan) -> AbstractContextManager[Any]:
 class CompiledReads(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
+        request = getattr(context.context, "request", None)
         if (
             settings.GRAPHQL_COMPILED_READS
+            # The benchmark's normal-execution endpoint turns them off for its requests.
+            and getattr(request, "compiled_reads", True)
             and context.result is None
             and not context.pre_execution_errors
             and isinstance(context.query, str)

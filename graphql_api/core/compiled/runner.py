@@ -307,9 +307,7 @@ def _connection(
     statement.add("))")
 
 
-def _numbered(
-    queryset: models.QuerySet[Any], counted: bool
-) -> tuple[str, str, tuple[Any, ...]]:
+def _numbered(queryset: models.QuerySet[Any], counted: bool) -> tuple[str, str, tuple[Any, ...]]:
     """The scoped queryset compiled once, as (the rows' keys with their index in the whole
     ordered list, and the list's length when ``counted``; the count of the rows), sharing the
     parameters. Both before any LIMIT: the caller pages.
