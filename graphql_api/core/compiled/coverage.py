@@ -81,6 +81,17 @@ class ArrayColumn:
 
 
 @dataclass(frozen=True)
+class Computed:
+    """Columns through an expression the domain writes, for a resolver that formats them
+    (``Receipt.full_number``: ``f"{series}-{number:08d}"``): ``expression`` gets the columns'
+    SQL, in the order of ``names``, and returns the SQL of the field's wire value (``%``
+    doubled, as in every plan text; no parameters)."""
+
+    names: Sequence[str]
+    expression: Callable[..., str]
+
+
+@dataclass(frozen=True)
 class Gated:
     """``inner`` for the users ``allowed`` answers True for, null for the others: field-level
     permissions that depend on the role (``allergies`` for roles that read health data). The
@@ -115,7 +126,7 @@ class Checked:
     inner: Declaration
 
 
-Leaf = NodeId | Column | DateTime | EnumName | Concat | AnyNotBlank | ArrayColumn
+Leaf = NodeId | Column | DateTime | EnumName | Concat | AnyNotBlank | ArrayColumn | Computed
 Declaration = Leaf | Gated | Forward | Many | Checked
 
 
