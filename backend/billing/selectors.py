@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet, Sum
 from django.utils.translation import gettext as _
 
@@ -29,6 +30,7 @@ from backend.billing.models import (
 from backend.billing.payments import patient_credit
 from backend.billing.services import sum_of
 from backend.core.dates import local_day_range
+from backend.core.error_codes import CommonError
 from backend.core.lookups import get_or_not_found
 from backend.patients.models import Patient
 from tenants_core.context import current_timezone
@@ -36,8 +38,19 @@ from tenants_core.context import current_timezone
 ZERO = Decimal("0.00")
 
 
+def receipt_rows(*, actor: User, receipt_id: int | str) -> QuerySet[Receipt]:
+    """The receipt ``receipt_get`` answers, as a queryset (empty for ``NOT_FOUND``; a key that
+    is not a number raises ``ValueError``): of what ``actor`` may see, all of them. Compiled
+    reads select from it."""
+    return Receipt.objects.filter(pk=int(receipt_id))
+
+
 def receipt_get(*, actor: User, receipt_id: int | str) -> Receipt:
-    return get_or_not_found(Receipt, receipt_id, _("No such receipt."))
+    """One receipt, issued or void; ``NOT_FOUND`` when this clinic has no such receipt."""
+    try:
+        return receipt_rows(actor=actor, receipt_id=receipt_id).get()
+    except (Receipt.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise ValidationError(_("No such receipt."), code=CommonError.NOT_FOUND) from None
 
 
 def charge_get(*, actor: User, charge_id: int | str) -> Charge:
@@ -103,14 +116,23 @@ class Movement:
     reference_id: int
 
 
+def statement_rows(*, patient_id: int) -> tuple[QuerySet[Charge], QuerySet[Payment]]:
+    """The charges and the payments (refunds too) on the patient's statement, as querysets:
+    what ``patient_statement`` reads. Compiled reads select from them."""
+    charges = Charge.objects.filter(patient_id=patient_id)
+    payments = Payment.objects.filter(patient_id=patient_id)
+    return charges, payments
+
+
 def patient_statement(patient: Patient) -> list[Movement]:
-    """Every movement in time order, with the running balance (two SQL statements)."""
+    """Every movement in time order (time, charges before payments, then id), with the running
+    balance (two SQL statements). A payment lowers the balance and reads as its method's name
+    (translated); a refund raises it and reads as its reason."""
+    charges, payments = statement_rows(patient_id=patient.pk)
     rows: list[tuple[dt.datetime, int, str, str, Decimal, int]] = []
-    for charge in Charge.objects.filter(patient=patient).only("created_at", "concept", "amount"):
+    for charge in charges.only("created_at", "concept", "amount"):
         rows.append((charge.created_at, 0, "CHARGE", charge.concept, charge.amount, charge.pk))
-    for payment in Payment.objects.filter(patient=patient).only(
-        "paid_at", "kind", "method", "amount_pen", "reason"
-    ):
+    for payment in payments.only("paid_at", "kind", "method", "amount_pen", "reason"):
         signed = -payment.amount_pen if payment.kind == PaymentKind.PAYMENT else payment.amount_pen
         text = (
             payment.get_method_display() if payment.kind == PaymentKind.PAYMENT else payment.reason

@@ -8,6 +8,7 @@ from typing import Annotated, cast
 
 import strawberry
 import strawberry_django
+from django.db.models import QuerySet
 from strawberry import relay
 
 from backend.billing import models, selectors, services
@@ -36,6 +37,20 @@ VIEW = BillingPermission.VIEW_BILLING
 def _patient(global_id: relay.GlobalID):
     return patient_selectors.patient_get(
         patient_id=decode_id(global_id, "Patient", field="patient_id")
+    )
+
+
+def receipts_rows(
+    info: Info, patient_id: relay.GlobalID | None, status: list[ReceiptStatus] | None
+) -> QuerySet[models.Receipt]:
+    """The receipts ``receipts`` pages (the selector's), without looking the patient up: the
+    resolver does that first (``NOT_FOUND``); compiled reads check it in their statement."""
+    return selectors.receipt_list(
+        actor=info.context.require_user(),
+        patient_id=int(decode_id(patient_id, "Patient", field="patient_id"))
+        if patient_id
+        else None,
+        statuses=[s.value for s in status] if status else None,
     )
 
 
@@ -91,11 +106,9 @@ class Query:
         patient_id: relay.GlobalID | None = None,
         status: list[ReceiptStatus] | None = None,
     ) -> Iterable[models.Receipt]:
-        return selectors.receipt_list(
-            actor=info.context.require_user(),
-            patient_id=_patient(patient_id).pk if patient_id else None,
-            statuses=[s.value for s in status] if status else None,
-        )
+        if patient_id:
+            _patient(patient_id)  # NOT_FOUND for a patient this clinic does not have
+        return receipts_rows(info, patient_id, status)
 
     @strawberry.field(
         extensions=clinic_permission(VIEW),

@@ -81,6 +81,17 @@ class ArrayColumn:
 
 
 @dataclass(frozen=True)
+class Computed:
+    """Columns through an expression the domain writes, for a resolver that formats them
+    (``Receipt.full_number``: ``f"{series}-{number:08d}"``): ``expression`` gets the columns'
+    SQL, in the order of ``names``, and returns the SQL of the field's wire value (``%``
+    doubled, as in every plan text; no parameters)."""
+
+    names: Sequence[str]
+    expression: Callable[..., str]
+
+
+@dataclass(frozen=True)
 class Gated:
     """``inner`` for the users ``allowed`` answers True for, null for the others: field-level
     permissions that depend on the role (``allergies`` for roles that read health data). The
@@ -115,7 +126,7 @@ class Checked:
     inner: Declaration
 
 
-Leaf = NodeId | Column | DateTime | EnumName | Concat | AnyNotBlank | ArrayColumn
+Leaf = NodeId | Column | DateTime | EnumName | Concat | AnyNotBlank | ArrayColumn | Computed
 Declaration = Leaf | Gated | Forward | Many | Checked
 
 
@@ -129,6 +140,8 @@ class TypeCoverage:
 
 
 RowsFunction = Callable[..., "QuerySet[Any]"]
+# The rows a field requires, or None when its arguments require none.
+RequiresFunction = Callable[..., "QuerySet[Any] | None"]
 
 
 class CustomRoot(Protocol):
@@ -154,14 +167,19 @@ class RootCoverage:
     """A covered field of ``Query``.
 
     - ``connection``: the field's own resolver returns the scoped ``QuerySet`` (a selector's)
-      and strawberry-django pages it; the plan pages the same queryset in SQL.
+      and strawberry-django pages it; the plan pages the same queryset in SQL. With ``rows``,
+      the plan pages ``rows(info, **args)`` instead of calling the resolver: for a resolver
+      that does more than return its selector's rows (a lookup that answers ``NOT_FOUND``, an
+      extra query the plan checks with ``requires`` in its statement instead).
     - ``rows`` takes the resolver's converted arguments (and ``info``) and returns the scoped
       queryset of the row the field answers: the only one, or with ``first`` the first in
       its ordering (null when there is none). A non-null field with no row is the field's
       ``NOT_FOUND``, left to the normal execution.
     - ``custom``: the domain's own SQL (``CustomRoot``).
     - ``requires`` (any kind): rows that must exist, or the normal execution answers (the
-      ``NOT_FOUND`` of a ``patientId`` that names no patient), checked in the same statement.
+      ``NOT_FOUND`` of a ``patientId`` that names no patient), checked in the same statement;
+      ``None`` for arguments that require nothing (no ``patientId``). A connection's
+      ``requires`` gets the paging arguments too.
     """
 
     field_name: str
@@ -169,7 +187,7 @@ class RootCoverage:
     rows: RowsFunction | None = None
     first: bool = False
     custom: CustomRoot | None = None
-    requires: RowsFunction | None = None
+    requires: RequiresFunction | None = None
     arguments: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -187,12 +205,23 @@ def cover(graphql_type: type, model: type[models.Model], **fields: Declaration) 
 
 
 def cover_connection(
-    field_name: str, *, arguments: Sequence[str] = (), requires: RowsFunction | None = None
+    field_name: str,
+    *,
+    arguments: Sequence[str] = (),
+    rows: RowsFunction | None = None,
+    requires: RequiresFunction | None = None,
 ) -> None:
     """Declare the ``Query`` connection ``field_name`` (Python name), whose resolver is a
-    selector call; ``arguments`` are the resolver's arguments it may take (besides paging)."""
+    selector call (or whose rows are ``rows(info, **args)``); ``arguments`` are the resolver's
+    arguments it may take (besides paging)."""
     _add_root(
-        RootCoverage(field_name, connection=True, requires=requires, arguments=frozenset(arguments))
+        RootCoverage(
+            field_name,
+            connection=True,
+            rows=rows,
+            requires=requires,
+            arguments=frozenset(arguments),
+        )
     )
 
 
@@ -202,7 +231,7 @@ def cover_single(
     *,
     arguments: Sequence[str],
     first: bool = False,
-    requires: RowsFunction | None = None,
+    requires: RequiresFunction | None = None,
 ) -> None:
     """Declare the ``Query`` field ``field_name`` answering one row of ``rows(info, **args)``
     (with ``first``, its first row or null)."""
@@ -222,7 +251,7 @@ def cover_custom(
     custom: CustomRoot,
     *,
     arguments: Sequence[str],
-    requires: RowsFunction | None = None,
+    requires: RequiresFunction | None = None,
 ) -> None:
     """Declare the ``Query`` field ``field_name`` answered by ``custom``'s SQL."""
     _add_root(

@@ -41,6 +41,7 @@ from graphql_api.core.compiled.coverage import (
     ArrayColumn,
     Checked,
     Column,
+    Computed,
     Concat,
     DateTime,
     Declaration,
@@ -228,6 +229,8 @@ def leaf_sql(declaration: Leaf, type_name: str, alias: str, meta: Any) -> str:
         return sql.concat([col(name) for name in declaration.names], declaration.separator)
     if isinstance(declaration, AnyNotBlank):
         return sql.any_not_blank([col(name) for name in declaration.names])
+    if isinstance(declaration, Computed):
+        return f"({declaration.expression(*(col(name) for name in declaration.names))})"
     if isinstance(declaration, ArrayColumn):
         if declaration.enum is None:
             return col(declaration.name)
@@ -555,3 +558,6 @@ def _check_declaration(
         and covered.model._meta.get_field(declaration.name) is None
     ):  # pragma: no cover - get_field raises first
         raise ValueError(f"{where}: no such column")
+    elif isinstance(declaration, Computed):
+        for column in declaration.names:
+            covered.model._meta.get_field(column)  # raises FieldDoesNotExist

@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from django.db import DatabaseError, connection, models
 from django.db.models import Count, F, OrderBy, Window
@@ -168,8 +168,9 @@ def _root(
     requirements = []
     requires = root.coverage.requires
     if requires is not None:
-        required = _queryset(lambda: requires(info=info, **kwargs))
-        requirements.append(_compiled(required.values("pk")))
+        required = _queryset(lambda: requires(info=info, **kwargs), optional=True)
+        if required is not None:
+            requirements.append(_compiled(required.values("pk")))
     if root.coverage.custom is not None:
         _check_arguments(root, kwargs)
         custom_sql, custom_params = root.coverage.custom.render(
@@ -203,7 +204,7 @@ def _check_arguments(root: RootPlan, kwargs: dict[str, Any]) -> None:
 def _call(root: RootPlan, info: PlanInfo, kwargs: dict[str, Any]) -> models.QuerySet[Any]:
     """The scoped rows: the field's own resolver (a selector call) or its declared ``rows``."""
     _check_arguments(root, kwargs)
-    if root.coverage.connection:
+    if root.coverage.connection and root.coverage.rows is None:
         resolver = root.field.base_resolver
         assert resolver is not None
         assert resolver.info_parameter is not None
@@ -215,15 +216,22 @@ def _call(root: RootPlan, info: PlanInfo, kwargs: dict[str, Any]) -> models.Quer
     return _queryset(lambda: rows(info=info, **kwargs))
 
 
-def _queryset(call: Callable[[], Any]) -> models.QuerySet[Any]:
-    """What ``call`` returns, which must be a queryset the plan can page; a ``NOT_FOUND`` or
-    any other error declines (the normal execution raises it again, and answers it)."""
+@overload
+def _queryset(call: Callable[[], Any]) -> models.QuerySet[Any]: ...
+@overload
+def _queryset(call: Callable[[], Any], *, optional: bool) -> models.QuerySet[Any] | None: ...
+def _queryset(call: Callable[[], Any], *, optional: bool = False) -> models.QuerySet[Any] | None:
+    """What ``call`` returns, which must be a queryset the plan can page (or, if ``optional``,
+    None); a ``NOT_FOUND`` or any other error declines (the normal execution raises it again,
+    and answers it)."""
     try:
         result = call()
     except DatabaseError:
         raise
     except Exception as error:
         raise Decline(f"the resolver: {error!r}") from None
+    if result is None and optional:
+        return None
     if not isinstance(result, models.QuerySet):
         raise Decline("the resolver did not return a queryset")
     query = result.query

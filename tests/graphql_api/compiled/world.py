@@ -17,6 +17,7 @@ from backend.resources.models import TimeOff
 from backend.scheduling.models import Appointment, AppointmentStatus
 from tests.dates import MONDAY, lima
 from tests.factories import ChairFactory, PatientFactory, ProfessionalFactory, StaffFactory, weekly
+from tests.graphql_api.compiled.world_billing import build_billing
 from tests.ids import global_id
 
 ROLES = (Role.ADMIN, Role.DENTIST, Role.ASSISTANT, Role.RECEPTIONIST)
@@ -158,4 +159,5 @@ def build_world(clinic1: Any, clinic2: Any, token_for: Any) -> World:
         "Chair": [global_id("Chair", other_chair.pk, clinic2)],
     }
     assert Patient  # the model module is imported for the factories' side
+    build_billing(world)
     return world
