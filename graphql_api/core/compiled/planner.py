@@ -433,6 +433,7 @@ class Planner:
         for _key, kind, child in plan.entries:
             if kind == "edges":
                 plan.gates |= child.gates
+                plan.checks += child.checks  # a node's Checked fields (TreatmentPlan.items)
         return plan
 
     def edge_plan(
