@@ -122,7 +122,15 @@ def _ordered_keys(call: Callable[[], QuerySet[Any]]) -> tuple[str, list[Any]]:
     except Exception as error:
         raise Decline(f"the rows: {error!r}") from None
     query = rows.query
-    if not query.order_by or query.is_sliced or query.distinct or query.combinator:
+    if (
+        not query.order_by
+        or query.extra_order_by
+        or query.is_sliced
+        or query.distinct
+        or query.combinator
+        or query.group_by is not None
+        or query.select_for_update
+    ):
         raise Decline("rows the plan cannot number")
     keys_sql, params = rows.values("pk").query.get_compiler(connection=connection).as_sql()
     return f"unnest(ARRAY({keys_sql})) WITH ORDINALITY AS e(pk, n)", list(params)
