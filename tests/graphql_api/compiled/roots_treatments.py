@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from hypothesis import strategies as st
+from strawberry.relay import to_base64
 
 from backend.treatments.models import PlanStatus
-from tests.graphql_api.compiled.roots import OMIT, RootSpec, an_id, paging
+from tests.graphql_api.compiled.roots import OMIT, RootSpec, paging
 from tests.graphql_api.compiled.roots_clinical import chart_patient
 from tests.graphql_api.compiled.selections import PAGE_INFO, covered_fields, object_selection
 
@@ -71,6 +72,21 @@ def plans_connection_selection(draw: Any) -> str:
     return " ".join(texts)
 
 
+def plan_id(draw: Any, world: Any) -> str:
+    """Mostly a plan of this clinic (the refusals in the middle: hypothesis favours a list's
+    ends); else another clinic's, nothing's, another type's."""
+    kind = draw(
+        st.sampled_from(["real"] * 4 + ["other_clinic", "nothing", "other_type"] + ["real"] * 4)
+    )
+    if kind == "real":
+        return draw(st.sampled_from(world.ids["TreatmentPlan"]))
+    if kind == "other_clinic":
+        return draw(st.sampled_from(world.other_ids["TreatmentPlan"]))
+    if kind == "nothing":
+        return to_base64("TreatmentPlan", f"{world.clinic.pk}.999999")
+    return draw(st.sampled_from(world.ids["Patient"]))
+
+
 def _plans(draw: Any, world: Any) -> dict[str, Any]:
     arguments = paging(draw)
     if draw(st.integers(0, 3)):
@@ -96,7 +112,7 @@ ROOTS = [
         "treatmentPlan",
         "TreatmentPlan",
         False,
-        lambda draw, w: {"id": an_id(draw, w, "TreatmentPlan")},
+        lambda draw, w: {"id": plan_id(draw, w)},
         lambda draw: draw(plan_selection()),
     ),
 ]
