@@ -59,7 +59,15 @@ from graphql_api.treatments.mutations import Mutation as TreatmentsMutation
 from graphql_api.treatments.queries import Query as TreatmentsQuery
 
 # What the compiled reads cover, declared next to each domain's types (graphql_api/core/compiled).
-for _domain in ("accounts", "patients", "resources", "scheduling", "billing"):
+for _domain in (
+    "accounts",
+    "patients",
+    "resources",
+    "scheduling",
+    "billing",
+    "clinical",
+    "treatments",
+):
     importlib.import_module(f"graphql_api.{_domain}.compiled")
 
 Query = merge_types(

@@ -33,6 +33,8 @@ def procedure_list(*, active_only: bool = False, search: str | None = None) -> Q
 def plan_list(
     *, actor: User, patient_id: int | None = None, statuses: list[str] | None = None
 ) -> QuerySet[TreatmentPlan]:
+    """The plans ``actor`` may see (all of them), newest first: the one rule for every read
+    of plans (``plan_get``, ``plan_rows``)."""
     plans = TreatmentPlan.objects.all()
     if patient_id is not None:
         plans = plans.filter(patient_id=patient_id)
@@ -45,8 +47,16 @@ def procedure_get(*, procedure_id: int | str) -> Procedure:
     return get_or_not_found(Procedure, procedure_id, _("No such procedure."))
 
 
+def plan_rows(*, actor: User, plan_id: int | str) -> QuerySet[TreatmentPlan]:
+    """The plan ``plan_get`` answers, as a queryset (empty for ``NOT_FOUND``; a key that is
+    not a number raises ``ValueError``): of the plans ``actor`` may see. Compiled reads
+    select from it."""
+    return plan_list(actor=actor).filter(pk=int(plan_id))
+
+
 def plan_get(*, actor: User, plan_id: int | str) -> TreatmentPlan:
-    return get_or_not_found(TreatmentPlan, plan_id, _("No such treatment plan."))
+    """One plan ``actor`` may see (``plan_list``); ``NOT_FOUND`` otherwise."""
+    return get_or_not_found(plan_list(actor=actor), plan_id, _("No such treatment plan."))
 
 
 def item_get(*, actor: User, item_id: int | str) -> TreatmentPlanItem:

@@ -200,9 +200,10 @@ def test_the_whole_chart_costs_the_same_statements(
             )
             for i in range(rows)
         )
-    # cold routing: host lookup (1, no SET) + SET (1) + token (1) + patient check (1) +
-    # findings with who recorded them (1); warm, the host lookup goes too
-    with django_assert_num_queries(5):
+    # cold routing: host lookup (1, no SET) + SET (1) + token (1) + the chart in one compiled
+    # statement (1: the patient's check, the findings and who recorded them); warm, the host
+    # lookup goes too
+    with django_assert_num_queries(4):
         chart(client, dentist_token, patient)
 
 

@@ -302,8 +302,9 @@ def test_a_plan_with_its_items_costs_the_same_statements(
         )
     query = "query($id: ID!) { treatmentPlan(id: $id) { status totals { net } items { net status procedure { name } } } }"
     # routing warm (new_plan asked first): no host lookup; SET 1 (tenant_context moved the
-    # session), token 1, plan 1, items for totals 1, items with procedure 1
-    with django_assert_num_queries(5):
+    # session), token 1, and the plan with its totals and its items with their procedures in
+    # one compiled statement 1
+    with django_assert_num_queries(3):
         data = run(client, world["token"], query, id=plan["id"])
     assert data["totals"]["net"] == str(Decimal("80.00") * rows)
 

@@ -11,7 +11,7 @@ GraphQL type is the kind the declaration produces, a relation points to a covere
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -126,8 +126,17 @@ class Checked:
     inner: Declaration
 
 
+@dataclass(frozen=True)
+class Derived:
+    """An object of a plain type (not a model's: ``TreatmentPlan.totals``, a ``PlanTotals``)
+    computed from the row: each of the type's covered fields (by Python name) is a leaf over
+    the same row (``Computed`` sums over the plan's items), answered in the selection's order."""
+
+    fields: Mapping[str, Leaf]
+
+
 Leaf = NodeId | Column | DateTime | EnumName | Concat | AnyNotBlank | ArrayColumn | Computed
-Declaration = Leaf | Gated | Forward | Many | Checked
+Declaration = Leaf | Gated | Forward | Many | Checked | Derived
 
 
 @dataclass(frozen=True)

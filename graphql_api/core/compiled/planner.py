@@ -45,6 +45,7 @@ from graphql_api.core.compiled.coverage import (
     Concat,
     DateTime,
     Declaration,
+    Derived,
     EnumName,
     Forward,
     Gated,
@@ -170,7 +171,7 @@ class ObjectPlan:
     def _value(
         self,
         declaration: Declaration,
-        child: ObjectPlan | None,
+        child: ObjectPlan | DerivedPlan | None,
         alias: str,
         depth: int,
         gates: dict[str, bool],
@@ -181,7 +182,7 @@ class ObjectPlan:
                 return "NULL"
             declaration = declaration.inner
         if isinstance(declaration, Forward):
-            assert child is not None
+            assert isinstance(child, ObjectPlan)
             relation = meta.get_field(declaration.name)
             target = relation.related_model._meta
             inner = f"t{depth + 1}"
@@ -192,7 +193,7 @@ class ObjectPlan:
                 f"WHERE {target_column} = {sql.column(alias, relation.column)})"
             )
         if isinstance(declaration, Many):
-            assert child is not None
+            assert isinstance(child, ObjectPlan)
             relation = meta.get_field(declaration.name)
             target = relation.related_model._meta
             inner = f"t{depth + 1}"
@@ -207,8 +208,29 @@ class ObjectPlan:
                 f"WHERE {sql.column(inner, relation.field.column)} = "
                 f"{sql.column(alias, relation.field.target_field.column)}), '[]'::json)"
             )
+        if isinstance(declaration, Derived):
+            assert isinstance(child, DerivedPlan)
+            return sql.json_object(
+                [
+                    (
+                        key,
+                        sql.literal(child.type_name)
+                        if entry == "__typename"
+                        else leaf_sql(entry, self.graphql_type.name, alias, meta),
+                    )
+                    for key, entry in child.entries
+                ]
+            )
         assert not isinstance(declaration, Checked)  # object_plan unwrapped it
         return leaf_sql(declaration, self.graphql_type.name, alias, meta)
+
+
+@dataclass
+class DerivedPlan:
+    """The selection on a plain type computed from its parent's row (``Derived``)."""
+
+    type_name: str
+    entries: list[tuple[str, Any]]  # (response key, "__typename" | Leaf)
 
 
 def leaf_sql(declaration: Leaf, type_name: str, alias: str, meta: Any) -> str:
@@ -291,14 +313,45 @@ class Planner:
                 declaration = declaration.inner
             if isinstance(declaration, Gated):
                 plan.gates[declaration.name] = declaration.allowed
-            child = None
-            if isinstance(declaration, Forward | Many):
+            child: ObjectPlan | DerivedPlan | None = None
+            if isinstance(declaration, Derived):
+                target = get_named_type(graphql_type.fields[item.name].type)
+                assert isinstance(target, GraphQLObjectType)
+                child = self.derived_plan(target, declaration, item, fragments)
+            elif isinstance(declaration, Forward | Many):
                 target = get_named_type(graphql_type.fields[item.name].type)
                 assert isinstance(target, GraphQLObjectType)
                 child = self.object_plan(target, sub_selections(item), fragments, depth + 1)
                 plan.gates |= child.gates
                 plan.checks += child.checks
             plan.entries.append((item.key, (declaration, child)))
+        return plan
+
+    def derived_plan(
+        self,
+        graphql_type: GraphQLObjectType,
+        declaration: Derived,
+        item: Selected,
+        fragments: dict[str, FragmentDefinitionNode],
+    ) -> DerivedPlan:
+        fields = python_fields(self.schema, graphql_type)
+        plan = DerivedPlan(graphql_type.name, [])
+        selected = collect(graphql_type, sub_selections(item), fragments)
+        if len(selected) > _MAX_KEYS:
+            raise Decline("too many fields in one object")
+        for part in selected:
+            if part.name == "__typename":
+                plan.entries.append((part.key, "__typename"))
+                continue
+            if any(node.arguments for node in part.nodes):
+                raise Decline(f"{graphql_type.name}.{part.name} has arguments")
+            strawberry_field = fields.get(part.name)
+            leaf = (
+                declaration.fields.get(strawberry_field.python_name) if strawberry_field else None
+            )
+            if leaf is None:
+                raise Decline(f"{graphql_type.name}.{part.name} is not covered")
+            plan.entries.append((part.key, leaf))
         return plan
 
     def plan(self, document: Any, operation_name: str | None) -> Plan:
@@ -380,6 +433,7 @@ class Planner:
         for _key, kind, child in plan.entries:
             if kind == "edges":
                 plan.gates |= child.gates
+                plan.checks += child.checks  # a node's Checked fields (TreatmentPlan.items)
         return plan
 
     def edge_plan(
@@ -442,6 +496,9 @@ class Plan:
         objects: list[ObjectPlan] = []
         for root in self.roots:
             if isinstance(root, str):
+                continue
+            if root.coverage.custom is not None:  # a custom shape may list the objects it keeps
+                objects += getattr(root.shape, "objects", ())
                 continue
             if isinstance(root.shape, ObjectPlan):
                 objects.append(root.shape)
@@ -507,11 +564,46 @@ def check_coverage(schema: Any, *, strict: bool = True) -> None:
                 declaration = declaration.inner
             elif strawberry_field.extensions:
                 raise ValueError(f"{origin.__name__}.{name} has extensions: declare it Checked")
+            if isinstance(declaration, Derived):
+                _check_derived(
+                    schema, f"{origin.__name__}.{name}", declaration, graphql_field.type, covered
+                )
+                continue
             _check_declaration(origin, name, declaration, graphql_field.type, by_origin, covered)
     for name in coverage.covered_roots():
         query_fields = {f.python_name for f in schema.query.__strawberry_definition__.fields}
         if name not in query_fields and strict:
             raise ValueError(f"Query.{name} is covered but does not exist")
+
+
+def _check_derived(
+    schema: Any, where: str, declaration: Derived, graphql_type: Any, covered: TypeCoverage
+) -> None:
+    """A ``Derived`` object: a plain type (not a model's), whose declared fields exist, take
+    no arguments and no extensions, and are leaves of the declared kind over the row's model
+    (their SQL is rendered once: a field the model does not have raises)."""
+    target = get_nullable_type(graphql_type)
+    definition = strawberry_definition(target) if isinstance(target, GraphQLObjectType) else None
+    if definition is None or getattr(definition.origin, "__strawberry_django_definition__", None):
+        raise ValueError(f"{where}: Derived answers a plain object type")
+    assert isinstance(target, GraphQLObjectType)
+    fields = {f.python_name: f for f in definition.fields}
+    converter = schema.config.name_converter
+    for name, leaf in declaration.fields.items():
+        strawberry_field = fields.get(name)
+        if strawberry_field is None:
+            raise ValueError(f"{where}.{name} does not exist")
+        graphql_field = target.fields[converter.get_graphql_name(strawberry_field)]
+        if graphql_field.args or strawberry_field.extensions:
+            raise ValueError(f"{where}.{name} has arguments or extensions")
+        if isinstance(leaf, NodeId):
+            raise ValueError(f"{where}.{name}: a plain object has no node ID")
+        nullable = get_nullable_type(graphql_field.type)
+        if not is_leaf_type(get_named_type(graphql_field.type)) or (
+            isinstance(nullable, GraphQLList) != isinstance(leaf, ArrayColumn)
+        ):
+            raise ValueError(f"{where}.{name}: the declaration does not produce the field's type")
+        leaf_sql(leaf, target.name, "t", covered.model._meta)
 
 
 def _check_declaration(
@@ -528,6 +620,8 @@ def _check_declaration(
             raise ValueError(f"{where}: a gated field must be nullable")
         declaration = declaration.inner
     nullable = get_nullable_type(graphql_type)
+    if isinstance(declaration, Checked | Derived | Gated):
+        raise ValueError(f"{where}: a declaration that cannot be nested here")
     if isinstance(declaration, Forward | Many):
         relation = covered.model._meta.get_field(declaration.name)
         if isinstance(declaration, Many):

@@ -18,6 +18,7 @@ from backend.scheduling.models import Appointment, AppointmentStatus
 from tests.dates import MONDAY, lima
 from tests.factories import ChairFactory, PatientFactory, ProfessionalFactory, StaffFactory, weekly
 from tests.graphql_api.compiled.world_billing import build_billing
+from tests.graphql_api.compiled.world_chart import build_chart
 from tests.ids import global_id
 
 ROLES = (Role.ADMIN, Role.DENTIST, Role.ASSISTANT, Role.RECEPTIONIST)
@@ -160,4 +161,5 @@ def build_world(clinic1: Any, clinic2: Any, token_for: Any) -> World:
     }
     assert Patient  # the model module is imported for the factories' side
     build_billing(world)
+    build_chart(world)
     return world
