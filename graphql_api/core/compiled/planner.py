@@ -10,7 +10,7 @@ object texts are made once per combination of their answers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -299,16 +299,8 @@ class Planner:
             if item.name == "__typename":
                 plan.entries.append((item.key, "__typename"))
                 continue
-            if any(node.arguments for node in item.nodes):
-                raise Decline(f"{graphql_type.name}.{item.name} has arguments")
-            strawberry_field = fields.get(item.name)
-            declaration = (
-                covered.fields.get(strawberry_field.python_name) if strawberry_field else None
-            )
-            if declaration is None:
-                raise Decline(f"{graphql_type.name}.{item.name} is not covered")
+            strawberry_field, declaration = _declared(graphql_type, fields, item, covered.fields)
             if isinstance(declaration, Checked):
-                assert strawberry_field is not None
                 plan.checks.append(strawberry_field)
                 declaration = declaration.inner
             if isinstance(declaration, Gated):
@@ -343,14 +335,7 @@ class Planner:
             if part.name == "__typename":
                 plan.entries.append((part.key, "__typename"))
                 continue
-            if any(node.arguments for node in part.nodes):
-                raise Decline(f"{graphql_type.name}.{part.name} has arguments")
-            strawberry_field = fields.get(part.name)
-            leaf = (
-                declaration.fields.get(strawberry_field.python_name) if strawberry_field else None
-            )
-            if leaf is None:
-                raise Decline(f"{graphql_type.name}.{part.name} is not covered")
+            _field, leaf = _declared(graphql_type, fields, part, declaration.fields)
             plan.entries.append((part.key, leaf))
         return plan
 
@@ -509,6 +494,23 @@ class Plan:
                 if kind == "edges":
                     objects += [e for _k, e in edge.entries if isinstance(e, ObjectPlan)]
         return sum(len(text) for plan in objects for text in plan.texts.values())
+
+
+def _declared(
+    graphql_type: GraphQLObjectType,
+    fields: dict[str, StrawberryField],
+    item: Selected,
+    declarations: Mapping[str, Any],
+) -> tuple[StrawberryField, Any]:
+    """The selected field and its declaration; a field with arguments or not declared
+    declines."""
+    if any(node.arguments for node in item.nodes):
+        raise Decline(f"{graphql_type.name}.{item.name} has arguments")
+    strawberry_field = fields.get(item.name)
+    declaration = declarations.get(strawberry_field.python_name) if strawberry_field else None
+    if strawberry_field is None or declaration is None:
+        raise Decline(f"{graphql_type.name}.{item.name} is not covered")
+    return strawberry_field, declaration
 
 
 def _operation(document: Any, operation_name: str | None) -> OperationDefinitionNode:

@@ -13,7 +13,7 @@ from graphql import GraphQLObjectType, get_named_type
 from hypothesis import strategies as st
 
 from graphql_api.core.compiled import coverage
-from graphql_api.core.compiled.coverage import Checked, Forward, Gated, Many
+from graphql_api.core.compiled.coverage import Checked, Derived, Forward, Gated, Many
 from graphql_api.core.compiled.planner import strawberry_definition
 from graphql_api.schema import schema
 
@@ -24,8 +24,10 @@ _BY_ORIGIN = coverage.covered_types()
 MAX_DEPTH = 3
 
 
-def covered_fields(type_name: str) -> list[tuple[str, str | None]]:
-    """(GraphQL name, related type name or None) of every covered field of ``type_name``."""
+def covered_fields(type_name: str) -> list[tuple[str, Any]]:
+    """(GraphQL name, what is inside it) of every covered field of ``type_name``: None for a
+    leaf, the related type's name for a relation, the GraphQL names of a ``Derived`` object's
+    fields (a tuple)."""
     graphql_type = TYPES[type_name]
     definition = strawberry_definition(graphql_type)
     assert definition is not None
@@ -41,9 +43,18 @@ def covered_fields(type_name: str) -> list[tuple[str, str | None]]:
         if isinstance(declaration, Gated):
             declaration = declaration.inner
         name = converter.get_graphql_name(strawberry_field)
-        target = None
+        target: Any = None
         if isinstance(declaration, Forward | Many):
             target = get_named_type(graphql_type.fields[name].type).name
+        elif isinstance(declaration, Derived):
+            derived = get_named_type(graphql_type.fields[name].type)
+            inner = strawberry_definition(derived)
+            assert inner is not None
+            target = tuple(
+                converter.get_graphql_name(f)
+                for f in inner.fields
+                if f.python_name in declaration.fields
+            )
         fields.append((name, target))
     return fields
 
@@ -54,7 +65,7 @@ def object_selection(draw: Any, type_name: str, depth: int = 1) -> str:
     available = [
         (name, target)
         for name, target in covered_fields(type_name)
-        if target is None or depth < MAX_DEPTH
+        if not isinstance(target, str) or depth < MAX_DEPTH
     ]
     available.append(("__typename", None))
     chosen = draw(st.lists(st.sampled_from(available), min_size=1, max_size=8, unique=True))
@@ -62,7 +73,12 @@ def object_selection(draw: Any, type_name: str, depth: int = 1) -> str:
     for name, target in chosen:
         alias = draw(st.sampled_from([None, None, None, f"{name}Alias"]))
         text = f"{alias}: {name}" if alias else name
-        if target is not None:
+        if isinstance(target, tuple):  # a Derived object: its leaves
+            leaves = draw(
+                st.lists(st.sampled_from([*target, "__typename"]), min_size=1, unique=True)
+            )
+            text += " { " + " ".join(leaves) + " }"
+        elif target is not None:
             text += " { " + draw(object_selection(target, depth + 1)) + " }"
             if draw(st.integers(0, 5)) == 0:  # the same key again: GraphQL merges both
                 text += f" {alias + ': ' if alias else ''}{name} {{ "
