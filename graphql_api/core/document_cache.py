@@ -68,6 +68,14 @@ class ValidDocumentCache(SchemaExtension):
                     _valid.popitem(last=False)
 
 
+def known_valid(text: str) -> bool:
+    """Whether ``text`` passed validation under the limits in force (compiled reads answer
+    such a document without strawberry's execution: compiled/fast_path.py)."""
+    key = (hashlib.sha256(text.encode()).digest(), *_limits())
+    with _lock:
+        return key in _valid
+
+
 def clear() -> None:
     """Forget every document (tests)."""
     with _lock:

@@ -43,6 +43,11 @@ def operation_label(execution_context: Any) -> str:
     provided = getattr(execution_context, "_provided_operation_name", None)
     document = execution_context.graphql_document
     operation = _operation(document, provided) if document is not None else None
+    return label_of(operation, provided)
+
+
+def label_of(operation: OperationDefinitionNode | None, provided: str | None = None) -> str:
+    """``operation_label`` of a parsed operation (compiled reads label theirs with it)."""
     if operation is not None and operation.name is not None:
         return labels.operation(operation.name.value)
     if operation is not None:

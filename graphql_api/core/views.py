@@ -16,10 +16,12 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView, HTTPException
+from strawberry.types import ExecutionResult
 
 from backend.core.error_codes import CommonError
 from backend.core.responses import json_error
 from backend.core.views import not_found
+from graphql_api.core.compiled import fast_path
 from graphql_api.core.context import Context
 from graphql_api.core.strawberry_internals import SafeRequestParsing
 from graphql_api.graphiql import graphiql_page
@@ -37,6 +39,29 @@ class ClinicGraphQLView(SafeRequestParsing, GraphQLView[Context, None]):
 
     def get_context(self, request: HttpRequest, response: HttpResponse) -> Context:
         return Context(request=request, response=response)
+
+    def execute_single(
+        self,
+        request: HttpRequest,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: Any,
+    ) -> ExecutionResult:
+        """A planned, known-valid query straight from its compiled plan (compiled/fast_path),
+        else strawberry's execution."""
+        compiled = fast_path.answer(self.schema, request_data, context)
+        if compiled is not None:
+            return compiled
+        return super().execute_single(
+            request=request,
+            request_adapter=request_adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=root_value,
+            request_data=request_data,
+        )
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:

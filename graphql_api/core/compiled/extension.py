@@ -48,9 +48,10 @@ class CompiledReads(SchemaExtension):
             and context.graphql_document is not None
             and context.operation_type is OperationType.QUERY
         ):
-            plan = plans.plan_for(
-                context.schema, context.query, context.graphql_document, context.operation_name
-            )
+            # Keyed by the name the client sent (None for a lone operation), as the view's
+            # fast path looks it up; ``operation_name`` would be the document's own.
+            provided = getattr(context, "_provided_operation_name", None)
+            plan = plans.plan_for(context.schema, context.query, context.graphql_document, provided)
             data = None
             if isinstance(plan, Plan):
                 with _span(plan):

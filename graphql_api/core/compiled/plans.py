@@ -59,6 +59,16 @@ def plan_for(schema: Any, text: str, document: Any, operation_name: str | None) 
     return found
 
 
+def cached(text: str, operation_name: str | None) -> Plan | Declined | None:
+    """The plan already made for ``text`` and ``operation_name``, if any (never plans)."""
+    key = (hashlib.sha256(text.encode()).digest(), operation_name)
+    with _lock:
+        found = _entries.get(key)
+        if found is not None:
+            _entries.move_to_end(key)
+        return found
+
+
 def _export() -> None:
     compiled = sum(isinstance(entry, Plan) for entry in _entries.values())
     COMPILED_PLANS.labels("compiled").set(compiled)

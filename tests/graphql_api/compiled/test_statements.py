@@ -97,3 +97,52 @@ def test_the_list_is_numbered_around_djangos_own_text(world, query):
     finally:
         runner._compiled = original
     assert len(calls) == 1
+
+
+def test_a_planned_known_valid_text_skips_strawberrys_execution(world, monkeypatch):
+    """The second request of a text is answered from its plan by the view
+    (compiled/fast_path.py): strawberry's execute_sync never runs for it."""
+    from graphql_api.schema import schema
+
+    assert answer(world.host, PATIENTS, {"first": 5}, world.tokens[Role.ADMIN]).compiled
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("strawberry executed a planned, known-valid text")
+
+    monkeypatch.setattr(schema, "execute_sync", refuse)
+    again = answer(world.host, PATIENTS, {"first": 5}, world.tokens[Role.ADMIN])
+    assert again.compiled
+    assert again.status == 200
+
+
+def test_a_declined_request_runs_its_statement_once(world):
+    """A patient nobody has: the fast path's statement finds no row and declines; the normal
+    execution answers NOT_FOUND without the extension running the plan again."""
+    query = "query($id: ID!) { patient(id: $id) { id fullName } }"
+    real = {"id": world.ids["Patient"][0]}
+    assert answer(world.host, query, real, world.tokens[Role.ADMIN]).compiled  # planned
+    from strawberry.relay import to_base64
+
+    missing = to_base64("Patient", f"{world.clinic.pk}.999999")
+    with CaptureQueriesContext(connection) as captured:
+        result = answer(world.host, query, {"id": missing}, world.tokens[Role.ADMIN])
+    assert not result.compiled
+    assert b"NOT_FOUND" in result.body
+    compiled_statements = [q for q in captured.captured_queries if "json_build_object" in q["sql"]]
+    assert len(compiled_statements) == 1
+
+
+def test_a_named_operation_sent_without_its_name_takes_the_fast_path_too(world, monkeypatch):
+    """The plan is kept under the name the client sent (None for a lone operation), which is
+    what the view looks up: a named query sent without ``operationName`` is still answered
+    without strawberry's execution from its second request."""
+    from graphql_api.schema import schema
+
+    named = "query Named($first: Int) { patients(first: $first) { totalCount } }"
+    assert answer(world.host, named, {"first": 5}, world.tokens[Role.ADMIN]).compiled
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("strawberry executed a planned, known-valid text")
+
+    monkeypatch.setattr(schema, "execute_sync", refuse)
+    assert answer(world.host, named, {"first": 5}, world.tokens[Role.ADMIN]).compiled
