@@ -286,7 +286,7 @@ def _connection(
     start, end = window.start, window.end
     model = queryset.model
     counted = any(kind == "totalCount" for _key, kind, _child in plan.entries)
-    page_sql, count_sql, params = _numbered(queryset, counted)
+    page_sql, count_sql, params, whole_rows = _numbered(queryset, counted)
     statement.add(
         f"(WITH p AS ({page_sql} LIMIT {int(end) + 1 - int(start)} OFFSET {int(start)}), "
         f"e AS (SELECT * FROM p WHERE p._compiled_rn <= {int(end)}) "
@@ -305,9 +305,12 @@ def _connection(
                 f"coalesce((SELECT p._compiled_total FROM p LIMIT 1), ({count_sql}))", params
             )
         elif kind == "edges":
+            # With the table's whole rows in the page, the nodes read them there (``e t1``).
+            rn = "t1._compiled_rn" if whole_rows else "e._compiled_rn"
+            source = "e t1" if whole_rows else f"e JOIN {table} t1 ON {pk} = e._compiled_pk"
             statement.add(
-                f"coalesce((SELECT json_agg({_edge(child, gates)} ORDER BY e._compiled_rn) "
-                f"FROM e JOIN {table} t1 ON {pk} = e._compiled_pk), '[]'::json)"
+                f"coalesce((SELECT json_agg({_edge(child, gates, rn)} ORDER BY {rn}) "
+                f"FROM {source}), '[]'::json)"
             )
         else:
             type_name, keys = child
@@ -315,7 +318,9 @@ def _connection(
     statement.add("))")
 
 
-def _numbered(queryset: models.QuerySet[Any], counted: bool) -> tuple[str, str, tuple[Any, ...]]:
+def _numbered(
+    queryset: models.QuerySet[Any], counted: bool
+) -> tuple[str, str, tuple[Any, ...], bool]:
     """The scoped queryset compiled once, as (the rows' keys with their index in the whole
     ordered list, and the list's length when ``counted``; the count of the rows), sharing the
     parameters. Both before any LIMIT: the caller pages.
@@ -346,11 +351,14 @@ def _numbered(queryset: models.QuerySet[Any], counted: bool) -> tuple[str, str, 
     ):
         source = head[len(prefix) :]
         total = ", count(*) OVER () AS _compiled_total" if counted else ""
+        # The table's whole rows ride along: the nodes read their columns from the page.
+        table = sql.identifier(model._meta.db_table)
         page = (
-            f"SELECT {pk} AS _compiled_pk, row_number() OVER (ORDER BY {order}) AS _compiled_rn"
+            f"SELECT {table}.*, {pk} AS _compiled_pk, "
+            f"row_number() OVER (ORDER BY {order}) AS _compiled_rn"
             f"{total} FROM {source} ORDER BY {order}"
         )
-        return page, f"SELECT count(*) FROM {source}", params
+        return page, f"SELECT count(*) FROM {source}", params, True
     numbers: dict[str, Any] = {
         "_compiled_pk": F("pk"),
         "_compiled_rn": Window(RowNumber(), order_by=_ordering(queryset)),
@@ -358,16 +366,16 @@ def _numbered(queryset: models.QuerySet[Any], counted: bool) -> tuple[str, str, 
     if counted:
         numbers["_compiled_total"] = Window(Count("pk"))
     page_sql, params = _compiled(queryset.annotate(**numbers).values(*numbers))
-    return page_sql, f"SELECT count(*) FROM ({page_sql}) c", params
+    return page_sql, f"SELECT count(*) FROM ({page_sql}) c", params, False
 
 
-def _edge(plan: EdgePlan, gates: dict[str, bool]) -> str:
+def _edge(plan: EdgePlan, gates: dict[str, bool], rn: str) -> str:
     pairs = []
     for key, entry in plan.entries:
         if entry == "__typename":
             pairs.append((key, sql.literal(plan.type_name)))
         elif entry == "cursor":
-            pairs.append((key, sql.cursor("e._compiled_rn - 1")))
+            pairs.append((key, sql.cursor(f"{rn} - 1")))
         else:
             pairs.append((key, entry.text(gates)))
     return sql.json_object(pairs)
