@@ -105,7 +105,12 @@ def _run(schema: Any, plan: Plan, context: Any, variables: dict[str, Any] | None
         requirements += _root(statement, root, info, values, gates)
     # Second column: whether every row a field requires exists (else its NOT_FOUND).
     statement.add(")::text, true")
-    for required_sql, required_params in requirements:
+    # The chart's roots all require its patient: one check each, not one per root.
+    unique: list[tuple[str, Any]] = []
+    for requirement in requirements:
+        if requirement not in unique:  # parameters may be lists: compared, not hashed
+            unique.append(requirement)
+    for required_sql, required_params in unique:
         statement.add(f" AND EXISTS ({required_sql})", required_params)
     text = sql.bind(statement.text(), clinic=clinic, zone=current_timezone().key)
     with connection.cursor() as cursor:
