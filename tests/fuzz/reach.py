@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphql_api.core.compiled import runner
 from graphql_api.schema import schema
 
 # The thresholds, per operation:
@@ -91,9 +92,21 @@ def counting_resolvers() -> Iterator[None]:
         functools.update_wrapper(counted, original)
         resolver.wrapped_func = counted
         originals.append((resolver, original))
+    # A compiled read (graphql_api/core/compiled) reaches the root field without calling its
+    # resolver (a declared rows function or custom SQL takes the arguments): count it when
+    # its permissions passed and its arguments were converted, as a resolver call counts.
+    original_arguments = runner._arguments
+
+    def compiled(root: Any, *args: Any, **kwargs: Any) -> Any:
+        converted = original_arguments(root, *args, **kwargs)
+        _calls[root.selected.name] += 1
+        return converted
+
+    runner._arguments = compiled
     try:
         yield
     finally:
+        runner._arguments = original_arguments
         for resolver, original in originals:
             resolver.wrapped_func = original
 
